@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The Manager owns everything the daemon runs: the sd-event loop, the proc-connector socket and the
+ * figures reported through sd_notify. main() builds one, runs it and returns its exit code. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <systemd/sd-event.h>
+
+#include "cnproc.h"
+#include "time-util.h"
+
+/* How often STATUS= is refreshed and loss is summarised in the log. */
+#define MANAGER_STATUS_INTERVAL_USEC (1 * USEC_PER_SEC)
+/* recvmmsg() batches per wake-up before the loop gets a turn for signals, timers and clients. */
+#define MANAGER_READ_BATCHES 32
+
+typedef struct ManagerOptions {
+        uint32_t rcvbuf;
+        FILE *print_events; /* when set, every decoded event goes there, one line each */
+} ManagerOptions;
+
+typedef struct Manager {
+        ManagerOptions opts;
+        sd_event *event;
+        sd_event_source *cnproc_source;
+        sd_event_source *status_timer;
+        CnProc *cnproc;
+
+        /* Loss seen since the last summary. */
+        uint64_t pending_lost;
+        uint64_t pending_enobufs;
+        uint64_t pending_drops;
+        uint64_t loss_incidents;
+
+        /* For events/s in STATUS=. */
+        uint64_t rate_events;
+        usec_t rate_usec;
+        double events_per_sec;
+} Manager;
+
+int manager_new(Manager **ret, const ManagerOptions *opts);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Subscribes to the kernel; a failure here is logged with its cause. */
+int manager_startup(Manager *m);
+/* Runs until SIGTERM or SIGINT; returns the loop's exit code (0 on a clean stop). */
+int manager_run(Manager *m);
+
