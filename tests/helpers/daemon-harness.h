@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Test harness: runs the real procwatchd under a real notify socket and reads what it prints.
+ *
+ * The daemon's stdout (with --print-events) is read line by line into a growing log that tests search
+ * with a deadline: the proc connector is multicast, so the log holds every process on the machine
+ * and tests match on the pids they created. Nothing here sleeps to synchronise; everything polls for
+ * a condition until a deadline. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct Daemon {
+        pid_t pid;
+        int notify_fd; /* our end of $NOTIFY_SOCKET */
+        int stdout_fd; /* non-blocking read end of the daemon's stdout */
+        char dir[64];  /* scratch folder: notify socket, stderr log */
+        char stderr_path[128];
+
+        char *out;     /* everything read from stdout so far, NUL-terminated */
+        size_t out_len, out_alloc;
+        size_t out_scanned; /* where the next harness_next_line() starts */
+
+        char *notify;  /* every notify message so far, each followed by '\n' */
+        size_t notify_len, notify_alloc;
+        unsigned notify_wrong_pid; /* messages from another pid than the daemon's */
+} Daemon;
+
+/* Milliseconds of the monotonic clock. */
+uint64_t harness_now_ms(void);
+
+/* Starts binary with argv (NULL-terminated, argv[0] included) and extra environment entries
+ * ("K=V", NULL-terminated, may be NULL), with NOTIFY_SOCKET set to a fresh socket; when
+ * watchdog_usec is not 0, also WATCHDOG_USEC and WATCHDOG_PID. Returns 0 or a negative errno. */
+int harness_start(Daemon *d, const char *binary, char *const argv[], char *const extra_env[],
+                  uint64_t watchdog_usec);
+
+/* Reads what is available on stdout and the notify socket, waiting at most timeout_ms. */
+void harness_pump(Daemon *d, int timeout_ms);
+
+/* Waits until a notify message equal to msg (e.g. "READY=1") or, when prefix, starting with it
+ * arrived. Returns true if it did before the deadline. */
+bool harness_wait_notify(Daemon *d, const char *msg, bool prefix, int timeout_ms);
+
+/* Waits for a line of the daemon's stdout holding every one of the space-separated "key=value"
+ * tokens in want (each must appear as a whole token). Returns a malloc'ed copy of the line, or NULL
+ * on timeout. */
+char *harness_wait_line(Daemon *d, const char *want, int timeout_ms);
+
+/* The value of key in a "key=value ..." line, copied into buf; false if absent. */
+bool harness_line_get(const char *line, const char *key, char *buf, size_t size);
+
+/* Sends sig and waits for the daemon to exit; returns its wait status, or -1 on timeout (after which
+ * it is SIGKILLed). *elapsed_ms gets how long the exit took. */
+int harness_stop(Daemon *d, int sig, int timeout_ms, uint64_t *elapsed_ms);
+
+/* Kills (if still running) and releases everything; prints the daemon's stderr when verbose. */
+void harness_cleanup(Daemon *d, bool show_stderr);
+
+/* Runs argv to completion with stdout+stderr captured (at most size-1 bytes kept) and a deadline.
+ * Returns the wait status, or -1 when it had to be killed at the deadline. */
+int harness_run_capture(char *const argv[], char *buf, size_t size, int timeout_ms);
