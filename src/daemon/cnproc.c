@@ -264,6 +264,10 @@ int cnproc_subscribe(CnProc *c) {
         return 0;
 }
 
+bool cnproc_ack_refused(const CnProc *c) {
+        return c->ack_received && c->ack_err != 0;
+}
+
 int cnproc_unsubscribe(CnProc *c) {
         int r;
 

@@ -68,6 +68,8 @@ bool cnproc_uses_filter_api(const CnProc *c);
  * -ETIMEDOUT when no ack came (another pid or user namespace, or no CONFIG_PROC_EVENTS), or the
  * negative errno the kernel put in its ack. */
 int cnproc_subscribe(CnProc *c);
+/* Did the kernel answer our subscription with an error? */
+bool cnproc_ack_refused(const CnProc *c);
 /* Sends IGNORE; idempotent. */
 int cnproc_unsubscribe(CnProc *c);
 

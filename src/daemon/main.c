@@ -121,10 +121,8 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return EXIT_FAILURE;
         r = manager_startup(m);
-        if (r == -ETIMEDOUT || r == -ECONNREFUSED || r == -EPROTONOSUPPORT || r == -EAFNOSUPPORT || r == -EPERM)
-                return EXIT_NO_EVENTS;
         if (r < 0)
-                return EXIT_FAILURE;
+                return m->no_events ? EXIT_NO_EVENTS : EXIT_FAILURE;
         r = manager_run(m);
         return r < 0 ? EXIT_FAILURE : r;
 }

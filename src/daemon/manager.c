@@ -109,12 +109,20 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* Tells the service manager and the kernel, once, whichever way we stop. */
+static void manager_stopping(Manager *m) {
+        if (m->stopping)
+                return;
+        m->stopping = true;
+        (void) sd_notify(false, "STOPPING=1");
+        (void) cnproc_unsubscribe(m->cnproc);
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
 
         log_info("Received %s, stopping.", strsignal((int) si->ssi_signo));
-        (void) sd_notify(false, "STOPPING=1");
-        (void) cnproc_unsubscribe(m->cnproc);
+        manager_stopping(m);
         return sd_event_exit(sd_event_source_get_event(s), EXIT_SUCCESS);
 }
 
@@ -169,11 +177,18 @@ int manager_startup(Manager *m) {
         int r;
 
         r = cnproc_new(&m->cnproc, m->opts.rcvbuf, &cb, m);
+        if (r == -EPROTONOSUPPORT)
+                m->no_events = true;
         if (r < 0)
                 return r;
 
         r = cnproc_subscribe(m->cnproc);
         flush_output(m);
+        /* No ack, a refused send, or an ack carrying an error: this kernel or these namespaces give us
+         * no events, restarting cannot help, and the exit status says so. Other errors (a send
+         * blocked by a seccomp filter, say) are ordinary failures. */
+        if (r == -ETIMEDOUT || r == -ECONNREFUSED || (r < 0 && cnproc_ack_refused(m->cnproc)))
+                m->no_events = true;
         if (r == -ETIMEDOUT)
                 return log_error_errno(r, "The kernel did not acknowledge the subscription to process events: "
                                           "procwatchd must run in the initial user and PID namespaces, on a "
@@ -190,8 +205,9 @@ int manager_startup(Manager *m) {
         r = sd_event_add_io(m->event, &m->cnproc_source, cnproc_get_fd(m->cnproc), EPOLLIN, on_cnproc_io, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the proc connector socket: %m");
-        /* Ingest first: a full queue loses events, a late timer loses nothing. */
-        (void) sd_event_source_set_priority(m->cnproc_source, SD_EVENT_PRIORITY_IMPORTANT);
+        /* Same priority as the timers: sd-event then serves pending sources oldest first, so a storm
+         * that keeps the socket readable cannot starve STATUS= and the loss report. Reading is
+         * bounded per wake-up (MANAGER_READ_BATCHES), so timers cost ingest little. */
 
         m->rate_usec = now_usec(CLOCK_MONOTONIC);
         r = sd_event_add_time_relative(m->event, &m->status_timer, CLOCK_MONOTONIC, MANAGER_STATUS_INTERVAL_USEC,
@@ -211,8 +227,7 @@ int manager_run(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
 
-        (void) sd_notify(false, "STOPPING=1");
-        (void) cnproc_unsubscribe(m->cnproc);
+        manager_stopping(m);
         flush_output(m);
         report_loss(m);
         return r;

@@ -27,6 +27,8 @@ typedef struct Manager {
         sd_event_source *cnproc_source;
         sd_event_source *status_timer;
         CnProc *cnproc;
+        bool stopping;
+        bool no_events;  /* start-up failed because the kernel gives us no events */
 
         /* Loss seen since the last summary. */
         uint64_t pending_lost;
