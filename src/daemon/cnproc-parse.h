@@ -100,8 +100,8 @@ const char *pw_parse_error_to_string(PwParseError e);
 pid_t pw_event_tgid(const PwEvent *ev);
 
 /* Finds the Drops column of our socket's line (matched by inode) in the text of /proc/net/netlink.
- * Returns 0 and the count, -ENOENT when no line has that inode, -EBADMSG when the header lacks the
- * columns. */
+ * Returns 0 and the count; -ENOENT when no line has that inode with a readable Drops value;
+ * -EBADMSG when the header lacks the columns. */
 int pw_parse_netlink_drops(const char *text, unsigned long inode, uint64_t *ret);
 
 /* Parses a CPU list such as /sys/devices/system/cpu/possible ("0-3", "0,2-5\n") and returns the

@@ -5,9 +5,9 @@
  * by all listeners, and keeps per-CPU order. With the "all events" subscription a jump in a CPU's
  * numbers therefore means this socket missed that many events: after ENOBUFS, or when the kernel
  * failed to allocate the message (which no ENOBUFS reports). The first number seen from a CPU is
- * its baseline; arithmetic is modulo 2^32, so the counter may wrap. A number that goes backwards
- * (more than 2^31 behind) cannot come from a working kernel: it is counted and taken as the new
- * baseline rather than reported as four billion lost events. */
+ * its baseline; arithmetic is modulo 2^32, so the counter may wrap. A number behind the expected one
+ * (a jump forward of 2^31 or more, modulo 2^32) cannot come from a working kernel: it is counted as
+ * "backwards" and taken as the new baseline rather than reported as billions of lost events. */
 #pragma once
 
 #include <stdbool.h>

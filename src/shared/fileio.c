@@ -2,6 +2,7 @@
 /* Reading small files whole: procfs files report size 0, so read until EOF. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +17,9 @@ int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_
 
         if (max == 0)
                 max = 4U * 1024U * 1024U;
+        /* max + 1 is used below: keep it from wrapping for a caller asking for "no limit". */
+        if (max > SIZE_MAX / 2)
+                max = SIZE_MAX / 2;
 
         fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
