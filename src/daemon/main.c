@@ -14,11 +14,21 @@
 #define EXIT_NO_EVENTS 3
 #define EXIT_USAGE 2
 
-/* Smallest and largest receive buffer accepted by --rcvbuf. */
+/* Ranges of the options. */
 #define RCVBUF_MIN (64U * 1024U)
 #define RCVBUF_MAX (1024U * 1024U * 1024U)
+#define RETAIN_COUNT_MAX 10000000U
+#define STRING_BUDGET_MIN (1ULL << 20)
+#define STRING_BUDGET_MAX (16ULL << 30)
+#define ARGV_MAX_MIN (4ULL << 10)
+#define ARGV_MAX_MAX (2ULL << 20) /* the kernel's own limit on argv+envp is about that */
 
 static uint32_t arg_rcvbuf = CNPROC_RCVBUF_DEFAULT;
+static unsigned arg_retain_count = PROCTREE_RETAIN_COUNT_DEFAULT;
+static uint64_t arg_retain_age_sec = PROCTREE_RETAIN_AGE_NS_DEFAULT / 1000000000ULL;
+static uint64_t arg_string_budget = PROCTREE_STRING_BUDGET_DEFAULT;
+static uint64_t arg_argv_max = PW_ARGV_MAX_DEFAULT;
+static uint64_t arg_reconcile_sec = MANAGER_RECONCILE_INTERVAL_USEC_DEFAULT / USEC_PER_SEC;
 static int arg_log_level = LOG_INFO;
 static int arg_print_events = 0;
 
@@ -34,11 +44,24 @@ static void help(void) {
                "  -p, --print-events     Print every decoded event to standard output, one\n"
                "                         \"key=value\" line each\n"
                "      --rcvbuf=BYTES     Netlink receive buffer (suffixes K, M, G; default %uM)\n"
+               "      --retain-count=N   Exited processes kept queryable (default %u)\n"
+               "      --retain-age=SEC   ... and for at most this long (default %llu)\n"
+               "      --string-budget=BYTES\n"
+               "                         Memory for argv, exe and cgroup strings of all\n"
+               "                         processes (default %lluM); oldest exited go first\n"
+               "      --argv-max=BYTES   Command line kept per process (default %lluK)\n"
+               "      --reconcile-interval=SEC\n"
+               "                         Check the tree against /proc this often, besides\n"
+               "                         after every loss (default %llu; 0: only after loss)\n"
                "      --log-level=LEVEL  emerg, alert, crit, err, warning, notice, info (default)\n"
                "                         or debug\n"
                "\n"
                "See procwatchd(8).\n",
-               CNPROC_RCVBUF_DEFAULT >> 20);
+               CNPROC_RCVBUF_DEFAULT >> 20, PROCTREE_RETAIN_COUNT_DEFAULT,
+               (unsigned long long) (PROCTREE_RETAIN_AGE_NS_DEFAULT / 1000000000ULL),
+               (unsigned long long) (PROCTREE_STRING_BUDGET_DEFAULT >> 20),
+               (unsigned long long) (PW_ARGV_MAX_DEFAULT >> 10),
+               (unsigned long long) (MANAGER_RECONCILE_INTERVAL_USEC_DEFAULT / USEC_PER_SEC));
 }
 
 static int parse_argv(int argc, char *argv[]) {
@@ -46,6 +69,11 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_VERSION = 0x100,
                 ARG_RCVBUF,
                 ARG_LOG_LEVEL,
+                ARG_RETAIN_COUNT,
+                ARG_RETAIN_AGE,
+                ARG_STRING_BUDGET,
+                ARG_ARGV_MAX,
+                ARG_RECONCILE_INTERVAL,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -53,8 +81,14 @@ static int parse_argv(int argc, char *argv[]) {
                 { "print-events", no_argument, NULL, 'p' },
                 { "rcvbuf", required_argument, NULL, ARG_RCVBUF },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "retain-count", required_argument, NULL, ARG_RETAIN_COUNT },
+                { "retain-age", required_argument, NULL, ARG_RETAIN_AGE },
+                { "string-budget", required_argument, NULL, ARG_STRING_BUDGET },
+                { "argv-max", required_argument, NULL, ARG_ARGV_MAX },
+                { "reconcile-interval", required_argument, NULL, ARG_RECONCILE_INTERVAL },
                 {},
         };
+        uint64_t v;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "hp", options, NULL)) >= 0) {
@@ -68,9 +102,7 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'p':
                         arg_print_events = 1;
                         break;
-                case ARG_RCVBUF: {
-                        uint64_t v;
-
+                case ARG_RCVBUF:
                         r = parse_size(optarg, &v);
                         if (r < 0 || v < RCVBUF_MIN || v > RCVBUF_MAX) {
                                 log_error("Invalid --rcvbuf '%s': give a size from %uK to %uM.", optarg,
@@ -79,7 +111,31 @@ static int parse_argv(int argc, char *argv[]) {
                         }
                         arg_rcvbuf = (uint32_t) v;
                         break;
-                }
+                case ARG_RETAIN_COUNT:
+                        if (parse_number(optarg, 0, RETAIN_COUNT_MAX, &v) < 0)
+                                return log_error_errno(-EINVAL, "Invalid --retain-count '%s': 0 to %u.", optarg,
+                                                       RETAIN_COUNT_MAX);
+                        arg_retain_count = (unsigned) v;
+                        break;
+                case ARG_RETAIN_AGE:
+                        if (parse_number(optarg, 0, UINT32_MAX, &arg_retain_age_sec) < 0)
+                                return log_error_errno(-EINVAL, "Invalid --retain-age '%s': seconds.", optarg);
+                        break;
+                case ARG_STRING_BUDGET:
+                        if (parse_size(optarg, &arg_string_budget) < 0 || arg_string_budget < STRING_BUDGET_MIN ||
+                            arg_string_budget > STRING_BUDGET_MAX)
+                                return log_error_errno(-EINVAL, "Invalid --string-budget '%s': 1M to 16G.", optarg);
+                        break;
+                case ARG_ARGV_MAX:
+                        if (parse_size(optarg, &arg_argv_max) < 0 || arg_argv_max < ARGV_MAX_MIN ||
+                            arg_argv_max > ARGV_MAX_MAX)
+                                return log_error_errno(-EINVAL, "Invalid --argv-max '%s': 4K to 2M.", optarg);
+                        break;
+                case ARG_RECONCILE_INTERVAL:
+                        if (parse_number(optarg, 0, 86400, &arg_reconcile_sec) < 0)
+                                return log_error_errno(-EINVAL, "Invalid --reconcile-interval '%s': 0 to 86400 seconds.",
+                                                       optarg);
+                        break;
                 case ARG_LOG_LEVEL:
                         r = log_level_from_string(optarg);
                         if (r < 0) {
@@ -115,6 +171,13 @@ int main(int argc, char *argv[]) {
         opts = (ManagerOptions){
                 .rcvbuf = arg_rcvbuf,
                 .print_events = arg_print_events ? stdout : NULL,
+                .limits = {
+                        .retain_count = arg_retain_count,
+                        .retain_age_ns = arg_retain_age_sec * 1000000000ULL,
+                        .string_budget = (size_t) arg_string_budget,
+                },
+                .argv_max = (size_t) arg_argv_max,
+                .reconcile_interval_usec = arg_reconcile_sec * USEC_PER_SEC,
         };
 
         r = manager_new(&m, &opts);

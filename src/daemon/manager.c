@@ -9,8 +9,55 @@
 #include "log.h"
 #include "manager.h"
 
-static void on_event(const PwEvent *ev, void *userdata) {
-        Manager *m = userdata;
+/* Reads what /proc says of processes that just exec'ed (or that events named before we knew them),
+ * at once: a process that lives 1 ms must be read before it is gone. */
+static void process_enrich_queue(Manager *m) {
+        _cleanup_(freep) pid_t *pids = NULL;
+        size_t n = proctree_take_enrich(m->tree, &pids);
+
+        for (size_t i = 0; i < n; i++) {
+                PwProcess *p = proctree_get_live(m->tree, pids[i]);
+                PwProcInfo info = {};
+                int r;
+
+                if (!p)
+                        continue;
+                r = pw_proc_read(&m->reader, pids[i],
+                                 p->source == PW_SOURCE_PLACEHOLDER ? 0 : p->start_ns,
+                                 PW_READ_STAT | PW_READ_STATUS | PW_READ_EXE | PW_READ_CMDLINE | PW_READ_CGROUP |
+                                         (p->source == PW_SOURCE_PLACEHOLDER ? PW_READ_TASKS : 0),
+                                 &info);
+                if (r >= 0)
+                        r = proctree_enrich(m->tree, &info, m->reader.hz);
+                if (r < 0) {
+                        m->enrich_failed++;
+                        proctree_mark_unreadable(m->tree, pids[i], p->start_ns);
+                }
+                pw_proc_info_done(&info);
+        }
+}
+
+/* The kernel has moved these orphans to a subreaper or init; /proc says which. */
+static void process_reparent_queue(Manager *m) {
+        _cleanup_(freep) pid_t *pids = NULL;
+        size_t n = proctree_take_reparent(m->tree, &pids);
+
+        for (size_t i = 0; i < n; i++) {
+                PwProcess *p = proctree_get_live(m->tree, pids[i]);
+                PwProcInfo info = {};
+
+                if (!p)
+                        continue;
+                if (pw_proc_read(&m->reader, pids[i], p->start_ns, PW_READ_STAT, &info) >= 0)
+                        proctree_set_parent(m->tree, pids[i], info.stat.ppid);
+                else
+                        proctree_set_parent(m->tree, pids[i], 0);
+                pw_proc_info_done(&info);
+        }
+}
+
+static void apply_event(Manager *m, const PwEvent *ev) {
+        int r;
 
         if (m->opts.print_events) {
                 char line[256];
@@ -19,6 +66,38 @@ static void on_event(const PwEvent *ev, void *userdata) {
                 line[n] = '\n';
                 (void) fwrite(line, 1, n + 1, m->opts.print_events);
         }
+
+        r = proctree_apply(m->tree, ev);
+        if (r < 0)
+                log_warning_errno(r, "Failed to apply a %s event to the process tree, ignoring: %m",
+                                  pw_event_kind_to_string(ev->kind));
+        if (m->tree->n_enrich > 0)
+                process_enrich_queue(m);
+        if (m->tree->n_reparent > 0)
+                process_reparent_queue(m);
+}
+
+static void on_event(const PwEvent *ev, void *userdata) {
+        Manager *m = userdata;
+
+        if (!m->queueing) {
+                apply_event(m, ev);
+                return;
+        }
+        if (m->n_queue == m->alloc_queue) {
+                size_t na = m->alloc_queue ? m->alloc_queue * 2 : 4096;
+                PwEvent *nq;
+
+                if (na > MANAGER_QUEUE_MAX || !(nq = reallocarray(m->queue, na, sizeof(PwEvent)))) {
+                        /* Counted, and repaired by the reconciliation that follows. */
+                        m->queue_overflow++;
+                        m->repair_pending = true;
+                        return;
+                }
+                m->queue = nq;
+                m->alloc_queue = na;
+        }
+        m->queue[m->n_queue++] = *ev;
 }
 
 static void on_loss(CnProcLossKind kind, uint32_t cpu, uint64_t count, void *userdata) {
@@ -36,11 +115,120 @@ static void on_loss(CnProcLossKind kind, uint32_t cpu, uint64_t count, void *use
                 m->pending_drops += count;
                 break;
         }
+        m->repair_pending = true;
 }
 
 static void flush_output(Manager *m) {
         if (m->opts.print_events)
                 (void) fflush(m->opts.print_events);
+}
+
+static void report_loss(Manager *m);
+
+static void free_snapshot(PwProcInfo *snap, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                pw_proc_info_done(&snap[i]);
+        free(snap);
+}
+
+/* Reads every process in /proc while holding (not applying) the events that keep arriving, so a busy
+ * machine cannot overflow the socket during the scan. Cheap reads for processes the tree knows
+ * already; everything for the others. */
+static int take_snapshot(Manager *m, PwProcInfo **ret, size_t *ret_n) {
+        _cleanup_(freep) pid_t *pids = NULL;
+        PwProcInfo *snap;
+        size_t n = 0;
+        int k, r;
+
+        k = pw_proc_list_pids(&m->reader, &pids);
+        if (k < 0)
+                return log_error_errno(k, "Failed to list /proc: %m");
+        snap = calloc((size_t) k + 1, sizeof(PwProcInfo));
+        if (!snap)
+                return log_oom();
+
+        for (int i = 0; i < k; i++) {
+                PwProcess *p = proctree_get_live(m->tree, pids[i]);
+                PwReadFlags flags = PW_READ_STAT | PW_READ_STATUS | PW_READ_TASKS;
+
+                if (i % MANAGER_SCAN_DRAIN_EVERY == 0) {
+                        r = cnproc_read(m->cnproc, 4);
+                        if (r < 0) {
+                                free_snapshot(snap, n);
+                                return r;
+                        }
+                }
+                r = pw_proc_read(&m->reader, pids[i], 0, flags, &snap[n]);
+                if (r < 0) {
+                        pw_proc_info_done(&snap[n]);
+                        continue; /* gone meanwhile: its EXIT is queued or it was never ours */
+                }
+                if (!p || p->source == PW_SOURCE_PLACEHOLDER ||
+                    !pw_start_matches(p->start_ns, snap[n].start_ns, m->reader.hz)) {
+                        /* New to the tree: read everything, checked against the same start time. */
+                        uint64_t start = snap[n].start_ns;
+
+                        pw_proc_info_done(&snap[n]);
+                        r = pw_proc_read(&m->reader, pids[i], start, PW_READ_ALL, &snap[n]);
+                        if (r < 0) {
+                                pw_proc_info_done(&snap[n]);
+                                continue;
+                        }
+                }
+                n++;
+        }
+        *ret = snap;
+        *ret_n = n;
+        return 0;
+}
+
+/* Scans /proc and makes the tree agree with it: at start-up (an empty tree), after loss, and now and
+ * then as a safety net. Events read meanwhile are applied afterwards; identity (pid, start time)
+ * keeps them from being counted twice. */
+static int manager_reconcile(Manager *m, const char *why) {
+        PwProcInfo *snap = NULL;
+        size_t n = 0;
+        unsigned ended = 0, added = 0;
+        uint64_t lost_before = cnproc_get_seqtrack(m->cnproc)->lost;
+        usec_t start = now_usec(CLOCK_MONOTONIC);
+        int r;
+
+        m->queueing = true;
+        m->repair_pending = false;
+        pw_proc_reader_refresh_clock(&m->reader);
+        r = take_snapshot(m, &snap, &n);
+        if (r >= 0) {
+                /* "now" for what ended unseen: the latest moment it can have ended. */
+                r = proctree_reconcile(m->tree, snap, n, now_nsec(CLOCK_MONOTONIC), m->reader.hz, &ended, &added);
+                if (r < 0)
+                        log_error_errno(r, "Failed to reconcile the process tree with /proc: %m");
+        }
+        free_snapshot(snap, n);
+
+        m->queueing = false;
+        for (size_t i = 0; i < m->n_queue; i++)
+                apply_event(m, &m->queue[i]);
+        m->n_queue = 0;
+        if (m->alloc_queue > 4096) {
+                /* A storm's queue is not kept around. */
+                m->queue = mfree(m->queue);
+                m->alloc_queue = 0;
+        }
+        if (r < 0)
+                return r;
+
+        m->reconciliations++;
+        m->last_reconcile_usec = now_usec(CLOCK_MONOTONIC);
+        if (strcmp(why, "start-up") == 0)
+                log_info("Scanned /proc: %u processes in %llu ms.", m->tree->n_live,
+                         (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - start) / USEC_PER_MSEC));
+        else if (ended > 0 || added > 0 || strcmp(why, "periodic") != 0)
+                log_full(strcmp(why, "periodic") == 0 ? LOG_NOTICE : LOG_WARNING,
+                         "Reconciled the process tree with /proc (%s): %u ended unseen, %u found; "
+                         "%llu events lost since start, %llu queued events beyond the limit.",
+                         why, ended, added, (unsigned long long) lost_before,
+                         (unsigned long long) m->queue_overflow);
+        return 0;
 }
 
 static int on_cnproc_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -54,6 +242,27 @@ static int on_cnproc_io(sd_event_source *s, int fd, uint32_t revents, void *user
                 log_error_errno(r, "Reading process events failed, exiting: %m");
                 return sd_event_exit(sd_event_source_get_event(s), EXIT_FAILURE);
         }
+        /* Repair once what was queued before the loss is in (the socket is drained), at most once per
+         * MANAGER_REPAIR_MIN_INTERVAL_USEC so that repairs cannot feed a storm's losses; the status
+         * timer picks up a deferred one. */
+        if (m->repair_pending && r == 0 &&
+            now_usec(CLOCK_MONOTONIC) >= m->last_reconcile_usec + MANAGER_REPAIR_MIN_INTERVAL_USEC) {
+                report_loss(m);
+                (void) manager_reconcile(m, "events lost");
+                flush_output(m);
+        }
+        return 0;
+}
+
+static int on_reconcile_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        (void) manager_reconcile(m, "periodic");
+        flush_output(m);
+        r = sd_event_source_set_time(s, usec + m->opts.reconcile_interval_usec);
+        if (r < 0)
+                return log_error_errno(r, "Failed to rearm the reconciliation timer: %m");
         return 0;
 }
 
@@ -79,10 +288,10 @@ static void send_status(Manager *m) {
 
         (void) sd_notifyf(false,
                           "STATUS=Watching: %.0f events/s, %llu events, %llu lost, %llu overflows, "
-                          "%llu socket drops, %llu malformed",
+                          "%llu socket drops, %llu malformed, %u processes, %u exited",
                           m->events_per_sec, (unsigned long long) st->events, (unsigned long long) t->lost,
                           (unsigned long long) st->enobufs, (unsigned long long) st->socket_drops,
-                          (unsigned long long) st->malformed);
+                          (unsigned long long) st->malformed, m->tree->n_live, m->tree->n_retained);
 }
 
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -101,6 +310,9 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         if (r < 0 && r != -ENOENT)
                 log_debug_errno(r, "Failed to read socket drops from /proc/net/netlink, ignoring: %m");
         report_loss(m);
+        if (m->repair_pending && now >= m->last_reconcile_usec + MANAGER_REPAIR_MIN_INTERVAL_USEC)
+                (void) manager_reconcile(m, "events lost");
+        proctree_expire(m->tree, now_nsec(CLOCK_MONOTONIC));
         send_status(m);
 
         r = sd_event_source_set_time(s, usec + MANAGER_STATUS_INTERVAL_USEC);
@@ -135,6 +347,16 @@ int manager_new(Manager **ret, const ManagerOptions *opts) {
         if (!m)
                 return log_oom();
         m->opts = *opts;
+        m->reader.proc_fd = -EBADF;
+
+        r = proctree_new(&m->tree, &m->opts.limits);
+        if (r < 0)
+                return log_oom();
+        r = pw_proc_reader_open(&m->reader, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open /proc: %m");
+        if (m->opts.argv_max > 0)
+                m->reader.argv_max = m->opts.argv_max;
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -166,7 +388,11 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         sd_event_source_disable_unref(m->cnproc_source);
         sd_event_source_disable_unref(m->status_timer);
+        sd_event_source_disable_unref(m->reconcile_timer);
         cnproc_free(m->cnproc);
+        proctree_free(m->tree);
+        pw_proc_reader_close(&m->reader);
+        free(m->queue);
         sd_event_unref(m->event);
         free(m);
         return NULL;
@@ -182,6 +408,8 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return r;
 
+        /* Subscribe first, then scan: whatever happens during the scan is queued, not missed. */
+        m->queueing = true;
         r = cnproc_subscribe(m->cnproc);
         flush_output(m);
         /* No ack, a refused send, or an ack carrying an error: this kernel or these namespaces give us
@@ -202,6 +430,10 @@ int manager_startup(Manager *m) {
         log_info("Subscribed to process events (%s interface, receive buffer %u bytes).",
                  cnproc_uses_filter_api(m->cnproc) ? "proc_input" : "legacy", cnproc_get_rcvbuf(m->cnproc));
 
+        r = manager_reconcile(m, "start-up");
+        if (r < 0)
+                return r;
+
         r = sd_event_add_io(m->event, &m->cnproc_source, cnproc_get_fd(m->cnproc), EPOLLIN, on_cnproc_io, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the proc connector socket: %m");
@@ -214,6 +446,12 @@ int manager_startup(Manager *m) {
                                        100 * USEC_PER_MSEC, on_status_timer, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the status timer: %m");
+        if (m->opts.reconcile_interval_usec > 0) {
+                r = sd_event_add_time_relative(m->event, &m->reconcile_timer, CLOCK_MONOTONIC,
+                                               m->opts.reconcile_interval_usec, USEC_PER_SEC, on_reconcile_timer, m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up the reconciliation timer: %m");
+        }
         return 0;
 }
 

@@ -9,16 +9,30 @@
 #include <systemd/sd-event.h>
 
 #include "cnproc.h"
+#include "procfs.h"
+#include "proctree.h"
 #include "time-util.h"
 
 /* How often STATUS= is refreshed and loss is summarised in the log. */
 #define MANAGER_STATUS_INTERVAL_USEC (1 * USEC_PER_SEC)
 /* recvmmsg() batches per wake-up before the loop gets a turn for signals, timers and clients. */
 #define MANAGER_READ_BATCHES 32
+/* The safety-net reconciliation with /proc, when no loss asked for one sooner. */
+#define MANAGER_RECONCILE_INTERVAL_USEC_DEFAULT (60 * USEC_PER_SEC)
+/* Events held while /proc is scanned (start-up, repair), about 64 bytes each: a storm of 100k
+ * events/s can run for 10 s of scanning before the excess is counted as lost and repaired again. */
+#define MANAGER_QUEUE_MAX (1024U * 1024U)
+/* Loss-triggered repairs are at least this far apart. */
+#define MANAGER_REPAIR_MIN_INTERVAL_USEC (1 * USEC_PER_SEC)
+/* /proc entries read between two drains of the socket during a scan. */
+#define MANAGER_SCAN_DRAIN_EVERY 64
 
 typedef struct ManagerOptions {
         uint32_t rcvbuf;
         FILE *print_events; /* when set, every decoded event goes there, one line each */
+        ProcTreeLimits limits;
+        size_t argv_max;
+        usec_t reconcile_interval_usec; /* 0: only after loss */
 } ManagerOptions;
 
 typedef struct Manager {
@@ -26,7 +40,21 @@ typedef struct Manager {
         sd_event *event;
         sd_event_source *cnproc_source;
         sd_event_source *status_timer;
+        sd_event_source *reconcile_timer;
         CnProc *cnproc;
+        ProcTree *tree;
+        PwProcReader reader;
+
+        /* While scanning /proc, events are held here and applied after the snapshot. */
+        bool queueing;
+        PwEvent *queue;
+        size_t n_queue, alloc_queue;
+        uint64_t queue_overflow;
+
+        bool repair_pending;            /* loss seen: reconcile once the socket is drained */
+        uint64_t reconciliations;
+        usec_t last_reconcile_usec;
+        uint64_t enrich_failed;         /* exec'ed processes gone before /proc could be read */
         bool stopping;
         bool no_events;  /* start-up failed because the kernel gives us no events */
 

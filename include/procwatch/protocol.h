@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The control socket's contract: its path, the Varlink interface and error names, shared by
+ * procwatchd and procwatchctl. The interface itself is described in io.procwatch.varlink. */
+#pragma once
+
+/* Where procwatchd listens unless told otherwise (--socket=). The folder is the unit's
+ * RuntimeDirectory= (mode 0755); the socket is mode 0666, so every local user may read the tree as
+ * every local user may run ps. */
+#define PW_SOCKET_PATH_DEFAULT "/run/procwatchd/io.procwatch"
+
+#define PW_VARLINK_INTERFACE "io.procwatch"
+#define PW_VARLINK_SERVICE_INTERFACE "org.varlink.service"
+
+/* What GetInfo reports. */
+#define PW_VARLINK_VENDOR "procwatchd"
+#define PW_VARLINK_PRODUCT "procwatchd"
+#define PW_VARLINK_URL "man:procwatchctl(1)"
+
+/* Errors of the Varlink service interface every service speaks. */
+#define PW_VARLINK_ERROR_INTERFACE_NOT_FOUND "org.varlink.service.InterfaceNotFound"
+#define PW_VARLINK_ERROR_METHOD_NOT_FOUND "org.varlink.service.MethodNotFound"
+#define PW_VARLINK_ERROR_METHOD_NOT_IMPLEMENTED "org.varlink.service.MethodNotImplemented"
+#define PW_VARLINK_ERROR_INVALID_PARAMETER "org.varlink.service.InvalidParameter"
+
+/* Errors of io.procwatch. */
+#define PW_VARLINK_ERROR_NO_SUCH_PROCESS "io.procwatch.NoSuchProcess"
+
+/* The pseudo parameter names InvalidParameter carries for a message that is not a call at all:
+ * not JSON, not an object, nested too deep or too long ("request"), or without a method string
+ * ("method"). */
+#define PW_VARLINK_PARAMETER_REQUEST "request"
+#define PW_VARLINK_PARAMETER_METHOD "method"

@@ -1,0 +1,800 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Reading processes from /proc: pure parsers over file contents, and a reader that goes through one
+ * /proc/PID directory fd per process.
+ *
+ * Identity. A pid names a process only until it is reaped; the next process may get the same number
+ * at any moment. So pw_proc_read() opens /proc/PID once, as a directory fd, reads stat through it
+ * first and compares stat's start time with the one the caller expects. Every later file (status,
+ * exe, cmdline, cgroup, task) is opened relative to that same fd, and that is enough: the proc inode
+ * behind the fd holds the kernel's struct pid of the process it was opened for, and a new process
+ * that reuses the number gets a new struct pid. Once the old process is reaped, openat() through the
+ * old fd fails with ENOENT and reads of files already open fail with ESRCH; the fd never starts to
+ * show the newcomer. Hence no second stat read after the others. (An exec from a non-leader thread
+ * moves the leader's pid to the exec'ing thread, which also inherits the leader's start time: same
+ * process, same identity.) What the dirfd does not freeze is the image: an exec between two files
+ * can make comm (stat) older than exe or cmdline. Callers re-read at EXEC events.
+ *
+ * Nothing here logs: every failure is a negative errno for the caller to judge. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "macro.h"
+#include "procfs.h"
+#include "time-util.h"
+
+#define PF_KTHREAD_FLAG 0x00200000U
+
+/* The kernel writes a stat line of about 50 numbers and a comm of at most 64 bytes (a workqueue
+ * worker's name); anything near this bound is not a stat file. */
+#define STAT_FILE_MAX (16U * 1024U)
+/* status holds a Groups: line of up to 65536 groups. */
+#define STATUS_FILE_MAX (1024U * 1024U)
+/* One line per hierarchy, each path below PATH_MAX. */
+#define CGROUP_FILE_MAX (256U * 1024U)
+
+/* The start times compare within a tick plus this, for the error of the offset sampling. */
+#define START_EPSILON_NS (1000U * 1000U)
+
+static bool is_digit(char c) {
+        return c >= '0' && c <= '9';
+}
+
+/* A run of decimal digits at *p (no sign, no blanks: the kernel writes none), advancing *p. */
+static int parse_u64_digits(const char **p, uint64_t *ret) {
+        const char *s = *p;
+        uint64_t v = 0;
+
+        if (!is_digit(*s))
+                return -EBADMSG;
+        for (; is_digit(*s); s++) {
+                if (__builtin_mul_overflow(v, 10U, &v) || __builtin_add_overflow(v, (uint64_t) (*s - '0'), &v))
+                        return -EBADMSG;
+        }
+        *p = s;
+        *ret = v;
+        return 0;
+}
+
+/* A decimal number with an optional '-', only checked for shape: the stat fields we skip. */
+static int skip_number(const char **p) {
+        const char *s = *p;
+
+        if (*s == '-')
+                s++;
+        if (!is_digit(*s))
+                return -EBADMSG;
+        while (is_digit(*s))
+                s++;
+        *p = s;
+        return 0;
+}
+
+static int parse_pid_field(const char **p, pid_t *ret) {
+        uint64_t v;
+
+        if (parse_u64_digits(p, &v) < 0 || v > INT32_MAX)
+                return -EBADMSG;
+        *ret = (pid_t) v;
+        return 0;
+}
+
+int pw_parse_stat(const char *text, PwStat *ret) {
+        PwStat st = {};
+        const char *p, *lparen, *rparen;
+        uint64_t v;
+        size_t n;
+
+        if (!text || !ret)
+                return -EINVAL;
+
+        p = text;
+        if (parse_pid_field(&p, &st.pid) < 0 || st.pid <= 0)
+                return -EBADMSG;
+        if (p[0] != ' ' || p[1] != '(')
+                return -EBADMSG;
+        lparen = p + 1;
+
+        /* comm is raw bytes (')', '(', spaces, newlines); the fields after it never hold ')', so the
+         * last ')' of the whole text closes it. */
+        rparen = strrchr(lparen + 1, ')');
+        if (!rparen)
+                return -EBADMSG;
+        n = (size_t) (rparen - (lparen + 1));
+        /* Kernel threads and workqueue workers show names longer than TASK_COMM_LEN here; keep what
+         * fits, as the COMM event would. */
+        memcpy(st.comm, lparen + 1, MIN(n, (size_t) PW_COMM_MAX));
+        st.comm[MIN(n, (size_t) PW_COMM_MAX)] = '\0';
+
+        p = rparen + 1;
+        if (*p++ != ' ')
+                return -EBADMSG;
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z')))
+                return -EBADMSG;
+        st.state = *p++;
+
+        /* Fields 4..22; field 22 must be followed by a separator, so that a line cut inside the start
+         * time is not taken for a smaller one. */
+        for (unsigned field = 4; field <= 22; field++) {
+                if (*p++ != ' ')
+                        return -EBADMSG;
+
+                switch (field) {
+                case 4:
+                        if (parse_pid_field(&p, &st.ppid) < 0)
+                                return -EBADMSG;
+                        break;
+                case 6:
+                        if (parse_pid_field(&p, &st.sid) < 0)
+                                return -EBADMSG;
+                        break;
+                case 9:
+                        if (parse_u64_digits(&p, &v) < 0 || v > UINT32_MAX)
+                                return -EBADMSG;
+                        st.flags = (uint32_t) v;
+                        break;
+                case 22:
+                        if (parse_u64_digits(&p, &st.starttime_ticks) < 0)
+                                return -EBADMSG;
+                        if (*p != ' ' && *p != '\n')
+                                return -EBADMSG;
+                        break;
+                default:
+                        if (skip_number(&p) < 0)
+                                return -EBADMSG;
+                }
+        }
+
+        *ret = st;
+        return 0;
+}
+
+/* The start of the line after the one at p, or NULL at the end of the text. */
+static const char *next_line(const char *p) {
+        const char *nl = strchr(p, '\n');
+
+        return nl ? nl + 1 : NULL;
+}
+
+static bool is_blank(char c) {
+        return c == ' ' || c == '\t';
+}
+
+/* Parses "<blank>N<blank>N..." with exactly n numbers up to the end of the line. */
+static int parse_u32_list(const char *p, uint32_t *values, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                uint64_t v;
+
+                if (!is_blank(*p))
+                        return -EBADMSG;
+                while (is_blank(*p))
+                        p++;
+                if (parse_u64_digits(&p, &v) < 0 || v > UINT32_MAX)
+                        return -EBADMSG;
+                values[i] = (uint32_t) v;
+        }
+        while (is_blank(*p))
+                p++;
+        return *p == '\n' || *p == '\0' ? 0 : -EBADMSG;
+}
+
+int pw_parse_status(const char *text, uint32_t *uid, uint32_t *euid, uint32_t *gid, uint32_t *egid, pid_t *tgid) {
+        uint32_t uids[4], gids[4], tg[1];
+        bool have_uid = false, have_gid = false, have_tgid = false;
+
+        if (!text)
+                return -EINVAL;
+
+        /* Name: holds comm escaped (a newline in it is written as "\n"), so every field starts a line. */
+        for (const char *p = text; p && *p; p = next_line(p)) {
+                if (!have_uid && strncmp(p, "Uid:", 4) == 0) {
+                        if (parse_u32_list(p + 4, uids, ELEMENTSOF(uids)) < 0)
+                                return -EBADMSG;
+                        have_uid = true;
+                } else if (!have_gid && strncmp(p, "Gid:", 4) == 0) {
+                        if (parse_u32_list(p + 4, gids, ELEMENTSOF(gids)) < 0)
+                                return -EBADMSG;
+                        have_gid = true;
+                } else if (!have_tgid && strncmp(p, "Tgid:", 5) == 0) {
+                        if (parse_u32_list(p + 5, tg, ELEMENTSOF(tg)) < 0 || tg[0] == 0 || tg[0] > INT32_MAX)
+                                return -EBADMSG;
+                        have_tgid = true;
+                }
+        }
+        if (!have_uid || !have_gid || !have_tgid)
+                return -EBADMSG;
+
+        if (uid)
+                *uid = uids[0];
+        if (euid)
+                *euid = uids[1];
+        if (gid)
+                *gid = gids[0];
+        if (egid)
+                *egid = gids[1];
+        if (tgid)
+                *tgid = (pid_t) tg[0];
+        return 0;
+}
+
+/* Whether the comma-separated controller list [s, s+n) names the v1 systemd hierarchy. */
+static bool controllers_have_systemd(const char *s, size_t n) {
+        static const char key[] = "name=systemd";
+        const char *end = s + n;
+
+        while (s < end) {
+                const char *comma = memchr(s, ',', (size_t) (end - s));
+                size_t len = (size_t) ((comma ? comma : end) - s);
+
+                if (len == sizeof(key) - 1 && memcmp(s, key, len) == 0)
+                        return true;
+                if (!comma)
+                        break;
+                s = comma + 1;
+        }
+        return false;
+}
+
+int pw_parse_cgroup(const char *text, char **ret) {
+        static const char deleted[] = " (deleted)";
+        const char *v2 = NULL, *v1 = NULL;
+        size_t v2_len = 0, v1_len = 0;
+        const char *path;
+        size_t len;
+        char *s;
+
+        if (!text || !ret)
+                return -EINVAL;
+
+        /* "ID:controllers:path" per line. Cgroup names may hold ':' and ' ' but never '\n' (mkdir
+         * refuses it), so the path runs from the second ':' to the end of the line. */
+        for (const char *p = text; p && *p; p = next_line(p)) {
+                const char *c1, *c2, *eol;
+                uint64_t id;
+                const char *q = p;
+
+                eol = strchr(p, '\n');
+                if (!eol)
+                        eol = p + strlen(p);
+                if (parse_u64_digits(&q, &id) < 0 || *q != ':')
+                        return -EBADMSG;
+                c1 = q;
+                c2 = memchr(c1 + 1, ':', (size_t) (eol - (c1 + 1)));
+                if (!c2 || c2[1] != '/')
+                        return -EBADMSG;
+
+                if (id == 0 && c2 == c1 + 1) {
+                        if (!v2) {
+                                v2 = c2 + 1;
+                                v2_len = (size_t) (eol - v2);
+                                /* A zombie whose cgroup was removed: the path it had, with this
+                                 * suffix (unified hierarchy only). */
+                                if (v2_len > sizeof(deleted) - 1 &&
+                                    memcmp(v2 + v2_len - (sizeof(deleted) - 1), deleted, sizeof(deleted) - 1) == 0)
+                                        v2_len -= sizeof(deleted) - 1;
+                        }
+                } else if (!v1 && controllers_have_systemd(c1 + 1, (size_t) (c2 - (c1 + 1)))) {
+                        v1 = c2 + 1;
+                        v1_len = (size_t) (eol - v1);
+                }
+        }
+
+        /* The unified line wins, except when it says "/" beside a systemd v1 line: then cgroup2 is
+         * mounted but not what systemd manages (legacy mode), and the v1 line holds the unit. */
+        if (v2 && !(v2_len == 1 && v1)) {
+                path = v2;
+                len = v2_len;
+        } else if (v1) {
+                path = v1;
+                len = v1_len;
+        } else
+                return -ENOENT;
+
+        if (len >= PW_PATH_MAX)
+                return -ENAMETOOLONG;
+        s = strndup(path, len);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+static bool unit_char_ok(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || strchr(":-_.\\@", c);
+}
+
+/* Whether [s, s+n) is the name of a unit a process can run in (systemd's rules for plain and
+ * instance names: no templates, which never run). */
+static bool is_process_unit(const char *s, size_t n) {
+        static const char *const suffixes[] = {
+                ".service", ".scope", ".socket", ".mount", ".swap", ".device",
+        };
+        const char *suffix = NULL, *at;
+        size_t stem;
+
+        if (n == 0 || n > 255) /* UNIT_NAME_MAX - 1 */
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (s[i] == '\0' || !unit_char_ok(s[i]))
+                        return false;
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                size_t l = strlen(suffixes[i]);
+
+                if (n > l && memcmp(s + n - l, suffixes[i], l) == 0) {
+                        suffix = suffixes[i];
+                        break;
+                }
+        }
+        if (!suffix)
+                return false;
+        stem = n - strlen(suffix);
+        at = memchr(s, '@', stem);
+        if (at && (at == s || at + 1 == s + stem))
+                return false;
+        return true;
+}
+
+int pw_cgroup_to_unit(const char *cgroup, char **ret) {
+        const char *unit = NULL, *p;
+        size_t unit_len = 0;
+        char *s;
+
+        if (!cgroup || !ret)
+                return -EINVAL;
+        if (cgroup[0] != '/')
+                return -EINVAL;
+
+        /* The innermost unit: the last component that is a unit name. A slice is not a unit a process
+         * runs in, and folders below a unit (a delegated subtree, a payload) still belong to it. */
+        for (p = cgroup; *p;) {
+                const char *e;
+                size_t n;
+
+                while (*p == '/')
+                        p++;
+                e = strchrnul(p, '/');
+                n = (size_t) (e - p);
+                if (n > 0) {
+                        const char *name = p;
+
+                        /* systemd's cg_escape() prefixes '_' to names that would clash with
+                         * kernel files or controller names ("_cpu.service"). */
+                        if (name[0] == '_') {
+                                name++;
+                                n--;
+                        }
+                        if (is_process_unit(name, n)) {
+                                unit = name;
+                                unit_len = n;
+                        }
+                }
+                p = e;
+        }
+        if (!unit)
+                return -ENOENT;
+
+        s = strndup(unit, unit_len);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+int pw_parse_cmdline(const char *data, size_t len, size_t max, char **ret, size_t *ret_len, bool *truncated) {
+        size_t keep;
+        bool cut;
+        char *s;
+
+        if (!ret || !ret_len || (!data && len > 0))
+                return -EINVAL;
+
+        /* Kernel threads, zombies and exited processes have no mm, hence no cmdline. */
+        if (len == 0 || max == 0) {
+                *ret = NULL;
+                *ret_len = 0;
+                if (truncated)
+                        *truncated = len > 0;
+                return 0;
+        }
+
+        /* A process that rewrote its argv area may leave no final NUL: add one, which counts
+         * against max. Past max, the last argument kept is partial (maybe empty) and ends in a NUL. */
+        if (data[len - 1] == '\0' && len <= max) {
+                keep = len;
+                cut = false;
+        } else if (data[len - 1] != '\0' && len < max) {
+                keep = len + 1;
+                cut = false;
+        } else {
+                keep = max;
+                cut = true;
+        }
+
+        s = malloc(keep);
+        if (!s)
+                return -ENOMEM;
+        memcpy(s, data, keep - 1);
+        s[keep - 1] = '\0';
+
+        *ret = s;
+        *ret_len = keep;
+        if (truncated)
+                *truncated = cut;
+        return 0;
+}
+
+uint64_t pw_starttime_to_mono_ns(uint64_t ticks, uint64_t boot_minus_mono_ns, uint64_t hz) {
+        uint64_t whole, frac, ns;
+
+        if (hz == 0)
+                return 0;
+
+        /* ticks * 1e9 / hz without a 128-bit product. frac < NSEC_PER_SEC. */
+        if (__builtin_mul_overflow(ticks / hz, NSEC_PER_SEC, &whole))
+                return UINT64_MAX;
+        if (hz <= UINT64_MAX / NSEC_PER_SEC)
+                frac = (ticks % hz) * NSEC_PER_SEC / hz;
+        else
+                frac = (uint64_t) ((long double) (ticks % hz) * (long double) NSEC_PER_SEC / (long double) hz);
+        if (__builtin_add_overflow(whole, frac, &ns))
+                return UINT64_MAX;
+
+        /* A process started before the last suspend has a BOOTTIME start smaller than the offset
+         * sampled now would imply; there is no better value than 0 then. */
+        return ns > boot_minus_mono_ns ? ns - boot_minus_mono_ns : 0;
+}
+
+bool pw_start_matches(uint64_t a_ns, uint64_t b_ns, uint64_t hz) {
+        /* The kernel rounds the start time down to a tick; round the tick up so that hz values that
+         * do not divide a second still cover it. */
+        uint64_t tick = hz ? (NSEC_PER_SEC + hz - 1) / hz : 0;
+        uint64_t d = a_ns > b_ns ? a_ns - b_ns : b_ns - a_ns;
+
+        return d <= tick + START_EPSILON_NS;
+}
+
+void pw_proc_info_done(PwProcInfo *info) {
+        if (!info)
+                return;
+        free(info->exe);
+        free(info->argv);
+        free(info->cgroup);
+        free(info->unit);
+        free(info->tids);
+        *info = (PwProcInfo) {};
+}
+
+/* BOOTTIME - MONOTONIC. MONOTONIC is read first, so a delay between the two reads can only make the
+ * difference larger: the smallest of a few samples is the closest. */
+static uint64_t sample_boot_minus_mono(void) {
+        uint64_t best = UINT64_MAX;
+
+        for (unsigned i = 0; i < 3; i++) {
+                uint64_t mono = now_nsec(CLOCK_MONOTONIC);
+                uint64_t boot = now_nsec(CLOCK_BOOTTIME);
+
+                best = MIN(best, boot > mono ? boot - mono : 0);
+        }
+        return best;
+}
+
+int pw_proc_reader_open(PwProcReader *r, const char *root) {
+        long hz;
+
+        if (!r)
+                return -EINVAL;
+
+        *r = (PwProcReader) { .proc_fd = -EBADF };
+
+        r->proc_fd = open(root ?: "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (r->proc_fd < 0) {
+                int e = negative_errno();
+
+                r->proc_fd = -EBADF;
+                return e;
+        }
+
+        /* USER_HZ, the unit of stat's times; it comes from the aux vector and is 100 everywhere. */
+        hz = sysconf(_SC_CLK_TCK);
+        r->hz = hz > 0 ? (uint64_t) hz : 100U;
+        r->boot_minus_mono_ns = sample_boot_minus_mono();
+        r->argv_max = PW_ARGV_MAX_DEFAULT;
+        return 0;
+}
+
+void pw_proc_reader_close(PwProcReader *r) {
+        if (!r)
+                return;
+        r->proc_fd = safe_close(r->proc_fd);
+}
+
+void pw_proc_reader_refresh_clock(PwProcReader *r) {
+        if (r)
+                r->boot_minus_mono_ns = sample_boot_minus_mono();
+}
+
+/* The process (or the file) went away between two steps. */
+static bool is_gone(int r) {
+        return r == -ENOENT || r == -ESRCH;
+}
+
+/* Reads at most max bytes of a file (cmdline can be far longer than what we keep; the rest is not
+ * worth reading). The buffer gets a NUL after the data. */
+static int read_head_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_(closep) int fd = -EBADF;
+        _cleanup_(freep) char *buf = NULL;
+        size_t size = 0, alloc = 0;
+
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+
+        while (size < max) {
+                ssize_t n;
+
+                if (size == alloc) {
+                        size_t na = MIN(alloc ? alloc * 2 : 4096U, max);
+                        char *nb = realloc(buf, na + 1);
+
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                        alloc = na;
+                }
+                n = read(fd, buf + size, alloc - size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0)
+                        break;
+                size += (size_t) n;
+        }
+        if (!buf) {
+                buf = malloc(1);
+                if (!buf)
+                        return -ENOMEM;
+        }
+        buf[size] = '\0';
+        *ret_size = size;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static int read_status(int dirfd, PwProcInfo *info) {
+        _cleanup_(freep) char *text = NULL;
+        int r;
+
+        r = read_full_file_at(dirfd, "status", STATUS_FILE_MAX, &text, NULL);
+        if (r < 0)
+                return r;
+        r = pw_parse_status(text, &info->uid, &info->euid, &info->gid, &info->egid, &info->tgid);
+        if (r < 0)
+                return r;
+        info->have_status = true;
+        return 0;
+}
+
+static int read_exe(int dirfd, PwProcInfo *info) {
+        char buf[PW_PATH_MAX + 1];
+        ssize_t n;
+
+        /* EACCES for another user's process without CAP_SYS_PTRACE; ENOENT for kernel threads and
+         * zombies (no mm). A replaced binary reads as "PATH (deleted)": kept as the kernel says it. */
+        n = readlinkat(dirfd, "exe", buf, sizeof(buf));
+        if (n < 0)
+                return negative_errno();
+        if ((size_t) n >= PW_PATH_MAX)
+                return -ENAMETOOLONG;
+        buf[n] = '\0';
+        info->exe = strdup(buf);
+        return info->exe ? 0 : -ENOMEM;
+}
+
+static int read_cmdline(int dirfd, size_t argv_max, PwProcInfo *info) {
+        _cleanup_(freep) char *data = NULL;
+        size_t len = 0;
+        int r;
+
+        /* One byte more than we keep tells a cmdline of exactly argv_max bytes from a longer one. */
+        r = read_head_at(dirfd, "cmdline", argv_max < SIZE_MAX ? argv_max + 1 : argv_max, &data, &len);
+        if (r < 0)
+                return r;
+        return pw_parse_cmdline(data, len, argv_max, &info->argv, &info->argv_len, &info->argv_truncated);
+}
+
+static int read_cgroup(int dirfd, PwProcInfo *info) {
+        _cleanup_(freep) char *text = NULL;
+        int r;
+
+        r = read_full_file_at(dirfd, "cgroup", CGROUP_FILE_MAX, &text, NULL);
+        if (r < 0)
+                return r;
+        r = pw_parse_cgroup(text, &info->cgroup);
+        if (r < 0)
+                return r;
+        r = pw_cgroup_to_unit(info->cgroup, &info->unit);
+        return r == -ENOENT ? 0 : r;
+}
+
+/* A pid as a directory name: digits only, no leading zero, within pid_t. */
+static int parse_pid_name(const char *s, pid_t *ret) {
+        uint64_t v;
+
+        if (s[0] == '0' || parse_u64_digits(&s, &v) < 0 || *s != '\0' || v > INT32_MAX)
+                return -EINVAL;
+        *ret = (pid_t) v;
+        return 0;
+}
+
+static int cmp_pid(const void *a, const void *b) {
+        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
+
+        return (x > y) - (x < y);
+}
+
+/* The numeric subdirectories of dirfd, sorted. Takes ownership of dirfd. */
+static int list_numeric_dirs(int dirfd, pid_t **ret, size_t *ret_n) {
+        _cleanup_(freep) pid_t *pids = NULL;
+        size_t n = 0, alloc = 0;
+        DIR *d;
+
+        d = fdopendir(dirfd);
+        if (!d) {
+                int e = negative_errno();
+
+                safe_close(dirfd);
+                return e;
+        }
+
+        for (;;) {
+                struct dirent *de;
+                pid_t pid;
+
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        if (errno != 0) {
+                                int e = negative_errno();
+
+                                closedir(d);
+                                return e;
+                        }
+                        break;
+                }
+                if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+                        continue;
+                if (parse_pid_name(de->d_name, &pid) < 0)
+                        continue;
+                if (n == alloc) {
+                        size_t na = alloc ? alloc * 2 : 64U;
+                        pid_t *np = reallocarray(pids, na, sizeof(pid_t));
+
+                        if (!np) {
+                                closedir(d);
+                                return -ENOMEM;
+                        }
+                        pids = np;
+                        alloc = na;
+                }
+                pids[n++] = pid;
+        }
+        closedir(d);
+
+        if (n > 0)
+                qsort(pids, n, sizeof(pid_t), cmp_pid);
+        *ret = TAKE_PTR(pids);
+        *ret_n = n;
+        return 0;
+}
+
+static int read_tasks(int dirfd, PwProcInfo *info) {
+        int fd;
+
+        fd = openat(dirfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        return list_numeric_dirs(fd, &info->tids, &info->n_tids);
+}
+
+int pw_proc_read(const PwProcReader *r, pid_t pid, uint64_t expect_start_ns, PwReadFlags flags, PwProcInfo *ret) {
+        _cleanup_(pw_proc_info_done) PwProcInfo info = {};
+        _cleanup_(closep) int dirfd = -EBADF;
+        _cleanup_(freep) char *stat_text = NULL;
+        char name[16];
+        int k;
+
+        if (!r || !ret || r->proc_fd < 0 || pid <= 0)
+                return -EINVAL;
+        *ret = (PwProcInfo) {};
+
+        (void) snprintf(name, sizeof(name), "%d", (int) pid);
+        dirfd = openat(r->proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return is_gone(-errno) ? -ESRCH : negative_errno();
+
+        /* Identity first, through the fd everything else is read from (see the note at the top). */
+        k = read_full_file_at(dirfd, "stat", STAT_FILE_MAX, &stat_text, NULL);
+        if (is_gone(k))
+                return -ESRCH;
+        if (k == -EFBIG)
+                return -EBADMSG;
+        if (k < 0)
+                return k;
+        k = pw_parse_stat(stat_text, &info.stat);
+        if (k < 0)
+                return k;
+        if (info.stat.pid != pid)
+                return -EBADMSG;
+
+        /* Callers that keep start_ns across a suspend must compare starttime_ticks instead: the
+         * offset grows by the time suspended, and so the converted value of an old process shifts. */
+        info.start_ns = pw_starttime_to_mono_ns(info.stat.starttime_ticks, r->boot_minus_mono_ns, r->hz);
+        if (expect_start_ns != 0 && !pw_start_matches(info.start_ns, expect_start_ns, r->hz))
+                return -ESRCH;
+        info.kthread = info.stat.flags & PF_KTHREAD_FLAG;
+
+        /* The rest is optional. A file that fails (the process exited midway, no permission, odd
+         * contents) leaves its fields empty; only running out of memory fails the whole read. */
+        if (flags & PW_READ_STATUS) {
+                k = read_status(dirfd, &info);
+                if (k == -ENOMEM)
+                        return k;
+        }
+        if (flags & PW_READ_EXE) {
+                k = read_exe(dirfd, &info);
+                if (k == -ENOMEM)
+                        return k;
+                info.exe_error = k < 0 ? k : 0;
+        }
+        if (flags & PW_READ_CMDLINE) {
+                k = read_cmdline(dirfd, r->argv_max, &info);
+                if (k == -ENOMEM)
+                        return k;
+        }
+        if (flags & PW_READ_CGROUP) {
+                k = read_cgroup(dirfd, &info);
+                if (k == -ENOMEM)
+                        return k;
+        }
+        if (flags & PW_READ_TASKS) {
+                k = read_tasks(dirfd, &info);
+                if (k == -ENOMEM)
+                        return k;
+        }
+
+        *ret = info;
+        info = (PwProcInfo) {};
+        return 0;
+}
+
+int pw_proc_list_pids(const PwProcReader *r, pid_t **ret) {
+        pid_t *pids = NULL;
+        size_t n = 0;
+        int fd, k;
+
+        if (!r || !ret || r->proc_fd < 0)
+                return -EINVAL;
+
+        /* A fresh open of ".": readdir() needs its own file position, and the root fd is shared. */
+        fd = openat(r->proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        k = list_numeric_dirs(fd, &pids, &n);
+        if (k < 0)
+                return k;
+        if (n > INT_MAX) {
+                free(pids);
+                return -E2BIG;
+        }
+        *ret = pids;
+        return (int) n;
+}

@@ -1,0 +1,855 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The process tree; the rules it follows are set out in proctree.h. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proctree.h"
+
+struct PwTask {
+        pid_t tid;
+        PwProcess *process;
+        PwTask *prev, *next;
+};
+
+static const char *const source_names[_PW_SOURCE_MAX] = {
+        [PW_SOURCE_EVENT] = "event",
+        [PW_SOURCE_SCAN] = "scan",
+        [PW_SOURCE_RECONCILED] = "reconciled",
+        [PW_SOURCE_PLACEHOLDER] = "placeholder",
+};
+
+const char *pw_source_to_string(PwSource s) {
+        return (unsigned) s < _PW_SOURCE_MAX ? source_names[s] : NULL;
+}
+
+/* --- strings ------------------------------------------------------------------------------------ */
+
+static PwStr *str_new(ProcTree *t, const char *data, size_t len) {
+        PwStr *s;
+
+        if (!data)
+                return NULL;
+        s = malloc(sizeof(PwStr) + len + 1);
+        if (!s)
+                return NULL;
+        s->ref = 1;
+        s->len = len;
+        memcpy(s->data, data, len);
+        s->data[len] = '\0';
+        t->bytes += len + 1;
+        return s;
+}
+
+static PwStr *str_ref(PwStr *s) {
+        if (s)
+                s->ref++;
+        return s;
+}
+
+static void str_unref(ProcTree *t, PwStr *s) {
+        if (!s || --s->ref > 0)
+                return;
+        t->bytes -= s->len + 1;
+        free(s);
+}
+
+static void str_set(ProcTree *t, PwStr **field, PwStr *s) {
+        str_unref(t, *field);
+        *field = s;
+}
+
+/* --- lists ---------------------------------------------------------------------------------------- */
+
+static void child_attach(PwProcess *parent, PwProcess *c) {
+        c->parent = parent;
+        c->prev_sibling = NULL;
+        c->next_sibling = parent->first_child;
+        if (parent->first_child)
+                parent->first_child->prev_sibling = c;
+        parent->first_child = c;
+        parent->n_children++;
+}
+
+static void child_detach(PwProcess *c) {
+        PwProcess *parent = c->parent;
+
+        if (!parent)
+                return;
+        if (c->prev_sibling)
+                c->prev_sibling->next_sibling = c->next_sibling;
+        else
+                parent->first_child = c->next_sibling;
+        if (c->next_sibling)
+                c->next_sibling->prev_sibling = c->prev_sibling;
+        c->parent = c->prev_sibling = c->next_sibling = NULL;
+        parent->n_children--;
+}
+
+static int queue_push(pid_t **q, size_t *n, size_t *alloc, pid_t pid) {
+        for (size_t i = 0; i < *n; i++)
+                if ((*q)[i] == pid)
+                        return 0;
+        if (*n == *alloc) {
+                size_t na = *alloc ? *alloc * 2 : 16;
+                pid_t *nq = realloc(*q, na * sizeof(pid_t));
+
+                if (!nq)
+                        return -ENOMEM;
+                *q = nq;
+                *alloc = na;
+        }
+        (*q)[(*n)++] = pid;
+        return 0;
+}
+
+static size_t queue_take(pid_t **q, size_t *n, size_t *alloc, pid_t **ret) {
+        size_t k = *n;
+
+        *ret = *q;
+        *q = NULL;
+        *n = *alloc = 0;
+        return k;
+}
+
+size_t proctree_take_reparent(ProcTree *t, pid_t **ret) {
+        return queue_take(&t->reparent, &t->n_reparent, &t->alloc_reparent, ret);
+}
+
+size_t proctree_take_enrich(ProcTree *t, pid_t **ret) {
+        return queue_take(&t->enrich, &t->n_enrich, &t->alloc_enrich, ret);
+}
+
+/* --- tasks ---------------------------------------------------------------------------------------- */
+
+static void task_unlink(ProcTree *t, PwTask *k) {
+        PwProcess *p = k->process;
+
+        if (k->prev)
+                k->prev->next = k->next;
+        else
+                p->tasks = k->next;
+        if (k->next)
+                k->next->prev = k->prev;
+        p->n_tasks--;
+        if (pidmap_get(&t->tasks, k->tid) == k)
+                (void) pidmap_remove(&t->tasks, k->tid);
+        free(k);
+}
+
+static int task_add(ProcTree *t, PwProcess *p, pid_t tid) {
+        PwTask *k = pidmap_get(&t->tasks, tid);
+        int r;
+
+        if (k) {
+                if (k->process == p)
+                        return 0;
+                /* A tid still filed under another process: that task is gone (tids are pids). */
+                task_unlink(t, k);
+        }
+        k = calloc(1, sizeof(*k));
+        if (!k)
+                return -ENOMEM;
+        k->tid = tid;
+        k->process = p;
+        r = pidmap_put(&t->tasks, tid, k);
+        if (r < 0) {
+                free(k);
+                return r;
+        }
+        k->next = p->tasks;
+        if (p->tasks)
+                p->tasks->prev = k;
+        p->tasks = k;
+        p->n_tasks++;
+        return 0;
+}
+
+static bool task_remove(ProcTree *t, PwProcess *p, pid_t tid) {
+        PwTask *k = pidmap_get(&t->tasks, tid);
+
+        if (!k || k->process != p)
+                return false;
+        task_unlink(t, k);
+        return true;
+}
+
+static void tasks_clear(ProcTree *t, PwProcess *p) {
+        while (p->tasks)
+                task_unlink(t, p->tasks);
+}
+
+/* --- records ---------------------------------------------------------------------------------------- */
+
+static void set_id(PwProcess *p) {
+        snprintf(p->id, sizeof(p->id), "%d:%" PRIu64, (int) p->pid, p->start_ns);
+}
+
+static PwProcess *process_alloc(ProcTree *t, pid_t pid, uint64_t start_ns, PwSource source) {
+        PwProcess *p = calloc(1, sizeof(*p));
+
+        if (!p)
+                return NULL;
+        p->pid = pid;
+        p->start_ns = start_ns;
+        p->source = source;
+        set_id(p);
+        if (pidmap_put(&t->live, pid, p) < 0) {
+                free(p);
+                return NULL;
+        }
+        t->n_live++;
+        t->stats.processes_created++;
+        return p;
+}
+
+static void process_free(ProcTree *t, PwProcess *p) {
+        tasks_clear(t, p);
+        str_unref(t, p->exe);
+        str_unref(t, p->argv);
+        str_unref(t, p->cgroup);
+        str_unref(t, p->unit);
+        free(p);
+}
+
+static void set_parent(ProcTree *t, PwProcess *p, pid_t ppid) {
+        PwProcess *parent = ppid > 0 ? pidmap_get(&t->live, ppid) : NULL;
+
+        child_detach(p);
+        p->ppid = ppid;
+        p->parent_start_ns = parent ? parent->start_ns : 0;
+        if (parent && parent != p)
+                child_attach(parent, p);
+}
+
+/* The pid is leaving the live map: its record is ended or displaced. */
+static void live_remove(ProcTree *t, PwProcess *p) {
+        if (pidmap_get(&t->live, p->pid) == p) {
+                (void) pidmap_remove(&t->live, p->pid);
+                t->n_live--;
+        }
+}
+
+static void retained_link(ProcTree *t, PwProcess *p) {
+        PwProcess *newest = pidmap_get(&t->retained, p->pid);
+
+        /* Records end roughly in order; the chain is newest first by end. */
+        p->older_same_pid = newest;
+        p->newer_same_pid = NULL;
+        if (newest)
+                newest->newer_same_pid = p;
+        (void) pidmap_put(&t->retained, p->pid, p);
+
+        p->ret_prev = t->ret_tail;
+        p->ret_next = NULL;
+        if (t->ret_tail)
+                t->ret_tail->ret_next = p;
+        else
+                t->ret_head = p;
+        t->ret_tail = p;
+        t->n_retained++;
+}
+
+static void retained_unlink(ProcTree *t, PwProcess *p) {
+        if (p->ret_prev)
+                p->ret_prev->ret_next = p->ret_next;
+        else
+                t->ret_head = p->ret_next;
+        if (p->ret_next)
+                p->ret_next->ret_prev = p->ret_prev;
+        else
+                t->ret_tail = p->ret_prev;
+        p->ret_prev = p->ret_next = NULL;
+
+        if (p->newer_same_pid)
+                p->newer_same_pid->older_same_pid = p->older_same_pid;
+        else if (p->older_same_pid)
+                (void) pidmap_put(&t->retained, p->pid, p->older_same_pid);
+        else
+                (void) pidmap_remove(&t->retained, p->pid);
+        if (p->older_same_pid)
+                p->older_same_pid->newer_same_pid = p->newer_same_pid;
+        p->older_same_pid = p->newer_same_pid = NULL;
+        t->n_retained--;
+}
+
+static void evict(ProcTree *t, PwProcess *p) {
+        retained_unlink(t, p);
+        child_detach(p);
+        /* Its children (exited or alive) keep ppid and parent_start_ns, lose the pointer. */
+        while (p->first_child)
+                child_detach(p->first_child);
+        t->stats.evicted++;
+        process_free(t, p);
+}
+
+static void clear_tracees(ProcTree *t, PwProcess *tracer) {
+        PwProcess *p;
+        int32_t key;
+
+        if (tracer->n_tracees == 0)
+                return;
+        /* No event says the tracer died; rare enough to scan. */
+        for (size_t i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);)
+                if (p->tracer == tracer->pid)
+                        p->tracer = 0;
+        tracer->n_tracees = 0;
+}
+
+static void set_tracer(ProcTree *t, PwProcess *p, pid_t tracer) {
+        PwProcess *old = p->tracer > 0 ? pidmap_get(&t->live, p->tracer) : NULL, *nt;
+
+        if (old && old->n_tracees > 0)
+                old->n_tracees--;
+        p->tracer = tracer;
+        nt = tracer > 0 ? pidmap_get(&t->live, tracer) : NULL;
+        if (nt)
+                nt->n_tracees++;
+}
+
+/* Ends a live (or displaced) record: files it for retention and queues its live children, whom the
+ * kernel has already reparented, for a /proc read. */
+static void process_end(ProcTree *t, PwProcess *p, uint64_t exit_ns, uint32_t code, bool uncertain) {
+        if (p->exited)
+                return;
+        if (p->displaced)
+                (void) pidmap_remove(&t->displaced, p->pid);
+        else
+                live_remove(t, p);
+        p->displaced = false;
+        p->exited = true;
+        p->exit_ns = exit_ns;
+        p->exit_code = code;
+        if (uncertain)
+                p->uncertain |= PW_UNCERTAIN_EXIT;
+        tasks_clear(t, p);
+        set_tracer(t, p, 0);
+        clear_tracees(t, p);
+        for (PwProcess *c = p->first_child; c; c = c->next_sibling)
+                if (pw_process_alive(c))
+                        (void) queue_push(&t->reparent, &t->n_reparent, &t->alloc_reparent, c->pid);
+        retained_link(t, p);
+        t->stats.processes_exited++;
+}
+
+/* The pid of a live record now belongs to a new process: the old one is gone, its EXIT may follow. */
+static void process_displace(ProcTree *t, PwProcess *p) {
+        PwProcess *older = pidmap_get(&t->displaced, p->pid);
+
+        /* Only one displaced record per pid is kept waiting; an older one ends now, status unknown. */
+        if (older)
+                process_end(t, older, p->first_seen_ns ?: p->start_ns, 0, true);
+        live_remove(t, p);
+        tasks_clear(t, p);
+        p->displaced = true;
+        (void) pidmap_put(&t->displaced, p->pid, p);
+        t->stats.displaced++;
+}
+
+static PwProcess *placeholder(ProcTree *t, pid_t tgid, uint64_t ts_ns) {
+        PwProcess *p = process_alloc(t, tgid, ts_ns, PW_SOURCE_PLACEHOLDER);
+
+        if (!p)
+                return NULL;
+        p->first_seen_ns = ts_ns;
+        p->uncertain = PW_UNCERTAIN_START | PW_UNCERTAIN_PARENT | PW_UNCERTAIN_IMAGE | PW_UNCERTAIN_IDS;
+        t->stats.placeholders++;
+        /* A /proc read completes it, if it is still there. */
+        (void) queue_push(&t->enrich, &t->n_enrich, &t->alloc_enrich, tgid);
+        return p;
+}
+
+static PwProcess *get_or_placeholder(ProcTree *t, pid_t tgid, uint64_t ts_ns) {
+        PwProcess *p = pidmap_get(&t->live, tgid);
+        return p ?: placeholder(t, tgid, ts_ns);
+}
+
+/* --- events ---------------------------------------------------------------------------------------- */
+
+/* One tick of /proc's starttime, in ns, at the usual USER_HZ: the tolerance for start-up overlap. */
+#define START_TOLERANCE_NS (10ULL * 1000ULL * 1000ULL + 1000ULL * 1000ULL)
+
+static bool close_ns(uint64_t a, uint64_t b, uint64_t tol) {
+        return a > b ? a - b <= tol : b - a <= tol;
+}
+
+static int apply_fork(ProcTree *t, const PwEvent *ev) {
+        pid_t pid = ev->fork.child_tgid;
+        PwProcess *p, *parent;
+
+        if (ev->fork.child_pid != ev->fork.child_tgid) {
+                /* A thread: it joins its process (not fork.parent_*, which name the process's parent). */
+                p = get_or_placeholder(t, pid, ev->timestamp_ns);
+                if (!p)
+                        return -ENOMEM;
+                return task_add(t, p, ev->fork.child_pid);
+        }
+
+        p = pidmap_get(&t->live, pid);
+        if (p) {
+                if (p->source == PW_SOURCE_PLACEHOLDER && p->first_seen_ns >= ev->timestamp_ns) {
+                        /* Its own events overtook its FORK (another CPU): complete the placeholder. */
+                        p->start_ns = ev->timestamp_ns;
+                        p->source = PW_SOURCE_EVENT;
+                        p->uncertain &= ~(unsigned) (PW_UNCERTAIN_START | PW_UNCERTAIN_PARENT);
+                        set_id(p);
+                        set_parent(t, p, ev->fork.parent_tgid);
+                        return task_add(t, p, pid);
+                }
+                if (p->source != PW_SOURCE_PLACEHOLDER && close_ns(p->start_ns, ev->timestamp_ns, START_TOLERANCE_NS)) {
+                        /* Already known from the /proc scan that overlapped this FORK. */
+                        t->stats.duplicate_forks++;
+                        return 0;
+                }
+                process_displace(t, p);
+        }
+
+        p = process_alloc(t, pid, ev->timestamp_ns, PW_SOURCE_EVENT);
+        if (!p)
+                return -ENOMEM;
+        set_parent(t, p, ev->fork.parent_tgid);
+        parent = p->parent;
+        if (parent) {
+                /* fork() copies the image, the ids and the session. */
+                memcpy(p->comm, parent->comm, sizeof(p->comm));
+                p->exe = str_ref(parent->exe);
+                p->argv = str_ref(parent->argv);
+                p->argv_truncated = parent->argv_truncated;
+                p->cgroup = str_ref(parent->cgroup);
+                p->unit = str_ref(parent->unit);
+                p->uid = parent->uid;
+                p->euid = parent->euid;
+                p->gid = parent->gid;
+                p->egid = parent->egid;
+                p->sid = parent->sid;
+                p->uncertain |= parent->uncertain & (PW_UNCERTAIN_IMAGE | PW_UNCERTAIN_IDS);
+        } else
+                p->uncertain |= PW_UNCERTAIN_IMAGE | PW_UNCERTAIN_IDS;
+        return task_add(t, p, pid);
+}
+
+static int apply_exec(ProcTree *t, const PwEvent *ev) {
+        PwProcess *p = get_or_placeholder(t, ev->exec.tgid, ev->timestamp_ns);
+        PwTask *keep;
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        /* Every other thread is gone; the exec'ing thread now holds the tgid. */
+        keep = pidmap_get(&t->tasks, ev->exec.tgid);
+        while (p->tasks) {
+                if (p->tasks == keep && !p->tasks->next)
+                        break;
+                task_unlink(t, p->tasks == keep ? p->tasks->next : p->tasks);
+        }
+        r = task_add(t, p, ev->exec.tgid);
+        if (r < 0)
+                return r;
+        p->leader_exited = false;
+        p->n_execs++;
+        /* The old image is no longer what runs; the new one is read from /proc. */
+        str_set(t, &p->exe, NULL);
+        str_set(t, &p->argv, NULL);
+        p->argv_truncated = false;
+        p->uncertain |= PW_UNCERTAIN_IMAGE;
+        return queue_push(&t->enrich, &t->n_enrich, &t->alloc_enrich, p->pid);
+}
+
+static int apply_exit(ProcTree *t, const PwEvent *ev) {
+        pid_t tid = ev->exit.pid, tgid = ev->exit.tgid;
+        PwProcess *p, *old;
+
+        if (tid == tgid) {
+                /* The late EXIT of a process whose pid was already reused. */
+                old = pidmap_get(&t->displaced, tgid);
+                if (old) {
+                        process_end(t, old, ev->timestamp_ns, ev->exit.code, false);
+                        return 0;
+                }
+        }
+
+        p = pidmap_get(&t->live, tgid);
+        if (!p) {
+                old = pidmap_get(&t->retained, tgid);
+                if (old && old->exit_ns == ev->timestamp_ns) {
+                        t->stats.duplicate_exits++;
+                        return 0;
+                }
+                if (old && (old->uncertain & PW_UNCERTAIN_EXIT) && tid == tgid &&
+                    ev->timestamp_ns >= old->start_ns) {
+                        /* Ended by a reconciliation that ran before this EXIT was read: now we know. */
+                        old->exit_ns = ev->timestamp_ns;
+                        old->exit_code = ev->exit.code;
+                        old->uncertain &= ~(unsigned) PW_UNCERTAIN_EXIT;
+                        return 0;
+                }
+                if (tid != tgid)
+                        return 0; /* a thread of a process we never knew; its process will show up */
+                /* An unknown process ended: keep what the event says. */
+                p = placeholder(t, tgid, ev->timestamp_ns);
+                if (!p)
+                        return -ENOMEM;
+                t->n_enrich--; /* nothing left to read */
+                if (ev->exit.parent_tgid > 0)
+                        set_parent(t, p, ev->exit.parent_tgid);
+                process_end(t, p, ev->timestamp_ns, ev->exit.code, false);
+                return 0;
+        }
+
+        if (!task_remove(t, p, tid)) {
+                if (tid != tgid || p->leader_exited) {
+                        t->stats.duplicate_exits++;
+                        return 0;
+                }
+        }
+        if (tid == tgid)
+                p->leader_exited = true;
+        p->last_task_code = ev->exit.code;
+        if (p->n_tasks == 0)
+                process_end(t, p, ev->timestamp_ns, ev->exit.code, false);
+        return 0;
+}
+
+int proctree_apply(ProcTree *t, const PwEvent *ev) {
+        PwProcess *p;
+        pid_t tgid = pw_event_tgid(ev);
+
+        switch (ev->kind) {
+        case PW_EVENT_FORK:
+                return apply_fork(t, ev);
+        case PW_EVENT_EXEC:
+                return apply_exec(t, ev);
+        case PW_EVENT_EXIT:
+                return apply_exit(t, ev);
+        case PW_EVENT_NONE:
+                return 0;
+        default:
+                break;
+        }
+
+        p = get_or_placeholder(t, tgid, ev->timestamp_ns);
+        if (!p)
+                return -ENOMEM;
+        switch (ev->kind) {
+        case PW_EVENT_UID:
+                p->uid = ev->id.real;
+                p->euid = ev->id.effective;
+                break;
+        case PW_EVENT_GID:
+                p->gid = ev->id.real;
+                p->egid = ev->id.effective;
+                break;
+        case PW_EVENT_SID:
+                p->sid = tgid;
+                break;
+        case PW_EVENT_PTRACE:
+                set_tracer(t, p, ev->ptrace.tracer_tgid);
+                break;
+        case PW_EVENT_COMM:
+                /* A thread's name is not its process's name. */
+                if (ev->comm.pid != ev->comm.tgid)
+                        break;
+                if (p->n_comm_history == PROCTREE_COMM_HISTORY_MAX) {
+                        memmove(p->comm_history, p->comm_history + 1,
+                                sizeof(PwCommChange) * (PROCTREE_COMM_HISTORY_MAX - 1));
+                        p->n_comm_history--;
+                }
+                p->comm_history[p->n_comm_history] = (PwCommChange){ .ts_ns = ev->timestamp_ns };
+                memcpy(p->comm_history[p->n_comm_history].old_comm, p->comm, sizeof(p->comm));
+                memcpy(p->comm_history[p->n_comm_history].new_comm, ev->comm.comm, sizeof(p->comm));
+                p->n_comm_history++;
+                p->n_comm_changes++;
+                memcpy(p->comm, ev->comm.comm, sizeof(p->comm));
+                break;
+        case PW_EVENT_COREDUMP:
+                p->coredumped = true;
+                break;
+        default:
+                break;
+        }
+        return 0;
+}
+
+/* --- /proc ---------------------------------------------------------------------------------------- */
+
+/* Stores argv within the byte budget: evicting the oldest exited records first, then truncating. */
+static PwStr *budget_argv(ProcTree *t, const char *argv, size_t len, bool *truncated) {
+        while (t->bytes + len + 1 > t->limits.string_budget && t->ret_head) {
+                evict(t, t->ret_head);
+                t->stats.evicted_for_bytes++;
+        }
+        if (t->bytes + len + 1 > t->limits.string_budget) {
+                size_t room = t->limits.string_budget > t->bytes + 1 ? t->limits.string_budget - t->bytes - 1 : 0;
+
+                /* Cut at a word boundary inside what fits, so the kept words are whole. */
+                while (room > 0 && argv[room - 1] != '\0')
+                        room--;
+                len = room > 0 ? room - 1 : 0;
+                *truncated = true;
+                t->stats.argv_truncated_budget++;
+                if (len == 0)
+                        return NULL;
+        }
+        return str_new(t, argv, len);
+}
+
+static void set_image(ProcTree *t, PwProcess *p, const PwProcInfo *info) {
+        bool trunc = info->argv_truncated;
+        size_t alen = info->argv_len;
+
+        /* The stored form drops the final NUL; the words stay NUL-separated. */
+        if (info->argv && alen > 0 && info->argv[alen - 1] == '\0')
+                alen--;
+        str_set(t, &p->exe, info->exe ? str_new(t, info->exe, strlen(info->exe)) : NULL);
+        str_set(t, &p->argv, info->argv ? budget_argv(t, info->argv, alen, &trunc) : NULL);
+        p->argv_truncated = trunc;
+        str_set(t, &p->cgroup, info->cgroup ? str_new(t, info->cgroup, strlen(info->cgroup)) : NULL);
+        str_set(t, &p->unit, info->unit ? str_new(t, info->unit, strlen(info->unit)) : NULL);
+        if (info->stat.comm[0] || !p->comm[0])
+                memcpy(p->comm, info->stat.comm, sizeof(p->comm));
+        if (info->have_status) {
+                p->uid = info->uid;
+                p->euid = info->euid;
+                p->gid = info->gid;
+                p->egid = info->egid;
+                p->uncertain &= ~(unsigned) PW_UNCERTAIN_IDS;
+        }
+        p->kthread = info->kthread;
+        p->sid = info->stat.sid;
+        /* Kernel threads have no image to read; anything else counts as read when argv or exe came. */
+        if (info->kthread || info->exe || info->argv)
+                p->uncertain &= ~(unsigned) PW_UNCERTAIN_IMAGE;
+}
+
+static int set_tasks(ProcTree *t, PwProcess *p, const PwProcInfo *info) {
+        /* Without a task list, assume the leader: it is there unless it exited first. */
+        if (!info->tids)
+                return p->n_tasks == 0 ? task_add(t, p, p->pid) : 0;
+        tasks_clear(t, p);
+        for (size_t i = 0; i < info->n_tids; i++) {
+                int r = task_add(t, p, info->tids[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int proctree_add_from_proc(ProcTree *t, const PwProcInfo *info, PwSource source, uint64_t hz) {
+        pid_t pid = info->stat.pid;
+        PwProcess *p = pidmap_get(&t->live, pid);
+        int r;
+
+        if (p && p->source == PW_SOURCE_PLACEHOLDER) {
+                /* Complete what the events began. */
+                p->start_ns = info->start_ns;
+                p->source = source;
+                p->uncertain &= ~(unsigned) (PW_UNCERTAIN_START | PW_UNCERTAIN_PARENT);
+                set_id(p);
+        } else if (p && pw_start_matches(p->start_ns, info->start_ns, hz)) {
+                /* Known already: /proc fills in what the events could not say. */
+        } else {
+                if (p)
+                        process_displace(t, p);
+                p = process_alloc(t, pid, info->start_ns, source);
+                if (!p)
+                        return -ENOMEM;
+                if (source == PW_SOURCE_RECONCILED)
+                        t->stats.reconciled_added++;
+        }
+        if (p->ppid != info->stat.ppid || !p->parent)
+                set_parent(t, p, info->stat.ppid);
+        set_image(t, p, info);
+        r = set_tasks(t, p, info);
+        return r;
+}
+
+int proctree_enrich(ProcTree *t, const PwProcInfo *info, uint64_t hz) {
+        PwProcess *p = pidmap_get(&t->live, info->stat.pid);
+
+        if (!p)
+                return -ESRCH;
+        if (p->source == PW_SOURCE_PLACEHOLDER)
+                return proctree_add_from_proc(t, info, PW_SOURCE_RECONCILED, hz);
+        if (!pw_start_matches(p->start_ns, info->start_ns, hz))
+                return -ESRCH;
+        set_image(t, p, info);
+        return 0;
+}
+
+void proctree_mark_unreadable(ProcTree *t, pid_t pid, uint64_t start_ns) {
+        PwProcess *p = pidmap_get(&t->live, pid);
+
+        /* Keep what the events gave; say the image is missing. */
+        if (p && (start_ns == 0 || p->start_ns == start_ns))
+                p->uncertain |= PW_UNCERTAIN_IMAGE;
+}
+
+void proctree_set_parent(ProcTree *t, pid_t pid, pid_t new_ppid) {
+        PwProcess *p = pidmap_get(&t->live, pid);
+
+        if (!p)
+                return;
+        if (new_ppid <= 0) {
+                new_ppid = 1;
+                p->uncertain |= PW_UNCERTAIN_PARENT;
+        }
+        if (new_ppid == p->ppid && p->parent && pw_process_alive(p->parent))
+                return;
+        if (p->original_ppid == 0)
+                p->original_ppid = p->ppid;
+        set_parent(t, p, new_ppid);
+}
+
+int proctree_reconcile(ProcTree *t, const PwProcInfo *snapshot, size_t n, uint64_t now_ns, uint64_t hz,
+                       unsigned *ended, unsigned *added) {
+        PidMap snap = {};
+        PwProcess *p, **gone = NULL;
+        size_t n_gone = 0, i;
+        unsigned n_added = 0;
+        int32_t key;
+        int r = 0;
+
+        for (i = 0; i < n; i++) {
+                r = pidmap_put(&snap, snapshot[i].stat.pid, (void *) &snapshot[i]);
+                if (r < 0)
+                        goto finish;
+        }
+
+        /* Live records /proc no longer has (or has with another start): they ended unseen. */
+        gone = calloc(t->n_live + t->displaced.count + 1, sizeof(PwProcess *));
+        if (!gone) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        for (i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);) {
+                const PwProcInfo *info = pidmap_get(&snap, key);
+
+                if (!info || (p->source != PW_SOURCE_PLACEHOLDER && !pw_start_matches(p->start_ns, info->start_ns, hz)))
+                        gone[n_gone++] = p;
+        }
+        for (i = 0; pidmap_next(&t->displaced, &i, &key, (void **) &p);)
+                gone[n_gone++] = p;
+        for (i = 0; i < n_gone; i++) {
+                process_end(t, gone[i], now_ns, 0, true);
+                t->stats.reconciled_ended++;
+        }
+
+        /* What /proc has that the tree lacks (or has only as a placeholder). */
+        for (i = 0; i < n; i++) {
+                p = pidmap_get(&t->live, snapshot[i].stat.pid);
+                if (p && p->source != PW_SOURCE_PLACEHOLDER) {
+                        r = set_tasks(t, p, &snapshot[i]);
+                        if (r < 0)
+                                goto finish;
+                        continue;
+                }
+                r = proctree_add_from_proc(t, &snapshot[i], PW_SOURCE_RECONCILED, hz);
+                if (r < 0)
+                        goto finish;
+                n_added++;
+        }
+        /* Parents may have been added after their children. */
+        for (i = 0; i < n; i++) {
+                p = pidmap_get(&t->live, snapshot[i].stat.pid);
+                if (p && !p->parent && p->ppid > 0)
+                        set_parent(t, p, p->ppid);
+        }
+        r = 0;
+finish:
+        if (ended)
+                *ended = (unsigned) n_gone;
+        if (added)
+                *added = n_added;
+        free(gone);
+        pidmap_done(&snap);
+        return r;
+}
+
+void proctree_expire(ProcTree *t, uint64_t now_ns) {
+        while (t->ret_head) {
+                PwProcess *p = t->ret_head;
+                bool over_count = t->n_retained > t->limits.retain_count;
+                bool too_old = now_ns > p->exit_ns && now_ns - p->exit_ns > t->limits.retain_age_ns;
+
+                if (!over_count && !too_old && t->bytes <= t->limits.string_budget)
+                        break;
+                evict(t, p);
+        }
+}
+
+/* --- lookups and lifecycle ------------------------------------------------------------------------ */
+
+PwProcess *proctree_get_live(const ProcTree *t, pid_t pid) {
+        return pidmap_get(&t->live, pid);
+}
+
+PwProcess *proctree_get(const ProcTree *t, pid_t pid) {
+        PwProcess *p = pidmap_get(&t->live, pid);
+        return p ?: pidmap_get(&t->retained, pid);
+}
+
+PwProcess *proctree_get_by_id(const ProcTree *t, const char *id) {
+        unsigned long long start;
+        PwProcess *p;
+        int pid, n = 0;
+
+        if (!id || sscanf(id, "%d:%llu%n", &pid, &start, &n) != 2 || id[n] != '\0' || pid <= 0)
+                return NULL;
+        p = pidmap_get(&t->live, pid);
+        if (p && p->start_ns == start)
+                return p;
+        p = pidmap_get(&t->displaced, pid);
+        if (p && p->start_ns == start)
+                return p;
+        for (p = pidmap_get(&t->retained, pid); p; p = p->older_same_pid)
+                if (p->start_ns == start)
+                        return p;
+        return NULL;
+}
+
+int proctree_new(ProcTree **ret, const ProcTreeLimits *limits) {
+        ProcTree *t = calloc(1, sizeof(*t));
+
+        if (!t)
+                return -ENOMEM;
+        t->limits = limits ? *limits
+                           : (ProcTreeLimits){
+                                     .retain_count = PROCTREE_RETAIN_COUNT_DEFAULT,
+                                     .retain_age_ns = PROCTREE_RETAIN_AGE_NS_DEFAULT,
+                                     .string_budget = PROCTREE_STRING_BUDGET_DEFAULT,
+                             };
+        *ret = t;
+        return 0;
+}
+
+ProcTree *proctree_free(ProcTree *t) {
+        PwProcess *p;
+        int32_t key;
+
+        if (!t)
+                return NULL;
+        while (t->ret_head)
+                evict(t, t->ret_head);
+        /* Detach first so that freeing in any order leaves no dangling sibling pointers. */
+        for (size_t i = 0; pidmap_next(&t->displaced, &i, &key, (void **) &p);)
+                process_free(t, p);
+        for (size_t i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);) {
+                tasks_clear(t, p);
+                str_unref(t, p->exe);
+                str_unref(t, p->argv);
+                str_unref(t, p->cgroup);
+                str_unref(t, p->unit);
+        }
+        for (size_t i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);)
+                free(p);
+        pidmap_done(&t->live);
+        pidmap_done(&t->tasks);
+        pidmap_done(&t->retained);
+        pidmap_done(&t->displaced);
+        free(t->reparent);
+        free(t->enrich);
+        free(t);
+        return NULL;
+}

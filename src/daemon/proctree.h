@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The process tree: every process with its lifetime, built from proc-connector events and /proc reads.
+ * Pure: no I/O, no logging, no clock reads. Callers pass times in.
+ *
+ * Identity. A process is (tgid, start time), never a pid alone: pids are reused, and an auto-reaped
+ * task's EXIT can arrive after a FORK that already reuses its pid. Each record carries a stable id
+ * "PID:START_NS" (CLOCK_MONOTONIC ns of the first start time learned).
+ *
+ * Threads fold into processes. A process owns a set of tasks (tids). A thread's EXIT removes it from
+ * the set; the process ends when its last task ends, never on the leader's EXIT alone: the leader may
+ * pthread_exit() first, and a non-leader exec sends a leader-looking EXIT (code 0, SIGCHLD) just
+ * before EXEC(tgid). EXEC resets the set to {tgid}; the exec'ing thread's old tid never gets an EXIT.
+ *
+ * Pid reuse. A FORK for a pid whose record is still live means the old task is gone (the kernel
+ * never hands out a pid in use): the old record is "displaced": it stays, awaiting its late EXIT,
+ * which goes to it rather than to the new process.
+ *
+ * Unknown pids. An event for a pid we do not know creates a placeholder (start unknown) that a later
+ * /proc read completes, or that ends with what the events said.
+ *
+ * Reparenting. When a process ends, the kernel has already moved its live children to the nearest
+ * child subreaper or init; events do not say where. The tree queues them (proctree_take_reparent()),
+ * the caller reads their ppid from /proc and calls proctree_set_parent(); init is the fallback.
+ *
+ * Retention. Exited processes stay queryable, oldest evicted first, bounded by count, age and a
+ * global byte budget for strings (argv, exe, cgroup, unit). Live processes are bounded by pid_max;
+ * their strings count against the same budget, and when it is exhausted by live processes alone a
+ * new argv is stored truncated to what fits (marked truncated). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cnproc-parse.h"
+#include "macro.h"
+#include "pidmap.h"
+#include "procfs.h"
+
+/* Defaults, chosen so that a busy build server's last hour stays queryable in well under 100 MiB:
+ * 20,000 exited records of ~400 bytes plus their strings, capped by the byte budget. */
+#define PROCTREE_RETAIN_COUNT_DEFAULT 20000U
+#define PROCTREE_RETAIN_AGE_NS_DEFAULT (3600ULL * 1000000000ULL)
+#define PROCTREE_STRING_BUDGET_DEFAULT (64U * 1024U * 1024U)
+/* COMM changes kept per process (the oldest are dropped beyond). */
+#define PROCTREE_COMM_HISTORY_MAX 8
+
+typedef enum PwSource {
+        PW_SOURCE_EVENT,      /* learned from its FORK */
+        PW_SOURCE_SCAN,       /* found by the start-up scan of /proc */
+        PW_SOURCE_RECONCILED, /* found by a reconciliation after lost events */
+        PW_SOURCE_PLACEHOLDER,/* made up for an event about an unknown pid */
+        _PW_SOURCE_MAX,
+} PwSource;
+
+typedef enum PwUncertain {
+        PW_UNCERTAIN_START = 1 << 0,  /* start time not known exactly */
+        PW_UNCERTAIN_PARENT = 1 << 1, /* parent not known */
+        PW_UNCERTAIN_IMAGE = 1 << 2,  /* exe/argv not read: gone before it could be */
+        PW_UNCERTAIN_EXIT = 1 << 3,   /* ended while events were lost: status unknown */
+        PW_UNCERTAIN_IDS = 1 << 4,    /* uid/gid not known */
+} PwUncertain;
+
+typedef struct PwCommChange {
+        uint64_t ts_ns;
+        char old_comm[PW_COMM_MAX + 1];
+        char new_comm[PW_COMM_MAX + 1];
+} PwCommChange;
+
+typedef struct PwTask PwTask;
+typedef struct PwProcess PwProcess;
+
+/* An immutable, reference-counted string: a forked child shares its parent's exe and argv until it
+ * execs, so a fork storm of one program costs no copies. data is NUL-terminated; len counts the
+ * bytes before that final NUL (argv holds NUL-separated words, its last NUL not counted). */
+typedef struct PwStr {
+        unsigned ref;
+        size_t len;
+        char data[];
+} PwStr;
+
+struct PwProcess {
+        pid_t pid;
+        uint64_t start_ns;            /* CLOCK_MONOTONIC */
+        char id[40];                  /* "PID:START_NS" */
+
+        pid_t ppid;                   /* 0: none (pid 1, kthreadd) or unknown */
+        uint64_t parent_start_ns;     /* with ppid: the parent's identity */
+        pid_t original_ppid;          /* the parent at fork when since reparented, else 0 */
+        pid_t sid;
+        pid_t tracer;                 /* tgid of the tracer, 0 when not traced */
+
+        char comm[PW_COMM_MAX + 1];
+        PwCommChange comm_history[PROCTREE_COMM_HISTORY_MAX];
+        unsigned n_comm_history;      /* kept; n_comm_changes counts all */
+        unsigned n_comm_changes;
+
+        PwStr *exe;
+        PwStr *argv;                  /* NUL-separated words */
+        bool argv_truncated;
+        PwStr *cgroup;
+        PwStr *unit;
+        uint32_t uid, euid, gid, egid;
+        unsigned n_execs;
+
+        PwTask *tasks;                /* live tasks (threads), leader included while alive */
+        unsigned n_tasks;
+        bool leader_exited;
+
+        uint64_t first_seen_ns;       /* placeholders: time of the event that made them */
+        unsigned n_tracees;           /* live processes this one traces */
+        bool coredumped;              /* a COREDUMP event came */
+        uint32_t last_task_code;      /* exit code of the last task to exit */
+
+        bool exited;
+        bool displaced;               /* its pid went to a new process before its EXIT came */
+        uint64_t exit_ns;
+        uint32_t exit_code;           /* wait status */
+        bool kthread;
+
+        PwSource source;
+        unsigned uncertain;           /* PwUncertain */
+
+        /* Tree links; a child's parent pointer is cleared when the parent record is evicted. */
+        PwProcess *parent;
+        PwProcess *first_child, *next_sibling, *prev_sibling;
+        unsigned n_children;
+
+        /* Exited records in exit order, for retention; and older records that had the same pid. */
+        PwProcess *ret_prev, *ret_next;
+        PwProcess *older_same_pid, *newer_same_pid;
+};
+
+typedef struct ProcTreeStats {
+        uint64_t processes_created;
+        uint64_t processes_exited;
+        uint64_t placeholders;
+        uint64_t displaced;
+        uint64_t duplicate_forks;     /* FORKs for a process already known (start-up overlap) */
+        uint64_t duplicate_exits;
+        uint64_t evicted;
+        uint64_t evicted_for_bytes;
+        uint64_t argv_truncated_budget;
+        uint64_t reconciled_ended;
+        uint64_t reconciled_added;
+} ProcTreeStats;
+
+typedef struct ProcTreeLimits {
+        unsigned retain_count;
+        uint64_t retain_age_ns;
+        size_t string_budget;
+} ProcTreeLimits;
+
+typedef struct ProcTree {
+        PidMap live;                  /* tgid -> the live PwProcess */
+        PidMap tasks;                 /* tid -> PwTask of a live process */
+        PidMap retained;              /* pid -> newest exited record with that pid */
+        PidMap displaced;             /* pid -> record whose pid was reused before its EXIT came */
+        PwProcess *ret_head, *ret_tail; /* exited records, oldest first */
+        unsigned n_live, n_retained;
+        size_t bytes;                 /* PwStr bytes alive, against limits.string_budget */
+        ProcTreeLimits limits;
+        ProcTreeStats stats;
+
+        /* Live processes whose parent ended: their new parent must be read from /proc. */
+        pid_t *reparent;
+        size_t n_reparent, alloc_reparent;
+
+        /* Set when an exec must be enriched from /proc. */
+        pid_t *enrich;
+        size_t n_enrich, alloc_enrich;
+} ProcTree;
+
+int proctree_new(ProcTree **ret, const ProcTreeLimits *limits /* NULL: defaults */);
+ProcTree *proctree_free(ProcTree *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ProcTree *, proctree_free);
+
+/* Applies one event (not an ack). realtime_offset_ns converts monotonic to wall time for nothing
+ * stored here; times stay monotonic. Returns 0, or -ENOMEM (the tree stays consistent). */
+int proctree_apply(ProcTree *t, const PwEvent *ev);
+
+/* Adds or completes a process from a /proc read. An existing live record with the same identity is
+ * completed (strings, ids, parent, threads); one with another start time is ended as displaced and
+ * a new record made. source says why the read was made. */
+int proctree_add_from_proc(ProcTree *t, const PwProcInfo *info, PwSource source, uint64_t hz);
+
+/* Updates exe, argv, ids, cgroup and unit of the live process info->stat.pid if its identity
+ * matches (after an EXEC). */
+int proctree_enrich(ProcTree *t, const PwProcInfo *info, uint64_t hz);
+/* The process could not be read (gone, or its pid already reused): keep what events said. */
+void proctree_mark_unreadable(ProcTree *t, pid_t pid, uint64_t start_ns);
+
+/* Reconciliation after lost events: snapshot holds every process /proc had (all fields that
+ * PW_READ_STAT|PW_READ_STATUS|PW_READ_TASKS give; more if read). Live records missing from it (or
+ * whose pid now has another start time) end with status unknown at now_ns; processes missing from the
+ * tree are added (PW_SOURCE_RECONCILED). Returns how many were ended and added. */
+int proctree_reconcile(ProcTree *t, const PwProcInfo *snapshot, size_t n, uint64_t now_ns, uint64_t hz,
+                       unsigned *ended, unsigned *added);
+
+/* Drops exited records beyond the limits at now_ns. */
+void proctree_expire(ProcTree *t, uint64_t now_ns);
+
+/* The pid list of processes whose parent must be re-read (ownership to the caller, free()); and
+ * the same for processes that exec'ed and need their image read. */
+size_t proctree_take_reparent(ProcTree *t, pid_t **ret);
+size_t proctree_take_enrich(ProcTree *t, pid_t **ret);
+/* Sets the parent of the live process pid (new_ppid 0: not found, use init). */
+void proctree_set_parent(ProcTree *t, pid_t pid, pid_t new_ppid);
+
+/* Lookups. */
+PwProcess *proctree_get_live(const ProcTree *t, pid_t pid);
+/* The live process with that pid, else the newest retained one. */
+PwProcess *proctree_get(const ProcTree *t, pid_t pid);
+/* By id string "PID:START_NS". */
+PwProcess *proctree_get_by_id(const ProcTree *t, const char *id);
+
+/* Is p still alive? */
+static inline bool pw_process_alive(const PwProcess *p) {
+        return !p->exited && !p->displaced;
+}
+
+const char *pw_source_to_string(PwSource s);

@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The process tree under scripted event streams: every hard case of the proc connector, no kernel. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "proctree.h"
+
+#define HZ 100
+#define MS 1000000ULL
+
+static ProcTree *t;
+
+static PwEvent ev_fork(uint64_t ts, pid_t ppid, pid_t pid, pid_t tgid) {
+        return (PwEvent){ .kind = PW_EVENT_FORK,
+                          .timestamp_ns = ts,
+                          .fork = { .parent_pid = ppid, .parent_tgid = ppid, .child_pid = pid, .child_tgid = tgid } };
+}
+
+static PwEvent ev_exec(uint64_t ts, pid_t tgid) {
+        return (PwEvent){ .kind = PW_EVENT_EXEC, .timestamp_ns = ts, .exec = { .pid = tgid, .tgid = tgid } };
+}
+
+static PwEvent ev_exit(uint64_t ts, pid_t pid, pid_t tgid, uint32_t code) {
+        return (PwEvent){ .kind = PW_EVENT_EXIT,
+                          .timestamp_ns = ts,
+                          .exit = { .pid = pid, .tgid = tgid, .code = code, .signal = pid == tgid ? 17 : -1 } };
+}
+
+static void apply(PwEvent ev) {
+        assert_int_equal(proctree_apply(t, &ev), 0);
+}
+
+/* A process as the /proc scan would give it. */
+static PwProcInfo info_of(pid_t pid, pid_t ppid, uint64_t start_ns, const char *comm) {
+        PwProcInfo i = { .stat = { .pid = pid, .ppid = ppid, .sid = 1, .state = 'S' }, .start_ns = start_ns };
+
+        strncpy(i.stat.comm, comm, PW_COMM_MAX);
+        i.have_status = true;
+        return i;
+}
+
+static void add_scanned(pid_t pid, pid_t ppid, uint64_t start_ns, const char *comm) {
+        PwProcInfo i = info_of(pid, ppid, start_ns, comm);
+        assert_int_equal(proctree_add_from_proc(t, &i, PW_SOURCE_SCAN, HZ), 0);
+}
+
+static int setup(void **state) {
+        assert_int_equal(proctree_new(&t, NULL), 0);
+        add_scanned(1, 0, 1 * MS, "init");
+        add_scanned(100, 1, 50 * MS, "bash");
+        return 0;
+}
+
+static int teardown(void **state) {
+        t = proctree_free(t);
+        return 0;
+}
+
+static void test_fork_exec_exit(void **state) {
+        static const char argv[] = "curl\0-s\0https://example.invalid/";
+        PwProcInfo info = info_of(200, 100, 1000 * MS, "curl");
+        PwProcess *p, *bash = proctree_get_live(t, 100);
+        pid_t *q;
+
+        apply(ev_fork(1000 * MS, 100, 200, 200));
+        p = proctree_get_live(t, 200);
+        assert_non_null(p);
+        assert_int_equal(p->ppid, 100);
+        assert_ptr_equal(p->parent, bash);
+        assert_string_equal(p->comm, "bash"); /* fork copies the image */
+        assert_string_equal(p->id, "200:1000000000");
+        assert_int_equal(p->source, PW_SOURCE_EVENT);
+
+        apply(ev_exec(1001 * MS, 200));
+        assert_true(p->uncertain & PW_UNCERTAIN_IMAGE);
+        assert_int_equal(proctree_take_enrich(t, &q), 1);
+        assert_int_equal(q[0], 200);
+        free(q);
+
+        info.exe = strdup("/usr/bin/curl");
+        info.argv = malloc(sizeof(argv));
+        memcpy(info.argv, argv, sizeof(argv));
+        info.argv_len = sizeof(argv);
+        assert_int_equal(proctree_enrich(t, &info, HZ), 0);
+        free(info.exe);
+        free(info.argv);
+        assert_string_equal(p->exe->data, "/usr/bin/curl");
+        assert_int_equal(p->argv->len, sizeof(argv) - 1);
+        assert_memory_equal(p->argv->data, argv, sizeof(argv));
+        assert_string_equal(p->comm, "curl");
+        assert_false(p->uncertain & PW_UNCERTAIN_IMAGE);
+
+        apply(ev_exit(1500 * MS, 200, 200, 1 << 8));
+        assert_null(proctree_get_live(t, 200));
+        assert_ptr_equal(proctree_get(t, 200), p);
+        assert_ptr_equal(proctree_get_by_id(t, "200:1000000000"), p);
+        assert_true(p->exited);
+        assert_int_equal(p->exit_ns - p->start_ns, 500 * MS);
+        assert_true(WIFEXITED(p->exit_code) && WEXITSTATUS(p->exit_code) == 1);
+        /* Still listed under its parent, for the tree with exited processes. */
+        assert_ptr_equal(bash->first_child, p);
+}
+
+static void test_threads(void **state) {
+        PwProcess *p;
+
+        apply(ev_fork(10 * MS, 100, 300, 300));
+        /* A thread's FORK names the process's parent in parent_*; it joins its tgid regardless. */
+        apply(ev_fork(11 * MS, 100, 301, 300));
+        apply(ev_fork(12 * MS, 100, 302, 300));
+        p = proctree_get_live(t, 300);
+        assert_int_equal(p->n_tasks, 3);
+        assert_null(proctree_get_live(t, 301));
+        apply(ev_exit(13 * MS, 301, 300, 0));
+        assert_int_equal(p->n_tasks, 2);
+        assert_true(pw_process_alive(p));
+        apply(ev_exit(14 * MS, 300, 300, 0));
+        assert_true(pw_process_alive(p)); /* a thread remains */
+        apply(ev_exit(15 * MS, 302, 300, 0));
+        assert_true(p->exited);
+}
+
+static void test_leader_exits_first(void **state) {
+        PwProcess *p;
+
+        apply(ev_fork(10 * MS, 100, 310, 310));
+        apply(ev_fork(11 * MS, 100, 311, 310));
+        p = proctree_get_live(t, 310);
+        /* pthread_exit() in main: the leader's EXIT first, the process lives on. */
+        apply(ev_exit(12 * MS, 310, 310, 0));
+        assert_true(pw_process_alive(p));
+        assert_true(p->leader_exited);
+        apply(ev_exit(20 * MS, 311, 310, 5 << 8));
+        assert_true(p->exited);
+        assert_int_equal(p->exit_code, 5 << 8);
+        assert_int_equal(p->exit_ns, 20 * MS);
+}
+
+static void test_non_leader_exec(void **state) {
+        PwProcess *p;
+
+        apply(ev_fork(10 * MS, 100, 320, 320));
+        apply(ev_fork(11 * MS, 100, 321, 320));
+        apply(ev_fork(12 * MS, 100, 322, 320));
+        p = proctree_get_live(t, 320);
+        /* Thread 322 execs: the others exit, then a leader-looking EXIT, then EXEC(tgid); 322's tid
+         * never gets an EXIT. */
+        apply(ev_exit(13 * MS, 321, 320, 0));
+        apply(ev_exit(14 * MS, 320, 320, 0));
+        assert_true(pw_process_alive(p));
+        apply(ev_exec(15 * MS, 320));
+        assert_true(pw_process_alive(p));
+        assert_int_equal(p->n_tasks, 1);
+        assert_int_equal(p->n_execs, 1);
+        apply(ev_exit(16 * MS, 320, 320, 0));
+        assert_true(p->exited);
+        assert_int_equal(p->exit_ns, 16 * MS);
+}
+
+static void test_pid_reuse_late_exit(void **state) {
+        PwProcess *old, *new;
+
+        apply(ev_fork(10 * MS, 100, 330, 330));
+        old = proctree_get_live(t, 330);
+        /* The auto-reaped old task freed 330; a new FORK takes it before the old EXIT is read. */
+        apply(ev_fork(30 * MS, 100, 330, 330));
+        new = proctree_get_live(t, 330);
+        assert_ptr_not_equal(old, new);
+        assert_true(old->displaced);
+        apply(ev_exit(29 * MS, 330, 330, 9));
+        assert_true(old->exited);
+        assert_int_equal(old->exit_code, 9);
+        assert_true(pw_process_alive(new));
+        apply(ev_exit(40 * MS, 330, 330, 0));
+        assert_true(new->exited);
+        assert_ptr_equal(proctree_get_by_id(t, "330:10000000"), old);
+        assert_ptr_equal(proctree_get_by_id(t, "330:30000000"), new);
+        assert_ptr_equal(proctree_get(t, 330), new);
+}
+
+static void test_exec_before_fork(void **state) {
+        PwProcess *p;
+
+        /* EXEC read before its FORK (different CPUs): a placeholder, completed by the FORK. */
+        apply(ev_exec(51 * MS, 340));
+        p = proctree_get_live(t, 340);
+        assert_int_equal(p->source, PW_SOURCE_PLACEHOLDER);
+        apply(ev_fork(50 * MS, 100, 340, 340));
+        assert_ptr_equal(proctree_get_live(t, 340), p);
+        assert_int_equal(p->source, PW_SOURCE_EVENT);
+        assert_int_equal(p->start_ns, 50 * MS);
+        assert_int_equal(p->ppid, 100);
+        assert_false(p->uncertain & PW_UNCERTAIN_START);
+        assert_string_equal(p->id, "340:50000000");
+        apply(ev_exit(60 * MS, 340, 340, 0));
+        assert_true(p->exited);
+}
+
+static void test_lost_fork(void **state) {
+        PwEvent e = ev_exit(70 * MS, 350, 350, SIGKILL);
+        PwProcess *p;
+
+        e.exit.parent_tgid = 100;
+        apply(e);
+        p = proctree_get(t, 350);
+        assert_non_null(p);
+        assert_true(p->exited);
+        assert_int_equal(p->exit_code, SIGKILL);
+        assert_int_equal(p->ppid, 100);
+        assert_true(p->uncertain & PW_UNCERTAIN_START);
+}
+
+static void test_double_exit(void **state) {
+        uint64_t exited;
+
+        apply(ev_fork(10 * MS, 100, 360, 360));
+        apply(ev_exit(20 * MS, 360, 360, 0));
+        exited = t->stats.processes_exited;
+        apply(ev_exit(20 * MS, 360, 360, 0));
+        assert_int_equal(t->stats.processes_exited, exited);
+        assert_int_equal(t->stats.duplicate_exits, 1);
+        assert_int_equal(t->n_retained, 1);
+}
+
+static void test_reparent(void **state) {
+        PwProcess *reaper, *mid, *leaf, *orphan;
+        pid_t *q;
+        size_t n;
+
+        apply(ev_fork(10 * MS, 100, 370, 370)); /* a PR_SET_CHILD_SUBREAPER process */
+        apply(ev_fork(11 * MS, 370, 371, 371));
+        apply(ev_fork(12 * MS, 371, 372, 372));
+        apply(ev_fork(13 * MS, 371, 373, 373));
+        reaper = proctree_get_live(t, 370);
+        mid = proctree_get_live(t, 371);
+        leaf = proctree_get_live(t, 372);
+        orphan = proctree_get_live(t, 373);
+        assert_ptr_equal(leaf->parent, mid);
+
+        apply(ev_exit(20 * MS, 371, 371, 0));
+        n = proctree_take_reparent(t, &q);
+        assert_int_equal(n, 2);
+        /* The caller reads the real ppid from /proc: the subreaper for one, init for the other. */
+        proctree_set_parent(t, 372, 370);
+        proctree_set_parent(t, 373, 0);
+        free(q);
+        assert_ptr_equal(leaf->parent, reaper);
+        assert_int_equal(leaf->original_ppid, 371);
+        assert_int_equal(orphan->ppid, 1);
+        assert_ptr_equal(orphan->parent, proctree_get_live(t, 1));
+        assert_true(orphan->uncertain & PW_UNCERTAIN_PARENT);
+        assert_int_equal(mid->n_children, 0);
+}
+
+static void test_ids_comm_ptrace(void **state) {
+        PwEvent e;
+        PwProcess *p, *tracer;
+
+        apply(ev_fork(10 * MS, 100, 380, 380));
+        apply(ev_fork(10 * MS, 100, 381, 381));
+        p = proctree_get_live(t, 380);
+        tracer = proctree_get_live(t, 381);
+
+        e = (PwEvent){ .kind = PW_EVENT_UID, .timestamp_ns = 11 * MS, .id = { 380, 380, 1000, 0 } };
+        apply(e);
+        e = (PwEvent){ .kind = PW_EVENT_GID, .timestamp_ns = 11 * MS, .id = { 380, 380, 100, 101 } };
+        apply(e);
+        assert_int_equal(p->uid, 1000);
+        assert_int_equal(p->euid, 0);
+        assert_int_equal(p->gid, 100);
+        assert_int_equal(p->egid, 101);
+
+        e = (PwEvent){ .kind = PW_EVENT_SID, .timestamp_ns = 12 * MS, .sid = { 380, 380 } };
+        apply(e);
+        assert_int_equal(p->sid, 380);
+
+        e = (PwEvent){ .kind = PW_EVENT_COMM, .timestamp_ns = 13 * MS, .comm = { 380, 380, "worker\n\xff" } };
+        apply(e);
+        assert_string_equal(p->comm, "worker\n\xff");
+        assert_int_equal(p->n_comm_history, 1);
+        assert_string_equal(p->comm_history[0].old_comm, "bash");
+        /* A thread's name is not the process's. */
+        e = (PwEvent){ .kind = PW_EVENT_COMM, .timestamp_ns = 14 * MS, .comm = { 385, 380, "thread" } };
+        apply(e);
+        assert_string_equal(p->comm, "worker\n\xff");
+
+        e = (PwEvent){ .kind = PW_EVENT_PTRACE, .timestamp_ns = 15 * MS, .ptrace = { 380, 380, 381, 381 } };
+        apply(e);
+        assert_int_equal(p->tracer, 381);
+        /* No event when a tracer dies: the tree clears it. */
+        apply(ev_exit(16 * MS, 381, 381, 0));
+        assert_int_equal(p->tracer, 0);
+        assert_true(tracer->exited);
+}
+
+static void test_retention_count_and_age(void **state) {
+        ProcTreeLimits lim = { .retain_count = 10, .retain_age_ns = 1000 * MS, .string_budget = 1 << 20 };
+        ProcTree *old = t;
+
+        assert_int_equal(proctree_new(&t, &lim), 0);
+        add_scanned(100, 1, 1 * MS, "bash");
+        for (int i = 0; i < 100; i++) {
+                apply(ev_fork((uint64_t) (10 + i) * MS, 100, 1000 + i, 1000 + i));
+                apply(ev_exit((uint64_t) (10 + i) * MS + 1, 1000 + i, 1000 + i, 0));
+        }
+        proctree_expire(t, 200 * MS);
+        assert_int_equal(t->n_retained, 10);
+        assert_null(proctree_get(t, 1000));                 /* oldest evicted */
+        assert_non_null(proctree_get(t, 1099));
+        assert_int_equal(proctree_get_live(t, 100)->n_children, 10);
+        proctree_expire(t, 2000 * MS);
+        assert_int_equal(t->n_retained, 0);
+        assert_int_equal(proctree_get_live(t, 100)->n_children, 0);
+        t = proctree_free(t);
+        t = old;
+}
+
+static void test_retention_bytes(void **state) {
+        ProcTreeLimits lim = { .retain_count = 1000, .retain_age_ns = UINT64_MAX, .string_budget = 8192 };
+        ProcTree *old = t;
+        char big[3000];
+
+        memset(big, 'a', sizeof(big));
+        for (size_t i = 99; i < sizeof(big); i += 100)
+                big[i] = '\0';
+        big[sizeof(big) - 1] = '\0';
+
+        assert_int_equal(proctree_new(&t, &lim), 0);
+        for (int i = 0; i < 10; i++) {
+                PwProcInfo info = info_of(2000 + i, 1, (uint64_t) (i + 1) * MS, "big");
+
+                info.argv = big;
+                info.argv_len = sizeof(big);
+                assert_int_equal(proctree_add_from_proc(t, &info, PW_SOURCE_SCAN, HZ), 0);
+                /* It exits at once: exited records make room for the next argv. */
+                apply(ev_exit((uint64_t) (i + 1) * MS + 1, 2000 + i, 2000 + i, 0));
+                assert_true(t->bytes <= lim.string_budget);
+        }
+        assert_true(t->stats.evicted_for_bytes > 0);
+        assert_non_null(proctree_get(t, 2009));
+        assert_int_equal(proctree_get(t, 2009)->argv->len, sizeof(big) - 1);
+
+        /* Live processes alone over budget: the new argv is cut at a word and marked. */
+        for (int i = 0; i < 4; i++) {
+                PwProcInfo info = info_of(3000 + i, 1, (uint64_t) (i + 1) * MS, "big");
+
+                info.argv = big;
+                info.argv_len = sizeof(big);
+                assert_int_equal(proctree_add_from_proc(t, &info, PW_SOURCE_SCAN, HZ), 0);
+                assert_true(t->bytes <= lim.string_budget);
+        }
+        assert_true(proctree_get(t, 3003)->argv_truncated);
+        assert_true(t->stats.argv_truncated_budget > 0);
+        t = proctree_free(t);
+        t = old;
+}
+
+static void test_million_short_lived(void **state) {
+        ProcTreeLimits lim = { .retain_count = 5000, .retain_age_ns = UINT64_MAX, .string_budget = 1 << 20 };
+        ProcTree *old = t;
+        char argv[] = "sh\0-c\0true";
+        PwProcInfo info = info_of(100, 1, 1 * MS, "sh");
+
+        assert_int_equal(proctree_new(&t, &lim), 0);
+        info.argv = argv;
+        info.argv_len = sizeof(argv);
+        assert_int_equal(proctree_add_from_proc(t, &info, PW_SOURCE_SCAN, HZ), 0);
+        /* pids wrap at 32768 as on these machines; every child shares the parent's argv. */
+        for (uint64_t i = 0; i < 1000000; i++) {
+                pid_t pid = (pid_t) (200 + i % 32000);
+
+                apply(ev_fork(10 * MS + i * 1000, 100, pid, pid));
+                apply(ev_exit(10 * MS + i * 1000 + 500, pid, pid, 0));
+                if (i % 1000 == 0)
+                        proctree_expire(t, 10 * MS + i * 1000);
+        }
+        proctree_expire(t, UINT64_MAX / 2);
+        assert_int_equal(t->n_live, 1);
+        assert_true(t->n_retained <= 5000);
+        assert_int_equal(t->stats.processes_exited, 1000000);
+        /* One shared argv string: memory does not grow with the number of processes. */
+        assert_int_equal(t->bytes, sizeof(argv));
+        assert_true(t->tasks.count == 1);
+        assert_true(t->live.size <= 64);
+        t = proctree_free(t);
+        t = old;
+}
+
+static void test_reconcile(void **state) {
+        PwProcInfo snap[4];
+        unsigned ended = 0, added = 0;
+        PwProcess *gone, *reused_old, *reused_new, *fresh;
+
+        apply(ev_fork(10 * MS, 100, 400, 400)); /* will vanish unseen */
+        apply(ev_fork(11 * MS, 100, 401, 401)); /* pid will be reused */
+        gone = proctree_get_live(t, 400);
+        reused_old = proctree_get_live(t, 401);
+
+        snap[0] = info_of(1, 0, 1 * MS, "init");
+        snap[1] = info_of(100, 1, 50 * MS, "bash");
+        snap[2] = info_of(401, 100, 500 * MS, "new401");
+        snap[3] = info_of(402, 401, 600 * MS, "fresh");
+        assert_int_equal(proctree_reconcile(t, snap, 4, 1000 * MS, HZ, &ended, &added), 0);
+
+        assert_true(gone->exited);
+        assert_true(gone->uncertain & PW_UNCERTAIN_EXIT);
+        assert_true(reused_old->exited);
+        reused_new = proctree_get_live(t, 401);
+        assert_ptr_not_equal(reused_new, reused_old);
+        assert_int_equal(reused_new->start_ns, 500 * MS);
+        assert_int_equal(reused_new->source, PW_SOURCE_RECONCILED);
+        fresh = proctree_get_live(t, 402);
+        assert_non_null(fresh);
+        /* Its parent was added in the same pass, after or before it: linked either way. */
+        assert_ptr_equal(fresh->parent, reused_new);
+        assert_int_equal(ended, 2);
+        assert_int_equal(added, 2);
+
+        /* The EXIT of the vanished one, read after the reconciliation, fills in the status. */
+        apply(ev_exit(900 * MS, 400, 400, 3 << 8));
+        assert_false(gone->uncertain & PW_UNCERTAIN_EXIT);
+        assert_int_equal(gone->exit_code, 3 << 8);
+}
+
+static void test_scan_overlap(void **state) {
+        PwProcess *p;
+
+        /* The start-up scan saw 410 (start rounded to a tick); its queued FORK is the same process. */
+        add_scanned(410, 100, 120 * MS, "x");
+        p = proctree_get_live(t, 410);
+        apply(ev_fork(120 * MS + 4 * MS, 100, 410, 410));
+        assert_ptr_equal(proctree_get_live(t, 410), p);
+        assert_int_equal(t->stats.duplicate_forks, 1);
+        assert_string_equal(p->id, "410:120000000");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_fork_exec_exit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_leader_exits_first, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_non_leader_exec, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pid_reuse_late_exit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_exec_before_fork, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_lost_fork, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_double_exit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reparent, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ids_comm_ptrace, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_retention_count_and_age, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_retention_bytes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_million_short_lived, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_scan_overlap, setup, teardown),
+        };
+
+        return cmocka_run_group_tests_name("process tree", tests, NULL, NULL);
+}
