@@ -348,7 +348,7 @@ static void process_displace(ProcTree *t, PwProcess *p) {
         t->stats.displaced++;
 }
 
-static PwProcess *placeholder(ProcTree *t, pid_t tgid, uint64_t ts_ns) {
+static PwProcess *placeholder(ProcTree *t, pid_t tgid, uint64_t ts_ns, bool want_read) {
         PwProcess *p = process_alloc(t, tgid, ts_ns, PW_SOURCE_PLACEHOLDER);
 
         if (!p)
@@ -357,13 +357,14 @@ static PwProcess *placeholder(ProcTree *t, pid_t tgid, uint64_t ts_ns) {
         p->uncertain = PW_UNCERTAIN_START | PW_UNCERTAIN_PARENT | PW_UNCERTAIN_IMAGE | PW_UNCERTAIN_IDS;
         t->stats.placeholders++;
         /* A /proc read completes it, if it is still there. */
-        (void) queue_push(&t->enrich, &t->n_enrich, &t->alloc_enrich, tgid);
+        if (want_read)
+                (void) queue_push(&t->enrich, &t->n_enrich, &t->alloc_enrich, tgid);
         return p;
 }
 
 static PwProcess *get_or_placeholder(ProcTree *t, pid_t tgid, uint64_t ts_ns) {
         PwProcess *p = pidmap_get(&t->live, tgid);
-        return p ?: placeholder(t, tgid, ts_ns);
+        return p ?: placeholder(t, tgid, ts_ns, true);
 }
 
 /* --- events ---------------------------------------------------------------------------------------- */
@@ -488,10 +489,9 @@ static int apply_exit(ProcTree *t, const PwEvent *ev) {
                 if (tid != tgid)
                         return 0; /* a thread of a process we never knew; its process will show up */
                 /* An unknown process ended: keep what the event says. */
-                p = placeholder(t, tgid, ev->timestamp_ns);
+                p = placeholder(t, tgid, ev->timestamp_ns, false); /* nothing left to read */
                 if (!p)
                         return -ENOMEM;
-                t->n_enrich--; /* nothing left to read */
                 if (ev->exit.parent_tgid > 0)
                         set_parent(t, p, ev->exit.parent_tgid);
                 process_end(t, p, ev->timestamp_ns, ev->exit.code, false);
