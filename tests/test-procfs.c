@@ -599,6 +599,8 @@ static void write_stat(const char *root, pid_t pid, const char *comm, uint32_t f
 #define FAKE_BOOT_OFFSET NSEC_PER_SEC
 /* 12345 ticks at 100 Hz, less the 1 s offset. */
 #define FAKE_START_NS 122450000000ULL
+/* The same start as CLOCK_BOOTTIME: what identity checks compare. */
+#define FAKE_START_BOOT_NS 123450000000ULL
 
 static int fake_setup(void **state) {
         Fake *f = calloc(1, sizeof(Fake));
@@ -740,21 +742,21 @@ static void test_fake_expected_start(void **state) {
         Fake *f = *state;
         PwProcInfo info;
 
-        assert_int_equal(pw_proc_read(&f->r, 4242, FAKE_START_NS, PW_READ_ALL, &info), 0);
+        assert_int_equal(pw_proc_read(&f->r, 4242, FAKE_START_BOOT_NS, PW_READ_ALL, &info), 0);
         pw_proc_info_done(&info);
-        assert_int_equal(pw_proc_read(&f->r, 4242, FAKE_START_NS + TICK_NS + EPS_NS, PW_READ_ALL, &info), 0);
+        assert_int_equal(pw_proc_read(&f->r, 4242, FAKE_START_BOOT_NS + TICK_NS + EPS_NS, PW_READ_ALL, &info), 0);
         pw_proc_info_done(&info);
-        assert_int_equal(pw_proc_read(&f->r, 4242, FAKE_START_NS - TICK_NS, PW_READ_ALL, &info), 0);
+        assert_int_equal(pw_proc_read(&f->r, 4242, FAKE_START_BOOT_NS - TICK_NS, PW_READ_ALL, &info), 0);
         pw_proc_info_done(&info);
 
         /* Another start: the pid was reused. Nothing is handed out. */
         memset(&info, 0x55, sizeof(info));
-        assert_int_equal(pw_proc_read(&f->r, 4242, FAKE_START_NS + TICK_NS + EPS_NS + 1, PW_READ_ALL, &info), -ESRCH);
+        assert_int_equal(pw_proc_read(&f->r, 4242, FAKE_START_BOOT_NS + TICK_NS + EPS_NS + 1, PW_READ_ALL, &info), -ESRCH);
         assert_int_equal(info.stat.pid, 0);
         assert_null(info.exe);
         assert_null(info.argv);
         assert_null(info.tids);
-        assert_int_equal(pw_proc_read(&f->r, 4242, FAKE_START_NS - 2 * TICK_NS, PW_READ_ALL, &info), -ESRCH);
+        assert_int_equal(pw_proc_read(&f->r, 4242, FAKE_START_BOOT_NS - 2 * TICK_NS, PW_READ_ALL, &info), -ESRCH);
         assert_int_equal(pw_proc_read(&f->r, 4242, 1, PW_READ_ALL, &info), -ESRCH);
 }
 

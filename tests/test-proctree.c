@@ -39,7 +39,10 @@ static void apply(PwEvent ev) {
 
 /* A process as the /proc scan would give it. */
 static PwProcInfo info_of(pid_t pid, pid_t ppid, uint64_t start_ns, const char *comm) {
-        PwProcInfo i = { .stat = { .pid = pid, .ppid = ppid, .sid = 1, .state = 'S' }, .start_ns = start_ns };
+        /* The tree's BOOTTIME - MONOTONIC offset is 0 here, so both start times agree. */
+        PwProcInfo i = { .stat = { .pid = pid, .ppid = ppid, .sid = 1, .state = 'S' },
+                         .start_ns = start_ns,
+                         .start_boot_ns = start_ns };
 
         strncpy(i.stat.comm, comm, PW_COMM_MAX);
         i.have_status = true;
@@ -441,6 +444,26 @@ static void test_scan_overlap(void **state) {
         assert_string_equal(p->id, "410:120000000");
 }
 
+static void test_suspend_keeps_identity(void **state) {
+        PwProcInfo snap[3];
+        unsigned ended = 1, added = 1;
+        PwProcess *p;
+
+        apply(ev_fork(100 * MS, 100, 420, 420)); /* learned from its FORK before the suspend */
+        p = proctree_get_live(t, 420);
+        /* 5 s suspended: /proc's BOOTTIME start converts to a monotonic value 5 s too early now. */
+        t->boot_minus_mono_ns += 5000 * MS;
+        snap[0] = info_of(1, 0, 1 * MS, "init");
+        snap[1] = info_of(100, 1, 50 * MS, "bash");
+        snap[2] = info_of(420, 100, 0, "x");
+        snap[2].start_boot_ns = 100 * MS;
+        assert_int_equal(proctree_reconcile(t, snap, 3, 9000 * MS, HZ, &ended, &added), 0);
+        assert_int_equal(ended, 0);
+        assert_int_equal(added, 0);
+        assert_ptr_equal(proctree_get_live(t, 420), p);
+        assert_true(pw_process_alive(p));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_fork_exec_exit, setup, teardown),
@@ -458,6 +481,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_million_short_lived, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_scan_overlap, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_suspend_keeps_identity, setup, teardown),
         };
 
         return cmocka_run_group_tests_name("process tree", tests, NULL, NULL);

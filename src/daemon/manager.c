@@ -23,7 +23,7 @@ static void process_enrich_queue(Manager *m) {
                 if (!p)
                         continue;
                 r = pw_proc_read(&m->reader, pids[i],
-                                 p->source == PW_SOURCE_PLACEHOLDER ? 0 : p->start_ns,
+                                 p->source == PW_SOURCE_PLACEHOLDER ? 0 : p->start_boot_ns,
                                  PW_READ_STAT | PW_READ_STATUS | PW_READ_EXE | PW_READ_CMDLINE | PW_READ_CGROUP |
                                          (p->source == PW_SOURCE_PLACEHOLDER ? PW_READ_TASKS : 0),
                                  &info);
@@ -31,7 +31,7 @@ static void process_enrich_queue(Manager *m) {
                         r = proctree_enrich(m->tree, &info, m->reader.hz);
                 if (r < 0) {
                         m->enrich_failed++;
-                        proctree_mark_unreadable(m->tree, pids[i], p->start_ns);
+                        proctree_mark_unreadable(m->tree, pids[i], p->start_boot_ns);
                 }
                 pw_proc_info_done(&info);
         }
@@ -48,7 +48,7 @@ static void process_reparent_queue(Manager *m) {
 
                 if (!p)
                         continue;
-                if (pw_proc_read(&m->reader, pids[i], p->start_ns, PW_READ_STAT, &info) >= 0)
+                if (pw_proc_read(&m->reader, pids[i], p->start_boot_ns, PW_READ_STAT, &info) >= 0)
                         proctree_set_parent(m->tree, pids[i], info.stat.ppid);
                 else
                         proctree_set_parent(m->tree, pids[i], 0);
@@ -125,6 +125,12 @@ static void flush_output(Manager *m) {
 
 static void report_loss(Manager *m);
 
+/* BOOTTIME - MONOTONIC grows by the time suspended: resampled every second and before each scan. */
+static void refresh_clock(Manager *m) {
+        pw_proc_reader_refresh_clock(&m->reader);
+        m->tree->boot_minus_mono_ns = m->reader.boot_minus_mono_ns;
+}
+
 static void free_snapshot(PwProcInfo *snap, size_t n) {
         for (size_t i = 0; i < n; i++)
                 pw_proc_info_done(&snap[i]);
@@ -164,9 +170,9 @@ static int take_snapshot(Manager *m, PwProcInfo **ret, size_t *ret_n) {
                         continue; /* gone meanwhile: its EXIT is queued or it was never ours */
                 }
                 if (!p || p->source == PW_SOURCE_PLACEHOLDER ||
-                    !pw_start_matches(p->start_ns, snap[n].start_ns, m->reader.hz)) {
+                    !pw_start_matches(p->start_boot_ns, snap[n].start_boot_ns, m->reader.hz)) {
                         /* New to the tree: read everything, checked against the same start time. */
-                        uint64_t start = snap[n].start_ns;
+                        uint64_t start = snap[n].start_boot_ns;
 
                         pw_proc_info_done(&snap[n]);
                         r = pw_proc_read(&m->reader, pids[i], start, PW_READ_ALL, &snap[n]);
@@ -195,7 +201,7 @@ static int manager_reconcile(Manager *m, const char *why) {
 
         m->queueing = true;
         m->repair_pending = false;
-        pw_proc_reader_refresh_clock(&m->reader);
+        refresh_clock(m);
         r = take_snapshot(m, &snap, &n);
         if (r >= 0) {
                 /* "now" for what ended unseen: the latest moment it can have ended. */
@@ -306,6 +312,7 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         m->rate_events = st->events;
         m->rate_usec = now;
 
+        refresh_clock(m);
         r = cnproc_update_socket_drops(m->cnproc);
         if (r < 0 && r != -ENOENT)
                 log_debug_errno(r, "Failed to read socket drops from /proc/net/netlink, ignoring: %m");
@@ -357,6 +364,7 @@ int manager_new(Manager **ret, const ManagerOptions *opts) {
                 return log_error_errno(r, "Failed to open /proc: %m");
         if (m->opts.argv_max > 0)
                 m->reader.argv_max = m->opts.argv_max;
+        m->tree->boot_minus_mono_ns = m->reader.boot_minus_mono_ns;
 
         r = sd_event_default(&m->event);
         if (r < 0)

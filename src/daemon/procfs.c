@@ -705,7 +705,8 @@ static int read_tasks(int dirfd, PwProcInfo *info) {
         return list_numeric_dirs(fd, &info->tids, &info->n_tids);
 }
 
-int pw_proc_read(const PwProcReader *r, pid_t pid, uint64_t expect_start_ns, PwReadFlags flags, PwProcInfo *ret) {
+int pw_proc_read(const PwProcReader *r, pid_t pid, uint64_t expect_start_boot_ns, PwReadFlags flags,
+                 PwProcInfo *ret) {
         _cleanup_(pw_proc_info_done) PwProcInfo info = {};
         _cleanup_(closep) int dirfd = -EBADF;
         _cleanup_(freep) char *stat_text = NULL;
@@ -735,10 +736,11 @@ int pw_proc_read(const PwProcReader *r, pid_t pid, uint64_t expect_start_ns, PwR
         if (info.stat.pid != pid)
                 return -EBADMSG;
 
-        /* Callers that keep start_ns across a suspend must compare starttime_ticks instead: the
-         * offset grows by the time suspended, and so the converted value of an old process shifts. */
+        /* Identity is checked on the BOOTTIME value: the monotonic one of an old process shifts by the
+         * time suspended once the offset is sampled again after a suspend. */
         info.start_ns = pw_starttime_to_mono_ns(info.stat.starttime_ticks, r->boot_minus_mono_ns, r->hz);
-        if (expect_start_ns != 0 && !pw_start_matches(info.start_ns, expect_start_ns, r->hz))
+        info.start_boot_ns = pw_starttime_to_mono_ns(info.stat.starttime_ticks, 0, r->hz);
+        if (expect_start_boot_ns != 0 && !pw_start_matches(info.start_boot_ns, expect_start_boot_ns, r->hz))
                 return -ESRCH;
         info.kthread = info.stat.flags & PF_KTHREAD_FLAG;
 

@@ -33,7 +33,9 @@ typedef struct PwStat {
 /* Everything read about one process. Strings are malloc'ed (free with pw_proc_info_done()). */
 typedef struct PwProcInfo {
         PwStat stat;
-        uint64_t start_ns;         /* starttime converted to CLOCK_MONOTONIC ns */
+        uint64_t start_ns;         /* starttime converted to CLOCK_MONOTONIC ns (at the offset now) */
+        uint64_t start_boot_ns;    /* starttime in CLOCK_BOOTTIME ns: unchanged across a suspend, so
+                                    * this, not start_ns, identifies the process */
         bool kthread;
         bool have_status;
         uint32_t uid, euid, gid, egid; /* real and effective, from /proc/PID/status */
@@ -100,12 +102,14 @@ void pw_proc_reader_close(PwProcReader *r);
 /* Re-samples BOOTTIME - MONOTONIC (it grows across a suspend). */
 void pw_proc_reader_refresh_clock(PwProcReader *r);
 
-/* Reads process pid. When expect_start_ns is not 0, the stat start time must match it (within a tick)
+/* Reads process pid. When expect_start_boot_ns is not 0, the stat start time (CLOCK_BOOTTIME ns)
+ * must match it (within a tick)
  * or -ESRCH is returned and nothing else is read: the pid now belongs to another process. Returns
  * -ESRCH when the process is gone. Partial reads of optional files (exe of another user, a vanished
  * process between files) leave those fields empty and are not errors. *ret is overwritten (not
  * freed) and left empty on failure. */
-int pw_proc_read(const PwProcReader *r, pid_t pid, uint64_t expect_start_ns, PwReadFlags flags, PwProcInfo *ret);
+int pw_proc_read(const PwProcReader *r, pid_t pid, uint64_t expect_start_boot_ns, PwReadFlags flags,
+                 PwProcInfo *ret);
 
 /* Lists the numeric entries of the proc root (every process). Returns the count, pids in *ret
  * (malloc'ed), or a negative errno. */

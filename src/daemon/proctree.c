@@ -194,6 +194,7 @@ static PwProcess *process_alloc(ProcTree *t, pid_t pid, uint64_t start_ns, PwSou
                 return NULL;
         p->pid = pid;
         p->start_ns = start_ns;
+        p->start_boot_ns = start_ns + t->boot_minus_mono_ns;
         p->source = source;
         set_id(p);
         if (pidmap_put(&t->live, pid, p) < 0) {
@@ -393,6 +394,7 @@ static int apply_fork(ProcTree *t, const PwEvent *ev) {
                 if (p->source == PW_SOURCE_PLACEHOLDER && p->first_seen_ns >= ev->timestamp_ns) {
                         /* Its own events overtook its FORK (another CPU): complete the placeholder. */
                         p->start_ns = ev->timestamp_ns;
+                        p->start_boot_ns = ev->timestamp_ns + t->boot_minus_mono_ns;
                         p->source = PW_SOURCE_EVENT;
                         p->uncertain &= ~(unsigned) (PW_UNCERTAIN_START | PW_UNCERTAIN_PARENT);
                         set_id(p);
@@ -644,10 +646,11 @@ int proctree_add_from_proc(ProcTree *t, const PwProcInfo *info, PwSource source,
         if (p && p->source == PW_SOURCE_PLACEHOLDER) {
                 /* Complete what the events began. */
                 p->start_ns = info->start_ns;
+                p->start_boot_ns = info->start_boot_ns;
                 p->source = source;
                 p->uncertain &= ~(unsigned) (PW_UNCERTAIN_START | PW_UNCERTAIN_PARENT);
                 set_id(p);
-        } else if (p && pw_start_matches(p->start_ns, info->start_ns, hz)) {
+        } else if (p && pw_start_matches(p->start_boot_ns, info->start_boot_ns, hz)) {
                 /* Known already: /proc fills in what the events could not say. */
         } else {
                 if (p)
@@ -655,6 +658,7 @@ int proctree_add_from_proc(ProcTree *t, const PwProcInfo *info, PwSource source,
                 p = process_alloc(t, pid, info->start_ns, source);
                 if (!p)
                         return -ENOMEM;
+                p->start_boot_ns = info->start_boot_ns;
                 if (source == PW_SOURCE_RECONCILED)
                         t->stats.reconciled_added++;
         }
@@ -672,17 +676,17 @@ int proctree_enrich(ProcTree *t, const PwProcInfo *info, uint64_t hz) {
                 return -ESRCH;
         if (p->source == PW_SOURCE_PLACEHOLDER)
                 return proctree_add_from_proc(t, info, PW_SOURCE_RECONCILED, hz);
-        if (!pw_start_matches(p->start_ns, info->start_ns, hz))
+        if (!pw_start_matches(p->start_boot_ns, info->start_boot_ns, hz))
                 return -ESRCH;
         set_image(t, p, info);
         return 0;
 }
 
-void proctree_mark_unreadable(ProcTree *t, pid_t pid, uint64_t start_ns) {
+void proctree_mark_unreadable(ProcTree *t, pid_t pid, uint64_t start_boot_ns) {
         PwProcess *p = pidmap_get(&t->live, pid);
 
         /* Keep what the events gave; say the image is missing. */
-        if (p && (start_ns == 0 || p->start_ns == start_ns))
+        if (p && (start_boot_ns == 0 || p->start_boot_ns == start_boot_ns))
                 p->uncertain |= PW_UNCERTAIN_IMAGE;
 }
 
@@ -726,7 +730,8 @@ int proctree_reconcile(ProcTree *t, const PwProcInfo *snapshot, size_t n, uint64
         for (i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);) {
                 const PwProcInfo *info = pidmap_get(&snap, key);
 
-                if (!info || (p->source != PW_SOURCE_PLACEHOLDER && !pw_start_matches(p->start_ns, info->start_ns, hz)))
+                if (!info ||
+                    (p->source != PW_SOURCE_PLACEHOLDER && !pw_start_matches(p->start_boot_ns, info->start_boot_ns, hz)))
                         gone[n_gone++] = p;
         }
         for (i = 0; pidmap_next(&t->displaced, &i, &key, (void **) &p);)

@@ -83,6 +83,7 @@ typedef struct PwStr {
 struct PwProcess {
         pid_t pid;
         uint64_t start_ns;            /* CLOCK_MONOTONIC */
+        uint64_t start_boot_ns;       /* CLOCK_BOOTTIME: compared with /proc, stable across suspend */
         char id[40];                  /* "PID:START_NS" */
 
         pid_t ppid;                   /* 0: none (pid 1, kthreadd) or unknown */
@@ -162,6 +163,9 @@ typedef struct ProcTree {
         size_t bytes;                 /* PwStr bytes alive, against limits.string_budget */
         ProcTreeLimits limits;
         ProcTreeStats stats;
+        /* CLOCK_BOOTTIME - CLOCK_MONOTONIC, kept current by the caller: turns an event's timestamp
+         * into the BOOTTIME start that /proc shows. */
+        uint64_t boot_minus_mono_ns;
 
         /* Live processes whose parent ended: their new parent must be read from /proc. */
         pid_t *reparent;
@@ -189,7 +193,7 @@ int proctree_add_from_proc(ProcTree *t, const PwProcInfo *info, PwSource source,
  * matches (after an EXEC). */
 int proctree_enrich(ProcTree *t, const PwProcInfo *info, uint64_t hz);
 /* The process could not be read (gone, or its pid already reused): keep what events said. */
-void proctree_mark_unreadable(ProcTree *t, pid_t pid, uint64_t start_ns);
+void proctree_mark_unreadable(ProcTree *t, pid_t pid, uint64_t start_boot_ns);
 
 /* Reconciliation after lost events: snapshot holds every process /proc had (all fields that
  * PW_READ_STAT|PW_READ_STATUS|PW_READ_TASKS give; more if read). Live records missing from it (or
