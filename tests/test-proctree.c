@@ -410,7 +410,7 @@ static void test_reconcile(void **state) {
         snap[1] = info_of(100, 1, 50 * MS, "bash");
         snap[2] = info_of(401, 100, 500 * MS, "new401");
         snap[3] = info_of(402, 401, 600 * MS, "fresh");
-        assert_int_equal(proctree_reconcile(t, snap, 4, 1000 * MS, HZ, &ended, &added), 0);
+        assert_int_equal(proctree_reconcile(t, snap, 4, 1000 * MS, HZ, PW_SOURCE_RECONCILED, &ended, &added), 0);
 
         assert_true(gone->exited);
         assert_true(gone->uncertain & PW_UNCERTAIN_EXIT);
@@ -457,7 +457,7 @@ static void test_suspend_keeps_identity(void **state) {
         snap[1] = info_of(100, 1, 50 * MS, "bash");
         snap[2] = info_of(420, 100, 0, "x");
         snap[2].start_boot_ns = 100 * MS;
-        assert_int_equal(proctree_reconcile(t, snap, 3, 9000 * MS, HZ, &ended, &added), 0);
+        assert_int_equal(proctree_reconcile(t, snap, 3, 9000 * MS, HZ, PW_SOURCE_RECONCILED, &ended, &added), 0);
         assert_int_equal(ended, 0);
         assert_int_equal(added, 0);
         assert_ptr_equal(proctree_get_live(t, 420), p);

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "manager.h"
 #include "parse-util.h"
+#include "procwatch/protocol.h"
 
 /* Exit status for "this kernel or these namespaces give us no process events": restarting the
  * service cannot fix it, so the unit lists it in RestartPreventExitStatus=. */
@@ -31,6 +32,7 @@ static uint64_t arg_argv_max = PW_ARGV_MAX_DEFAULT;
 static uint64_t arg_reconcile_sec = MANAGER_RECONCILE_INTERVAL_USEC_DEFAULT / USEC_PER_SEC;
 static int arg_log_level = LOG_INFO;
 static int arg_print_events = 0;
+static const char *arg_socket = NULL;
 
 static void help(void) {
         printf("Usage: procwatchd [OPTIONS]\n"
@@ -55,6 +57,8 @@ static void help(void) {
                "                         after every loss (default %llu; 0: only after loss)\n"
                "      --log-level=LEVEL  emerg, alert, crit, err, warning, notice, info (default)\n"
                "                         or debug\n"
+               "      --socket=PATH      The control socket (default\n"
+               "                         " PW_SOCKET_PATH_DEFAULT ")\n"
                "\n"
                "See procwatchd(8).\n",
                CNPROC_RCVBUF_DEFAULT >> 20, PROCTREE_RETAIN_COUNT_DEFAULT,
@@ -74,6 +78,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_STRING_BUDGET,
                 ARG_ARGV_MAX,
                 ARG_RECONCILE_INTERVAL,
+                ARG_SOCKET,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -86,6 +91,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "string-budget", required_argument, NULL, ARG_STRING_BUDGET },
                 { "argv-max", required_argument, NULL, ARG_ARGV_MAX },
                 { "reconcile-interval", required_argument, NULL, ARG_RECONCILE_INTERVAL },
+                { "socket", required_argument, NULL, ARG_SOCKET },
                 {},
         };
         uint64_t v;
@@ -136,6 +142,11 @@ static int parse_argv(int argc, char *argv[]) {
                                 return log_error_errno(-EINVAL, "Invalid --reconcile-interval '%s': 0 to 86400 seconds.",
                                                        optarg);
                         break;
+                case ARG_SOCKET:
+                        if (optarg[0] != '/')
+                                return log_error_errno(-EINVAL, "Invalid --socket '%s': an absolute path.", optarg);
+                        arg_socket = optarg;
+                        break;
                 case ARG_LOG_LEVEL:
                         r = log_level_from_string(optarg);
                         if (r < 0) {
@@ -178,6 +189,7 @@ int main(int argc, char *argv[]) {
                 },
                 .argv_max = (size_t) arg_argv_max,
                 .reconcile_interval_usec = arg_reconcile_sec * USEC_PER_SEC,
+                .socket_path = arg_socket,
         };
 
         r = manager_new(&m, &opts);

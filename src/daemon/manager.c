@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "manager.h"
+#include "procwatch/protocol.h"
 
 /* Reads what /proc says of processes that just exec'ed (or that events named before we knew them),
  * at once: a process that lives 1 ms must be read before it is gone. */
@@ -205,7 +206,9 @@ static int manager_reconcile(Manager *m, const char *why) {
         r = take_snapshot(m, &snap, &n);
         if (r >= 0) {
                 /* "now" for what ended unseen: the latest moment it can have ended. */
-                r = proctree_reconcile(m->tree, snap, n, now_nsec(CLOCK_MONOTONIC), m->reader.hz, &ended, &added);
+                r = proctree_reconcile(m->tree, snap, n, now_nsec(CLOCK_MONOTONIC), m->reader.hz,
+                                       strcmp(why, "start-up") == 0 ? PW_SOURCE_SCAN : PW_SOURCE_RECONCILED,
+                                       &ended, &added);
                 if (r < 0)
                         log_error_errno(r, "Failed to reconcile the process tree with /proc: %m");
         }
@@ -345,6 +348,41 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(sd_event_source_get_event(s), EXIT_SUCCESS);
 }
 
+static void manager_get_stats(void *userdata, PwDaemonStats *ret) {
+        Manager *m = userdata;
+        const SeqTrack *t = m->cnproc ? cnproc_get_seqtrack(m->cnproc) : NULL;
+
+        ret->cnproc = m->cnproc ? cnproc_get_stats(m->cnproc) : NULL;
+        ret->lost = t ? t->lost : 0;
+        ret->seq_gaps = t ? t->gaps : 0;
+        ret->loss_incidents = m->loss_incidents;
+        ret->reconciliations = m->reconciliations;
+        ret->queue_overflow = m->queue_overflow;
+        ret->enrich_failed = m->enrich_failed;
+        ret->rcvbuf = m->cnproc ? cnproc_get_rcvbuf(m->cnproc) : 0;
+        ret->events_per_sec = m->events_per_sec;
+        ret->tree = m->tree;
+}
+
+/* The control socket, once the tree is complete. A path given explicitly must work; the default is
+ * best effort, so that a daemon run by hand without /run/procwatchd, or beside a running instance,
+ * still watches (procwatchctl then reports it as not running). */
+static int manager_start_server(Manager *m) {
+        static const ServerCallbacks cb = { .get_stats = manager_get_stats };
+        const char *path = m->opts.socket_path ?: PW_SOCKET_PATH_DEFAULT;
+        int r;
+
+        r = server_new(&m->server, m->event, m->tree, NULL, &cb, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the control socket: %m");
+        r = server_listen(m->server, path);
+        if (r < 0 && m->opts.socket_path)
+                return log_error_errno(r, "Failed to listen on %s: %m", path);
+        if (r < 0)
+                log_warning_errno(r, "Failed to listen on %s, continuing without a control socket: %m", path);
+        return 0;
+}
+
 int manager_new(Manager **ret, const ManagerOptions *opts) {
         _cleanup_(manager_freep) Manager *m = NULL;
         sigset_t ss;
@@ -397,6 +435,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->cnproc_source);
         sd_event_source_disable_unref(m->status_timer);
         sd_event_source_disable_unref(m->reconcile_timer);
+        server_free(m->server);
         cnproc_free(m->cnproc);
         proctree_free(m->tree);
         pw_proc_reader_close(&m->reader);
@@ -450,17 +489,22 @@ int manager_startup(Manager *m) {
          * bounded per wake-up (MANAGER_READ_BATCHES), so timers cost ingest little. */
 
         m->rate_usec = now_usec(CLOCK_MONOTONIC);
+        /* Timer sources are one-shot; the callbacks move them on and they stay enabled. */
         r = sd_event_add_time_relative(m->event, &m->status_timer, CLOCK_MONOTONIC, MANAGER_STATUS_INTERVAL_USEC,
                                        100 * USEC_PER_MSEC, on_status_timer, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->status_timer, SD_EVENT_ON);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the status timer: %m");
         if (m->opts.reconcile_interval_usec > 0) {
                 r = sd_event_add_time_relative(m->event, &m->reconcile_timer, CLOCK_MONOTONIC,
                                                m->opts.reconcile_interval_usec, USEC_PER_SEC, on_reconcile_timer, m);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->reconcile_timer, SD_EVENT_ON);
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up the reconciliation timer: %m");
         }
-        return 0;
+        return manager_start_server(m);
 }
 
 int manager_run(Manager *m) {

@@ -11,6 +11,7 @@
 #include "cnproc.h"
 #include "procfs.h"
 #include "proctree.h"
+#include "server.h"
 #include "time-util.h"
 
 /* How often STATUS= is refreshed and loss is summarised in the log. */
@@ -33,6 +34,7 @@ typedef struct ManagerOptions {
         ProcTreeLimits limits;
         size_t argv_max;
         usec_t reconcile_interval_usec; /* 0: only after loss */
+        const char *socket_path;        /* the control socket; NULL: the default, best effort */
 } ManagerOptions;
 
 typedef struct Manager {
@@ -43,6 +45,7 @@ typedef struct Manager {
         sd_event_source *reconcile_timer;
         CnProc *cnproc;
         ProcTree *tree;
+        Server *server;                 /* the control socket */
         PwProcReader reader;
 
         /* While scanning /proc, events are held here and applied after the snapshot. */

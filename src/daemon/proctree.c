@@ -707,7 +707,7 @@ void proctree_set_parent(ProcTree *t, pid_t pid, pid_t new_ppid) {
 }
 
 int proctree_reconcile(ProcTree *t, const PwProcInfo *snapshot, size_t n, uint64_t now_ns, uint64_t hz,
-                       unsigned *ended, unsigned *added) {
+                       PwSource source, unsigned *ended, unsigned *added) {
         PidMap snap = {};
         PwProcess *p, **gone = NULL;
         size_t n_gone = 0, i;
@@ -750,7 +750,7 @@ int proctree_reconcile(ProcTree *t, const PwProcInfo *snapshot, size_t n, uint64
                                 goto finish;
                         continue;
                 }
-                r = proctree_add_from_proc(t, &snapshot[i], PW_SOURCE_RECONCILED, hz);
+                r = proctree_add_from_proc(t, &snapshot[i], source, hz);
                 if (r < 0)
                         goto finish;
                 n_added++;

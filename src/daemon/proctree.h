@@ -198,9 +198,10 @@ void proctree_mark_unreadable(ProcTree *t, pid_t pid, uint64_t start_boot_ns);
 /* Reconciliation after lost events: snapshot holds every process /proc had (all fields that
  * PW_READ_STAT|PW_READ_STATUS|PW_READ_TASKS give; more if read). Live records missing from it (or
  * whose pid now has another start time) end with status unknown at now_ns; processes missing from the
- * tree are added (PW_SOURCE_RECONCILED). Returns how many were ended and added. */
+ * tree are added with source (PW_SOURCE_SCAN at start-up, else PW_SOURCE_RECONCILED). Returns how many
+ * were ended and added. */
 int proctree_reconcile(ProcTree *t, const PwProcInfo *snapshot, size_t n, uint64_t now_ns, uint64_t hz,
-                       unsigned *ended, unsigned *added);
+                       PwSource source, unsigned *ended, unsigned *added);
 
 /* Drops exited records beyond the limits at now_ns. */
 void proctree_expire(ProcTree *t, uint64_t now_ns);

@@ -40,6 +40,21 @@ static int append(char **buf, size_t *len, size_t *alloc, const char *data, size
         return 0;
 }
 
+static size_t argv_len(char *const argv[]) {
+        size_t n = 0;
+
+        while (argv[n])
+                n++;
+        return n;
+}
+
+static bool has_socket_arg(char *const argv[]) {
+        for (size_t i = 0; argv[i]; i++)
+                if (strncmp(argv[i], "--socket=", 9) == 0)
+                        return true;
+        return false;
+}
+
 int harness_start(Daemon *d, const char *binary, char *const argv[], char *const extra_env[],
                   uint64_t watchdog_usec) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -53,6 +68,8 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
         if (!mkdtemp(d->dir))
                 return -errno;
         snprintf(d->stderr_path, sizeof(d->stderr_path), "%s/stderr", d->dir);
+        snprintf(d->socket_path, sizeof(d->socket_path), "%s/io.procwatch", d->dir);
+        snprintf(d->socket_arg, sizeof(d->socket_arg), "--socket=%s", d->socket_path);
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", d->dir);
 
         d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -87,6 +104,20 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
                 unsetenv("JOURNAL_STREAM");
                 for (char *const *e = extra_env; e && *e; e++)
                         putenv(*e);
+                if (!has_socket_arg(argv)) {
+                        /* Every test daemon gets its own control socket, so tests can run side by
+                         * side and never touch the system's. */
+                        char **nargv = calloc(argv_len(argv) + 2, sizeof(char *));
+                        size_t k = 0;
+
+                        if (!nargv)
+                                _exit(127);
+                        for (; argv[k]; k++)
+                                nargv[k] = argv[k];
+                        nargv[k++] = d->socket_arg;
+                        nargv[k] = NULL;
+                        argv = nargv;
+                }
                 errfd = open(d->stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
                 if (errfd < 0 || dup2(out[1], STDOUT_FILENO) < 0 || dup2(errfd, STDERR_FILENO) < 0)
                         _exit(127);
@@ -308,6 +339,7 @@ void harness_cleanup(Daemon *d, bool show_stderr) {
                 close(d->stdout_fd);
         snprintf(path, sizeof(path), "%s/notify", d->dir);
         (void) unlink(path);
+        (void) unlink(d->socket_path);
         (void) unlink(d->stderr_path);
         (void) rmdir(d->dir);
         free(d->out);

@@ -18,6 +18,8 @@ typedef struct Daemon {
         int stdout_fd; /* non-blocking read end of the daemon's stdout */
         char dir[64];  /* scratch folder: notify socket, stderr log */
         char stderr_path[128];
+        char socket_path[128]; /* the control socket, passed as --socket= unless argv has one */
+        char socket_arg[140];
 
         char *out;     /* everything read from stdout so far, NUL-terminated */
         size_t out_len, out_alloc;
@@ -31,7 +33,8 @@ typedef struct Daemon {
 /* Milliseconds of the monotonic clock. */
 uint64_t harness_now_ms(void);
 
-/* Starts binary with argv (NULL-terminated, argv[0] included) and extra environment entries
+/* Starts binary with argv (NULL-terminated, argv[0] included; "--socket=" + socket_path is added
+ * unless argv names a socket) and extra environment entries
  * ("K=V", NULL-terminated, may be NULL), with NOTIFY_SOCKET set to a fresh socket; when
  * watchdog_usec is not 0, also WATCHDOG_USEC and WATCHDOG_PID. Returns 0 or a negative errno. */
 int harness_start(Daemon *d, const char *binary, char *const argv[], char *const extra_env[],

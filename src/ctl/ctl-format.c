@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* procwatchctl's human forms. */
+#include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl-format.h"
+#include "json-util.h"
+#include "macro.h"
+#include "time-util.h"
+
+/* --- fields ---------------------------------------------------------------------------------------- */
+
+static bool get_int(const json_t *o, const char *key, int64_t *ret) {
+        const json_t *v = json_object_get(o, key);
+
+        if (!json_is_integer(v))
+                return false;
+        *ret = json_integer_value(v);
+        return true;
+}
+
+static int64_t int_or(const json_t *o, const char *key, int64_t dflt) {
+        int64_t v;
+        return get_int(o, key, &v) ? v : dflt;
+}
+
+static const char *str_or(const json_t *o, const char *key, const char *dflt) {
+        const json_t *v = json_object_get(o, key);
+        return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+static char *escape(const char *s, bool utf8) {
+        return utf8_escape_display(s, strlen(s), utf8);
+}
+
+char *ctl_format_duration(char *buf, size_t size, uint64_t usec) {
+        unsigned long long u = usec;
+
+        if (u < 1000)
+                snprintf(buf, size, "%lluus", u);
+        else if (u < USEC_PER_SEC)
+                snprintf(buf, size, "%llums", u / 1000);
+        else if (u < 60 * USEC_PER_SEC)
+                snprintf(buf, size, "%llu.%llus", u / USEC_PER_SEC, u % USEC_PER_SEC / 100000);
+        else if (u < 3600 * USEC_PER_SEC)
+                snprintf(buf, size, "%llum%02llus", u / (60 * USEC_PER_SEC), u / USEC_PER_SEC % 60);
+        else if (u < 86400 * USEC_PER_SEC)
+                snprintf(buf, size, "%lluh%02llum", u / (3600 * USEC_PER_SEC), u / (60 * USEC_PER_SEC) % 60);
+        else
+                snprintf(buf, size, "%llud%02lluh", u / (86400 * USEC_PER_SEC), u / (3600 * USEC_PER_SEC) % 24);
+        return buf;
+}
+
+char *ctl_format_start(char *buf, size_t size, uint64_t realtime_usec, uint64_t now_usec) {
+        time_t t = (time_t) (realtime_usec / USEC_PER_SEC);
+        bool recent = realtime_usec >= now_usec || now_usec - realtime_usec < 86400 * USEC_PER_SEC;
+        struct tm tm;
+        size_t n;
+
+        if (!localtime_r(&t, &tm))
+                n = 0;
+        else if (recent)
+                n = strftime(buf, size, "%H:%M:%S", &tm);
+        else
+                n = strftime(buf, size, "%b%d", &tm);
+        if (n == 0)
+                snprintf(buf, size, "?");
+        return buf;
+}
+
+char *ctl_format_timestamp(char *buf, size_t size, uint64_t realtime_usec) {
+        time_t t = (time_t) (realtime_usec / USEC_PER_SEC);
+        char tmp[64];
+        struct tm tm;
+
+        if (!localtime_r(&t, &tm) || strftime(tmp, sizeof(tmp), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                snprintf(buf, size, "?");
+        else
+                snprintf(buf, size, "%s.%03u", tmp, (unsigned) (realtime_usec % USEC_PER_SEC / 1000));
+        return buf;
+}
+
+static void signal_name(char *buf, size_t size, int64_t sig) {
+        const char *n = sig > 0 && sig < 65 ? sigabbrev_np((int) sig) : NULL;
+
+        if (n)
+                snprintf(buf, size, "SIG%s", n);
+        else
+                snprintf(buf, size, "signal %" PRId64, sig);
+}
+
+char *ctl_format_status(char *buf, size_t size, const json_t *process) {
+        const char *state = str_or(process, "state", "alive");
+        const json_t *e = json_object_get(process, "exit");
+        int64_t v;
+
+        if (strcmp(state, "displaced") == 0)
+                snprintf(buf, size, "gone");
+        else if (strcmp(state, "exited") != 0 || !json_is_object(e))
+                snprintf(buf, size, "running");
+        else if (get_int(e, "code", &v))
+                snprintf(buf, size, "exit %" PRId64, v);
+        else if (get_int(e, "signal", &v)) {
+                char sig[32];
+
+                signal_name(sig, sizeof(sig), v);
+                snprintf(buf, size, "killed %s%s", sig, json_is_true(json_object_get(e, "core_dumped")) ? " (core)" : "");
+        } else
+                snprintf(buf, size, "unknown");
+        return buf;
+}
+
+char *ctl_format_command(const json_t *process, bool utf8) {
+        const json_t *argv = json_object_get(process, "argv"), *w;
+        char *out = NULL;
+        size_t len = 0, i;
+        FILE *f;
+
+        f = open_memstream(&out, &len);
+        if (!f)
+                return NULL;
+        if (!json_is_array(argv) || json_array_size(argv) == 0) {
+                _cleanup_(freep) char *c = escape(str_or(process, "comm", ""), utf8);
+
+                fprintf(f, "[%s]", c ?: "");
+        } else
+                json_array_foreach(argv, i, w) {
+                        _cleanup_(freep) char *s = json_is_string(w) ? escape(json_string_value(w), utf8) : NULL;
+
+                        fprintf(f, "%s%s", i > 0 ? " " : "", s ?: "");
+                }
+        if (json_is_true(json_object_get(process, "argv_truncated")))
+                fputs(" ...", f);
+        if (fclose(f) != 0) {
+                free(out);
+                return NULL;
+        }
+        return out;
+}
+
+char *ctl_format_field(const json_t *process, const char *key, bool utf8) {
+        const json_t *v = json_object_get(process, key);
+
+        return json_is_string(v) ? escape(json_string_value(v), utf8) : strdup("-");
+}
+
+/* --- names ----------------------------------------------------------------------------------------- */
+
+#define NAME_CACHE_SIZE 64
+
+typedef struct NameCache {
+        uint32_t id[NAME_CACHE_SIZE];
+        char name[NAME_CACHE_SIZE][64];
+        unsigned n, next;
+} NameCache;
+
+static const char *cache_lookup(NameCache *c, uint32_t id, bool user, bool resolve) {
+        char buf[4096], name[64];
+        unsigned slot;
+
+        for (unsigned i = 0; i < c->n; i++)
+                if (c->id[i] == id)
+                        return c->name[i];
+        snprintf(name, sizeof(name), "%" PRIu32, id);
+        if (resolve) {
+                if (user) {
+                        struct passwd pw, *res = NULL;
+
+                        if (getpwuid_r(id, &pw, buf, sizeof(buf), &res) == 0 && res && strlen(res->pw_name) < sizeof(name))
+                                snprintf(name, sizeof(name), "%s", res->pw_name);
+                } else {
+                        struct group gr, *res = NULL;
+
+                        if (getgrgid_r(id, &gr, buf, sizeof(buf), &res) == 0 && res && strlen(res->gr_name) < sizeof(name))
+                                snprintf(name, sizeof(name), "%s", res->gr_name);
+                }
+        }
+        slot = c->n < NAME_CACHE_SIZE ? c->n++ : c->next++ % NAME_CACHE_SIZE;
+        c->id[slot] = id;
+        memcpy(c->name[slot], name, sizeof(name));
+        return c->name[slot];
+}
+
+const char *ctl_user_name(uint32_t uid, bool resolve) {
+        static NameCache users;
+        return cache_lookup(&users, uid, true, resolve);
+}
+
+const char *ctl_group_name(uint32_t gid, bool resolve) {
+        static NameCache groups;
+        return cache_lookup(&groups, gid, false, resolve);
+}
+
+int ctl_add_user(json_t *process, bool resolve) {
+        int64_t euid;
+        const char *name;
+
+        if (!get_int(process, "euid", &euid) || euid < 0 || euid > UINT32_MAX)
+                return json_object_set_new(process, "user", json_null()) < 0 ? -ENOMEM : 0;
+        name = ctl_user_name((uint32_t) euid, resolve);
+        return json_object_set_new(process, "user", json_string_sanitized(name, strlen(name))) < 0 ? -ENOMEM : 0;
+}
+
+/* --- tree ------------------------------------------------------------------------------------------ */
+
+int ctl_nest_tree(json_t *flat, json_t **ret) {
+        _cleanup_(json_decrefp) json_t *roots = json_array(), *by_id = json_object();
+        json_t *p;
+        size_t i;
+
+        if (!roots || !by_id)
+                return -ENOMEM;
+        if (!json_is_array(flat))
+                return -EBADMSG;
+        json_array_foreach(flat, i, p) {
+                const char *id = str_or(p, "id", NULL), *parent_id = str_or(p, "parent_id", NULL);
+                json_t *parent = parent_id ? json_object_get(by_id, parent_id) : NULL;
+
+                if (!json_is_object(p) || !id)
+                        return -EBADMSG;
+                if (json_object_set_new(p, "children", json_array()) < 0)
+                        return -ENOMEM;
+                /* Parents come first in the daemon's depth-first order; anything else is a root. */
+                if (parent && parent != p) {
+                        if (json_array_append(json_object_get(parent, "children"), p) < 0)
+                                return -ENOMEM;
+                } else if (json_array_append(roots, p) < 0)
+                        return -ENOMEM;
+                if (json_object_set(by_id, id, p) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(roots);
+        return 0;
+}
+
+static void lifetime_note(char *buf, size_t size, const json_t *p) {
+        char d[32], status[64];
+        const char *state = str_or(p, "state", "alive");
+
+        ctl_format_duration(d, sizeof(d), (uint64_t) MAX(int_or(p, "duration_usec", 0), 0));
+        if (strcmp(state, "alive") == 0)
+                snprintf(buf, size, "up %s", d);
+        else if (strcmp(state, "displaced") == 0)
+                snprintf(buf, size, "gone, seen for %s", d);
+        else
+                snprintf(buf, size, "%s, lived %s", ctl_format_status(status, sizeof(status), p), d);
+}
+
+typedef struct TreeState {
+        FILE *f;
+        const CtlFormat *fmt;
+        char *prefix;
+        size_t len, alloc;
+} TreeState;
+
+static int tree_print_node(TreeState *t, const json_t *p, int branch /* -1 root, 0 middle, 1 last */) {
+        static const char *const utf8_parts[] = { "\u251c\u2500", "\u2514\u2500", "\u2502 ", "  " };
+        static const char *const ascii_parts[] = { "|-", "`-", "| ", "  " };
+        const char *const *parts = t->fmt->utf8 ? utf8_parts : ascii_parts;
+        const json_t *children = json_object_get(p, "children"), *c;
+        _cleanup_(freep) char *comm = ctl_format_field(p, "comm", t->fmt->utf8);
+        size_t old_len = t->len, i, n;
+        char note[128];
+        int r;
+
+        if (!comm)
+                return -ENOMEM;
+        lifetime_note(note, sizeof(note), p);
+        fprintf(t->f, "%.*s%s%s(%" PRId64 ") [%s]\n", (int) t->len, t->prefix ?: "",
+                branch < 0 ? "" : parts[branch], comm, int_or(p, "pid", 0), note);
+
+        if (branch >= 0) {
+                const char *add = parts[branch == 1 ? 3 : 2];
+                size_t al = strlen(add);
+
+                if (t->len + al + 1 > t->alloc) {
+                        size_t na = MAX(t->alloc * 2, t->len + al + 64);
+                        char *np = realloc(t->prefix, na);
+
+                        if (!np)
+                                return -ENOMEM;
+                        t->prefix = np;
+                        t->alloc = na;
+                }
+                memcpy(t->prefix + t->len, add, al);
+                t->len += al;
+        }
+        n = json_is_array(children) ? json_array_size(children) : 0;
+        for (i = 0; i < n; i++) {
+                c = json_array_get(children, i);
+                if (!json_is_object(c))
+                        continue;
+                r = tree_print_node(t, c, i + 1 == n ? 1 : 0);
+                if (r < 0)
+                        return r;
+        }
+        t->len = old_len;
+        return 0;
+}
+
+int ctl_print_tree(FILE *f, const json_t *roots, const CtlFormat *fmt) {
+        TreeState t = { .f = f, .fmt = fmt };
+        const json_t *p;
+        size_t i;
+        int r = 0;
+
+        json_array_foreach(roots, i, p) {
+                r = tree_print_node(&t, p, -1);
+                if (r < 0)
+                        break;
+        }
+        free(t.prefix);
+        return r;
+}
+
+/* --- ps -------------------------------------------------------------------------------------------- */
+
+#define PS_COLUMNS 7
+
+int ctl_print_ps(FILE *f, const json_t *processes, const CtlFormat *fmt) {
+        static const char *const header[PS_COLUMNS] = { "PID", "PPID", "USER", "START", "LIFETIME", "STATUS", "CMD" };
+        /* Numbers right-aligned, text left-aligned, as ps does. */
+        static const bool right[PS_COLUMNS] = { true, true, false, false, true, false, false };
+        size_t n = json_array_size(processes), width[PS_COLUMNS], i;
+        _cleanup_(freep) char **cells = NULL;
+        const json_t *p;
+        int r = 0;
+
+        cells = calloc(n * PS_COLUMNS + 1, sizeof(char *));
+        if (!cells)
+                return -ENOMEM;
+        for (unsigned k = 0; k < PS_COLUMNS; k++)
+                width[k] = strlen(header[k]);
+
+        json_array_foreach(processes, i, p) {
+                char **row = cells + i * PS_COLUMNS, buf[64];
+
+                if (asprintf(&row[0], "%" PRId64, int_or(p, "pid", 0)) < 0)
+                        row[0] = NULL;
+                if (asprintf(&row[1], "%" PRId64, int_or(p, "ppid", 0)) < 0)
+                        row[1] = NULL;
+                row[2] = escape(ctl_user_name((uint32_t) int_or(p, "euid", 0), fmt->resolve_names), fmt->utf8);
+                row[3] = strdup(ctl_format_start(buf, sizeof(buf), (uint64_t) MAX(int_or(p, "start_realtime_usec", 0), 0),
+                                                 fmt->now_usec));
+                row[4] = strdup(ctl_format_duration(buf, sizeof(buf), (uint64_t) MAX(int_or(p, "duration_usec", 0), 0)));
+                row[5] = strdup(ctl_format_status(buf, sizeof(buf), p));
+                row[6] = ctl_format_command(p, fmt->utf8);
+                for (unsigned k = 0; k < PS_COLUMNS; k++) {
+                        if (!row[k]) {
+                                r = -ENOMEM;
+                                goto finish;
+                        }
+                        width[k] = MAX(width[k], strlen(row[k]));
+                }
+        }
+
+        for (size_t row = 0; row <= n; row++)
+                for (unsigned k = 0; k < PS_COLUMNS; k++) {
+                        const char *s = row == 0 ? header[k] : cells[(row - 1) * PS_COLUMNS + k];
+
+                        if (k + 1 == PS_COLUMNS)
+                                fprintf(f, "%s\n", s);
+                        else if (right[k])
+                                fprintf(f, "%*s ", (int) width[k], s);
+                        else
+                                fprintf(f, "%-*s ", (int) width[k], s);
+                }
+finish:
+        for (i = 0; i < n * PS_COLUMNS; i++)
+                free(cells[i]);
+        return r;
+}
+
+/* --- show ------------------------------------------------------------------------------------------ */
+
+static void show_line(FILE *f, const char *label, const char *value) {
+        fprintf(f, "%14s: %s\n", label, value);
+}
+
+int ctl_print_show(FILE *f, const json_t *p, const CtlFormat *fmt) {
+        _cleanup_(freep) char *comm = ctl_format_field(p, "comm", fmt->utf8), *cmd = ctl_format_command(p, fmt->utf8),
+                             *exe = ctl_format_field(p, "exe", fmt->utf8), *unit = ctl_format_field(p, "unit", fmt->utf8),
+                             *cgroup = ctl_format_field(p, "cgroup", fmt->utf8);
+        const json_t *hist = json_object_get(p, "comm_history"), *children = json_object_get(p, "children"),
+                     *unc = json_object_get(p, "uncertain"), *v;
+        char buf[512], t1[64], t2[64];
+        int64_t x;
+        size_t i;
+
+        if (!comm || !cmd || !exe || !unit || !cgroup)
+                return -ENOMEM;
+
+        fprintf(f, "%s (pid %" PRId64 ")\n", comm, int_or(p, "pid", 0));
+        show_line(f, "Id", str_or(p, "id", "-"));
+        show_line(f, "Status", ctl_format_status(buf, sizeof(buf), p));
+        show_line(f, "Command", cmd);
+        show_line(f, "Executable", exe);
+        if (get_int(p, "original_ppid", &x))
+                snprintf(buf, sizeof(buf), "%" PRId64 " (%s), originally %" PRId64, int_or(p, "ppid", 0),
+                         str_or(p, "parent_id", "unknown"), x);
+        else
+                snprintf(buf, sizeof(buf), "%" PRId64 " (%s)", int_or(p, "ppid", 0), str_or(p, "parent_id", "unknown"));
+        show_line(f, "Parent", buf);
+        snprintf(buf, sizeof(buf), "%" PRId64, int_or(p, "sid", 0));
+        show_line(f, "Session", buf);
+        snprintf(t1, sizeof(t1), "%s", ctl_user_name((uint32_t) int_or(p, "uid", 0), fmt->resolve_names));
+        snprintf(t2, sizeof(t2), "%s", ctl_user_name((uint32_t) int_or(p, "euid", 0), fmt->resolve_names));
+        snprintf(buf, sizeof(buf), "%s (uid %" PRId64 "), effective %s (uid %" PRId64 ")", t1, int_or(p, "uid", 0), t2,
+                 int_or(p, "euid", 0));
+        show_line(f, "User", buf);
+        snprintf(t1, sizeof(t1), "%s", ctl_group_name((uint32_t) int_or(p, "gid", 0), fmt->resolve_names));
+        snprintf(t2, sizeof(t2), "%s", ctl_group_name((uint32_t) int_or(p, "egid", 0), fmt->resolve_names));
+        snprintf(buf, sizeof(buf), "%s (gid %" PRId64 "), effective %s (gid %" PRId64 ")", t1, int_or(p, "gid", 0), t2,
+                 int_or(p, "egid", 0));
+        show_line(f, "Group", buf);
+        show_line(f, "Unit", unit);
+        show_line(f, "Cgroup", cgroup);
+
+        show_line(f, "Started", ctl_format_timestamp(buf, sizeof(buf), (uint64_t) MAX(int_or(p, "start_realtime_usec", 0), 0)));
+        if (get_int(p, "exit_realtime_usec", &x))
+                show_line(f, "Ended", ctl_format_timestamp(buf, sizeof(buf), (uint64_t) MAX(x, 0)));
+        ctl_format_duration(t1, sizeof(t1), (uint64_t) MAX(int_or(p, "duration_usec", 0), 0));
+        snprintf(buf, sizeof(buf), "%s%s", t1, strcmp(str_or(p, "state", "alive"), "exited") == 0 ? "" : " so far");
+        show_line(f, "Lifetime", buf);
+        snprintf(buf, sizeof(buf), "%" PRId64, int_or(p, "threads", 0));
+        show_line(f, "Threads", buf);
+        if (get_int(p, "tracer", &x)) {
+                snprintf(buf, sizeof(buf), "%" PRId64, x);
+                show_line(f, "Traced by", buf);
+        }
+
+        fprintf(f, "%14s:", "Children");
+        if (json_array_size(children) == 0)
+                fputs(" -", f);
+        json_array_foreach(children, i, v)
+                fprintf(f, " %" PRId64, json_is_integer(v) ? (int64_t) json_integer_value(v) : 0);
+        fputc('\n', f);
+
+        json_array_foreach(hist, i, v) {
+                _cleanup_(freep) char *o = ctl_format_field(v, "old", fmt->utf8), *nw = ctl_format_field(v, "new", fmt->utf8);
+
+                if (!o || !nw)
+                        return -ENOMEM;
+                ctl_format_timestamp(t1, sizeof(t1), (uint64_t) MAX(int_or(v, "time_realtime_usec", 0), 0));
+                if (i == 0)
+                        fprintf(f, "%14s: %s %s -> %s\n", "Renamed", t1, o, nw);
+                else
+                        fprintf(f, "%14s  %s %s -> %s\n", "", t1, o, nw);
+        }
+        show_line(f, "Source", str_or(p, "source", "-"));
+        fprintf(f, "%14s:", "Uncertain");
+        if (json_array_size(unc) == 0)
+                fputs(" -", f);
+        json_array_foreach(unc, i, v)
+                fprintf(f, " %s", json_is_string(v) ? json_string_value(v) : "?");
+        fputc('\n', f);
+        return 0;
+}
+
+/* --- stats ----------------------------------------------------------------------------------------- */
+
+static void stats_value(FILE *f, const json_t *v) {
+        if (json_is_integer(v))
+                fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        else if (json_is_real(v))
+                fprintf(f, "%.1f", json_real_value(v));
+        else if (json_is_string(v)) {
+                _cleanup_(freep) char *s = escape(json_string_value(v), false);
+                fputs(s ?: "?", f);
+        } else
+                fputs(json_is_true(v) ? "yes" : json_is_false(v) ? "no" : "-", f);
+}
+
+static void stats_label(char *buf, size_t size, const char *key) {
+        snprintf(buf, size, "%s", key);
+        for (char *c = buf; *c; c++)
+                if (*c == '_')
+                        *c = ' ';
+}
+
+int ctl_print_stats(FILE *f, const json_t *stats) {
+        const char *key, *sub;
+        const json_t *v, *w;
+        char label[64];
+
+        /* In the daemon's order, which groups the figures. */
+        json_object_foreach((json_t *) stats, key, v) {
+                stats_label(label, sizeof(label), key);
+                if (json_is_object(v)) {
+                        fprintf(f, "%s:\n", label);
+                        json_object_foreach((json_t *) v, sub, w) {
+                                stats_label(label, sizeof(label), sub);
+                                fprintf(f, "  %-22s ", label);
+                                stats_value(f, w);
+                                fputc('\n', f);
+                        }
+                        continue;
+                }
+                fprintf(f, "%-24s ", label);
+                stats_value(f, v);
+                fputc('\n', f);
+        }
+        return 0;
+}

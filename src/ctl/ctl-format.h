@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* procwatchctl's human forms: durations, times, exit statuses, command lines, and the printers of
+ * ps, tree, show and stats over the daemon's JSON. No I/O but the FILE they are given, so tests can
+ * check them on a known tree. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+typedef struct CtlFormat {
+        bool utf8;          /* the terminal takes UTF-8: keep non-ASCII text, draw tree lines */
+        uint64_t now_usec;  /* CLOCK_REALTIME, for "how long ago" */
+        bool resolve_names; /* look user names up (getpwuid_r); tests turn it off */
+} CtlFormat;
+
+/* "0us", "950us", "12ms", "3.2s", "5m02s", "2h03m", "3d04h". Returns buf. */
+char *ctl_format_duration(char *buf, size_t size, uint64_t usec);
+/* Local time of a wall-clock time: "HH:MM:SS" when less than a day before now, else "Mon DD". */
+char *ctl_format_start(char *buf, size_t size, uint64_t realtime_usec, uint64_t now_usec);
+/* "YYYY-MM-DD HH:MM:SS.mmm" local time. */
+char *ctl_format_timestamp(char *buf, size_t size, uint64_t realtime_usec);
+/* "running", "exit 3", "killed SIGKILL", "killed SIGSEGV (core)", "unknown" (events lost),
+ * "gone" (pid reused before the exit was seen). */
+char *ctl_format_status(char *buf, size_t size, const json_t *process);
+/* argv words joined by spaces, escaped for a terminal (json-util's utf8_escape_display()), with
+ * " ..." when truncated; "[comm]" when argv is empty (kernel threads, unreadable). malloc'ed. */
+char *ctl_format_command(const json_t *process, bool utf8);
+/* A string field escaped for a terminal, "-" when absent or null. malloc'ed. */
+char *ctl_format_field(const json_t *process, const char *key, bool utf8);
+
+/* The user name of uid, or its number; looked up once per uid. */
+const char *ctl_user_name(uint32_t uid, bool resolve);
+const char *ctl_group_name(uint32_t gid, bool resolve);
+/* Adds "user" (the name of euid, or null) to a Process object, for --json output. */
+int ctl_add_user(json_t *process, bool resolve);
+
+/* Nests a flat Tree reply (depth-first, parents first): each object's "children" (pids) is replaced
+ * by an array of the child objects, linked by parent_id; entries whose parent is not in the list are
+ * roots. Returns 0 and the array of roots in *ret, or -ENOMEM / -EBADMSG. */
+int ctl_nest_tree(json_t *flat, json_t **ret);
+
+/* The printers. Each returns 0 or a negative errno. */
+int ctl_print_ps(FILE *f, const json_t *processes, const CtlFormat *fmt);
+int ctl_print_tree(FILE *f, const json_t *roots, const CtlFormat *fmt);
+int ctl_print_show(FILE *f, const json_t *process, const CtlFormat *fmt);
+int ctl_print_stats(FILE *f, const json_t *stats);

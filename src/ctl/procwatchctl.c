@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* procwatchctl: asks procwatchd about processes over its Varlink socket. A verb table; each verb
+ * makes one call and prints the reply as JSON or in a human form. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl-client.h"
+#include "ctl-format.h"
+#include "json-util.h"
+#include "log.h"
+#include "parse-util.h"
+#include "procwatch/protocol.h"
+
+static const char *arg_socket = PW_SOCKET_PATH_DEFAULT;
+static bool arg_json = false;
+static int arg_state = 0; /* 0 all, 1 alive, 2 exited */
+static int64_t arg_depth = -1;
+static int64_t arg_uid = -1;
+static const char *arg_comm = NULL;
+static const char *arg_unit = NULL;
+
+/* Which of the verb-specific options a verb takes. */
+typedef enum VerbFlags {
+        VERB_STATE = 1 << 0,   /* --alive, --exited */
+        VERB_FILTERS = 1 << 1, /* --uid, --user, --comm, --unit */
+        VERB_DEPTH = 1 << 2,   /* --depth */
+} VerbFlags;
+
+typedef struct Verb {
+        const char *name;
+        unsigned min_args, max_args;
+        unsigned flags;
+        int (*run)(CtlClient *c, char **args);
+} Verb;
+
+static void help(void) {
+        printf("Usage: procwatchctl [OPTIONS] COMMAND ...\n"
+               "\n"
+               "Ask procwatchd about the processes of this machine, alive or recently exited.\n"
+               "\n"
+               "Commands:\n"
+               "  show PID|ID        Show one process (by pid: the live one, else the most\n"
+               "                     recent that exited; by id \"PID:START\": exactly that one)\n"
+               "  ps                 List every process procwatchd knows, alive and exited\n"
+               "  tree [PID]         Show the process tree, from PID or from every root\n"
+               "  stats              Show procwatchd's counters\n"
+               "\n"
+               "Options:\n"
+               "  -h, --help         Show this help and exit\n"
+               "      --version      Show the version and exit\n"
+               "  -j, --json         Print the daemon's JSON (tree: nested by \"children\")\n"
+               "      --socket=PATH  Talk to the daemon at PATH (default %s)\n"
+               "      --alive        ps, tree: only processes still alive\n"
+               "      --exited       ps: only processes that ended\n"
+               "      --uid=UID, --user=NAME\n"
+               "                     ps: only processes with this real or effective user\n"
+               "      --comm=NAME    ps: only processes with this name\n"
+               "      --unit=UNIT    ps: only processes in this systemd unit\n"
+               "      --depth=N      tree: at most N levels below the root\n"
+               "\n"
+               "Exit status: 0 success, 1 failure, 2 usage, 3 procwatchd not running,\n"
+               "4 permission denied, 5 no such process. See procwatchctl(1).\n",
+               PW_SOCKET_PATH_DEFAULT);
+}
+
+static int oom(void) {
+        log_oom();
+        return CTL_EXIT_FAILURE;
+}
+
+static bool terminal_utf8(void) {
+        const char *cs = nl_langinfo(CODESET);
+        return cs && strcmp(cs, "UTF-8") == 0;
+}
+
+static CtlFormat format_options(void) {
+        return (CtlFormat){
+                .utf8 = terminal_utf8(),
+                .now_usec = now_usec(CLOCK_REALTIME),
+                .resolve_names = true,
+        };
+}
+
+static int print_json(json_t *j) {
+        if (json_dumpf(j, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF)
+                return log_error_errno(-EIO, "Failed to write the output: %m");
+        return 0;
+}
+
+/* Makes the call and turns a Varlink error into a message and an exit status. Returns 0 with the
+ * reply, or the exit status (> 0). */
+static int call(CtlClient *c, const char *method, json_t *params, CtlReply *ret) {
+        _cleanup_(freep) char *text = NULL;
+        int r;
+
+        r = ctl_call(c, method, params, ret);
+        if (r == -ECONNRESET) {
+                log_error("procwatchd closed the connection without a reply (too many clients?).");
+                return CTL_EXIT_FAILURE;
+        }
+        if (r < 0) {
+                log_error_errno(r, "Call to %s failed: %m", method);
+                return CTL_EXIT_FAILURE;
+        }
+        if (!ret->error)
+                return 0;
+
+        if (strcmp(ret->error, PW_VARLINK_ERROR_NO_SUCH_PROCESS) == 0) {
+                json_t *pid = json_object_get(ret->parameters, "pid"), *id = json_object_get(ret->parameters, "id");
+
+                if (json_is_string(id)) {
+                        _cleanup_(freep) char *e = utf8_escape_display(json_string_value(id),
+                                                                       json_string_length(id), false);
+                        log_error("No process with id %s is known.", e ?: "?");
+                } else if (json_is_integer(pid))
+                        log_error("No process with pid %" JSON_INTEGER_FORMAT " is known.", json_integer_value(pid));
+                else
+                        log_error("No such process.");
+                ctl_reply_done(ret);
+                return CTL_EXIT_NO_SUCH_PROCESS;
+        }
+        text = json_dumps(ret->parameters, JSON_COMPACT);
+        log_error("%s failed: %s %s", method, ret->error, text ?: "");
+        ctl_reply_done(ret);
+        return CTL_EXIT_FAILURE;
+}
+
+static int add_users(json_t *processes) {
+        json_t *p;
+        size_t i;
+
+        json_array_foreach(processes, i, p)
+                if (ctl_add_user(p, true) < 0)
+                        return log_oom();
+        return 0;
+}
+
+static int verb_show(CtlClient *c, char **args) {
+        _cleanup_(ctl_reply_done) CtlReply reply = {};
+        json_t *params, *p;
+        uint64_t pid;
+        int r;
+
+        if (strchr(args[0], ':'))
+                params = json_pack("{s:s}", "id", args[0]);
+        else if (parse_number(args[0], 1, INT32_MAX, &pid) >= 0)
+                params = json_pack("{s:I}", "pid", (json_int_t) pid);
+        else {
+                log_error("Not a pid or a process id (PID:START): '%s'.", args[0]);
+                return CTL_EXIT_USAGE;
+        }
+        r = call(c, "io.procwatch.Show", params, &reply);
+        if (r != 0)
+                return r;
+        p = json_object_get(reply.parameters, "process");
+        if (!json_is_object(p)) {
+                log_error("procwatchd's reply holds no process.");
+                return CTL_EXIT_FAILURE;
+        }
+        if (arg_json) {
+                if (ctl_add_user(p, true) < 0)
+                        return oom();
+                return print_json(p) < 0 ? CTL_EXIT_FAILURE : 0;
+        }
+        CtlFormat fmt = format_options();
+        return ctl_print_show(stdout, p, &fmt) < 0 ? CTL_EXIT_FAILURE : 0;
+}
+
+static int verb_ps(CtlClient *c, char **args) {
+        _cleanup_(ctl_reply_done) CtlReply reply = {};
+        json_t *params = json_object(), *procs;
+        int r;
+
+        if (!params)
+                return oom();
+        if ((arg_state == 1 && json_object_set_new(params, "state", json_string("alive")) < 0) ||
+            (arg_state == 2 && json_object_set_new(params, "state", json_string("exited")) < 0) ||
+            (arg_uid >= 0 && json_object_set_new(params, "uid", json_integer(arg_uid)) < 0) ||
+            (arg_comm && json_object_set_new(params, "comm", json_string(arg_comm)) < 0) ||
+            (arg_unit && json_object_set_new(params, "unit", json_string(arg_unit)) < 0)) {
+                json_decref(params);
+                log_error("Invalid filter: names must be UTF-8.");
+                return CTL_EXIT_USAGE;
+        }
+        r = call(c, "io.procwatch.List", params, &reply);
+        if (r != 0)
+                return r;
+        procs = json_object_get(reply.parameters, "processes");
+        if (!json_is_array(procs)) {
+                log_error("procwatchd's reply holds no process list.");
+                return CTL_EXIT_FAILURE;
+        }
+        if (arg_json)
+                return add_users(procs) < 0 || print_json(procs) < 0 ? CTL_EXIT_FAILURE : 0;
+        CtlFormat fmt = format_options();
+        return ctl_print_ps(stdout, procs, &fmt) < 0 ? CTL_EXIT_FAILURE : 0;
+}
+
+static int verb_tree(CtlClient *c, char **args) {
+        _cleanup_(ctl_reply_done) CtlReply reply = {};
+        _cleanup_(json_decrefp) json_t *roots = NULL;
+        json_t *params, *procs;
+        uint64_t root = 0;
+        int r;
+
+        if (args[0] && parse_number(args[0], 1, INT32_MAX, &root) < 0) {
+                log_error("Not a pid: '%s'.", args[0]);
+                return CTL_EXIT_USAGE;
+        }
+        /* Exited processes are part of the story: shown unless --alive. */
+        params = json_pack("{s:b}", "include_exited", arg_state != 1);
+        if (!params || (root > 0 && json_object_set_new(params, "root", json_integer((json_int_t) root)) < 0) ||
+            (arg_depth >= 0 && json_object_set_new(params, "depth", json_integer(arg_depth)) < 0)) {
+                json_decref(params);
+                return oom();
+        }
+        r = call(c, "io.procwatch.Tree", params, &reply);
+        if (r != 0)
+                return r;
+        procs = json_object_get(reply.parameters, "processes");
+        if (arg_json && add_users(procs) < 0)
+                return CTL_EXIT_FAILURE;
+        r = ctl_nest_tree(procs, &roots);
+        if (r < 0) {
+                log_error_errno(r, "procwatchd's tree reply is unusable: %m");
+                return CTL_EXIT_FAILURE;
+        }
+        if (arg_json)
+                return print_json(roots) < 0 ? CTL_EXIT_FAILURE : 0;
+        CtlFormat fmt = format_options();
+        return ctl_print_tree(stdout, roots, &fmt) < 0 ? CTL_EXIT_FAILURE : 0;
+}
+
+static int verb_stats(CtlClient *c, char **args) {
+        _cleanup_(ctl_reply_done) CtlReply reply = {};
+        int r;
+
+        r = call(c, "io.procwatch.Stats", NULL, &reply);
+        if (r != 0)
+                return r;
+        if (arg_json)
+                return print_json(reply.parameters) < 0 ? CTL_EXIT_FAILURE : 0;
+        return ctl_print_stats(stdout, reply.parameters) < 0 ? CTL_EXIT_FAILURE : 0;
+}
+
+static const Verb verbs[] = {
+        { "show", 1, 1, 0, verb_show },
+        { "ps", 0, 0, VERB_STATE | VERB_FILTERS, verb_ps },
+        { "tree", 0, 1, VERB_STATE | VERB_DEPTH, verb_tree },
+        { "stats", 0, 0, 0, verb_stats },
+};
+
+static int resolve_user(const char *name, int64_t *ret) {
+        struct passwd pw, *res = NULL;
+        char buf[4096];
+        uint64_t v;
+
+        if (parse_number(name, 0, UINT32_MAX - 1, &v) >= 0) {
+                *ret = (int64_t) v;
+                return 0;
+        }
+        if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) != 0 || !res)
+                return -ESRCH;
+        *ret = res->pw_uid;
+        return 0;
+}
+
+/* Returns 1 to go on with the verb, 0 to exit successfully (--help), or an exit status < 0 negated. */
+static int parse_argv(int argc, char *argv[], unsigned *used) {
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_SOCKET,
+                ARG_ALIVE,
+                ARG_EXITED,
+                ARG_DEPTH,
+                ARG_UID,
+                ARG_USER,
+                ARG_COMM,
+                ARG_UNIT,
+        };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "json", no_argument, NULL, 'j' },
+                { "socket", required_argument, NULL, ARG_SOCKET },
+                { "alive", no_argument, NULL, ARG_ALIVE },
+                { "exited", no_argument, NULL, ARG_EXITED },
+                { "depth", required_argument, NULL, ARG_DEPTH },
+                { "uid", required_argument, NULL, ARG_UID },
+                { "user", required_argument, NULL, ARG_USER },
+                { "comm", required_argument, NULL, ARG_COMM },
+                { "unit", required_argument, NULL, ARG_UNIT },
+                {},
+        };
+        uint64_t v;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "hj", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("procwatchctl %s\n", PACKAGE_VERSION);
+                        return 0;
+                case 'j':
+                        arg_json = true;
+                        break;
+                case ARG_SOCKET:
+                        if (!*optarg) {
+                                log_error("--socket needs a path.");
+                                return -CTL_EXIT_USAGE;
+                        }
+                        arg_socket = optarg;
+                        break;
+                case ARG_ALIVE:
+                case ARG_EXITED:
+                        if (arg_state != 0) {
+                                log_error("--alive and --exited exclude each other.");
+                                return -CTL_EXIT_USAGE;
+                        }
+                        arg_state = c == ARG_ALIVE ? 1 : 2;
+                        *used |= VERB_STATE;
+                        break;
+                case ARG_DEPTH:
+                        if (parse_number(optarg, 0, INT32_MAX, &v) < 0) {
+                                log_error("Invalid --depth '%s'.", optarg);
+                                return -CTL_EXIT_USAGE;
+                        }
+                        arg_depth = (int64_t) v;
+                        *used |= VERB_DEPTH;
+                        break;
+                case ARG_UID:
+                        if (parse_number(optarg, 0, UINT32_MAX - 1, &v) < 0) {
+                                log_error("Invalid --uid '%s'.", optarg);
+                                return -CTL_EXIT_USAGE;
+                        }
+                        arg_uid = (int64_t) v;
+                        *used |= VERB_FILTERS;
+                        break;
+                case ARG_USER:
+                        /* Names are resolved here: NSS lookups have no place in the daemon's loop. */
+                        if (resolve_user(optarg, &arg_uid) < 0) {
+                                log_error("Unknown user '%s'.", optarg);
+                                return -CTL_EXIT_USAGE;
+                        }
+                        *used |= VERB_FILTERS;
+                        break;
+                case ARG_COMM:
+                        arg_comm = optarg;
+                        *used |= VERB_FILTERS;
+                        break;
+                case ARG_UNIT:
+                        arg_unit = optarg;
+                        *used |= VERB_FILTERS;
+                        break;
+                case '?':
+                        return -CTL_EXIT_USAGE;
+                default:
+                        abort();
+                }
+        }
+        return 1;
+}
+
+int main(int argc, char *argv[]) {
+        CtlClient client = { .conn.fd = -EBADF };
+        const Verb *verb = NULL;
+        unsigned used = 0, n_args;
+        int r;
+
+        setlocale(LC_ALL, "");
+        log_setup();
+        r = parse_argv(argc, argv, &used);
+        if (r <= 0)
+                return -r;
+
+        if (optind >= argc) {
+                log_error("A command is needed: show, ps, tree or stats (see --help).");
+                return CTL_EXIT_USAGE;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (strcmp(argv[optind], verbs[i].name) == 0)
+                        verb = &verbs[i];
+        if (!verb) {
+                log_error("Unknown command '%s' (see --help).", argv[optind]);
+                return CTL_EXIT_USAGE;
+        }
+        n_args = (unsigned) (argc - optind - 1);
+        if (n_args < verb->min_args || n_args > verb->max_args) {
+                log_error("'%s' takes %s.", verb->name,
+                          verb->max_args == 0   ? "no arguments"
+                          : verb->min_args == 1 ? "one argument"
+                                                : "at most one argument");
+                return CTL_EXIT_USAGE;
+        }
+        if (used & ~verb->flags) {
+                log_error("An option given does not apply to '%s' (see --help).", verb->name);
+                return CTL_EXIT_USAGE;
+        }
+        if (verb->flags & VERB_DEPTH && arg_state == 2) {
+                log_error("'tree' takes --alive, not --exited.");
+                return CTL_EXIT_USAGE;
+        }
+
+        r = ctl_connect(&client, arg_socket);
+        if (r < 0) {
+                int status = ctl_exit_status_for_connect(r);
+
+                if (status == CTL_EXIT_NOT_RUNNING)
+                        log_error_errno(r, "procwatchd is not running (cannot connect to %s: %m).", arg_socket);
+                else
+                        log_error_errno(r, "Cannot connect to %s: %m", arg_socket);
+                return status;
+        }
+        r = verb->run(&client, argv + optind + 1);
+        ctl_disconnect(&client);
+        if (fflush(stdout) != 0 && r == 0) {
+                log_error("Failed to write the output.");
+                r = CTL_EXIT_FAILURE;
+        }
+        return r;
+}

@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Process records and daemon figures as io.procwatch JSON objects. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "json-util.h"
+#include "procjson.h"
+
+static const char *const uncertain_names[] = {
+        "start", /* PW_UNCERTAIN_START */
+        "parent",
+        "image",
+        "exit",
+        "ids",
+};
+
+const char *procjson_state(const PwProcess *p) {
+        if (p->exited)
+                return "exited";
+        if (p->displaced)
+                return "displaced";
+        return "alive";
+}
+
+/* Collects failures of json_object_set_new() (which steals the value, NULL included, and fails on
+ * NULL), so that building an object is a flat list of fields with one check at the end. */
+typedef struct Builder {
+        json_t *obj;
+        bool failed;
+} Builder;
+
+static void put(Builder *b, const char *key, json_t *v) {
+        if (json_object_set_new_nocheck(b->obj, key, v) < 0)
+                b->failed = true;
+}
+
+static void put_int(Builder *b, const char *key, int64_t v) {
+        put(b, key, json_integer((json_int_t) v));
+}
+
+static void put_u64(Builder *b, const char *key, uint64_t v) {
+        /* Counters never get near 2^63; clamp rather than wrap if one did. */
+        put(b, key, json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t) v));
+}
+
+static void put_int_or_null(Builder *b, const char *key, int64_t v, bool is_null) {
+        put(b, key, is_null ? json_null() : json_integer((json_int_t) v));
+}
+
+static void put_str(Builder *b, const char *key, const char *s, size_t n) {
+        put(b, key, json_string_sanitized(s, n));
+}
+
+static void put_pwstr(Builder *b, const char *key, const PwStr *s) {
+        put(b, key, s ? json_string_sanitized(s->data, s->len) : json_null());
+}
+
+static uint64_t realtime_usec(const ProcJsonContext *ctx, uint64_t mono_ns) {
+        int64_t t;
+
+        if (mono_ns > INT64_MAX)
+                return 0;
+        if (__builtin_add_overflow((int64_t) mono_ns, ctx->realtime_offset_ns, &t) || t < 0)
+                return 0;
+        return (uint64_t) t / 1000U;
+}
+
+/* argv: NUL-separated words, the last NUL not counted in len. */
+static json_t *argv_json(const PwStr *argv) {
+        json_t *a = json_array();
+
+        if (!a || !argv)
+                return a;
+        for (size_t i = 0;;) {
+                const char *w = argv->data + i, *end = memchr(w, '\0', argv->len - i);
+                size_t n = end ? (size_t) (end - w) : argv->len - i;
+
+                if (json_array_append_new(a, json_string_sanitized(w, n)) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+                if (!end)
+                        break;
+                i += n + 1;
+        }
+        return a;
+}
+
+static json_t *comm_history_json(const PwProcess *p, const ProcJsonContext *ctx) {
+        json_t *a = json_array();
+
+        if (!a)
+                return NULL;
+        for (unsigned i = 0; i < p->n_comm_history && i < PROCTREE_COMM_HISTORY_MAX; i++) {
+                const PwCommChange *c = &p->comm_history[i];
+                Builder b = { .obj = json_object() };
+
+                if (!b.obj) {
+                        json_decref(a);
+                        return NULL;
+                }
+                put_u64(&b, "time_realtime_usec", realtime_usec(ctx, c->ts_ns));
+                put_u64(&b, "time_monotonic_ns", c->ts_ns);
+                put_str(&b, "old", c->old_comm, strnlen(c->old_comm, sizeof(c->old_comm)));
+                put_str(&b, "new", c->new_comm, strnlen(c->new_comm, sizeof(c->new_comm)));
+                if (b.failed || json_array_append_new(a, b.obj) < 0) {
+                        if (b.failed)
+                                json_decref(b.obj);
+                        json_decref(a);
+                        return NULL;
+                }
+        }
+        return a;
+}
+
+/* {code, signal, core_dumped} from the wait status; both null when the status is unknown (events
+ * were lost) or is no exit at all. */
+static json_t *exit_json(const PwProcess *p) {
+        Builder b;
+        int status = (int) p->exit_code;
+        bool exited = false, killed = false;
+
+        if (!p->exited)
+                return json_null();
+        if (!(p->uncertain & PW_UNCERTAIN_EXIT)) {
+                exited = WIFEXITED(status);
+                killed = WIFSIGNALED(status);
+        }
+        b = (Builder){ .obj = json_object() };
+        if (!b.obj)
+                return NULL;
+        put_int_or_null(&b, "code", WEXITSTATUS(status), !exited);
+        put_int_or_null(&b, "signal", WTERMSIG(status), !killed);
+        put(&b, "core_dumped", json_boolean(killed && WCOREDUMP(status)));
+        if (b.failed) {
+                json_decref(b.obj);
+                return NULL;
+        }
+        return b.obj;
+}
+
+static int cmp_child(const void *a, const void *b) {
+        const PwProcess *x = *(const PwProcess *const *) a, *y = *(const PwProcess *const *) b;
+
+        if (x->start_ns != y->start_ns)
+                return x->start_ns < y->start_ns ? -1 : 1;
+        return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* Children's pids, oldest first. */
+static json_t *children_json(const PwProcess *p, bool alive_only) {
+        _cleanup_(freep) const PwProcess **v = NULL;
+        json_t *a = json_array();
+        size_t n = 0;
+
+        if (!a || p->n_children == 0)
+                return a;
+        v = calloc(p->n_children, sizeof(*v));
+        if (!v) {
+                json_decref(a);
+                return NULL;
+        }
+        for (const PwProcess *c = p->first_child; c && n < p->n_children; c = c->next_sibling)
+                if (!alive_only || pw_process_alive(c))
+                        v[n++] = c;
+        qsort(v, n, sizeof(*v), cmp_child);
+        for (size_t i = 0; i < n; i++)
+                if (json_array_append_new(a, json_integer(v[i]->pid)) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        return a;
+}
+
+static json_t *uncertain_json(unsigned uncertain) {
+        json_t *a = json_array();
+
+        if (!a)
+                return NULL;
+        for (unsigned i = 0; i < ELEMENTSOF(uncertain_names); i++)
+                if ((uncertain & (1U << i)) && json_array_append_new(a, json_string(uncertain_names[i])) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        return a;
+}
+
+int procjson_process(const PwProcess *p, const ProcJsonContext *ctx, json_t **ret) {
+        Builder b = { .obj = json_object() };
+        char parent_id[sizeof(p->id)];
+        uint64_t end_ns;
+
+        if (!b.obj)
+                return -ENOMEM;
+
+        put_str(&b, "id", p->id, strnlen(p->id, sizeof(p->id)));
+        put_int(&b, "pid", p->pid);
+        put_int(&b, "ppid", p->ppid);
+        if (p->ppid > 0 && p->parent_start_ns > 0) {
+                snprintf(parent_id, sizeof(parent_id), "%d:%" PRIu64, (int) p->ppid, p->parent_start_ns);
+                put_str(&b, "parent_id", parent_id, strlen(parent_id));
+        } else
+                put(&b, "parent_id", json_null());
+        put_int_or_null(&b, "original_ppid", p->original_ppid, p->original_ppid <= 0);
+        put_str(&b, "comm", p->comm, strnlen(p->comm, sizeof(p->comm)));
+        put(&b, "comm_history", comm_history_json(p, ctx));
+        put_int(&b, "comm_changes", p->n_comm_changes);
+        put_pwstr(&b, "exe", p->exe);
+        put(&b, "argv", argv_json(p->argv));
+        put(&b, "argv_truncated", json_boolean(p->argv_truncated));
+        put_int(&b, "uid", p->uid);
+        put_int(&b, "euid", p->euid);
+        put_int(&b, "gid", p->gid);
+        put_int(&b, "egid", p->egid);
+        put_int(&b, "sid", p->sid);
+        put_pwstr(&b, "unit", p->unit);
+        put_pwstr(&b, "cgroup", p->cgroup);
+        put_int_or_null(&b, "tracer", p->tracer, p->tracer <= 0);
+        put_int(&b, "threads", p->n_tasks);
+        put_int(&b, "execs", p->n_execs);
+        put(&b, "kthread", json_boolean(p->kthread));
+        put(&b, "state", json_string(procjson_state(p)));
+
+        put_u64(&b, "start_realtime_usec", realtime_usec(ctx, p->start_ns));
+        put_u64(&b, "start_monotonic_ns", p->start_ns);
+        put_int_or_null(&b, "exit_realtime_usec", (int64_t) realtime_usec(ctx, p->exit_ns), !p->exited);
+        put_int_or_null(&b, "exit_monotonic_ns", (int64_t) MIN(p->exit_ns, (uint64_t) INT64_MAX), !p->exited);
+        /* Exited: its lifetime; otherwise (alive, or displaced with no end known yet) so far. */
+        end_ns = p->exited ? p->exit_ns : ctx->now_ns;
+        put_u64(&b, "duration_usec", end_ns > p->start_ns ? (end_ns - p->start_ns) / 1000U : 0);
+        put(&b, "exit", exit_json(p));
+
+        put(&b, "source", json_string(pw_source_to_string(p->source) ?: "unknown"));
+        put(&b, "uncertain", uncertain_json(p->uncertain));
+        put(&b, "children", children_json(p, ctx->children_alive_only));
+
+        if (b.failed) {
+                json_decref(b.obj);
+                return -ENOMEM;
+        }
+        *ret = b.obj;
+        return 0;
+}
+
+int procjson_stats(const PwDaemonStats *s, json_t **ret) {
+        Builder b = { .obj = json_object() };
+        json_t *events = json_object(), *malformed = json_object();
+        const CnProcStats *c = s->cnproc;
+        const ProcTree *t = s->tree;
+
+        if (!b.obj || !events || !malformed) {
+                json_decref(b.obj);
+                json_decref(events);
+                json_decref(malformed);
+                return -ENOMEM;
+        }
+        for (unsigned k = 0; k < _PW_EVENT_KIND_MAX; k++)
+                if (json_object_set_new(events, pw_event_kind_to_string((PwEventKind) k),
+                                        json_integer(c ? (json_int_t) c->events_by_kind[k] : 0)) < 0)
+                        b.failed = true;
+        for (unsigned e = 0; e < _PW_PARSE_ERROR_MAX; e++)
+                if (json_object_set_new(malformed, pw_parse_error_to_string((PwParseError) e),
+                                        json_integer(c ? (json_int_t) c->malformed_by_reason[e] : 0)) < 0)
+                        b.failed = true;
+
+        put(&b, "events", events);
+        put_u64(&b, "events_total", c ? c->events : 0);
+        put_u64(&b, "datagrams", c ? c->datagrams : 0);
+        put(&b, "events_per_sec", json_real(s->events_per_sec));
+        put_u64(&b, "lost", s->lost);
+        put_u64(&b, "seq_gaps", s->seq_gaps);
+        put_u64(&b, "enobufs", c ? c->enobufs : 0);
+        put_u64(&b, "socket_drops", c ? c->socket_drops : 0);
+        put_u64(&b, "malformed", c ? c->malformed : 0);
+        put(&b, "malformed_by_reason", malformed);
+        put_u64(&b, "foreign", c ? c->foreign : 0);
+        put_u64(&b, "loss_incidents", s->loss_incidents);
+        put_u64(&b, "reconciliations", s->reconciliations);
+        put_u64(&b, "queue_overflow", s->queue_overflow);
+        put_u64(&b, "enrich_failed", s->enrich_failed);
+        put_u64(&b, "rcvbuf", s->rcvbuf);
+
+        put_u64(&b, "processes_live", t ? t->n_live : 0);
+        put_u64(&b, "processes_exited", t ? t->n_retained : 0);
+        put_u64(&b, "processes_displaced", t ? t->displaced.count : 0);
+        put_u64(&b, "processes_created", t ? t->stats.processes_created : 0);
+        put_u64(&b, "processes_ended", t ? t->stats.processes_exited : 0);
+        put_u64(&b, "placeholders", t ? t->stats.placeholders : 0);
+        put_u64(&b, "pid_reuse_displaced", t ? t->stats.displaced : 0);
+        put_u64(&b, "duplicate_forks", t ? t->stats.duplicate_forks : 0);
+        put_u64(&b, "duplicate_exits", t ? t->stats.duplicate_exits : 0);
+        put_u64(&b, "evicted", t ? t->stats.evicted : 0);
+        put_u64(&b, "evicted_for_bytes", t ? t->stats.evicted_for_bytes : 0);
+        put_u64(&b, "argv_truncated_budget", t ? t->stats.argv_truncated_budget : 0);
+        put_u64(&b, "reconciled_ended", t ? t->stats.reconciled_ended : 0);
+        put_u64(&b, "reconciled_added", t ? t->stats.reconciled_added : 0);
+        put_u64(&b, "string_bytes", t ? t->bytes : 0);
+        put_u64(&b, "string_budget", t ? t->limits.string_budget : 0);
+        put_u64(&b, "retain_count", t ? t->limits.retain_count : 0);
+        put_u64(&b, "retain_age_usec", t ? t->limits.retain_age_ns / 1000U : 0);
+
+        put_u64(&b, "clients", s->clients);
+        put_u64(&b, "clients_total", s->clients_total);
+        put_u64(&b, "clients_refused", s->clients_refused);
+        put_u64(&b, "clients_dropped", s->clients_dropped);
+        put_u64(&b, "requests", s->requests);
+
+        if (b.failed) {
+                json_decref(b.obj);
+                return -ENOMEM;
+        }
+        *ret = b.obj;
+        return 0;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Process records and daemon figures as the JSON objects of the io.procwatch interface. Pure: no
+ * I/O, no clock reads; the caller passes the clock offset and "now" in.
+ *
+ * Every string taken from a process (comm, exe, argv words, cgroup, unit) may hold any bytes; bytes
+ * that are not well-formed UTF-8, and NUL bytes, go out as U+FFFD (json_string_sanitized()). */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cnproc.h"
+#include "proctree.h"
+
+typedef struct ProcJsonContext {
+        /* CLOCK_REALTIME - CLOCK_MONOTONIC in ns, sampled when the reply is built: wall time of a
+         * monotonic timestamp is timestamp + offset. */
+        int64_t realtime_offset_ns;
+        /* CLOCK_MONOTONIC now, for the duration of processes still alive. */
+        uint64_t now_ns;
+        /* "children" lists only live children (a tree without exited processes). */
+        bool children_alive_only;
+} ProcJsonContext;
+
+/* The Process object of io.procwatch.varlink. Returns 0 or -ENOMEM. */
+int procjson_process(const PwProcess *p, const ProcJsonContext *ctx, json_t **ret);
+
+/* "alive", "exited" or "displaced" (its pid was reused before its EXIT came). */
+const char *procjson_state(const PwProcess *p);
+
+/* Everything Stats reports, gathered by whoever owns it. Pointers may be NULL when that part does
+ * not exist (no proc-connector socket, no tree). */
+typedef struct PwDaemonStats {
+        const CnProcStats *cnproc;
+        uint64_t lost;                /* by per-CPU sequence gaps */
+        uint64_t seq_gaps;
+        uint64_t loss_incidents;
+        uint64_t reconciliations;
+        uint64_t queue_overflow;
+        uint64_t enrich_failed;
+        uint32_t rcvbuf;
+        double events_per_sec;
+        const ProcTree *tree;
+        unsigned clients;             /* connections now */
+        uint64_t clients_total;       /* connections accepted since start */
+        uint64_t clients_refused;     /* closed at once: too many */
+        uint64_t clients_dropped;     /* closed by the daemon: oversized request, stalled, errors */
+        uint64_t requests;
+} PwDaemonStats;
+
+/* The parameters of the Stats reply. Returns 0 or -ENOMEM. */
+int procjson_stats(const PwDaemonStats *s, json_t **ret);

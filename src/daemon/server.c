@@ -1,0 +1,1183 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The Varlink server: the control socket on the sd-event loop, answering from the process tree.
+ *
+ * Design. Everything runs on the daemon's one sd-event loop, beside the proc-connector socket, so a
+ * client must never make the loop wait: every socket is non-blocking and every client-controlled
+ * resource has a bound (server.h, SERVER_*):
+ *
+ * - Input. Bytes are read 64 KiB at a time into the connection's buffer and cut into messages at
+ *   their NUL. A request longer than SERVER_REQUEST_MAX (with or without its NUL yet) cannot be
+ *   told apart from garbage: it gets InvalidParameter ("request") and the connection is closed once
+ *   that is written. Nesting is checked by a scan of the raw bytes before jansson parses them.
+ *   Malformed JSON, unknown methods and bad parameters get their Varlink error; the connection
+ *   carries on.
+ *
+ * - Output. Replies are queued and written as the socket takes them; the rest waits for EPOLLOUT.
+ *   List and Tree replies can be tens of megabytes (30,000 processes) and take jansson a good part of
+ *   a second to build, which the loop cannot spend at once while events arrive: so the request takes
+ *   a snapshot of the identities (pid, start time) to list, and the reply is generated from it
+ *   SERVER_OUTPUT_CHUNK bytes at a time, only when the client has read the previous chunk. Each
+ *   step yields to the loop. A record evicted meanwhile is skipped; one that changed (a process
+ *   that exited) is shown as it is when its turn comes.
+ *
+ * - Backpressure. While a reply is being generated, or more than SERVER_OUTPUT_CHUNK bytes wait,
+ *   nothing more is read from that client: pipelined requests wait in the kernel's socket buffer,
+ *   not in ours. A client's queue is therefore one chunk plus one message; SERVER_OUTPUT_MAX is a
+ *   hard bound beyond which the client is dropped. A client that does not read what is queued for
+ *   SERVER_STALL_USEC is dropped, so a reader that never reads cannot hold a snapshot forever.
+ *
+ * - Connections. At most SERVER_CLIENTS_MAX; one more is accepted and closed at once (no reply: it
+ *   has sent no call to reply to), so that it learns at once rather than waiting in the backlog.
+ *   SO_PEERCRED is recorded per connection for access decisions.
+ *
+ * Client-caused failures are logged at debug level only (a local user must not be able to flood
+ * the journal) and counted in Stats. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "json-util.h"
+#include "log.h"
+#include "procwatch/protocol.h"
+#include "server.h"
+#include "varlink-idl.h"
+#include "varlink.h"
+
+/* Bytes read per read(). */
+#define SERVER_READ_CHUNK (64U * 1024U)
+/* Connections accepted per wake-up of the listening socket. */
+#define SERVER_ACCEPT_BATCH 32
+/* Records looked at per generation step, whether or not they still exist. */
+#define SERVER_STREAM_STEP_MAX 4096U
+/* After running out of file descriptors, accepting pauses this long. */
+#define SERVER_ACCEPT_RETRY_USEC (250 * USEC_PER_MSEC)
+/* Warnings that clients can provoke over and over are logged at most this often. */
+#define SERVER_WARN_INTERVAL_USEC (60 * USEC_PER_SEC)
+
+typedef struct StreamItem {
+        pid_t pid;
+        uint64_t start_ns;
+} StreamItem;
+
+/* A List or Tree reply being generated. */
+typedef struct Stream {
+        StreamItem *items;
+        size_t n, pos, emitted;
+        ProcJsonContext ctx;
+} Stream;
+
+typedef struct Client Client;
+
+struct Server {
+        sd_event *event;
+        ProcTree *tree;
+        ServerLimits limits;
+        ServerCallbacks cb;
+        void *userdata;
+
+        int listen_fd;
+        sd_event_source *listen_source;
+        sd_event_source *retry_timer;
+        sd_event_source *stall_timer;
+        char *path;                 /* the socket file we made, removed at the end */
+        dev_t path_dev;
+        ino_t path_ino;
+
+        Client *clients;
+        unsigned n_clients;
+        usec_t warned_full_usec;    /* warnings a client can provoke: at most one per interval */
+        usec_t warned_accept_usec;
+
+        uint64_t clients_total, clients_refused, clients_dropped, requests;
+};
+
+struct Client {
+        Server *server;
+        Client *prev, *next;
+        VarlinkConn conn;
+        sd_event_source *source;
+        struct ucred ucred;
+        usec_t progress_usec;       /* the queue last became non-empty or was written to */
+        Stream *stream;
+        bool read_eof;              /* the client will send nothing more */
+        bool closing;               /* close once the queue is written */
+};
+
+/* --- snapshots ------------------------------------------------------------------------------------- */
+
+static Stream *stream_free(Stream *st) {
+        if (st) {
+                free(st->items);
+                free(st);
+        }
+        return NULL;
+}
+
+static int stream_push(Stream *st, size_t *alloc, const PwProcess *p) {
+        if (st->n == *alloc) {
+                size_t na = *alloc ? *alloc * 2 : 256;
+                StreamItem *ni = reallocarray(st->items, na, sizeof(StreamItem));
+
+                if (!ni)
+                        return -ENOMEM;
+                st->items = ni;
+                *alloc = na;
+        }
+        st->items[st->n++] = (StreamItem){ .pid = p->pid, .start_ns = p->start_ns };
+        return 0;
+}
+
+/* The record with this identity, wherever it is filed now. */
+static PwProcess *tree_lookup(const ProcTree *t, pid_t pid, uint64_t start_ns) {
+        PwProcess *p = proctree_get_live(t, pid);
+
+        if (p && p->start_ns == start_ns)
+                return p;
+        p = pidmap_get(&t->displaced, pid);
+        if (p && p->start_ns == start_ns)
+                return p;
+        for (p = pidmap_get(&t->retained, pid); p; p = p->older_same_pid)
+                if (p->start_ns == start_ns)
+                        return p;
+        return NULL;
+}
+
+static int cmp_pid(const void *a, const void *b) {
+        const PwProcess *x = *(const PwProcess *const *) a, *y = *(const PwProcess *const *) b;
+        return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int cmp_start_desc(const void *a, const void *b) {
+        const PwProcess *x = *(const PwProcess *const *) a, *y = *(const PwProcess *const *) b;
+
+        if (x->start_ns != y->start_ns)
+                return x->start_ns > y->start_ns ? -1 : 1;
+        return (x->pid < y->pid) - (x->pid > y->pid);
+}
+
+/* Live and displaced records (sorted by pid each), then exited ones in exit order. */
+static int collect_all(const ProcTree *t, PwProcess ***ret, size_t *ret_n) {
+        size_t cap = t->n_live + t->displaced.count + t->n_retained, n = 0, n_live;
+        PwProcess **v, *p;
+        int32_t key;
+
+        v = calloc(cap + 1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; n < cap && pidmap_next(&t->live, &i, &key, (void **) &p);)
+                v[n++] = p;
+        qsort(v, n, sizeof(*v), cmp_pid);
+        n_live = n;
+        for (size_t i = 0; n < cap && pidmap_next(&t->displaced, &i, &key, (void **) &p);)
+                v[n++] = p;
+        qsort(v + n_live, n - n_live, sizeof(*v), cmp_pid);
+        for (p = t->ret_head; p && n < cap; p = p->ret_next)
+                v[n++] = p;
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+typedef struct ListFilter {
+        bool has_uid;
+        uint32_t uid;
+        const char *comm;
+        const char *unit;
+        int state; /* 0 all, 1 alive, 2 exited */
+} ListFilter;
+
+static bool list_match(const PwProcess *p, const ListFilter *f) {
+        if (f->has_uid && p->uid != f->uid && p->euid != f->uid)
+                return false;
+        if (f->comm && strcmp(p->comm, f->comm) != 0)
+                return false;
+        if (f->unit && (!p->unit || strcmp(p->unit->data, f->unit) != 0))
+                return false;
+        if (f->state == 1 && !pw_process_alive(p))
+                return false;
+        if (f->state == 2 && pw_process_alive(p))
+                return false;
+        return true;
+}
+
+static int snapshot_list(const ProcTree *t, const ListFilter *f, Stream *st) {
+        _cleanup_(freep) PwProcess **all = NULL;
+        size_t n, alloc = 0;
+        int r;
+
+        r = collect_all(t, &all, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (list_match(all[i], f)) {
+                        r = stream_push(st, &alloc, all[i]);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+static bool tree_wanted(const PwProcess *p, bool include_exited) {
+        return include_exited || pw_process_alive(p);
+}
+
+/* Depth-first from each root, children oldest first, depth levels below the roots (-1: all). The
+ * count of pushed records is bounded by the tree's size, so a parent cycle, which the tree should
+ * never hold, cannot make this run forever. */
+static int snapshot_tree(const ProcTree *t, PwProcess **roots, size_t n_roots, int depth, bool include_exited,
+                         Stream *st) {
+        typedef struct Frame {
+                PwProcess *p;
+                int level;
+        } Frame;
+        size_t total = t->n_live + t->displaced.count + t->n_retained, alloc = 0, n_stack = 0, stack_alloc;
+        _cleanup_(freep) Frame *stack = NULL;
+        _cleanup_(freep) PwProcess **kids = NULL;
+        size_t kids_alloc = 0;
+        int r;
+
+        stack_alloc = n_roots + 16;
+        stack = calloc(stack_alloc, sizeof(Frame));
+        if (!stack)
+                return -ENOMEM;
+        /* Pushed in reverse so that the first root comes out first. */
+        for (size_t i = n_roots; i > 0; i--)
+                stack[n_stack++] = (Frame){ roots[i - 1], 0 };
+
+        while (n_stack > 0 && st->n <= total) {
+                Frame f = stack[--n_stack];
+                size_t k = 0;
+
+                r = stream_push(st, &alloc, f.p);
+                if (r < 0)
+                        return r;
+                if (depth >= 0 && f.level >= depth)
+                        continue;
+                if (f.p->n_children > kids_alloc) {
+                        PwProcess **nk = reallocarray(kids, f.p->n_children, sizeof(*nk));
+
+                        if (!nk)
+                                return -ENOMEM;
+                        kids = nk;
+                        kids_alloc = f.p->n_children;
+                }
+                for (PwProcess *c = f.p->first_child; c && k < kids_alloc; c = c->next_sibling)
+                        if (tree_wanted(c, include_exited))
+                                kids[k++] = c;
+                /* Newest first onto the stack: the oldest child is popped first. */
+                if (k > 1)
+                        qsort(kids, k, sizeof(*kids), cmp_start_desc);
+                if (n_stack + k > stack_alloc) {
+                        size_t na = MAX(stack_alloc * 2, n_stack + k);
+                        Frame *ns = reallocarray(stack, na, sizeof(Frame));
+
+                        if (!ns)
+                                return -ENOMEM;
+                        stack = ns;
+                        stack_alloc = na;
+                }
+                for (size_t i = 0; i < k; i++)
+                        stack[n_stack++] = (Frame){ kids[i], f.level + 1 };
+        }
+        return 0;
+}
+
+/* Processes without a listed parent: pid 1, kthreadd, and anything whose parent is unknown or (without
+ * include_exited) no longer alive. */
+static int tree_roots(const ProcTree *t, bool include_exited, PwProcess ***ret, size_t *ret_n) {
+        PwProcess **all;
+        size_t n, k = 0;
+        int r;
+
+        r = collect_all(t, &all, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                PwProcess *p = all[i];
+
+                if (!tree_wanted(p, include_exited))
+                        continue;
+                if (p->parent && p->parent != p && tree_wanted(p->parent, include_exited))
+                        continue;
+                all[k++] = p;
+        }
+        *ret = all;
+        *ret_n = k;
+        return 0;
+}
+
+/* --- replies --------------------------------------------------------------------------------------- */
+
+static void client_sample_clock(ProcJsonContext *ctx) {
+        ctx->now_ns = now_nsec(CLOCK_MONOTONIC);
+        ctx->realtime_offset_ns = (int64_t) now_nsec(CLOCK_REALTIME) - (int64_t) ctx->now_ns;
+}
+
+static void client_note_queued(Client *c, size_t before) {
+        usec_t now;
+
+        /* The stall clock starts when the queue stops being empty. */
+        if (before == 0 && varlink_conn_pending_out(&c->conn) > 0 &&
+            sd_event_now(c->server->event, CLOCK_MONOTONIC, &now) >= 0)
+                c->progress_usec = now;
+}
+
+/* Queues a whole message; parameters stolen. */
+static int client_queue_message(Client *c, json_t *msg) {
+        size_t before = varlink_conn_pending_out(&c->conn);
+        int r;
+
+        if (!msg)
+                return -ENOMEM;
+        r = varlink_conn_queue_json(&c->conn, msg, true);
+        json_decref(msg);
+        client_note_queued(c, before);
+        return r;
+}
+
+static int reply(Client *c, const VarlinkCall *call, json_t *parameters) {
+        if (call->oneway) {
+                json_decref(parameters);
+                return 0;
+        }
+        return client_queue_message(c, varlink_reply_new(parameters));
+}
+
+static int reply_error(Client *c, const VarlinkCall *call, const char *error, json_t *parameters) {
+        if (call && call->oneway) {
+                json_decref(parameters);
+                return 0;
+        }
+        return client_queue_message(c, varlink_error_new(error, parameters));
+}
+
+/* A parameters object {key: value} with value a string of any bytes. */
+static json_t *param_object(const char *key, const char *value) {
+        json_t *p = json_object();
+
+        if (p && json_object_set_new(p, key, json_string_sanitized(value, strlen(value))) < 0) {
+                json_decref(p);
+                return NULL;
+        }
+        return p;
+}
+
+static int reply_invalid(Client *c, const VarlinkCall *call, const char *parameter) {
+        return reply_error(c, call, PW_VARLINK_ERROR_INVALID_PARAMETER, param_object("parameter", parameter));
+}
+
+static int reply_no_such_process(Client *c, const VarlinkCall *call, bool has_pid, int64_t pid, const char *id) {
+        json_t *p = json_object();
+
+        if (!p)
+                return -ENOMEM;
+        if ((has_pid && json_object_set_new(p, "pid", json_integer(pid)) < 0) ||
+            (id && json_object_set_new(p, "id", json_string_sanitized(id, strlen(id))) < 0)) {
+                json_decref(p);
+                return -ENOMEM;
+        }
+        return reply_error(c, call, PW_VARLINK_ERROR_NO_SUCH_PROCESS, p);
+}
+
+/* --- parameters ------------------------------------------------------------------------------------ */
+
+/* Every key must be one of allowed (NULL-terminated); returns the first that is not. */
+static const char *unknown_parameter(json_t *params, const char *const *allowed) {
+        const char *key;
+        json_t *v;
+
+        json_object_foreach(params, key, v) {
+                bool ok = false;
+
+                for (const char *const *a = allowed; *a; a++)
+                        if (strcmp(key, *a) == 0) {
+                                ok = true;
+                                break;
+                        }
+                if (!ok)
+                        return key;
+        }
+        return NULL;
+}
+
+/* 1 and the value when given, 0 when absent or null, -EINVAL when not an integer in [min, max]. */
+static int param_int(json_t *params, const char *key, int64_t min, int64_t max, int64_t *ret) {
+        json_t *v = json_object_get(params, key);
+
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+                return -EINVAL;
+        *ret = json_integer_value(v);
+        return 1;
+}
+
+static int param_string(json_t *params, const char *key, const char **ret) {
+        json_t *v = json_object_get(params, key);
+
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_string(v))
+                return -EINVAL;
+        *ret = json_string_value(v);
+        return 1;
+}
+
+static int param_bool(json_t *params, const char *key, bool *ret) {
+        json_t *v = json_object_get(params, key);
+
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_boolean(v))
+                return -EINVAL;
+        *ret = json_is_true(v);
+        return 1;
+}
+
+/* --- methods --------------------------------------------------------------------------------------- */
+
+static int method_get_info(Client *c, const VarlinkCall *call) {
+        json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:[s, s]}", "vendor", PW_VARLINK_VENDOR, "product",
+                              PW_VARLINK_PRODUCT, "version", PACKAGE_VERSION, "url", PW_VARLINK_URL, "interfaces",
+                              PW_VARLINK_SERVICE_INTERFACE, PW_VARLINK_INTERFACE);
+
+        if (!p)
+                return -ENOMEM;
+        return reply(c, call, p);
+}
+
+static int method_get_interface_description(Client *c, const VarlinkCall *call) {
+        const char *name = NULL, *text;
+
+        if (param_string(call->parameters, "interface", &name) <= 0)
+                return reply_invalid(c, call, "interface");
+        if (strcmp(name, PW_VARLINK_INTERFACE) == 0)
+                text = pw_idl_io_procwatch;
+        else if (strcmp(name, PW_VARLINK_SERVICE_INTERFACE) == 0)
+                text = pw_idl_org_varlink_service;
+        else
+                return reply_error(c, call, PW_VARLINK_ERROR_INTERFACE_NOT_FOUND, param_object("interface", name));
+        return reply(c, call, json_pack("{s:s}", "description", text));
+}
+
+static int method_show(Client *c, const VarlinkCall *call) {
+        const ProcTree *t = c->server->tree;
+        const char *id = NULL;
+        int64_t pid = 0;
+        ProcJsonContext ctx = {};
+        PwProcess *p;
+        json_t *j;
+        int has_pid, has_id, r;
+
+        has_pid = param_int(call->parameters, "pid", 1, INT32_MAX, &pid);
+        if (has_pid < 0)
+                return reply_invalid(c, call, "pid");
+        has_id = param_string(call->parameters, "id", &id);
+        if (has_id < 0)
+                return reply_invalid(c, call, "id");
+        if (!has_pid && !has_id)
+                return reply_invalid(c, call, "pid");
+
+        if (has_id) {
+                p = proctree_get_by_id(t, id);
+                if (p && has_pid && p->pid != (pid_t) pid)
+                        p = NULL;
+        } else
+                p = proctree_get(t, (pid_t) pid);
+        if (!p)
+                return reply_no_such_process(c, call, has_pid, pid, has_id ? id : NULL);
+
+        client_sample_clock(&ctx);
+        r = procjson_process(p, &ctx, &j);
+        if (r < 0)
+                return r;
+        return reply(c, call, json_pack("{s:o}", "process", j));
+}
+
+static int stream_start(Client *c, const VarlinkCall *call, Stream *st) {
+        static const char head[] = "{\"parameters\":{\"processes\":[";
+        size_t before = varlink_conn_pending_out(&c->conn);
+        int r;
+
+        if (call->oneway) {
+                stream_free(st);
+                return 0;
+        }
+        r = varlink_conn_queue(&c->conn, head, sizeof(head) - 1);
+        if (r < 0) {
+                stream_free(st);
+                return r;
+        }
+        client_note_queued(c, before);
+        client_sample_clock(&st->ctx);
+        c->stream = st;
+        return 0;
+}
+
+/* Appends the next records of the reply, up to a chunk; ends the message after the last. */
+static int stream_step(Client *c) {
+        Stream *st = c->stream;
+        size_t before = varlink_conn_pending_out(&c->conn);
+        unsigned looked = 0;
+        int r;
+
+        while (st->pos < st->n && varlink_conn_pending_out(&c->conn) < c->server->limits.output_chunk &&
+               looked++ < SERVER_STREAM_STEP_MAX) {
+                const StreamItem *it = &st->items[st->pos++];
+                PwProcess *p = tree_lookup(c->server->tree, it->pid, it->start_ns);
+                _cleanup_(json_decrefp) json_t *j = NULL;
+
+                if (!p)
+                        continue; /* evicted since the snapshot */
+                r = procjson_process(p, &st->ctx, &j);
+                if (r < 0)
+                        return r;
+                if (st->emitted > 0) {
+                        r = varlink_conn_queue(&c->conn, ",", 1);
+                        if (r < 0)
+                                return r;
+                }
+                r = varlink_conn_queue_json(&c->conn, j, false);
+                if (r < 0)
+                        return r;
+                st->emitted++;
+        }
+        if (st->pos == st->n) {
+                r = varlink_conn_queue(&c->conn, "]}}", 4); /* with the NUL that ends the message */
+                if (r < 0)
+                        return r;
+                c->stream = stream_free(st);
+        }
+        client_note_queued(c, before);
+        return 0;
+}
+
+static int method_list(Client *c, const VarlinkCall *call) {
+        ListFilter f = {};
+        const char *state = NULL;
+        int64_t uid;
+        Stream *st;
+        int r;
+
+        r = param_int(call->parameters, "uid", 0, UINT32_MAX, &uid);
+        if (r < 0)
+                return reply_invalid(c, call, "uid");
+        if (r > 0) {
+                f.has_uid = true;
+                f.uid = (uint32_t) uid;
+        }
+        if (param_string(call->parameters, "comm", &f.comm) < 0)
+                return reply_invalid(c, call, "comm");
+        if (param_string(call->parameters, "unit", &f.unit) < 0)
+                return reply_invalid(c, call, "unit");
+        r = param_string(call->parameters, "state", &state);
+        if (r < 0)
+                return reply_invalid(c, call, "state");
+        if (r > 0) {
+                if (strcmp(state, "alive") == 0)
+                        f.state = 1;
+                else if (strcmp(state, "exited") == 0)
+                        f.state = 2;
+                else if (strcmp(state, "all") != 0)
+                        return reply_invalid(c, call, "state");
+        }
+        if (call->oneway)
+                return 0;
+
+        st = calloc(1, sizeof(*st));
+        if (!st)
+                return -ENOMEM;
+        r = snapshot_list(c->server->tree, &f, st);
+        if (r < 0) {
+                stream_free(st);
+                return r;
+        }
+        return stream_start(c, call, st);
+}
+
+static int method_tree(Client *c, const VarlinkCall *call) {
+        const ProcTree *t = c->server->tree;
+        _cleanup_(freep) PwProcess **roots = NULL;
+        PwProcess *root;
+        bool include_exited = false;
+        int64_t root_pid = 0, depth = -1;
+        size_t n_roots;
+        Stream *st;
+        int r, has_root;
+
+        has_root = param_int(call->parameters, "root", 1, INT32_MAX, &root_pid);
+        if (has_root < 0)
+                return reply_invalid(c, call, "root");
+        if (param_int(call->parameters, "depth", 0, INT32_MAX, &depth) < 0)
+                return reply_invalid(c, call, "depth");
+        if (param_bool(call->parameters, "include_exited", &include_exited) < 0)
+                return reply_invalid(c, call, "include_exited");
+
+        if (has_root) {
+                root = proctree_get(t, (pid_t) root_pid);
+                if (!root)
+                        return reply_no_such_process(c, call, true, root_pid, NULL);
+                roots = calloc(1, sizeof(*roots));
+                if (!roots)
+                        return -ENOMEM;
+                roots[0] = root;
+                n_roots = 1;
+        } else {
+                r = tree_roots(t, include_exited, &roots, &n_roots);
+                if (r < 0)
+                        return r;
+        }
+        if (call->oneway)
+                return 0;
+
+        st = calloc(1, sizeof(*st));
+        if (!st)
+                return -ENOMEM;
+        st->ctx.children_alive_only = !include_exited;
+        r = snapshot_tree(t, roots, n_roots, (int) depth, include_exited, st);
+        if (r < 0) {
+                stream_free(st);
+                return r;
+        }
+        return stream_start(c, call, st);
+}
+
+static int method_stats(Client *c, const VarlinkCall *call) {
+        Server *s = c->server;
+        PwDaemonStats stats = { .tree = s->tree };
+        json_t *j;
+        int r;
+
+        if (s->cb.get_stats)
+                s->cb.get_stats(s->userdata, &stats);
+        stats.clients = s->n_clients;
+        stats.clients_total = s->clients_total;
+        stats.clients_refused = s->clients_refused;
+        stats.clients_dropped = s->clients_dropped;
+        stats.requests = s->requests;
+        r = procjson_stats(&stats, &j);
+        if (r < 0)
+                return r;
+        return reply(c, call, j);
+}
+
+typedef int (*MethodFunc)(Client *c, const VarlinkCall *call);
+
+static const char *const params_none[] = { NULL };
+static const char *const params_get_interface_description[] = { "interface", NULL };
+static const char *const params_show[] = { "pid", "id", NULL };
+static const char *const params_list[] = { "uid", "comm", "unit", "state", NULL };
+static const char *const params_tree[] = { "root", "depth", "include_exited", NULL };
+
+static const struct {
+        const char *name;
+        MethodFunc func;
+        const char *const *params;
+} methods[] = {
+        { "org.varlink.service.GetInfo", method_get_info, params_none },
+        { "org.varlink.service.GetInterfaceDescription", method_get_interface_description,
+          params_get_interface_description },
+        { "io.procwatch.Show", method_show, params_show },
+        { "io.procwatch.List", method_list, params_list },
+        { "io.procwatch.Tree", method_tree, params_tree },
+        { "io.procwatch.Stats", method_stats, params_none },
+};
+
+static int dispatch_call(Client *c, const VarlinkCall *call) {
+        const char *dot, *bad;
+        char iface[256];
+
+        for (size_t i = 0; i < ELEMENTSOF(methods); i++) {
+                if (strcmp(call->method, methods[i].name) != 0)
+                        continue;
+                if (call->upgrade)
+                        /* Nothing here speaks another protocol after a call. */
+                        return reply_error(c, call, PW_VARLINK_ERROR_METHOD_NOT_IMPLEMENTED,
+                                           param_object("method", call->method));
+                bad = unknown_parameter(call->parameters, methods[i].params);
+                if (bad)
+                        return reply_invalid(c, call, bad);
+                return methods[i].func(c, call);
+        }
+
+        dot = strrchr(call->method, '.');
+        if (dot && (size_t) (dot - call->method) < sizeof(iface)) {
+                memcpy(iface, call->method, (size_t) (dot - call->method));
+                iface[dot - call->method] = '\0';
+                if (strcmp(iface, PW_VARLINK_INTERFACE) != 0 && strcmp(iface, PW_VARLINK_SERVICE_INTERFACE) != 0)
+                        return reply_error(c, call, PW_VARLINK_ERROR_INTERFACE_NOT_FOUND,
+                                           param_object("interface", iface));
+        }
+        return reply_error(c, call, PW_VARLINK_ERROR_METHOD_NOT_FOUND, param_object("method", call->method));
+}
+
+/* One message. Returns 0, or a negative errno that ends the connection. */
+static int handle_message(Client *c, const char *msg, size_t len) {
+        _cleanup_(json_decrefp) json_t *j = NULL;
+        VarlinkCall call;
+        const char *bad = NULL;
+        int r;
+
+        c->server->requests++;
+        r = varlink_message_parse(msg, len, c->server->limits.depth_max, &j);
+        if (r < 0)
+                return reply_invalid(c, NULL, PW_VARLINK_PARAMETER_REQUEST);
+        r = varlink_call_parse(j, &call, &bad);
+        if (r == -ENOMEM)
+                return r;
+        if (r == -EBADMSG)
+                return reply_invalid(c, NULL, PW_VARLINK_PARAMETER_METHOD);
+        if (r < 0)
+                return reply_invalid(c, NULL, bad);
+        return dispatch_call(c, &call);
+}
+
+/* --- connections ----------------------------------------------------------------------------------- */
+
+static Client *client_free(Client *c) {
+        Server *s;
+
+        if (!c)
+                return NULL;
+        s = c->server;
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                s->clients = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        s->n_clients--;
+        sd_event_source_disable_unref(c->source);
+        stream_free(c->stream);
+        varlink_conn_done(&c->conn);
+        free(c);
+        return NULL;
+}
+
+static void client_drop(Client *c, int error, const char *why) {
+        log_debug_errno(error, "Dropping client (pid %d, uid %u): %s: %m", (int) c->ucred.pid,
+                        (unsigned) c->ucred.uid, why);
+        c->server->clients_dropped++;
+        client_free(c);
+}
+
+static bool client_wants_input(const Client *c) {
+        return !c->read_eof && !c->closing && !c->stream &&
+               varlink_conn_pending_out(&c->conn) < c->server->limits.output_chunk;
+}
+
+/* Answers what is complete in the input buffer, until a reply is in progress or the queue is full.
+ * Returns 1 when every complete message was answered, 0 when some must wait, or a negative errno. */
+static int client_handle_input(Client *c) {
+        while (!c->closing && !c->stream && varlink_conn_pending_out(&c->conn) < c->server->limits.output_chunk) {
+                char *msg;
+                size_t len;
+                int r;
+
+                r = varlink_conn_next(&c->conn, &msg, &len);
+                if (r == 0)
+                        return 1;
+                if (r == -EMSGSIZE) {
+                        /* Where the next message starts is unknowable: answer, then hang up. */
+                        c->server->requests++;
+                        c->closing = true;
+                        return reply_invalid(c, NULL, PW_VARLINK_PARAMETER_REQUEST);
+                }
+                if (r < 0)
+                        return r;
+                r = handle_message(c, msg, len);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int client_flush(Client *c) {
+        ssize_t n = varlink_conn_write(&c->conn);
+        usec_t now;
+
+        if (n < 0)
+                return (int) n;
+        if (n > 0 && sd_event_now(c->server->event, CLOCK_MONOTONIC, &now) >= 0)
+                c->progress_usec = now;
+        return 0;
+}
+
+static int client_update_events(Client *c, bool input_waiting) {
+        uint32_t events = 0;
+
+        if (client_wants_input(c))
+                events |= EPOLLIN;
+        /* With a reply in progress, or requests waiting in our buffer, and the queue drained, EPOLLOUT
+         * fires at once: that is the next step, after the loop has served everyone else. */
+        if (varlink_conn_pending_out(&c->conn) > 0 || c->stream || (input_waiting && !c->closing))
+                events |= EPOLLOUT;
+        return sd_event_source_set_io_events(c->source, events);
+}
+
+/* Rounds of answering buffered requests per wake-up before yielding to the loop. */
+#define CLIENT_ROUNDS 4
+
+/* Returns 0 to keep the connection, 1 when it ended cleanly, or a negative errno (then it is gone). */
+static int client_process(Client *c, uint32_t revents) {
+        const char *why = "write";
+        bool exhausted = false;
+        int r;
+
+        /* Writing first makes room for what this turn produces. */
+        r = client_flush(c);
+        if (r < 0)
+                goto fail;
+
+        if (client_wants_input(c) && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+                ssize_t n = varlink_conn_read(&c->conn, SERVER_READ_CHUNK);
+
+                if (n == 0)
+                        c->read_eof = true;
+                else if (n < 0 && n != -EAGAIN) {
+                        r = (int) n;
+                        why = "read";
+                        goto fail;
+                }
+        }
+
+        for (unsigned round = 0; round < CLIENT_ROUNDS; round++) {
+                r = client_handle_input(c);
+                if (r >= 0) {
+                        exhausted = r > 0;
+                        if (c->stream && varlink_conn_pending_out(&c->conn) < c->server->limits.output_chunk)
+                                r = stream_step(c);
+                }
+                if (r < 0) {
+                        why = r == -ENOBUFS ? "too much output queued" : "reply";
+                        goto fail;
+                }
+                r = client_flush(c);
+                if (r < 0)
+                        goto fail;
+                /* One generation step per wake-up; more only for requests already buffered. */
+                if (exhausted || c->stream || c->closing ||
+                    varlink_conn_pending_out(&c->conn) >= c->server->limits.output_chunk)
+                        break;
+        }
+
+        /* Done when nothing more can come and everything went out. */
+        if (!c->stream && varlink_conn_pending_out(&c->conn) == 0 && (c->closing || (c->read_eof && exhausted))) {
+                if (c->closing) {
+                        c->server->clients_dropped++;
+                        log_debug("Closed client (pid %d, uid %u) after an oversized request.", (int) c->ucred.pid,
+                                  (unsigned) c->ucred.uid);
+                }
+                client_free(c);
+                return 1;
+        }
+
+        r = client_update_events(c, !exhausted);
+        if (r < 0) {
+                why = "poll";
+                goto fail;
+        }
+        return 0;
+
+fail:
+        client_drop(c, r, why);
+        return r;
+}
+
+static int on_client_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        (void) client_process(userdata, revents);
+        return 0; /* a client's failure is never the loop's */
+}
+
+static int client_new(Server *s, int fd) {
+        Client *c;
+        socklen_t sl = sizeof(c->ucred);
+        int r;
+
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        c->server = s;
+        varlink_conn_init(&c->conn, fd, s->limits.request_max, s->limits.output_max);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->ucred, &sl) < 0)
+                c->ucred = (struct ucred){ .pid = 0, .uid = UINT32_MAX, .gid = UINT32_MAX };
+
+        c->next = s->clients;
+        if (s->clients)
+                s->clients->prev = c;
+        s->clients = c;
+        s->n_clients++;
+        s->clients_total++;
+
+        r = sd_event_add_io(s->event, &c->source, fd, EPOLLIN, on_client_io, c);
+        if (r < 0) {
+                client_free(c);
+                return r;
+        }
+        return 0;
+}
+
+static int on_retry_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        Server *s = userdata;
+
+        return sd_event_source_set_enabled(s->listen_source, SD_EVENT_ON);
+}
+
+static bool warn_now(Server *s, usec_t *last) {
+        usec_t now;
+
+        if (sd_event_now(s->event, CLOCK_MONOTONIC, &now) < 0)
+                return true;
+        if (*last != 0 && now < *last + SERVER_WARN_INTERVAL_USEC)
+                return false;
+        *last = now;
+        return true;
+}
+
+static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        Server *s = userdata;
+        int r;
+
+        for (unsigned i = 0; i < SERVER_ACCEPT_BATCH; i++) {
+                int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+                if (cfd < 0) {
+                        if (errno == EAGAIN)
+                                return 0;
+                        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+                                continue;
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                                /* The pending connection stays readable: pause rather than spin. */
+                                if (warn_now(s, &s->warned_accept_usec))
+                                        log_warning_errno(errno, "Failed to accept a control connection, pausing: %m");
+                                r = sd_event_source_set_enabled(s->listen_source, SD_EVENT_OFF);
+                                if (r >= 0)
+                                        r = sd_event_source_set_time_relative(s->retry_timer,
+                                                                              SERVER_ACCEPT_RETRY_USEC);
+                                if (r >= 0)
+                                        r = sd_event_source_set_enabled(s->retry_timer, SD_EVENT_ONESHOT);
+                                return r < 0 ? log_error_errno(r, "Failed to pause accepting: %m") : 0;
+                        }
+                        /* Returning an error would disable the listening socket for good. */
+                        log_error_errno(errno, "Failed to accept a control connection, ignoring: %m");
+                        return 0;
+                }
+                if (s->n_clients >= s->limits.clients_max) {
+                        safe_close(cfd);
+                        s->clients_refused++;
+                        if (warn_now(s, &s->warned_full_usec))
+                                log_warning("%u clients connected to the control socket; refusing more "
+                                            "(%" PRIu64 " refused since start).",
+                                            s->n_clients, s->clients_refused);
+                        continue;
+                }
+                r = client_new(s, cfd);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to set up a control connection, ignoring: %m");
+        }
+        return 0;
+}
+
+static int on_stall_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        Server *s = userdata;
+        Client *c, *next;
+        usec_t now;
+
+        if (sd_event_now(s->event, CLOCK_MONOTONIC, &now) < 0)
+                now = usec;
+        for (c = s->clients; c; c = next) {
+                next = c->next;
+                if (varlink_conn_pending_out(&c->conn) > 0 && now >= c->progress_usec + s->limits.stall_usec)
+                        client_drop(c, -ETIMEDOUT, "reply not read");
+        }
+        return sd_event_source_set_time(source, usec + MIN(s->limits.stall_usec / 4, USEC_PER_SEC));
+}
+
+/* --- the server ------------------------------------------------------------------------------------ */
+
+int server_new(Server **ret, sd_event *event, ProcTree *tree, const ServerLimits *limits,
+               const ServerCallbacks *cb, void *userdata) {
+        _cleanup_(server_freep) Server *s = NULL;
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->event = sd_event_ref(event);
+        s->tree = tree;
+        s->listen_fd = -EBADF;
+        s->limits = limits ? *limits
+                           : (ServerLimits){
+                                     .clients_max = SERVER_CLIENTS_MAX,
+                                     .request_max = SERVER_REQUEST_MAX,
+                                     .depth_max = SERVER_DEPTH_MAX,
+                                     .output_chunk = SERVER_OUTPUT_CHUNK,
+                                     .output_max = SERVER_OUTPUT_MAX,
+                                     .stall_usec = SERVER_STALL_USEC,
+                             };
+        if (s->limits.stall_usec == 0 || s->limits.output_chunk > s->limits.output_max)
+                return -EINVAL;
+        if (cb)
+                s->cb = *cb;
+        s->userdata = userdata;
+
+        r = sd_event_add_time_relative(event, &s->stall_timer, CLOCK_MONOTONIC,
+                                       MIN(s->limits.stall_usec / 4, USEC_PER_SEC), 0, on_stall_timer, s);
+        if (r < 0)
+                return r;
+        /* Timers start as one-shot; this one rearms itself. */
+        r = sd_event_source_set_enabled(s->stall_timer, SD_EVENT_ON);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(event, &s->retry_timer, CLOCK_MONOTONIC, SERVER_ACCEPT_RETRY_USEC, 0,
+                                       on_retry_timer, s);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_enabled(s->retry_timer, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+Server *server_free(Server *s) {
+        struct stat st;
+
+        if (!s)
+                return NULL;
+        while (s->clients)
+                client_free(s->clients);
+        sd_event_source_disable_unref(s->listen_source);
+        sd_event_source_disable_unref(s->retry_timer);
+        sd_event_source_disable_unref(s->stall_timer);
+        safe_close(s->listen_fd);
+        /* Only our own socket: another instance may have taken the path since. */
+        if (s->path && lstat(s->path, &st) >= 0 && st.st_dev == s->path_dev && st.st_ino == s->path_ino)
+                (void) unlink(s->path);
+        free(s->path);
+        sd_event_unref(s->event);
+        free(s);
+        return NULL;
+}
+
+int server_listen_fd(Server *s, int fd) {
+        int r;
+
+        if (s->listen_fd >= 0) {
+                safe_close(fd);
+                return -EBUSY;
+        }
+        s->listen_fd = fd;
+        r = sd_event_add_io(s->event, &s->listen_source, fd, EPOLLIN, on_accept, s);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
+/* Creates the missing folders of path's parent, 0755 whatever the umask. */
+static int make_parents(const char *path) {
+        _cleanup_(freep) char *dir = strdup(path);
+        char *slash;
+
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (!slash || slash == dir)
+                return 0;
+        *slash = '\0';
+        for (char *p = dir + 1;; p++) {
+                bool last = *p == '\0';
+
+                if (*p != '/' && !last)
+                        continue;
+                *p = '\0';
+                if (mkdir(dir, 0755) >= 0) {
+                        if (chmod(dir, 0755) < 0)
+                                return negative_errno();
+                } else if (errno != EEXIST)
+                        return negative_errno();
+                if (last)
+                        return 0;
+                *p = '/';
+        }
+}
+
+/* Does something accept connections at sa? A full backlog (EAGAIN) counts as yes. */
+static bool socket_in_use(const struct sockaddr_un *sa) {
+        _cleanup_(closep) int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+        if (fd < 0)
+                return false;
+        return connect(fd, (const struct sockaddr *) sa, sizeof(*sa)) >= 0 || errno == EAGAIN;
+}
+
+int server_listen(Server *s, const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_(closep) int fd = -EBADF;
+        struct stat st;
+        int r;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        if (s->listen_fd >= 0)
+                return -EBUSY;
+
+        r = make_parents(path);
+        if (r < 0)
+                return r;
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return negative_errno();
+
+        /* A socket a live daemon serves stays its own. */
+        if (socket_in_use(&sa))
+                return -EADDRINUSE;
+        /* A socket left by an earlier run (or a racing start) is replaced; anything else stays. */
+        for (unsigned attempt = 0;; attempt++) {
+                if (lstat(path, &st) >= 0) {
+                        if (!S_ISSOCK(st.st_mode))
+                                return -EEXIST;
+                        if (unlink(path) < 0 && errno != ENOENT)
+                                return negative_errno();
+                }
+                if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) >= 0)
+                        break;
+                if (errno != EADDRINUSE || attempt >= 3)
+                        return negative_errno();
+        }
+        /* bind() honoured the umask; local users must be able to connect. */
+        if (chmod(path, 0666) < 0 || lstat(path, &st) < 0)
+                return negative_errno();
+        if (listen(fd, SOMAXCONN) < 0)
+                return negative_errno();
+
+        s->path = strdup(path);
+        if (!s->path)
+                return -ENOMEM;
+        s->path_dev = st.st_dev;
+        s->path_ino = st.st_ino;
+        return server_listen_fd(s, TAKE_FD(fd));
+}
+
+unsigned server_n_clients(const Server *s) {
+        return s->n_clients;
+}
+
+size_t server_max_backlog(const Server *s) {
+        size_t m = 0;
+
+        for (const Client *c = s->clients; c; c = c->next)
+                m = MAX(m, varlink_conn_pending_out(&c->conn));
+        return m;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The control socket: a Varlink server on the sd-event loop answering from the process tree. The
+ * design (buffers, limits and why) is set out at the top of server.c. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+#include "procjson.h"
+#include "proctree.h"
+#include "time-util.h"
+
+/* Limits on what a client can make the daemon hold or do; each is hit by a test (test-varlink). */
+/* Concurrent connections; one more is accepted and closed at once, without a reply. */
+#define SERVER_CLIENTS_MAX 256U
+/* Longest request, its NUL not counted: a longer one gets InvalidParameter ("request") and the
+ * connection is closed, since the stream cannot be resynchronised. */
+#define SERVER_REQUEST_MAX (64U * 1024U)
+/* Nesting of arrays and objects in a request (jansson alone would allow 2048). */
+#define SERVER_DEPTH_MAX 64U
+/* Bytes queued for one client. No new request is read, and no more of a List or Tree reply is
+ * generated, while SERVER_OUTPUT_CHUNK bytes wait; so the queue holds at most that plus one message
+ * (one process object: argv is at most 2 MiB, 12 MiB with JSON escapes). Beyond SERVER_OUTPUT_MAX
+ * the client is dropped. */
+#define SERVER_OUTPUT_CHUNK (256U * 1024U)
+#define SERVER_OUTPUT_MAX (16U * 1024U * 1024U)
+/* A client whose queued reply bytes were not read for this long is dropped. */
+#define SERVER_STALL_USEC (30 * USEC_PER_SEC)
+
+typedef struct ServerLimits {
+        unsigned clients_max;
+        size_t request_max;
+        unsigned depth_max;
+        size_t output_chunk;
+        size_t output_max;
+        usec_t stall_usec;
+} ServerLimits;
+
+typedef struct ServerCallbacks {
+        /* Fills the daemon's figures for Stats (the server adds its own client counts). */
+        void (*get_stats)(void *userdata, PwDaemonStats *ret);
+} ServerCallbacks;
+
+typedef struct Server Server;
+
+/* tree is borrowed and must outlive the server. limits NULL: the SERVER_* defaults. */
+int server_new(Server **ret, sd_event *event, ProcTree *tree, const ServerLimits *limits,
+               const ServerCallbacks *cb, void *userdata);
+/* Closes every connection and the listening socket, and removes the socket file if it is still the
+ * one server_listen() made. Accepts NULL. */
+Server *server_free(Server *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Server *, server_free);
+
+/* Creates the socket at path: the missing parent folder (0755), a stale socket file removed first,
+ * mode 0666 after bind (the unit's UMask= is 0077). Returns 0 or a negative errno: -EADDRINUSE when
+ * a live daemon answers there, -EEXIST when something other than a socket is in the way,
+ * -ENAMETOOLONG. */
+int server_listen(Server *s, const char *path);
+/* Serves an already listening socket (socket activation; tests). Takes ownership of fd. */
+int server_listen_fd(Server *s, int fd);
+
+unsigned server_n_clients(const Server *s);
+/* The most bytes queued for any one client now (tests check the bound). */
+size_t server_max_backlog(const Server *s);

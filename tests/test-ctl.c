@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* procwatchctl's human forms on a known tree: durations, statuses, command lines with bytes a terminal
+ * must not see raw, the nesting of tree --json, and the exact text of ps, tree, show and stats. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl-client.h"
+#include "ctl-format.h"
+#include "macro.h"
+
+/* 2023-11-14 22:13:20 UTC */
+#define T0 (1700000000ULL * 1000000ULL)
+
+/* A flat Tree reply: init -> bash -> (sleep alive, false exit 1, crash SIGSEGV+core, lost: unknown), and a
+ * process whose parent is not listed. Names and argv carry escapes and control characters. */
+static const char flat_json[] =
+        "["
+        "{\"id\":\"1:1\",\"pid\":1,\"ppid\":0,\"parent_id\":null,\"comm\":\"init\",\"argv\":[\"/sbin/init\"],"
+        " \"euid\":0,\"uid\":0,\"gid\":0,\"egid\":0,\"state\":\"alive\",\"exit\":null,"
+        " \"start_realtime_usec\":1700000000000000,\"duration_usec\":3600000000,\"children\":[100]},"
+        "{\"id\":\"100:5\",\"pid\":100,\"ppid\":1,\"parent_id\":\"1:1\",\"comm\":\"bash\",\"argv\":[\"bash\",\"-l\"],"
+        " \"euid\":1000,\"uid\":1000,\"gid\":1000,\"egid\":1000,\"state\":\"alive\",\"exit\":null,"
+        " \"start_realtime_usec\":1700000001000000,\"duration_usec\":65000000,\"children\":[200,201,202,203]},"
+        "{\"id\":\"200:7\",\"pid\":200,\"ppid\":100,\"parent_id\":\"100:5\",\"comm\":\"sleep\",\"argv\":[\"sleep\",\"1e3\"],"
+        " \"euid\":1000,\"state\":\"alive\",\"exit\":null,"
+        " \"start_realtime_usec\":1700000002000000,\"duration_usec\":1500,\"children\":[]},"
+        "{\"id\":\"201:8\",\"pid\":201,\"ppid\":100,\"parent_id\":\"100:5\",\"comm\":\"false\",\"argv\":[\"false\"],"
+        " \"euid\":1000,\"state\":\"exited\",\"exit\":{\"code\":1,\"signal\":null,\"core_dumped\":false},"
+        " \"start_realtime_usec\":1700000003000000,\"duration_usec\":2500000,\"children\":[]},"
+        "{\"id\":\"202:9\",\"pid\":202,\"ppid\":100,\"parent_id\":\"100:5\",\"comm\":\"cr\\u001bash\","
+        " \"argv\":[\"./crash\",\"a\\nb\",\"caf\\u00e9\"],\"argv_truncated\":true,"
+        " \"euid\":1000,\"state\":\"exited\",\"exit\":{\"code\":null,\"signal\":11,\"core_dumped\":true},"
+        " \"start_realtime_usec\":1700000004000000,\"duration_usec\":12000,\"children\":[]},"
+        "{\"id\":\"203:10\",\"pid\":203,\"ppid\":100,\"parent_id\":\"100:5\",\"comm\":\"lost\",\"argv\":[],"
+        " \"euid\":1000,\"state\":\"exited\",\"exit\":{\"code\":null,\"signal\":null,\"core_dumped\":false},"
+        " \"start_realtime_usec\":1700000005000000,\"duration_usec\":4000000000,\"children\":[]},"
+        "{\"id\":\"300:11\",\"pid\":300,\"ppid\":299,\"parent_id\":\"299:1\",\"comm\":\"orphan\",\"argv\":[\"orphan\"],"
+        " \"euid\":0,\"state\":\"displaced\",\"exit\":null,"
+        " \"start_realtime_usec\":1600000000000000,\"duration_usec\":5000000,\"children\":[]}"
+        "]";
+
+static const CtlFormat fmt_ascii = { .utf8 = false, .now_usec = T0 + 3600 * 1000000ULL, .resolve_names = false };
+
+static json_t *load(const char *text) {
+        json_error_t err;
+        json_t *j = json_loads(text, 0, &err);
+
+        if (!j)
+                fail_msg("bad test JSON: %s at %d", err.text, err.position);
+        return j;
+}
+
+/* Runs a printer into a string. */
+#define CAPTURE(out, call)                                                                                \
+        do {                                                                                              \
+                size_t _len;                                                                              \
+                FILE *f = open_memstream(&(out), &_len);                                                  \
+                assert_non_null(f);                                                                       \
+                assert_int_equal((call), 0);                                                              \
+                assert_int_equal(fclose(f), 0);                                                           \
+        } while (0)
+
+static void test_duration(void **state) {
+        static const struct {
+                uint64_t usec;
+                const char *want;
+        } cases[] = {
+                { 0, "0us" },
+                { 999, "999us" },
+                { 1000, "1ms" },
+                { 12345, "12ms" },
+                { 999999, "999ms" },
+                { 1000000, "1.0s" },
+                { 3250000, "3.2s" },
+                { 59999999, "59.9s" },
+                { 60000000, "1m00s" },
+                { 302000000, "5m02s" },
+                { 3600000000ULL, "1h00m" },
+                { 7380000000ULL, "2h03m" },
+                { 86400000000ULL, "1d00h" },
+                { 100 * 86400000000ULL + 5 * 3600000000ULL, "100d05h" },
+        };
+        char buf[32];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                assert_string_equal(ctl_format_duration(buf, sizeof(buf), cases[i].usec), cases[i].want);
+}
+
+static void test_status_and_command(void **state) {
+        static const struct {
+                pid_t pid;
+                const char *status, *command, *command_utf8;
+        } want[] = {
+                { 1, "running", "/sbin/init", "/sbin/init" },
+                { 201, "exit 1", "false", "false" },
+                { 202, "killed SIGSEGV (core)", "./crash a\\nb caf\\xc3\\xa9 ...", "./crash a\\nb caf\xc3\xa9 ..." },
+                { 203, "unknown", "[lost]", "[lost]" },
+                { 300, "gone", "orphan", "orphan" },
+        };
+        json_t *flat = load(flat_json), *p;
+        size_t i;
+
+        json_array_foreach(flat, i, p) {
+                pid_t pid = (pid_t) json_integer_value(json_object_get(p, "pid"));
+
+                for (size_t k = 0; k < ELEMENTSOF(want); k++) {
+                        _cleanup_(freep) char *c = NULL, *u = NULL;
+                        char buf[64];
+
+                        if (want[k].pid != pid)
+                                continue;
+                        assert_string_equal(ctl_format_status(buf, sizeof(buf), p), want[k].status);
+                        c = ctl_format_command(p, false);
+                        u = ctl_format_command(p, true);
+                        assert_string_equal(c, want[k].command);
+                        assert_string_equal(u, want[k].command_utf8);
+                }
+        }
+        json_decref(flat);
+}
+
+static void test_nest(void **state) {
+        json_t *flat = load(flat_json), *roots, *bash, *kids;
+        char *text;
+
+        assert_int_equal(ctl_nest_tree(flat, &roots), 0);
+        /* init, and the orphan whose parent is not listed. */
+        assert_int_equal(json_array_size(roots), 2);
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(roots, 1), "pid")), 300);
+        bash = json_array_get(json_object_get(json_array_get(roots, 0), "children"), 0);
+        assert_int_equal(json_integer_value(json_object_get(bash, "pid")), 100);
+        kids = json_object_get(bash, "children");
+        assert_int_equal(json_array_size(kids), 4);
+        /* Objects now, in the daemon's order. */
+        assert_true(json_is_object(json_array_get(kids, 0)));
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(kids, 3), "pid")), 203);
+        assert_int_equal(json_array_size(json_object_get(json_array_get(kids, 0), "children")), 0);
+        /* It serialises (no cycles) and parses back. */
+        text = json_dumps(roots, JSON_COMPACT);
+        assert_non_null(text);
+        json_decref(load(text));
+        free(text);
+        json_decref(roots);
+        json_decref(flat);
+
+        /* Not an array, or an entry without an id. */
+        flat = load("{}");
+        assert_int_equal(ctl_nest_tree(flat, &roots), -EBADMSG);
+        json_decref(flat);
+        flat = load("[{\"pid\":1}]");
+        assert_int_equal(ctl_nest_tree(flat, &roots), -EBADMSG);
+        json_decref(flat);
+}
+
+static void test_print_tree(void **state) {
+        static const char want_ascii[] =
+                "init(1) [up 1h00m]\n"
+                "`-bash(100) [up 1m05s]\n"
+                "  |-sleep(200) [up 1ms]\n"
+                "  |-false(201) [exit 1, lived 2.5s]\n"
+                "  |-cr\\x1bash(202) [killed SIGSEGV (core), lived 12ms]\n"
+                "  `-lost(203) [unknown, lived 1h06m]\n"
+                "orphan(300) [gone, seen for 5.0s]\n";
+        static const char want_utf8[] =
+                "init(1) [up 1h00m]\n"
+                "\u2514\u2500bash(100) [up 1m05s]\n"
+                "  \u251c\u2500sleep(200) [up 1ms]\n"
+                "  \u251c\u2500false(201) [exit 1, lived 2.5s]\n"
+                "  \u251c\u2500cr\\x1bash(202) [killed SIGSEGV (core), lived 12ms]\n"
+                "  \u2514\u2500lost(203) [unknown, lived 1h06m]\n"
+                "orphan(300) [gone, seen for 5.0s]\n";
+        CtlFormat fmt_utf8 = fmt_ascii;
+        json_t *flat = load(flat_json), *roots;
+        char *out = NULL;
+
+        assert_int_equal(ctl_nest_tree(flat, &roots), 0);
+        CAPTURE(out, ctl_print_tree(f, roots, &fmt_ascii));
+        assert_string_equal(out, want_ascii);
+        free(out);
+        fmt_utf8.utf8 = true;
+        CAPTURE(out, ctl_print_tree(f, roots, &fmt_utf8));
+        assert_string_equal(out, want_utf8);
+        free(out);
+        json_decref(roots);
+        json_decref(flat);
+}
+
+static void test_print_ps(void **state) {
+        /* Times in UTC (TZ set in main); the orphan started long before "now": a date. */
+        static const char want[] =
+                "PID PPID USER START    LIFETIME STATUS                CMD\n"
+                "  1    0 0    22:13:20    1h00m running               /sbin/init\n"
+                "100    1 1000 22:13:21    1m05s running               bash -l\n"
+                "200  100 1000 22:13:22      1ms running               sleep 1e3\n"
+                "201  100 1000 22:13:23     2.5s exit 1                false\n"
+                "202  100 1000 22:13:24     12ms killed SIGSEGV (core) ./crash a\\nb caf\\xc3\\xa9 ...\n"
+                "203  100 1000 22:13:25    1h06m unknown               [lost]\n"
+                "300  299 0    Sep13        5.0s gone                  orphan\n";
+        json_t *flat = load(flat_json);
+        char *out = NULL;
+
+        CAPTURE(out, ctl_print_ps(f, flat, &fmt_ascii));
+        assert_string_equal(out, want);
+        free(out);
+        json_decref(flat);
+}
+
+static void test_print_show(void **state) {
+        json_t *flat = load(flat_json), *p = json_array_get(flat, 4);
+        char *out = NULL;
+
+        json_object_set_new(p, "comm_history",
+                            load("[{\"time_realtime_usec\":1700000004500000,\"old\":\"crash\",\"new\":\"cr\\u001bash\"}]"));
+        json_object_set_new(p, "uncertain", load("[\"image\"]"));
+        CAPTURE(out, ctl_print_show(f, p, &fmt_ascii));
+        assert_non_null(strstr(out, "cr\\x1bash (pid 202)\n"));
+        assert_non_null(strstr(out, "            Id: 202:9\n"));
+        assert_non_null(strstr(out, "        Status: killed SIGSEGV (core)\n"));
+        assert_non_null(strstr(out, "       Command: ./crash a\\nb caf\\xc3\\xa9 ...\n"));
+        assert_non_null(strstr(out, "        Parent: 100 (100:5)\n"));
+        assert_non_null(strstr(out, "       Started: 2023-11-14 22:13:24.000\n"));
+        assert_non_null(strstr(out, "      Lifetime: 12ms\n"));
+        assert_non_null(strstr(out, "       Renamed: 2023-11-14 22:13:24.500 crash -> cr\\x1bash\n"));
+        assert_non_null(strstr(out, "     Uncertain: image\n"));
+        assert_null(strchr(out, '\x1b'));
+        free(out);
+        json_decref(flat);
+}
+
+static void test_print_stats(void **state) {
+        json_t *s = load("{\"events\":{\"fork\":3,\"exit\":2},\"lost\":0,\"events_per_sec\":1.25,\"clients\":1}");
+        char *out = NULL;
+
+        CAPTURE(out, ctl_print_stats(f, s));
+        assert_string_equal(out, "events:\n"
+                                 "  fork                   3\n"
+                                 "  exit                   2\n"
+                                 "lost                     0\n"
+                                 "events per sec           1.2\n"
+                                 "clients                  1\n");
+        free(out);
+        json_decref(s);
+}
+
+static void test_add_user_and_exit_codes(void **state) {
+        json_t *p = load("{\"euid\":0}"), *q = load("{}");
+
+        assert_int_equal(ctl_add_user(p, false), 0);
+        assert_string_equal(json_string_value(json_object_get(p, "user")), "0");
+        assert_int_equal(ctl_add_user(p, true), 0);
+        assert_true(json_is_string(json_object_get(p, "user")));
+        assert_int_equal(ctl_add_user(q, true), 0);
+        assert_true(json_is_null(json_object_get(q, "user")));
+        json_decref(p);
+        json_decref(q);
+
+        assert_int_equal(ctl_exit_status_for_connect(-ENOENT), CTL_EXIT_NOT_RUNNING);
+        assert_int_equal(ctl_exit_status_for_connect(-ECONNREFUSED), CTL_EXIT_NOT_RUNNING);
+        assert_int_equal(ctl_exit_status_for_connect(-EACCES), CTL_EXIT_PERMISSION);
+        assert_int_equal(ctl_exit_status_for_connect(-EIO), CTL_EXIT_FAILURE);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_duration),
+                cmocka_unit_test(test_status_and_command),
+                cmocka_unit_test(test_nest),
+                cmocka_unit_test(test_print_tree),
+                cmocka_unit_test(test_print_ps),
+                cmocka_unit_test(test_print_show),
+                cmocka_unit_test(test_print_stats),
+                cmocka_unit_test(test_add_user_and_exit_codes),
+        };
+
+        setenv("TZ", "UTC", 1);
+        tzset();
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
