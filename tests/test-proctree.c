@@ -8,6 +8,8 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "proctree.h"
@@ -444,6 +446,74 @@ static void test_scan_overlap(void **state) {
         assert_string_equal(p->id, "410:120000000");
 }
 
+static void write_file(const char *root, int pid, const char *name, const char *text) {
+        char path[256];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%d", root, pid);
+        (void) mkdir(path, 0755);
+        snprintf(path, sizeof(path), "%s/%d/%s", root, pid, name);
+        f = fopen(path, "we");
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+static void fake_process(const char *root, int pid, int ppid, unsigned long long ticks, const char *comm) {
+        char stat[512];
+
+        snprintf(stat, sizeof(stat),
+                 "%d (%s) S %d %d %d 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 %llu 1000 100 0 0 0 0 0 0 0 0 0 0 0 "
+                 "0 0 0 17 0 0 0 0 0 0\n",
+                 pid, comm, ppid, pid, pid, ticks);
+        write_file(root, pid, "stat", stat);
+        write_file(root, pid, "status", "Name:\tx\nTgid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n");
+}
+
+static void test_reconcile_from_fake_proc(void **state) {
+        char root[] = "/tmp/pwfakeproc-XXXXXX", cmd[300];
+        PwProcInfo snap[8] = {};
+        PwProcReader r = { .proc_fd = -1 };
+        PwProcess *gone, *fresh;
+        unsigned ended, added;
+        pid_t *pids = NULL;
+        int n;
+
+        /* /proc as it is after lost events: 1 and 100 still there, 400 gone, 500 new. */
+        assert_non_null(mkdtemp(root));
+        fake_process(root, 1, 0, 0, "init");
+        fake_process(root, 100, 1, 5, "bash");
+        fake_process(root, 500, 100, 100, "new one");
+        apply(ev_fork(300 * MS, 100, 400, 400));
+        gone = proctree_get_live(t, 400);
+
+        assert_int_equal(pw_proc_reader_open(&r, root), 0);
+        r.hz = HZ;
+        r.boot_minus_mono_ns = 0;
+        n = pw_proc_list_pids(&r, &pids);
+        assert_int_equal(n, 3);
+        for (int i = 0; i < n; i++)
+                assert_int_equal(pw_proc_read(&r, pids[i], 0, PW_READ_STAT | PW_READ_STATUS, &snap[i]), 0);
+        assert_int_equal(proctree_reconcile(t, snap, (size_t) n, 2000 * MS, HZ, PW_SOURCE_RECONCILED, &ended, &added), 0);
+
+        assert_int_equal(ended, 1);
+        assert_int_equal(added, 1);
+        assert_true(gone->exited && (gone->uncertain & PW_UNCERTAIN_EXIT));
+        fresh = proctree_get_live(t, 500);
+        assert_non_null(fresh);
+        assert_string_equal(fresh->comm, "new one");
+        assert_int_equal(fresh->start_boot_ns, 1000 * MS);
+        assert_ptr_equal(fresh->parent, proctree_get_live(t, 100));
+        assert_int_equal(fresh->source, PW_SOURCE_RECONCILED);
+
+        for (int i = 0; i < n; i++)
+                pw_proc_info_done(&snap[i]);
+        free(pids);
+        pw_proc_reader_close(&r);
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+        assert_int_equal(system(cmd), 0);
+}
+
 static void test_suspend_keeps_identity(void **state) {
         PwProcInfo snap[3];
         unsigned ended = 1, added = 1;
@@ -482,6 +552,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_scan_overlap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_suspend_keeps_identity, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reconcile_from_fake_proc, setup, teardown),
         };
 
         return cmocka_run_group_tests_name("process tree", tests, NULL, NULL);
