@@ -314,6 +314,7 @@ static void test_retention_count_and_age(void **state) {
         for (int i = 0; i < 100; i++) {
                 apply(ev_fork((uint64_t) (10 + i) * MS, 100, 1000 + i, 1000 + i));
                 apply(ev_exit((uint64_t) (10 + i) * MS + 1, 1000 + i, 1000 + i, 0));
+                assert_true(t->n_retained <= 10); /* at every moment, not only at expiry */
         }
         proctree_expire(t, 200 * MS);
         assert_int_equal(t->n_retained, 10);

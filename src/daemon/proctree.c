@@ -333,6 +333,9 @@ static void process_end(ProcTree *t, PwProcess *p, uint64_t exit_ns, uint32_t co
                         (void) queue_push(&t->reparent, &t->n_reparent, &t->alloc_reparent, c->pid);
         retained_link(t, p);
         t->stats.processes_exited++;
+        /* The count bound holds at every moment, not only when the caller expires by age. */
+        while (t->n_retained > t->limits.retain_count && t->ret_head)
+                evict(t, t->ret_head);
 }
 
 /* The pid of a live record now belongs to a new process: the old one is gone, its EXIT may follow. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -90,6 +91,10 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
         if (d->pid == 0) {
                 char buf[64];
                 int errfd;
+
+                /* A test that dies (a failed assertion, a timeout kill) takes its daemon with it. */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+                        _exit(127);
 
                 setenv("NOTIFY_SOCKET", sa.sun_path, 1);
                 if (watchdog_usec > 0) {
