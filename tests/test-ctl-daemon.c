@@ -148,6 +148,24 @@ static void wait_exec(pid_t pid) {
         }
 }
 
+/* Waits until the daemon has read pid's new command line: a process killed before the daemon could
+ * read /proc keeps no argv (and is marked so), which is not what these tests are about. */
+static void wait_daemon_read_argv(pid_t pid) {
+        uint64_t deadline = harness_now_ms() + WAIT_MS;
+
+        for (;;) {
+                json_t *j = show(pid);
+                size_t n = json_array_size(json_object_get(j, "argv"));
+
+                json_decref(j);
+                if (n > 0)
+                        return;
+                if (harness_now_ms() > deadline)
+                        fail_msg("the daemon never read pid %d's argv", (int) pid);
+                usleep(20000);
+        }
+}
+
 /* Forks and execs argv, in a process group of its own (so that teardown can kill what it starts). */
 static pid_t spawn(char *const argv[]) {
         pid_t pid = fork();
@@ -193,6 +211,7 @@ static int setup(void **state) {
 
         killed_pid = spawn(sleep_argv);
         wait_exec(killed_pid);
+        wait_daemon_read_argv(killed_pid);
         assert_int_equal(kill(killed_pid, SIGKILL), 0);
         assert_int_equal(waitpid(killed_pid, &status, 0), killed_pid);
         assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);

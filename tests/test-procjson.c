@@ -37,7 +37,7 @@ static PwEvent ev_exit(uint64_t ts, pid_t pid, uint32_t code) {
 }
 
 static void apply(PwEvent ev) {
-        assert_int_equal(proctree_apply(t, &ev), 0);
+        assert_int_equal(proctree_apply(t, &ev, NULL), 0);
 }
 
 /* A process as the /proc scan gives it; argv is argv_len bytes of NUL-separated words. */

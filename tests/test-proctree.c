@@ -36,7 +36,7 @@ static PwEvent ev_exit(uint64_t ts, pid_t pid, pid_t tgid, uint32_t code) {
 }
 
 static void apply(PwEvent ev) {
-        assert_int_equal(proctree_apply(t, &ev), 0);
+        assert_int_equal(proctree_apply(t, &ev, NULL), 0);
 }
 
 /* A process as the /proc scan would give it. */
@@ -111,6 +111,48 @@ static void test_fork_exec_exit(void **state) {
         assert_true(WIFEXITED(p->exit_code) && WEXITSTATUS(p->exit_code) == 1);
         /* Still listed under its parent, for the tree with exited processes. */
         assert_ptr_equal(bash->first_child, p);
+}
+
+static void test_apply_result(void **state) {
+        PwEvent e;
+        PwApplyResult r;
+
+        e = ev_fork(10 * MS, 100, 390, 390);
+        assert_int_equal(proctree_apply(t, &e, &r), 0);
+        assert_true(r.process_started && !r.process_ended && !r.thread);
+        assert_ptr_equal(r.process, proctree_get_live(t, 390));
+        e = ev_fork(11 * MS, 100, 391, 390);
+        assert_int_equal(proctree_apply(t, &e, &r), 0);
+        assert_true(!r.process_started && r.thread);
+        e = ev_exit(12 * MS, 391, 390, 0);
+        assert_int_equal(proctree_apply(t, &e, &r), 0);
+        assert_true(r.thread && !r.process_ended);
+        e = ev_exit(13 * MS, 390, 390, 0);
+        assert_int_equal(proctree_apply(t, &e, &r), 0);
+        assert_true(r.process_ended && !r.thread);
+        assert_int_equal(r.process->pid, 390);
+        assert_true(r.process->exited);
+}
+
+static void test_retain_zero_keeps_the_last_for_its_caller(void **state) {
+        ProcTreeLimits lim = { .retain_count = 0, .retain_age_ns = UINT64_MAX, .string_budget = 1 << 20 };
+        ProcTree *old = t;
+        PwEvent e;
+        PwApplyResult r;
+
+        assert_int_equal(proctree_new(&t, &lim), 0);
+        for (int i = 0; i < 3; i++) {
+                apply(ev_fork((uint64_t) (10 + i) * MS, 1, 500 + i, 500 + i));
+                e = ev_exit((uint64_t) (10 + i) * MS + 1, 500 + i, 500 + i, 0);
+                assert_int_equal(proctree_apply(t, &e, &r), 0);
+                /* Still valid to read: evicted only when the next one ends. */
+                assert_int_equal(r.process->pid, 500 + i);
+                assert_true(t->n_retained <= 1);
+        }
+        proctree_expire(t, 100 * MS);
+        assert_int_equal(t->n_retained, 0);
+        t = proctree_free(t);
+        t = old;
 }
 
 static void test_threads(void **state) {
@@ -538,6 +580,8 @@ static void test_suspend_keeps_identity(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_fork_exec_exit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_apply_result, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_retain_zero_keeps_the_last_for_its_caller, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_leader_exits_first, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_non_leader_exec, setup, teardown),

@@ -381,7 +381,7 @@ static void add_proc(pid_t pid, pid_t ppid, uint64_t start_ns, const char *comm,
 }
 
 static void apply(PwEvent ev) {
-        assert_int_equal(proctree_apply(tree, &ev), 0);
+        assert_int_equal(proctree_apply(tree, &ev, NULL), 0);
 }
 
 /* init(1) -> bash(100, uid 1000, user@1000.service) -> sleep(200, alive), false(201, exit 1),

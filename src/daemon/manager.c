@@ -58,6 +58,7 @@ static void process_reparent_queue(Manager *m) {
 }
 
 static void apply_event(Manager *m, const PwEvent *ev) {
+        PwApplyResult res;
         int r;
 
         if (m->opts.print_events) {
@@ -68,7 +69,7 @@ static void apply_event(Manager *m, const PwEvent *ev) {
                 (void) fwrite(line, 1, n + 1, m->opts.print_events);
         }
 
-        r = proctree_apply(m->tree, ev);
+        r = proctree_apply(m->tree, ev, &res);
         if (r < 0)
                 log_warning_errno(r, "Failed to apply a %s event to the process tree, ignoring: %m",
                                   pw_event_kind_to_string(ev->kind));

@@ -333,8 +333,9 @@ static void process_end(ProcTree *t, PwProcess *p, uint64_t exit_ns, uint32_t co
                         (void) queue_push(&t->reparent, &t->n_reparent, &t->alloc_reparent, c->pid);
         retained_link(t, p);
         t->stats.processes_exited++;
-        /* The count bound holds at every moment, not only when the caller expires by age. */
-        while (t->n_retained > t->limits.retain_count && t->ret_head)
+        /* The count bound holds at every moment, not only when the caller expires by age; the record
+         * just ended survives until the next one (the caller may still forward it). */
+        while (t->n_retained > t->limits.retain_count && t->ret_head && t->ret_head != p)
                 evict(t, t->ret_head);
 }
 
@@ -380,7 +381,7 @@ static bool close_ns(uint64_t a, uint64_t b, uint64_t tol) {
         return a > b ? a - b <= tol : b - a <= tol;
 }
 
-static int apply_fork(ProcTree *t, const PwEvent *ev) {
+static int apply_fork(ProcTree *t, const PwEvent *ev, PwApplyResult *res) {
         pid_t pid = ev->fork.child_tgid;
         PwProcess *p, *parent;
 
@@ -389,6 +390,8 @@ static int apply_fork(ProcTree *t, const PwEvent *ev) {
                 p = get_or_placeholder(t, pid, ev->timestamp_ns);
                 if (!p)
                         return -ENOMEM;
+                res->process = p;
+                res->thread = true;
                 return task_add(t, p, ev->fork.child_pid);
         }
 
@@ -402,11 +405,14 @@ static int apply_fork(ProcTree *t, const PwEvent *ev) {
                         p->uncertain &= ~(unsigned) (PW_UNCERTAIN_START | PW_UNCERTAIN_PARENT);
                         set_id(p);
                         set_parent(t, p, ev->fork.parent_tgid);
+                        res->process = p;
+                        res->process_started = true;
                         return task_add(t, p, pid);
                 }
                 if (p->source != PW_SOURCE_PLACEHOLDER && close_ns(p->start_ns, ev->timestamp_ns, START_TOLERANCE_NS)) {
                         /* Already known from the /proc scan that overlapped this FORK. */
                         t->stats.duplicate_forks++;
+                        res->process = p;
                         return 0;
                 }
                 process_displace(t, p);
@@ -433,16 +439,19 @@ static int apply_fork(ProcTree *t, const PwEvent *ev) {
                 p->uncertain |= parent->uncertain & (PW_UNCERTAIN_IMAGE | PW_UNCERTAIN_IDS);
         } else
                 p->uncertain |= PW_UNCERTAIN_IMAGE | PW_UNCERTAIN_IDS;
+        res->process = p;
+        res->process_started = true;
         return task_add(t, p, pid);
 }
 
-static int apply_exec(ProcTree *t, const PwEvent *ev) {
+static int apply_exec(ProcTree *t, const PwEvent *ev, PwApplyResult *res) {
         PwProcess *p = get_or_placeholder(t, ev->exec.tgid, ev->timestamp_ns);
         PwTask *keep;
         int r;
 
         if (!p)
                 return -ENOMEM;
+        res->process = p;
         /* Every other thread is gone; the exec'ing thread now holds the tgid. */
         keep = pidmap_get(&t->tasks, ev->exec.tgid);
         while (p->tasks) {
@@ -463,7 +472,7 @@ static int apply_exec(ProcTree *t, const PwEvent *ev) {
         return queue_push(&t->enrich, &t->n_enrich, &t->alloc_enrich, p->pid);
 }
 
-static int apply_exit(ProcTree *t, const PwEvent *ev) {
+static int apply_exit(ProcTree *t, const PwEvent *ev, PwApplyResult *res) {
         pid_t tid = ev->exit.pid, tgid = ev->exit.tgid;
         PwProcess *p, *old;
 
@@ -472,6 +481,8 @@ static int apply_exit(ProcTree *t, const PwEvent *ev) {
                 old = pidmap_get(&t->displaced, tgid);
                 if (old) {
                         process_end(t, old, ev->timestamp_ns, ev->exit.code, false);
+                        res->process = old;
+                        res->process_ended = true;
                         return 0;
                 }
         }
@@ -489,6 +500,8 @@ static int apply_exit(ProcTree *t, const PwEvent *ev) {
                         old->exit_ns = ev->timestamp_ns;
                         old->exit_code = ev->exit.code;
                         old->uncertain &= ~(unsigned) PW_UNCERTAIN_EXIT;
+                        res->process = old;
+                        res->process_ended = true;
                         return 0;
                 }
                 if (tid != tgid)
@@ -500,8 +513,13 @@ static int apply_exit(ProcTree *t, const PwEvent *ev) {
                 if (ev->exit.parent_tgid > 0)
                         set_parent(t, p, ev->exit.parent_tgid);
                 process_end(t, p, ev->timestamp_ns, ev->exit.code, false);
+                res->process = p;
+                res->process_ended = true;
                 return 0;
         }
+
+        res->process = p;
+        res->thread = tid != tgid;
 
         if (!task_remove(t, p, tid)) {
                 if (tid != tgid || p->leader_exited) {
@@ -512,22 +530,26 @@ static int apply_exit(ProcTree *t, const PwEvent *ev) {
         if (tid == tgid)
                 p->leader_exited = true;
         p->last_task_code = ev->exit.code;
-        if (p->n_tasks == 0)
+        if (p->n_tasks == 0) {
                 process_end(t, p, ev->timestamp_ns, ev->exit.code, false);
+                res->process_ended = true;
+        }
         return 0;
 }
 
-int proctree_apply(ProcTree *t, const PwEvent *ev) {
+int proctree_apply(ProcTree *t, const PwEvent *ev, PwApplyResult *ret) {
+        PwApplyResult ignored, *res = ret ?: &ignored;
         PwProcess *p;
         pid_t tgid = pw_event_tgid(ev);
 
+        *res = (PwApplyResult){};
         switch (ev->kind) {
         case PW_EVENT_FORK:
-                return apply_fork(t, ev);
+                return apply_fork(t, ev, res);
         case PW_EVENT_EXEC:
-                return apply_exec(t, ev);
+                return apply_exec(t, ev, res);
         case PW_EVENT_EXIT:
-                return apply_exit(t, ev);
+                return apply_exit(t, ev, res);
         case PW_EVENT_NONE:
                 return 0;
         default:
@@ -537,6 +559,7 @@ int proctree_apply(ProcTree *t, const PwEvent *ev) {
         p = get_or_placeholder(t, tgid, ev->timestamp_ns);
         if (!p)
                 return -ENOMEM;
+        res->process = p;
         switch (ev->kind) {
         case PW_EVENT_UID:
                 p->uid = ev->id.real;
@@ -554,8 +577,10 @@ int proctree_apply(ProcTree *t, const PwEvent *ev) {
                 break;
         case PW_EVENT_COMM:
                 /* A thread's name is not its process's name. */
-                if (ev->comm.pid != ev->comm.tgid)
+                if (ev->comm.pid != ev->comm.tgid) {
+                        res->thread = true;
                         break;
+                }
                 if (p->n_comm_history == PROCTREE_COMM_HISTORY_MAX) {
                         memmove(p->comm_history, p->comm_history + 1,
                                 sizeof(PwCommChange) * (PROCTREE_COMM_HISTORY_MAX - 1));

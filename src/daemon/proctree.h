@@ -180,9 +180,17 @@ int proctree_new(ProcTree **ret, const ProcTreeLimits *limits /* NULL: defaults 
 ProcTree *proctree_free(ProcTree *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ProcTree *, proctree_free);
 
-/* Applies one event (not an ack). realtime_offset_ns converts monotonic to wall time for nothing
- * stored here; times stay monotonic. Returns 0, or -ENOMEM (the tree stays consistent). */
-int proctree_apply(ProcTree *t, const PwEvent *ev);
+/* What applying one event did, for whoever forwards events (the journal, live streams). */
+typedef struct PwApplyResult {
+        PwProcess *process;    /* the record the event is about, after applying; NULL for none */
+        bool process_started;  /* a FORK made a new process record */
+        bool process_ended;    /* the event ended the process (its last task exited) */
+        bool thread;           /* the event is about a thread other than the leader */
+} PwApplyResult;
+
+/* Applies one event (not an ack); times stay monotonic. ret may be NULL. The record in ret is valid
+ * until the next call that changes the tree. Returns 0, or -ENOMEM (the tree stays consistent). */
+int proctree_apply(ProcTree *t, const PwEvent *ev, PwApplyResult *ret);
 
 /* Adds or completes a process from a /proc read. An existing live record with the same identity is
  * completed (strings, ids, parent, threads); one with another start time is ended as displaced and
