@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* procwatchctl's human forms on a known tree: durations, statuses, command lines with bytes a terminal
- * must not see raw, the nesting of tree --json, and the exact text of ps, tree, show and stats. */
+ * must not see raw, the nesting of tree --json, and the exact text of ps, tree, show, stats and events
+ * lines; colour only when asked for, lines cut to the terminal's width, relative times. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -226,7 +227,7 @@ static void test_print_show(void **state) {
         assert_non_null(strstr(out, "        Status: killed SIGSEGV (core)\n"));
         assert_non_null(strstr(out, "       Command: ./crash a\\nb caf\\xc3\\xa9 ...\n"));
         assert_non_null(strstr(out, "        Parent: 100 (100:5)\n"));
-        assert_non_null(strstr(out, "       Started: 2023-11-14 22:13:24.000\n"));
+        assert_non_null(strstr(out, "       Started: 2023-11-14 22:13:24.000 (59m56s ago)\n"));
         assert_non_null(strstr(out, "      Lifetime: 12ms\n"));
         assert_non_null(strstr(out, "       Renamed: 2023-11-14 22:13:24.500 crash -> cr\\x1bash\n"));
         assert_non_null(strstr(out, "     Uncertain: image\n"));
@@ -268,6 +269,101 @@ static void test_add_user_and_exit_codes(void **state) {
         assert_int_equal(ctl_exit_status_for_connect(-EIO), CTL_EXIT_FAILURE);
 }
 
+static void test_ago(void **state) {
+        char buf[64];
+
+        assert_string_equal(ctl_format_ago(buf, sizeof(buf), T0, T0 + 3200000), "3.2s ago");
+        assert_string_equal(ctl_format_ago(buf, sizeof(buf), T0, T0 + 302 * 1000000ULL), "5m02s ago");
+        assert_string_equal(ctl_format_ago(buf, sizeof(buf), T0 + 5, T0), "just now");
+}
+
+static void test_print_events(void **state) {
+        static const char events_json[] =
+                "["
+                "{\"kind\":\"fork\",\"time_realtime_usec\":1700000000250000,\"pid\":4242,\"tid\":4242,\"thread\":false,"
+                " \"parent_pid\":100,\"process\":{\"pid\":4242,\"comm\":\"bash\",\"argv\":[\"bash\"]}},"
+                "{\"kind\":\"exec\",\"time_realtime_usec\":1700000000251000,\"pid\":4242,\"tid\":4242,\"thread\":false,"
+                " \"process\":{\"pid\":4242,\"comm\":\"ls\",\"argv\":[\"ls\",\"-l\",\"a\\u001bb\"]}},"
+                "{\"kind\":\"exit\",\"time_realtime_usec\":1700000000263000,\"pid\":4242,\"tid\":4242,\"thread\":false,"
+                " \"lifetime_usec\":12000,\"process\":{\"pid\":4242,\"comm\":\"ls\",\"state\":\"exited\","
+                " \"exit\":{\"code\":0,\"signal\":null,\"core_dumped\":false}}},"
+                "{\"kind\":\"exit\",\"time_realtime_usec\":1700000000264000,\"pid\":4300,\"tid\":4301,\"thread\":true,"
+                " \"process\":{\"pid\":4300,\"comm\":\"java\",\"state\":\"alive\",\"exit\":null}},"
+                "{\"kind\":\"uid\",\"time_realtime_usec\":1700000000265000,\"pid\":4400,\"tid\":4400,\"thread\":false,"
+                " \"process\":{\"pid\":4400,\"comm\":\"sudo\",\"uid\":1000,\"euid\":0}},"
+                "{\"kind\":\"exit\",\"time_realtime_usec\":1700000001000000,\"pid\":4500,\"tid\":4500,\"thread\":false,"
+                " \"lifetime_usec\":3200000,\"process\":{\"pid\":4500,\"comm\":\"crash\",\"state\":\"exited\","
+                " \"exit\":{\"code\":null,\"signal\":11,\"core_dumped\":true}}}"
+                "]";
+        static const char want[] =
+                "22:13:20.250 fork       4242 bash child of 100\n"
+                "22:13:20.251 exec       4242 ls ls -l a\\x1bb\n"
+                "22:13:20.263 exit       4242 ls exit 0, lived 12ms\n"
+                "22:13:20.264 exit       4300 java thread 4301 ended\n"
+                "22:13:20.265 uid        4400 sudo uid 1000, effective 0\n"
+                "22:13:21.000 exit       4500 crash killed SIGSEGV (core), lived 3.2s\n"
+                "-- 17 events missed: procwatchctl did not keep up --\n";
+        json_t *events = load(events_json), *e;
+        char *out = NULL;
+        size_t len, i;
+        FILE *f = open_memstream(&out, &len);
+
+        assert_non_null(f);
+        json_array_foreach(events, i, e)
+                assert_int_equal(ctl_print_event(f, e, &fmt_ascii), 0);
+        assert_int_equal(ctl_print_missed(f, 17, &fmt_ascii), 0);
+        assert_int_equal(fclose(f), 0);
+        assert_string_equal(out, want);
+        free(out);
+        json_decref(events);
+}
+
+/* Cells a line takes on a terminal (a code point each, no escape sequences). */
+static size_t line_cells(const char *s, size_t n) {
+        size_t c = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (((unsigned char) s[i] & 0xC0) != 0x80)
+                        c++;
+        return c;
+}
+
+static void test_color_and_width(void **state) {
+        CtlFormat fmt = fmt_ascii;
+        json_t *flat = load(flat_json), *roots;
+        char *out = NULL;
+
+        /* Without colour, no escape at all (NO_COLOR, pipes): checked by the exact texts above. With it, the
+         * status of a killed process is red and the colour is reset after it. */
+        fmt.color = true;
+        CAPTURE(out, ctl_print_ps(f, flat, &fmt));
+        assert_non_null(strstr(out, "\033[31mkilled SIGSEGV (core)\033[0m"));
+        assert_non_null(strstr(out, "\033[32mrunning\033[0m"));
+        free(out);
+
+        /* 64 columns: every line of ps fits; the command is what gets cut. */
+        fmt.color = false;
+        fmt.columns = 64;
+        CAPTURE(out, ctl_print_ps(f, flat, &fmt));
+        for (char *line = out, *nl; (nl = strchr(line, '\n')); line = nl + 1)
+                assert_true(line_cells(line, (size_t) (nl - line)) <= 64);
+        assert_non_null(strstr(out, " bash -l\n"));
+        assert_null(strstr(out, "caf"));
+        free(out);
+
+        /* A tree cut to 40 columns keeps each line's status note whole. */
+        fmt.columns = 40;
+        fmt.utf8 = true;
+        assert_int_equal(ctl_nest_tree(flat, &roots), 0);
+        CAPTURE(out, ctl_print_tree(f, roots, &fmt));
+        for (char *line = out, *nl; (nl = strchr(line, '\n')); line = nl + 1)
+                assert_true(line_cells(line, (size_t) (nl - line)) <= 40);
+        assert_non_null(strstr(out, "[killed SIGSEGV (core), lived 12ms]\n"));
+        free(out);
+        json_decref(roots);
+        json_decref(flat);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_duration),
@@ -278,6 +374,9 @@ int main(void) {
                 cmocka_unit_test(test_print_show),
                 cmocka_unit_test(test_print_stats),
                 cmocka_unit_test(test_add_user_and_exit_codes),
+                cmocka_unit_test(test_ago),
+                cmocka_unit_test(test_print_events),
+                cmocka_unit_test(test_color_and_width),
         };
 
         setenv("TZ", "UTC", 1);

@@ -370,6 +370,22 @@ static void test_retention_count_and_age(void **state) {
         t = old;
 }
 
+/* DropRetained: every exited record goes, live ones and their links stay. */
+static void test_drop_retained(void **state) {
+        for (int i = 0; i < 5; i++) {
+                apply(ev_fork((uint64_t) (10 + i) * MS, 100, 1000 + i, 1000 + i));
+                apply(ev_exit((uint64_t) (10 + i) * MS + 1, 1000 + i, 1000 + i, 0));
+        }
+        apply(ev_fork(20 * MS, 100, 2000, 2000));
+        assert_int_equal(t->n_retained, 5);
+        assert_int_equal(proctree_drop_retained(t), 5);
+        assert_int_equal(t->n_retained, 0);
+        assert_null(proctree_get(t, 1000));
+        assert_non_null(proctree_get_live(t, 2000));
+        assert_int_equal(proctree_get_live(t, 100)->n_children, 1);
+        assert_int_equal(proctree_drop_retained(t), 0);
+}
+
 static void test_retention_bytes(void **state) {
         ProcTreeLimits lim = { .retain_count = 1000, .retain_age_ns = UINT64_MAX, .string_budget = 8192 };
         ProcTree *old = t;
@@ -557,6 +573,42 @@ static void test_reconcile_from_fake_proc(void **state) {
         assert_int_equal(system(cmd), 0);
 }
 
+static void test_reconcile_zombies(void **state) {
+        PwProcInfo snap[4];
+        unsigned ended = 0, added = 0;
+        PwProcess *exited, *lost, *fresh;
+
+        /* 430 exited (its EXIT applied) but is not reaped yet: /proc still shows it, as Z. */
+        apply(ev_fork(10 * MS, 100, 430, 430));
+        apply(ev_exit(20 * MS, 430, 430, 0));
+        exited = proctree_get(t, 430);
+        /* 431's EXIT was lost: the tree thinks it alive, /proc shows a zombie. */
+        apply(ev_fork(11 * MS, 100, 431, 431));
+        lost = proctree_get_live(t, 431);
+
+        snap[0] = info_of(1, 0, 1 * MS, "init");
+        snap[1] = info_of(100, 1, 50 * MS, "bash");
+        snap[2] = info_of(430, 100, 10 * MS, "z");
+        snap[2].stat.state = 'Z';
+        snap[3] = info_of(431, 100, 11 * MS, "z");
+        snap[3].stat.state = 'Z';
+        assert_int_equal(proctree_reconcile(t, snap, 4, 1000 * MS, HZ, PW_SOURCE_RECONCILED, &ended, &added), 0);
+
+        assert_null(proctree_get_live(t, 430)); /* not brought back to life */
+        assert_ptr_equal(proctree_get(t, 430), exited);
+        assert_true(lost->exited && (lost->uncertain & PW_UNCERTAIN_EXIT));
+        assert_null(proctree_get_live(t, 431));
+        assert_int_equal(added, 0);
+
+        /* A zombie the tree never knew (it died before we could see it): recorded as ended. */
+        snap[3] = info_of(432, 100, 12 * MS, "z");
+        snap[3].stat.state = 'Z';
+        assert_int_equal(proctree_reconcile(t, snap, 4, 1100 * MS, HZ, PW_SOURCE_RECONCILED, &ended, &added), 0);
+        fresh = proctree_get(t, 432);
+        assert_non_null(fresh);
+        assert_true(fresh->exited && (fresh->uncertain & PW_UNCERTAIN_EXIT));
+}
+
 static void test_suspend_keeps_identity(void **state) {
         PwProcInfo snap[3];
         unsigned ended = 1, added = 1;
@@ -598,6 +650,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_scan_overlap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_suspend_keeps_identity, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reconcile_from_fake_proc, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reconcile_zombies, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_drop_retained, setup, teardown),
         };
 
         return cmocka_run_group_tests_name("process tree", tests, NULL, NULL);

@@ -5,7 +5,9 @@
 # threshold, every capability named must exist (systemd accepts unknown names silently), and
 # `systemctl enable` must work from the unit's install directory.
 #
-# Usage: test-unit-file.sh GENERATED-UNIT BUILT-PROCWATCHD UNITDIR
+# The generated procwatchd.socket, when given, is verified beside the service and installed with it.
+#
+# Usage: test-unit-file.sh GENERATED-UNIT BUILT-PROCWATCHD UNITDIR [GENERATED-SOCKET-UNIT]
 # Needs root (unshare, mount); exits 77 (a skip for meson) without it.
 set -u -o pipefail
 
@@ -15,6 +17,7 @@ THRESHOLD=20
 unit=${1:?usage: $0 GENERATED-UNIT BUILT-PROCWATCHD UNITDIR}
 binary=${2:?usage: $0 GENERATED-UNIT BUILT-PROCWATCHD UNITDIR}
 unitdir=${3:?usage: $0 GENERATED-UNIT BUILT-PROCWATCHD UNITDIR}
+socket_unit=${4:-}
 capability_h=${CAPABILITY_H:-/usr/include/linux/capability.h}
 
 failures=0
@@ -76,6 +79,26 @@ else
         echo "ok: systemd-analyze verify printed nothing"
 fi
 
+# 3a. The socket unit beside the service: verify must print nothing for the pair either.
+if [ -n "$socket_unit" ]; then
+        if grep -n '@[A-Za-z_]*@' "$socket_unit" >&2; then
+                fail "$socket_unit still holds unsubstituted @...@ placeholders (see above)."
+        fi
+        cp "$socket_unit" "$tmp/unit/procwatchd.socket"
+        out=$(sandboxed systemd-analyze verify --man=no "$tmp/unit/procwatchd.socket" "$copy" 2>&1)
+        rc=$?
+        if [ $rc -ne 0 ] || [ -n "$out" ]; then
+                fail "systemd-analyze verify --man=no of procwatchd.socket exited $rc and printed (it must print nothing):"
+                printf '%s\n' "$out" | sed 's/^/    /' >&2
+        else
+                echo "ok: systemd-analyze verify printed nothing for procwatchd.socket"
+        fi
+        if ! grep -qx 'ListenStream=/run/procwatchd/io.procwatch' "$socket_unit" ||
+           ! grep -qx 'SocketMode=0666' "$socket_unit"; then
+                fail "$socket_unit does not listen on /run/procwatchd/io.procwatch with mode 0666."
+        fi
+fi
+
 # 3b. The check above is only worth something if verify does complain about a broken unit.
 broken="$tmp/unit-broken/procwatchd.service"
 mkdir "$tmp/unit-broken"
@@ -122,6 +145,7 @@ fi
 root="$tmp/root"
 mkdir -p "$root/$unitdir" "$root/etc/systemd/system"
 cp "$unit" "$root/$unitdir/procwatchd.service"
+[ -n "$socket_unit" ] && cp "$socket_unit" "$root/$unitdir/procwatchd.socket"
 out=$(systemctl --root="$root" enable procwatchd.service 2>&1)
 rc=$?
 link="$root/etc/systemd/system/sysinit.target.wants/procwatchd.service"
@@ -130,6 +154,13 @@ if [ $rc -ne 0 ] || [ ! -L "$link" ]; then
         printf '%s\n' "$out" | sed 's/^/    /' >&2
 else
         echo "ok: systemctl enable links $(readlink "$link") into sysinit.target.wants"
+fi
+if [ -n "$socket_unit" ]; then
+        if [ ! -L "$root/etc/systemd/system/sockets.target.wants/procwatchd.socket" ]; then
+                fail "systemctl enable procwatchd.service did not enable procwatchd.socket (Also=)."
+        else
+                echo "ok: systemctl enable also links procwatchd.socket into sockets.target.wants"
+        fi
 fi
 
 if [ $failures -ne 0 ]; then

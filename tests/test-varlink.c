@@ -2,7 +2,10 @@
 /* The Varlink read path without a daemon: framing over byte arrays and socket pairs, the UTF-8 and
  * nesting helpers over tables, and the server on a real UNIX socket in a temporary folder, driven by
  * a real sd-event loop in this process: every method, every error, and every limit (257 clients, a
- * 10 MiB request, depth 100, a client that never reads its reply). */
+ * 10 MiB request, depth 100, a client that never reads its reply). Events: scripted events published
+ * to subscribers with different filters, a subscriber that never reads (bounded, told what it
+ * missed, dropped when stuck), and callers of other uids (setresuid() in a child) for the root-only
+ * methods and hidepid. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +21,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <grp.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "json-util.h"
@@ -685,6 +691,7 @@ static void test_server_get_info(void **state) {
         assert_int_equal(json_array_size(ifaces), 2);
         assert_string_equal(json_string_value(json_array_get(ifaces, 0)), "org.varlink.service");
         assert_string_equal(json_string_value(json_array_get(ifaces, 1)), "io.procwatch");
+        assert_int_equal(json_integer_value(json_object_get(p, "interface_version")), PW_VARLINK_INTERFACE_VERSION);
         json_decref(msg);
         tc_close(&c);
 }
@@ -1310,6 +1317,501 @@ static void test_limit_output_max(void **state) {
         tc_close(&c);
 }
 
+/* --- events ---------------------------------------------------------------------------------------------- */
+
+/* Applies an event to the tree and publishes it, as the manager does. */
+static void publish(PwEvent ev) {
+        PwApplyResult res;
+
+        assert_int_equal(proctree_apply(tree, &ev, &res), 0);
+        server_publish_event(server, &ev, &res);
+}
+
+static PwEvent ev_fork(uint64_t ts, pid_t ppid, pid_t pid, pid_t tgid) {
+        return (PwEvent){ .kind = PW_EVENT_FORK, .timestamp_ns = ts,
+                          .fork = { .parent_pid = ppid, .parent_tgid = ppid, .child_pid = pid, .child_tgid = tgid } };
+}
+
+static PwEvent ev_exec(uint64_t ts, pid_t tgid) {
+        return (PwEvent){ .kind = PW_EVENT_EXEC, .timestamp_ns = ts, .exec = { .pid = tgid, .tgid = tgid } };
+}
+
+static PwEvent ev_exit(uint64_t ts, pid_t pid, pid_t tgid, uint32_t code) {
+        return (PwEvent){ .kind = PW_EVENT_EXIT, .timestamp_ns = ts,
+                          .exit = { .pid = pid, .tgid = tgid, .code = code, .signal = pid == tgid ? SIGCHLD : -1 } };
+}
+
+/* Subscribes and waits for the {"ready": true} reply. */
+static void subscribe(TestClient *c, const char *params) {
+        char req[512];
+        json_t *msg;
+
+        assert_int_equal(tc_connect(c), 0);
+        snprintf(req, sizeof(req), "{\"method\":\"io.procwatch.Events\",\"more\":true,\"parameters\":%s}", params);
+        msg = tc_call(c, req);
+        assert_true(json_is_true(json_object_get(expect_reply(msg), "ready")));
+        assert_true(json_is_true(json_object_get(msg, "continues")));
+        json_decref(msg);
+}
+
+/* The next event of a stream: kind and pid checked, the message returned. */
+static json_t *expect_event(TestClient *c, const char *kind, pid_t pid, pid_t tid) {
+        json_t *msg = tc_read(c), *e;
+
+        e = json_object_get(expect_reply(msg), "event");
+        if (!json_is_object(e)) {
+                char *t = json_dumps(msg, 0);
+                fail_msg("expected a %s event of %d, got %s", kind, (int) pid, t);
+        }
+        assert_true(json_is_true(json_object_get(msg, "continues")));
+        assert_string_equal(json_string_value(json_object_get(e, "kind")), kind);
+        assert_int_equal(json_integer_value(json_object_get(e, "pid")), pid);
+        assert_int_equal(json_integer_value(json_object_get(e, "tid")), tid);
+        return msg;
+}
+
+/* Nothing more is queued for c. */
+static void expect_no_message(TestClient *c) {
+        char *m;
+        size_t len;
+
+        for (unsigned i = 0; i < 10; i++) {
+                pump(2);
+                (void) varlink_conn_read(&c->conn, 1 << 20);
+        }
+        assert_int_equal(varlink_conn_next(&c->conn, &m, &len), 0);
+}
+
+static void test_events_filters(void **state) {
+        TestClient all, subtree, threads, root_forks, other;
+        json_t *msg, *e;
+
+        subscribe(&all, "{}");
+        subscribe(&subtree, "{\"pid\":100,\"kinds\":[\"exec\",\"exit\"]}");
+        subscribe(&threads, "{\"pid\":300,\"threads\":true}");
+        subscribe(&root_forks, "{\"uid\":0,\"kinds\":[\"fork\"]}");
+        assert_int_equal(server_n_subscribers(server), 4);
+
+        publish(ev_fork(1000 * MS, 100, 300, 300));    /* bash (uid 1000) forks 300 */
+        publish(ev_exec(1001 * MS, 300));
+        publish(ev_fork(1002 * MS, 300, 301, 300));    /* a thread of 300 */
+        publish(ev_exit(1003 * MS, 301, 300, 0));
+        publish(ev_exit(1012 * MS, 300, 300, 3 << 8)); /* lived 12 ms, exit 3 */
+        publish(ev_fork(1020 * MS, 1, 400, 400));      /* init (uid 0) forks 400 */
+        publish(ev_exit(1021 * MS, 400, 400, 0));
+
+        /* Everything but thread events, in order. */
+        json_decref(expect_event(&all, "fork", 300, 300));
+        msg = expect_event(&all, "exec", 300, 300);
+        e = json_object_get(json_object_get(msg, "parameters"), "event");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(e, "process"), "id")),
+                            proctree_get(tree, 300)->id);
+        assert_false(json_is_true(json_object_get(e, "thread")));
+        json_decref(msg);
+        msg = expect_event(&all, "exit", 300, 300);
+        e = json_object_get(json_object_get(msg, "parameters"), "event");
+        assert_int_equal(json_integer_value(json_object_get(e, "lifetime_usec")), 12000);
+        assert_int_equal(json_integer_value(json_object_get(e, "time_monotonic_ns")), 1012 * MS);
+        assert_int_equal(json_integer_value(
+                                 json_object_get(json_object_get(json_object_get(e, "process"), "exit"), "code")),
+                         3);
+        json_decref(msg);
+        msg = expect_event(&all, "fork", 400, 400);
+        e = json_object_get(json_object_get(msg, "parameters"), "event");
+        assert_int_equal(json_integer_value(json_object_get(e, "parent_pid")), 1);
+        json_decref(msg);
+        json_decref(expect_event(&all, "exit", 400, 400));
+        expect_no_message(&all);
+
+        /* bash's subtree, exec and exit only. */
+        json_decref(expect_event(&subtree, "exec", 300, 300));
+        json_decref(expect_event(&subtree, "exit", 300, 300));
+        expect_no_message(&subtree);
+
+        /* 300 and its threads. */
+        json_decref(expect_event(&threads, "fork", 300, 300));
+        json_decref(expect_event(&threads, "exec", 300, 300));
+        msg = expect_event(&threads, "fork", 300, 301);
+        assert_true(json_is_true(json_object_get(json_object_get(json_object_get(msg, "parameters"), "event"), "thread")));
+        json_decref(msg);
+        json_decref(expect_event(&threads, "exit", 300, 301));
+        json_decref(expect_event(&threads, "exit", 300, 300));
+        expect_no_message(&threads);
+
+        /* Forks of root's processes. */
+        json_decref(expect_event(&root_forks, "fork", 400, 400));
+        expect_no_message(&root_forks);
+
+        /* An ordinary client on the same server is not affected, and a subscriber that hangs up is
+         * forgotten. */
+        assert_int_equal(tc_connect(&other), 0);
+        msg = tc_call(&other, "{\"method\":\"io.procwatch.Stats\"}");
+        assert_int_equal(json_integer_value(json_object_get(expect_reply(msg), "clients")), 5);
+        json_decref(msg);
+        tc_close(&all);
+        tc_close(&subtree);
+        while (server_n_subscribers(server) > 2)
+                pump(5);
+        publish(ev_fork(1030 * MS, 100, 500, 500));
+        tc_close(&threads);
+        tc_close(&root_forks);
+        tc_close(&other);
+        wait_clients(0);
+        assert_int_equal(server_n_subscribers(server), 0);
+}
+
+static void test_events_errors(void **state) {
+        TestClient c;
+        json_t *msg;
+
+        assert_int_equal(tc_connect(&c), 0);
+        /* A stream needs "more". */
+        expect_error(tc_call(&c, "{\"method\":\"io.procwatch.Events\"}"), PW_VARLINK_ERROR_EXPECTED_MORE, NULL, NULL);
+        expect_error(tc_call(&c, "{\"method\":\"io.procwatch.Events\",\"more\":true,\"parameters\":{\"kinds\":[\"ack\"]}}"),
+                     PW_VARLINK_ERROR_INVALID_PARAMETER, "parameter", "kinds");
+        expect_error(tc_call(&c, "{\"method\":\"io.procwatch.Events\",\"more\":true,\"parameters\":{\"kinds\":\"fork\"}}"),
+                     PW_VARLINK_ERROR_INVALID_PARAMETER, "parameter", "kinds");
+        expect_error(tc_call(&c, "{\"method\":\"io.procwatch.Events\",\"more\":true,\"parameters\":{\"pid\":0}}"),
+                     PW_VARLINK_ERROR_INVALID_PARAMETER, "parameter", "pid");
+        expect_error(tc_call(&c, "{\"method\":\"io.procwatch.Events\",\"more\":true,\"parameters\":{\"threads\":1}}"),
+                     PW_VARLINK_ERROR_INVALID_PARAMETER, "parameter", "threads");
+        expect_error(tc_call(&c, "{\"method\":\"io.procwatch.Events\",\"more\":true,\"parameters\":{\"colour\":1}}"),
+                     PW_VARLINK_ERROR_INVALID_PARAMETER, "parameter", "colour");
+        assert_int_equal(server_n_subscribers(server), 0);
+        /* Still a plain connection; then a subscription, after which further calls are ignored. */
+        json_decref(tc_call(&c, "{\"method\":\"io.procwatch.Stats\"}"));
+        assert_int_equal(tc_send_str(&c, "{\"method\":\"io.procwatch.Events\",\"more\":true}"), 0);
+        msg = tc_read(&c); /* json_is_true() evaluates its argument twice */
+        assert_true(json_is_true(json_object_get(expect_reply(msg), "ready")));
+        json_decref(msg);
+        assert_int_equal(tc_send_str(&c, "{\"method\":\"io.procwatch.Stats\"}"), 0);
+        expect_no_message(&c);
+        publish(ev_fork(1000 * MS, 1, 600, 600));
+        json_decref(expect_event(&c, "fork", 600, 600));
+        tc_close(&c);
+        wait_clients(0);
+}
+
+/* A subtree filter follows at most SERVER_SUBTREE_DEPTH_MAX parents: a chain of processes deeper than
+ * that costs bounded work per event, and what lies deeper is not matched. */
+static void test_events_subtree_depth(void **state) {
+        const pid_t base = 30000, n = (pid_t) SERVER_SUBTREE_DEPTH_MAX + 10;
+        TestClient c;
+        char params[64];
+
+        /* 30000 forks 30001 forks 30002 ...: each the parent of the next. */
+        apply(ev_fork(1000 * MS, 1, base, base));
+        for (pid_t i = 1; i < n; i++)
+                apply(ev_fork(1000 * MS + (uint64_t) i, base + i - 1, base + i, base + i));
+        snprintf(params, sizeof(params), "{\"pid\":%d,\"kinds\":[\"exit\"]}", (int) base);
+        subscribe(&c, params);
+        /* Within the bound: seen. */
+        publish(ev_exit(2000 * MS, base + (pid_t) SERVER_SUBTREE_DEPTH_MAX - 1, base + (pid_t) SERVER_SUBTREE_DEPTH_MAX - 1, 0));
+        json_decref(expect_event(&c, "exit", base + (pid_t) SERVER_SUBTREE_DEPTH_MAX - 1,
+                                 base + (pid_t) SERVER_SUBTREE_DEPTH_MAX - 1));
+        /* Beyond it: not. */
+        publish(ev_exit(2001 * MS, base + n - 1, base + n - 1, 0));
+        expect_no_message(&c);
+        tc_close(&c);
+        wait_clients(0);
+}
+
+#define SMALL_EVENTS_BUFFER 8192U
+
+static int setup_small_events(void **state) {
+        ServerLimits l = {
+                .clients_max = SERVER_CLIENTS_MAX,
+                .request_max = SERVER_REQUEST_MAX,
+                .depth_max = SERVER_DEPTH_MAX,
+                .output_chunk = SERVER_OUTPUT_CHUNK,
+                .output_max = SERVER_OUTPUT_MAX,
+                .stall_usec = SERVER_STALL_USEC,
+                .events_buffer_max = SMALL_EVENTS_BUFFER,
+        };
+        return start_server(&l);
+}
+
+static int setup_small_events_stall(void **state) {
+        ServerLimits l = {
+                .clients_max = SERVER_CLIENTS_MAX,
+                .request_max = SERVER_REQUEST_MAX,
+                .depth_max = SERVER_DEPTH_MAX,
+                .output_chunk = SERVER_OUTPUT_CHUNK,
+                .output_max = SERVER_OUTPUT_MAX,
+                .stall_usec = 300 * USEC_PER_MSEC,
+                .events_buffer_max = SMALL_EVENTS_BUFFER,
+        };
+        return start_server(&l);
+}
+
+/* A subscriber that reads nothing while 20,000 events go by: its buffer stays bounded, a reader
+ * beside it gets every event, an ordinary client is answered at once; when it reads at last it gets
+ * events in order and is told exactly how many it missed. */
+#define STORM_PAIRS 10000U
+
+static void test_events_slow_subscriber(void **state) {
+        TestClient slow, fast, other;
+        uint64_t received = 0, missed = 0, fast_received = 0, last_ns = 0;
+        json_t *msg, *p;
+
+        subscribe(&slow, "{}");
+        subscribe(&fast, "{}");
+        assert_int_equal(tc_connect(&other), 0);
+        for (unsigned i = 0; i < STORM_PAIRS; i++) {
+                publish(ev_fork((2000 + i) * MS, 100, 20000 + (pid_t) i, 20000 + (pid_t) i));
+                publish(ev_exit((2000 + i) * MS + 1, 20000 + (pid_t) i, 20000 + (pid_t) i, 0));
+                assert_true(server_max_backlog(server) <= SMALL_EVENTS_BUFFER);
+                /* The fast one reads as it goes. */
+                pump(0);
+                while (varlink_conn_read(&fast.conn, 1 << 20) > 0)
+                        ;
+                for (;;) {
+                        char *m;
+                        size_t len;
+                        json_t *j;
+                        int r = varlink_conn_next(&fast.conn, &m, &len);
+
+                        assert_true(r >= 0);
+                        if (r == 0)
+                                break;
+                        assert_int_equal(varlink_message_parse(m, len, 64, &j), 0);
+                        assert_null(json_object_get(json_object_get(j, "parameters"), "missed"));
+                        fast_received++;
+                        json_decref(j);
+                }
+                if (i % 2000 == 0) {
+                        uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+
+                        msg = tc_call(&other, "{\"method\":\"io.procwatch.Show\",\"parameters\":{\"pid\":100}}");
+                        expect_reply(msg);
+                        json_decref(msg);
+                        assert_true(now_usec(CLOCK_MONOTONIC) - t0 < USEC_PER_SEC);
+                }
+        }
+        /* The slow one reads now: events in order, the gaps announced. */
+        while (received + missed < 2 * STORM_PAIRS) {
+                json_t *e;
+
+                msg = tc_read(&slow);
+                p = expect_reply(msg);
+                e = json_object_get(p, "event");
+                if (json_is_object(e)) {
+                        uint64_t ns = (uint64_t) json_integer_value(json_object_get(e, "time_monotonic_ns"));
+
+                        assert_true(ns > last_ns);
+                        last_ns = ns;
+                        received++;
+                } else {
+                        assert_true(json_integer_value(json_object_get(p, "missed")) > 0);
+                        missed += (uint64_t) json_integer_value(json_object_get(p, "missed"));
+                }
+                json_decref(msg);
+        }
+        assert_int_equal(received + missed, 2 * STORM_PAIRS);
+        assert_true(missed > 0);
+        assert_true(received > 0);
+        /* The fast reader lost nothing. */
+        while (fast_received < 2 * STORM_PAIRS) {
+                msg = tc_read(&fast);
+                assert_null(json_object_get(expect_reply(msg), "missed"));
+                json_decref(msg);
+                fast_received++;
+        }
+        /* Stats says the same. */
+        msg = tc_call(&other, "{\"method\":\"io.procwatch.Stats\"}");
+        p = expect_reply(msg);
+        assert_int_equal(json_integer_value(json_object_get(p, "subscribers")), 2);
+        assert_int_equal(json_integer_value(json_object_get(p, "events_published")), 2 * STORM_PAIRS);
+        assert_int_equal(json_integer_value(json_object_get(p, "events_missed")), missed);
+        json_decref(msg);
+        tc_close(&slow);
+        tc_close(&fast);
+        tc_close(&other);
+        wait_clients(0);
+}
+
+/* One that stays stuck past the stall bound is disconnected; the others stay. */
+static void test_events_stuck_subscriber(void **state) {
+        TestClient stuck, other;
+        uint64_t start = now_usec(CLOCK_MONOTONIC);
+        json_t *msg;
+
+        subscribe(&stuck, "{}");
+        assert_int_equal(tc_connect(&other), 0);
+        for (unsigned i = 0; i < 3000; i++) {
+                publish(ev_fork((2000 + i) * MS, 100, 20000 + (pid_t) i, 20000 + (pid_t) i));
+                publish(ev_exit((2000 + i) * MS + 1, 20000 + (pid_t) i, 20000 + (pid_t) i, 0));
+                pump(0);
+        }
+        while (server_n_subscribers(server) > 0) {
+                pump(10);
+                assert_true(now_usec(CLOCK_MONOTONIC) - start < 10 * USEC_PER_SEC);
+        }
+        msg = tc_call(&other, "{\"method\":\"io.procwatch.Stats\"}");
+        assert_int_equal(json_integer_value(json_object_get(expect_reply(msg), "clients_dropped")), 1);
+        json_decref(msg);
+        tc_close(&stuck);
+        tc_close(&other);
+}
+
+/* --- who may do what ------------------------------------------------------------------------------------- */
+
+/* Makes one call as uid (a forked child with setresuid()), the server running here meanwhile.
+ * Returns the parsed reply, or NULL when the child could not get one. */
+static json_t *call_as(uid_t uid, const char *request) {
+        int pfd[2], status;
+        char buf[256 * 1024];
+        size_t len = 0;
+        json_t *j = NULL;
+        pid_t pid;
+
+        assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                int fd;
+                char rb[256 * 1024];
+                size_t n = 0;
+
+                close(pfd[0]);
+                if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+                        _exit(2);
+                strcpy(sa.sun_path, sock_path);
+                fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                        _exit(3);
+                if (write(fd, request, strlen(request) + 1) != (ssize_t) strlen(request) + 1)
+                        _exit(4);
+                while (n < sizeof(rb)) {
+                        ssize_t k = read(fd, rb + n, sizeof(rb) - n);
+
+                        if (k <= 0)
+                                _exit(5);
+                        n += (size_t) k;
+                        if (memchr(rb + n - k, '\0', (size_t) k))
+                                break;
+                }
+                if (write(pfd[1], rb, strnlen(rb, n)) < 0)
+                        _exit(6);
+                _exit(0);
+        }
+        close(pfd[1]);
+        for (;;) {
+                struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+                ssize_t k;
+
+                pump(2);
+                if (poll(&p, 1, 0) <= 0)
+                        continue;
+                k = read(pfd[0], buf + len, sizeof(buf) - 1 - len);
+                if (k <= 0)
+                        break;
+                len += (size_t) k;
+        }
+        close(pfd[0]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        buf[len] = '\0';
+        assert_int_equal(varlink_message_parse(buf, len, 64, &j), 0);
+        return j;
+}
+
+static void test_access_root_only(void **state) {
+        TestClient c;
+        json_t *msg;
+
+        /* The test folder is 0700: others must reach the socket. */
+        assert_int_equal(chmod(dir, 0755), 0);
+
+        /* Reading is open to everyone. */
+        msg = call_as(65534, "{\"method\":\"io.procwatch.Show\",\"parameters\":{\"pid\":1}}");
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(expect_reply(msg), "process"), "pid")), 1);
+        json_decref(msg);
+        /* Changing the daemon is not. */
+        expect_error(call_as(65534, "{\"method\":\"io.procwatch.DropRetained\"}"), PW_VARLINK_ERROR_PERMISSION_DENIED,
+                     "method", "io.procwatch.DropRetained");
+        expect_error(call_as(1000, "{\"method\":\"io.procwatch.Reload\"}"), PW_VARLINK_ERROR_PERMISSION_DENIED,
+                     "method", "io.procwatch.Reload");
+        assert_int_equal(tree->n_retained, 2);
+
+        /* Root may. */
+        assert_int_equal(tc_connect(&c), 0);
+        msg = tc_call(&c, "{\"method\":\"io.procwatch.DropRetained\"}");
+        assert_int_equal(json_integer_value(json_object_get(expect_reply(msg), "dropped")), 2);
+        json_decref(msg);
+        assert_int_equal(tree->n_retained, 0);
+        msg = tc_call(&c, "{\"method\":\"io.procwatch.Reload\"}");
+        assert_true(json_is_boolean(json_object_get(expect_reply(msg), "hidepid")));
+        json_decref(msg);
+        expect_error(tc_call(&c, "{\"method\":\"io.procwatch.DropRetained\",\"parameters\":{\"all\":true}}"),
+                     PW_VARLINK_ERROR_INVALID_PARAMETER, "parameter", "all");
+        tc_close(&c);
+}
+
+static void test_access_hidepid(void **state) {
+        json_t *msg, *procs, *p;
+        size_t i;
+
+        assert_int_equal(chmod(dir, 0755), 0);
+        server_set_hidepid(server, true);
+
+        /* uid 1000 sees bash and what it started, nothing of root's. */
+        msg = call_as(1000, "{\"method\":\"io.procwatch.List\"}");
+        procs = json_object_get(expect_reply(msg), "processes");
+        assert_int_equal(json_array_size(procs), 4); /* bash, sleep, false, crash */
+        json_array_foreach(procs, i, p)
+                assert_int_equal(json_integer_value(json_object_get(p, "uid")), 1000);
+        json_decref(msg);
+        msg = call_as(1000, "{\"method\":\"io.procwatch.Tree\"}");
+        assert_int_equal(json_array_size(json_object_get(expect_reply(msg), "processes")), 2); /* bash, sleep */
+        json_decref(msg);
+        expect_error(call_as(1000, "{\"method\":\"io.procwatch.Show\",\"parameters\":{\"pid\":1}}"),
+                     PW_VARLINK_ERROR_NO_SUCH_PROCESS, NULL, NULL);
+        msg = call_as(1000, "{\"method\":\"io.procwatch.Show\",\"parameters\":{\"pid\":200}}");
+        expect_reply(msg);
+        json_decref(msg);
+        /* nobody sees nothing; root sees all. */
+        msg = call_as(65534, "{\"method\":\"io.procwatch.List\"}");
+        assert_int_equal(json_array_size(json_object_get(expect_reply(msg), "processes")), 0);
+        json_decref(msg);
+        msg = call_as(0, "{\"method\":\"io.procwatch.List\"}");
+        assert_int_equal(json_array_size(json_object_get(expect_reply(msg), "processes")), 7);
+        json_decref(msg);
+}
+
+static void test_parse_hidepid(void **state) {
+        static const struct {
+                const char *text;
+                int want;
+        } cases[] = {
+                { "22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n", 0 },
+                { "22 1 0:21 / /proc rw,nosuid shared:12 - proc proc rw,hidepid=invisible\n", 1 },
+                { "22 1 0:21 / /proc rw,nosuid shared:12 - proc proc rw,hidepid=2\n", 1 },
+                { "22 1 0:21 / /proc rw,nosuid shared:12 - proc proc rw,hidepid=noaccess,subset=pid\n", 1 },
+                { "22 1 0:21 / /proc rw,nosuid shared:12 - proc proc rw,hidepid=0\n", 0 },
+                { "22 1 0:21 / /proc rw,nosuid shared:12 - proc proc rw,hidepid=off\n", 0 },
+                /* The last /proc mount is the one on top. */
+                { "22 1 0:21 / /proc rw shared:12 - proc proc rw\n"
+                  "90 22 0:50 / /proc rw - proc proc rw,hidepid=invisible\n", 1 },
+                { "22 1 0:21 / /proc rw - proc proc rw,hidepid=invisible\n"
+                  "90 22 0:50 / /proc rw - proc proc rw\n", 0 },
+                /* Other mount points and types do not count. */
+                { "30 1 0:22 / /proc/sys/fs/binfmt_misc rw - binfmt_misc binfmt_misc rw,hidepid=2\n"
+                  "31 1 0:23 / /procx rw - proc proc rw,hidepid=2\n", -EINVAL },
+                { "", -EINVAL },
+                { "garbage\n", -EINVAL },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                int r = server_parse_hidepid(cases[i].text);
+
+                if (r != cases[i].want)
+                        fail_msg("case %zu: got %d, want %d", i, r, cases[i].want);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_framing_several_in_one_read),
@@ -1340,7 +1842,26 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_limit_depth, setup_server, teardown_server),
                 cmocka_unit_test_setup_teardown(test_limit_never_reads, setup_stall, teardown_server),
                 cmocka_unit_test_setup_teardown(test_limit_output_max, setup_small_output, teardown_server),
+                cmocka_unit_test_setup_teardown(test_events_filters, setup_server, teardown_server),
+                cmocka_unit_test_setup_teardown(test_events_errors, setup_server, teardown_server),
+                cmocka_unit_test_setup_teardown(test_events_subtree_depth, setup_server, teardown_server),
+                cmocka_unit_test_setup_teardown(test_events_slow_subscriber, setup_small_events, teardown_server),
+                cmocka_unit_test_setup_teardown(test_events_stuck_subscriber, setup_small_events_stall, teardown_server),
+                cmocka_unit_test(test_parse_hidepid),
         };
+        /* Calls as other users need root to change uid. */
+        const struct CMUnitTest access_tests[] = {
+                cmocka_unit_test_setup_teardown(test_access_root_only, setup_server, teardown_server),
+                cmocka_unit_test_setup_teardown(test_access_hidepid, setup_server, teardown_server),
+        };
+        int r;
 
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        r = cmocka_run_group_tests(tests, NULL, NULL);
+        if (r != 0)
+                return r;
+        if (geteuid() != 0) {
+                printf("SKIP: the access tests need root to call as other users.\n");
+                return 0;
+        }
+        return cmocka_run_group_tests(access_tests, NULL, NULL);
 }

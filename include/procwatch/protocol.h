@@ -11,6 +11,11 @@
 #define PW_VARLINK_INTERFACE "io.procwatch"
 #define PW_VARLINK_SERVICE_INTERFACE "org.varlink.service"
 
+/* The version of the io.procwatch interface, reported by GetInfo as "interface_version". It grows
+ * by one whenever a method, a parameter or a field is added; fields documented as stable in
+ * procwatchctl(1) are never removed or changed in meaning within a major version. */
+#define PW_VARLINK_INTERFACE_VERSION 2
+
 /* What GetInfo reports. */
 #define PW_VARLINK_VENDOR "procwatchd"
 #define PW_VARLINK_PRODUCT "procwatchd"
@@ -21,9 +26,13 @@
 #define PW_VARLINK_ERROR_METHOD_NOT_FOUND "org.varlink.service.MethodNotFound"
 #define PW_VARLINK_ERROR_METHOD_NOT_IMPLEMENTED "org.varlink.service.MethodNotImplemented"
 #define PW_VARLINK_ERROR_INVALID_PARAMETER "org.varlink.service.InvalidParameter"
+/* A method that streams (Events) called without "more": true. */
+#define PW_VARLINK_ERROR_EXPECTED_MORE "org.varlink.service.ExpectedMore"
 
 /* Errors of io.procwatch. */
 #define PW_VARLINK_ERROR_NO_SUCH_PROCESS "io.procwatch.NoSuchProcess"
+/* A method that changes the daemon (DropRetained, Reload) called by another user than root. */
+#define PW_VARLINK_ERROR_PERMISSION_DENIED "io.procwatch.PermissionDenied"
 
 /* The pseudo parameter names InvalidParameter carries for a message that is not a call at all:
  * not JSON, not an object, nested too deep or too long ("request"), or without a method string

@@ -61,11 +61,8 @@ static int wait_for(CtlClient *c, short events) {
         return n == 0 ? -ETIMEDOUT : 0;
 }
 
-int ctl_call(CtlClient *c, const char *method, json_t *parameters, CtlReply *ret) {
-        _cleanup_(json_decrefp) json_t *call = varlink_call_new(method, parameters, false, false);
-        _cleanup_(json_decrefp) json_t *msg = NULL;
-        const char *error;
-        json_t *params;
+int ctl_send(CtlClient *c, const char *method, json_t *parameters, bool more) {
+        _cleanup_(json_decrefp) json_t *call = varlink_call_new(method, parameters, more, false);
         int r;
 
         if (!call)
@@ -81,6 +78,15 @@ int ctl_call(CtlClient *c, const char *method, json_t *parameters, CtlReply *ret
                 if (n == 0 && (r = wait_for(c, POLLOUT)) < 0)
                         return r;
         }
+        return 0;
+}
+
+int ctl_read_reply(CtlClient *c, CtlReply *ret) {
+        _cleanup_(json_decrefp) json_t *msg = NULL;
+        const char *error;
+        json_t *params;
+        bool continues;
+        int r;
 
         for (;;) {
                 char *m;
@@ -106,11 +112,20 @@ int ctl_call(CtlClient *c, const char *method, json_t *parameters, CtlReply *ret
                         return (int) n;
         }
 
-        r = varlink_reply_parse(msg, &error, &params, NULL);
+        r = varlink_reply_parse(msg, &error, &params, &continues);
         if (r < 0)
                 return r;
-        *ret = (CtlReply){ .message = TAKE_PTR(msg), .error = error, .parameters = params };
+        *ret = (CtlReply){ .message = TAKE_PTR(msg), .error = error, .parameters = params, .continues = continues };
         return 0;
+}
+
+int ctl_call(CtlClient *c, const char *method, json_t *parameters, CtlReply *ret) {
+        int r;
+
+        r = ctl_send(c, method, parameters, false);
+        if (r < 0)
+                return r;
+        return ctl_read_reply(c, ret);
 }
 
 int ctl_exit_status_for_connect(int error) {

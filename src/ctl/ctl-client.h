@@ -3,6 +3,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "macro.h"
@@ -36,6 +37,7 @@ typedef struct CtlReply {
         json_t *message;         /* owned */
         const char *error;       /* the Varlink error name, or NULL */
         json_t *parameters;      /* borrowed from message; never NULL after success */
+        bool continues;          /* more replies follow (a call made with "more") */
 } CtlReply;
 
 void ctl_reply_done(CtlReply *r);
@@ -45,6 +47,12 @@ void ctl_reply_done(CtlReply *r);
  * connections beyond its limit that way), -ETIMEDOUT, -EBADMSG for a reply that is not Varlink, or
  * another negative errno. */
 int ctl_call(CtlClient *c, const char *method, json_t *parameters, CtlReply *ret);
+
+/* The two halves of ctl_call(), for calls answered by a stream (Events): sends a call (parameters
+ * stolen), and reads the next reply. Both wait no longer than c->deadline; set it far ahead for a
+ * stream that lasts. Return values as ctl_call(). */
+int ctl_send(CtlClient *c, const char *method, json_t *parameters, bool more);
+int ctl_read_reply(CtlClient *c, CtlReply *ret);
 
 /* The exit status for a failed connect. */
 int ctl_exit_status_for_connect(int error);

@@ -74,6 +74,72 @@ char *ctl_format_start(char *buf, size_t size, uint64_t realtime_usec, uint64_t 
         return buf;
 }
 
+char *ctl_format_ago(char *buf, size_t size, uint64_t realtime_usec, uint64_t now_usec) {
+        char d[32];
+
+        if (realtime_usec >= now_usec)
+                snprintf(buf, size, "just now");
+        else
+                snprintf(buf, size, "%s ago", ctl_format_duration(d, sizeof(d), now_usec - realtime_usec));
+        return buf;
+}
+
+/* --- terminal -------------------------------------------------------------------------------------- */
+
+#define ANSI_RED "\033[31m"
+#define ANSI_GREEN "\033[32m"
+#define ANSI_YELLOW "\033[33m"
+#define ANSI_BLUE "\033[34m"
+#define ANSI_MAGENTA "\033[35m"
+#define ANSI_GREY "\033[90m"
+#define ANSI_RESET "\033[0m"
+
+static const char *color_on(const CtlFormat *fmt, const char *c) {
+        return fmt->color ? c : "";
+}
+
+static const char *color_off(const CtlFormat *fmt) {
+        return fmt->color ? ANSI_RESET : "";
+}
+
+/* The colour of a status text: killed red, failed yellow, ended grey, running green. */
+static const char *status_color(const char *status) {
+        if (strncmp(status, "killed", 6) == 0)
+                return ANSI_RED;
+        if (strcmp(status, "exit 0") == 0 || strcmp(status, "gone") == 0 || strcmp(status, "unknown") == 0)
+                return ANSI_GREY;
+        if (strncmp(status, "exit", 4) == 0)
+                return ANSI_YELLOW;
+        return ANSI_GREEN;
+}
+
+/* Bytes of s that fill at most cols terminal cells (a code point a cell: escapes made the text
+ * printable); all of it when cols is 0. */
+static size_t fit_bytes(const char *s, size_t cols) {
+        size_t cells = 0, i = 0;
+
+        if (cols == 0)
+                return strlen(s);
+        for (; s[i]; i++) {
+                if (((unsigned char) s[i] & 0xC0) == 0x80)
+                        continue; /* a continuation byte: same cell */
+                if (cells == cols)
+                        break;
+                cells++;
+        }
+        return i;
+}
+
+/* Cells s takes. */
+static size_t cells_of(const char *s) {
+        size_t n = 0;
+
+        for (; *s; s++)
+                if (((unsigned char) *s & 0xC0) != 0x80)
+                        n++;
+        return n;
+}
+
 char *ctl_format_timestamp(char *buf, size_t size, uint64_t realtime_usec) {
         time_t t = (time_t) (realtime_usec / USEC_PER_SEC);
         char tmp[64];
@@ -272,8 +338,22 @@ static int tree_print_node(TreeState *t, const json_t *p, int branch /* -1 root,
         if (!comm)
                 return -ENOMEM;
         lifetime_note(note, sizeof(note), p);
-        fprintf(t->f, "%.*s%s%s(%" PRId64 ") [%s]\n", (int) t->len, t->prefix ?: "",
-                branch < 0 ? "" : parts[branch], comm, int_or(p, "pid", 0), note);
+        {
+                _cleanup_(freep) char *line = NULL;
+                char status[64];
+                size_t cut;
+
+                if (asprintf(&line, "%.*s%s%s(%" PRId64 ") ", (int) t->len, t->prefix ?: "",
+                             branch < 0 ? "" : parts[branch], comm, int_or(p, "pid", 0)) < 0)
+                        return -ENOMEM;
+                /* The note stays whole when the terminal is narrow: the name part is cut instead. */
+                cut = t->fmt->columns > cells_of(note) + 2 ? t->fmt->columns - cells_of(note) - 2 : 0;
+                if (t->fmt->columns > 0 && cut == 0)
+                        cut = 1;
+                fprintf(t->f, "%.*s%s[%s]%s\n", (int) fit_bytes(line, cut), line,
+                        color_on(t->fmt, status_color(ctl_format_status(status, sizeof(status), p))), note,
+                        color_off(t->fmt));
+        }
 
         if (branch >= 0) {
                 const char *add = parts[branch == 1 ? 3 : 2];
@@ -360,14 +440,24 @@ int ctl_print_ps(FILE *f, const json_t *processes, const CtlFormat *fmt) {
                 }
         }
 
+        size_t used = 0;
+
+        for (unsigned k = 0; k + 1 < PS_COLUMNS; k++)
+                used += width[k] + 1;
         for (size_t row = 0; row <= n; row++)
                 for (unsigned k = 0; k < PS_COLUMNS; k++) {
                         const char *s = row == 0 ? header[k] : cells[(row - 1) * PS_COLUMNS + k];
 
-                        if (k + 1 == PS_COLUMNS)
-                                fprintf(f, "%s\n", s);
-                        else if (right[k])
+                        if (k + 1 == PS_COLUMNS) {
+                                /* The command takes what the terminal has left, at least 10 cells. */
+                                size_t room = fmt->columns == 0 ? 0 : fmt->columns > used + 10 ? fmt->columns - used : 10;
+
+                                fprintf(f, "%.*s\n", (int) fit_bytes(s, room), s);
+                        } else if (right[k])
                                 fprintf(f, "%*s ", (int) width[k], s);
+                        else if (k == 5 && row > 0)
+                                fprintf(f, "%s%s%s%*s ", color_on(fmt, status_color(s)), s, color_off(fmt),
+                                        (int) (width[k] - strlen(s)), "");
                         else
                                 fprintf(f, "%-*s ", (int) width[k], s);
                 }
@@ -422,7 +512,13 @@ int ctl_print_show(FILE *f, const json_t *p, const CtlFormat *fmt) {
         show_line(f, "Unit", unit);
         show_line(f, "Cgroup", cgroup);
 
-        show_line(f, "Started", ctl_format_timestamp(buf, sizeof(buf), (uint64_t) MAX(int_or(p, "start_realtime_usec", 0), 0)));
+        ctl_format_timestamp(t1, sizeof(t1), (uint64_t) MAX(int_or(p, "start_realtime_usec", 0), 0));
+        if (fmt->now_usec > 0) {
+                ctl_format_ago(t2, sizeof(t2), (uint64_t) MAX(int_or(p, "start_realtime_usec", 0), 0), fmt->now_usec);
+                snprintf(buf, sizeof(buf), "%s (%s)", t1, t2);
+        } else
+                snprintf(buf, sizeof(buf), "%s", t1);
+        show_line(f, "Started", buf);
         if (get_int(p, "exit_realtime_usec", &x))
                 show_line(f, "Ended", ctl_format_timestamp(buf, sizeof(buf), (uint64_t) MAX(x, 0)));
         ctl_format_duration(t1, sizeof(t1), (uint64_t) MAX(int_or(p, "duration_usec", 0), 0));
@@ -506,5 +602,79 @@ int ctl_print_stats(FILE *f, const json_t *stats) {
                 stats_value(f, v);
                 fputc('\n', f);
         }
+        return 0;
+}
+
+/* --- events ---------------------------------------------------------------------------------------- */
+
+static const char *kind_color(const char *kind) {
+        if (strcmp(kind, "fork") == 0)
+                return ANSI_BLUE;
+        if (strcmp(kind, "exec") == 0)
+                return ANSI_GREEN;
+        if (strcmp(kind, "exit") == 0)
+                return ANSI_GREY;
+        if (strcmp(kind, "coredump") == 0)
+                return ANSI_RED;
+        return ANSI_MAGENTA;
+}
+
+int ctl_print_event(FILE *f, const json_t *e, const CtlFormat *fmt) {
+        const json_t *p = json_object_get(e, "process");
+        const char *kind = str_or(e, "kind", "?");
+        _cleanup_(freep) char *comm = NULL, *detail = NULL, *line = NULL, *kind_e = escape(kind, false);
+        char ts[64], d[32], status[64];
+        int64_t v;
+        int r;
+
+        if (!kind_e)
+                return -ENOMEM;
+        comm = json_is_object(p) ? ctl_format_field(p, "comm", fmt->utf8) : strdup("?");
+        if (!comm)
+                return -ENOMEM;
+        ctl_format_timestamp(ts, sizeof(ts), (uint64_t) MAX(int_or(e, "time_realtime_usec", 0), 0));
+
+        if (strcmp(kind, "fork") == 0)
+                r = asprintf(&detail, "child of %" PRId64, int_or(e, "parent_pid", 0));
+        else if (strcmp(kind, "exec") == 0) {
+                detail = json_is_object(p) ? ctl_format_command(p, fmt->utf8) : strdup("");
+                r = detail ? 0 : -1;
+        } else if (strcmp(kind, "exit") == 0 && get_int(e, "lifetime_usec", &v))
+                r = asprintf(&detail, "%s, lived %s", ctl_format_status(status, sizeof(status), p),
+                             ctl_format_duration(d, sizeof(d), (uint64_t) MAX(v, 0)));
+        else if (strcmp(kind, "exit") == 0)
+                r = asprintf(&detail, "thread %" PRId64 " ended", int_or(e, "tid", 0));
+        else if (strcmp(kind, "uid") == 0 && json_is_object(p))
+                r = asprintf(&detail, "uid %" PRId64 ", effective %" PRId64, int_or(p, "uid", 0), int_or(p, "euid", 0));
+        else if (strcmp(kind, "gid") == 0 && json_is_object(p))
+                r = asprintf(&detail, "gid %" PRId64 ", effective %" PRId64, int_or(p, "gid", 0), int_or(p, "egid", 0));
+        else if (strcmp(kind, "sid") == 0 && json_is_object(p))
+                r = asprintf(&detail, "session %" PRId64, int_or(p, "sid", 0));
+        else if (strcmp(kind, "ptrace") == 0 && json_is_object(p))
+                r = get_int(p, "tracer", &v) ? asprintf(&detail, "traced by %" PRId64, v) : asprintf(&detail, "detached");
+        else
+                r = asprintf(&detail, "%s", "");
+        if (r < 0 || !detail)
+                return -ENOMEM;
+        if (json_is_true(json_object_get(e, "thread")) && strcmp(kind, "exit") != 0) {
+                char *withtid = NULL;
+
+                if (asprintf(&withtid, "%s%sthread %" PRId64, detail, *detail ? ", " : "", int_or(e, "tid", 0)) < 0)
+                        return -ENOMEM;
+                free(detail);
+                detail = withtid;
+        }
+        /* Everything after the kind is cut to the terminal's width. */
+        if (asprintf(&line, "%7" PRId64 " %s %s", int_or(e, "pid", 0), comm, detail) < 0)
+                return -ENOMEM;
+        fprintf(f, "%s %s%-8s%s%.*s\n", strlen(ts) > 11 ? ts + 11 : ts /* the time of day */, color_on(fmt, kind_color(kind)), kind_e,
+                color_off(fmt), (int) fit_bytes(line, fmt->columns > 22 + 10 ? fmt->columns - 22 : fmt->columns ? 10 : 0),
+                line);
+        return 0;
+}
+
+int ctl_print_missed(FILE *f, uint64_t missed, const CtlFormat *fmt) {
+        fprintf(f, "%s-- %" PRIu64 " event%s missed: procwatchctl did not keep up --%s\n", color_on(fmt, ANSI_YELLOW),
+                missed, missed == 1 ? "" : "s", color_off(fmt));
         return 0;
 }

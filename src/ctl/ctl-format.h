@@ -15,12 +15,16 @@ typedef struct CtlFormat {
         bool utf8;          /* the terminal takes UTF-8: keep non-ASCII text, draw tree lines */
         uint64_t now_usec;  /* CLOCK_REALTIME, for "how long ago" */
         bool resolve_names; /* look user names up (getpwuid_r); tests turn it off */
+        bool color;         /* ANSI colours (a terminal, NO_COLOR unset) */
+        unsigned columns;   /* the terminal's width: long lines are cut to it; 0 = no limit */
 } CtlFormat;
 
 /* "0us", "950us", "12ms", "3.2s", "5m02s", "2h03m", "3d04h". Returns buf. */
 char *ctl_format_duration(char *buf, size_t size, uint64_t usec);
 /* Local time of a wall-clock time: "HH:MM:SS" when less than a day before now, else "Mon DD". */
 char *ctl_format_start(char *buf, size_t size, uint64_t realtime_usec, uint64_t now_usec);
+/* How long before now: "3.2s ago", "5m02s ago"; "just now" for a time not before now. Returns buf. */
+char *ctl_format_ago(char *buf, size_t size, uint64_t realtime_usec, uint64_t now_usec);
 /* "YYYY-MM-DD HH:MM:SS.mmm" local time. */
 char *ctl_format_timestamp(char *buf, size_t size, uint64_t realtime_usec);
 /* "running", "exit 3", "killed SIGKILL", "killed SIGSEGV (core)", "unknown" (events lost),
@@ -48,3 +52,8 @@ int ctl_print_ps(FILE *f, const json_t *processes, const CtlFormat *fmt);
 int ctl_print_tree(FILE *f, const json_t *roots, const CtlFormat *fmt);
 int ctl_print_show(FILE *f, const json_t *process, const CtlFormat *fmt);
 int ctl_print_stats(FILE *f, const json_t *stats);
+/* One line for one Event of io.procwatch.Events: "HH:MM:SS.mmm KIND PID COMM DETAIL", e.g.
+ * "12:00:01.250 exit  4242 ls exit 0, lived 12ms". */
+int ctl_print_event(FILE *f, const json_t *event, const CtlFormat *fmt);
+/* The line for a {"missed": N} reply. */
+int ctl_print_missed(FILE *f, uint64_t missed, const CtlFormat *fmt);

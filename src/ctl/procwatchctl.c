@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "ctl-client.h"
 #include "ctl-format.h"
@@ -25,12 +27,19 @@ static int64_t arg_depth = -1;
 static int64_t arg_uid = -1;
 static const char *arg_comm = NULL;
 static const char *arg_unit = NULL;
+static unsigned arg_kinds = 0;      /* events: bit per kind named by --kind */
+static int64_t arg_pid = 0;         /* events: subtree */
+static bool arg_threads = false;
+
+/* The kinds of io.procwatch.Events, in the bit order of arg_kinds. */
+static const char *const event_kinds[] = { "fork", "exec", "uid", "gid", "sid", "ptrace", "comm", "coredump", "exit" };
 
 /* Which of the verb-specific options a verb takes. */
 typedef enum VerbFlags {
         VERB_STATE = 1 << 0,   /* --alive, --exited */
         VERB_FILTERS = 1 << 1, /* --uid, --user, --comm, --unit */
         VERB_DEPTH = 1 << 2,   /* --depth */
+        VERB_EVENTS = 1 << 3,  /* --kind, --pid, --threads */
 } VerbFlags;
 
 typedef struct Verb {
@@ -51,6 +60,8 @@ static void help(void) {
                "  ps                 List every process procwatchd knows, alive and exited\n"
                "  tree [PID]         Show the process tree, from PID or from every root\n"
                "  stats              Show procwatchd's counters\n"
+               "  events             Print process events live, one line each, until interrupted\n"
+               "  drop-retained      Make procwatchd forget the exited processes it keeps (root)\n"
                "\n"
                "Options:\n"
                "  -h, --help         Show this help and exit\n"
@@ -60,10 +71,15 @@ static void help(void) {
                "      --alive        ps, tree: only processes still alive\n"
                "      --exited       ps: only processes that ended\n"
                "      --uid=UID, --user=NAME\n"
-               "                     ps: only processes with this real or effective user\n"
-               "      --comm=NAME    ps: only processes with this name\n"
-               "      --unit=UNIT    ps: only processes in this systemd unit\n"
+               "                     ps, events: only processes with this real or effective user\n"
+               "      --comm=NAME    ps, events: only processes with this name\n"
+               "      --unit=UNIT    ps, events: only processes in this systemd unit\n"
                "      --depth=N      tree: at most N levels below the root\n"
+               "      --kind=KIND[,KIND...]\n"
+               "                     events: only these kinds (fork exec exit comm uid gid\n"
+               "                     sid ptrace coredump)\n"
+               "      --pid=PID      events: only PID and its descendants\n"
+               "      --threads      events: also events about threads other than the leader\n"
                "\n"
                "Exit status: 0 success, 1 failure, 2 usage, 3 procwatchd not running,\n"
                "4 permission denied, 5 no such process. See procwatchctl(1).\n",
@@ -80,11 +96,37 @@ static bool terminal_utf8(void) {
         return cs && strcmp(cs, "UTF-8") == 0;
 }
 
+/* Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org) or TERM=dumb. */
+static bool use_color(void) {
+        const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+
+        if (nc && *nc)
+                return false;
+        if (term && strcmp(term, "dumb") == 0)
+                return false;
+        return isatty(STDOUT_FILENO) > 0;
+}
+
+/* The width to fit: $COLUMNS when set, else the terminal's; 0 (no limit) when not a terminal. */
+static unsigned terminal_columns(void) {
+        const char *e = getenv("COLUMNS");
+        struct winsize ws = {};
+        uint64_t v;
+
+        if (e && parse_number(e, 1, 100000, &v) >= 0)
+                return (unsigned) v;
+        if (!isatty(STDOUT_FILENO) || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_col == 0)
+                return 0;
+        return ws.ws_col;
+}
+
 static CtlFormat format_options(void) {
         return (CtlFormat){
                 .utf8 = terminal_utf8(),
                 .now_usec = now_usec(CLOCK_REALTIME),
                 .resolve_names = true,
+                .color = use_color(),
+                .columns = terminal_columns(),
         };
 }
 
@@ -125,6 +167,11 @@ static int call(CtlClient *c, const char *method, json_t *params, CtlReply *ret)
                         log_error("No such process.");
                 ctl_reply_done(ret);
                 return CTL_EXIT_NO_SUCH_PROCESS;
+        }
+        if (strcmp(ret->error, PW_VARLINK_ERROR_PERMISSION_DENIED) == 0) {
+                log_error("Permission denied: %s is for root only.", method);
+                ctl_reply_done(ret);
+                return CTL_EXIT_PERMISSION;
         }
         text = json_dumps(ret->parameters, JSON_COMPACT);
         log_error("%s failed: %s %s", method, ret->error, text ?: "");
@@ -250,12 +297,136 @@ static int verb_stats(CtlClient *c, char **args) {
         return ctl_print_stats(stdout, reply.parameters) < 0 ? CTL_EXIT_FAILURE : 0;
 }
 
+static int verb_events(CtlClient *c, char **args) {
+        json_t *params = json_object(), *kinds;
+        CtlFormat fmt = format_options();
+        int r;
+
+        if (!params)
+                return oom();
+        if ((arg_uid >= 0 && json_object_set_new(params, "uid", json_integer(arg_uid)) < 0) ||
+            (arg_comm && json_object_set_new(params, "comm", json_string(arg_comm)) < 0) ||
+            (arg_unit && json_object_set_new(params, "unit", json_string(arg_unit)) < 0) ||
+            (arg_pid > 0 && json_object_set_new(params, "pid", json_integer(arg_pid)) < 0) ||
+            (arg_threads && json_object_set_new(params, "threads", json_true()) < 0)) {
+                json_decref(params);
+                log_error("Invalid filter: names must be UTF-8.");
+                return CTL_EXIT_USAGE;
+        }
+        if (arg_kinds) {
+                kinds = json_array();
+                if (!kinds || json_object_set_new(params, "kinds", kinds) < 0) {
+                        json_decref(params);
+                        return oom();
+                }
+                for (size_t i = 0; i < ELEMENTSOF(event_kinds); i++)
+                        if (arg_kinds & (1U << i) && json_array_append_new(kinds, json_string(event_kinds[i])) < 0) {
+                                json_decref(params);
+                                return oom();
+                        }
+        }
+
+        /* A stream lasts until interrupted: no deadline. */
+        c->deadline = UINT64_MAX / 2;
+        r = ctl_send(c, "io.procwatch.Events", params, true);
+        if (r < 0) {
+                log_error_errno(r, "Call to io.procwatch.Events failed: %m");
+                return CTL_EXIT_FAILURE;
+        }
+        for (;;) {
+                _cleanup_(ctl_reply_done) CtlReply reply = {};
+                json_t *e, *missed;
+
+                r = ctl_read_reply(c, &reply);
+                if (r == -ECONNRESET) {
+                        log_error("procwatchd ended the event stream.");
+                        return CTL_EXIT_FAILURE;
+                }
+                if (r < 0) {
+                        log_error_errno(r, "Reading the event stream failed: %m");
+                        return CTL_EXIT_FAILURE;
+                }
+                if (reply.error) {
+                        _cleanup_(freep) char *text = json_dumps(reply.parameters, JSON_COMPACT);
+
+                        log_error("io.procwatch.Events failed: %s %s", reply.error, text ?: "");
+                        return strcmp(reply.error, PW_VARLINK_ERROR_PERMISSION_DENIED) == 0 ? CTL_EXIT_PERMISSION
+                                                                                            : CTL_EXIT_FAILURE;
+                }
+                e = json_object_get(reply.parameters, "event");
+                missed = json_object_get(reply.parameters, "missed");
+                if (json_is_object(e)) {
+                        json_t *p = json_object_get(e, "process");
+
+                        if (arg_json) {
+                                if (json_is_object(p) && ctl_add_user(p, true) < 0)
+                                        return oom();
+                                if (json_dumpf(e, stdout, JSON_COMPACT) < 0 || fputc('\n', stdout) == EOF)
+                                        return CTL_EXIT_FAILURE;
+                        } else {
+                                fmt.now_usec = now_usec(CLOCK_REALTIME);
+                                if (ctl_print_event(stdout, e, &fmt) < 0)
+                                        return oom();
+                        }
+                } else if (json_is_integer(missed)) {
+                        if (arg_json)
+                                printf("{\"missed\":%" JSON_INTEGER_FORMAT "}\n", json_integer_value(missed));
+                        else
+                                ctl_print_missed(stdout, (uint64_t) json_integer_value(missed), &fmt);
+                }
+                /* One line at a time, also into a pipe: whoever reads it is watching live. */
+                if (fflush(stdout) != 0) {
+                        log_error("Failed to write the output.");
+                        return CTL_EXIT_FAILURE;
+                }
+                if (!reply.continues) {
+                        log_error("procwatchd ended the event stream.");
+                        return CTL_EXIT_FAILURE;
+                }
+        }
+}
+
+static int verb_drop_retained(CtlClient *c, char **args) {
+        _cleanup_(ctl_reply_done) CtlReply reply = {};
+        int r;
+
+        r = call(c, "io.procwatch.DropRetained", NULL, &reply);
+        if (r != 0)
+                return r;
+        if (arg_json)
+                return print_json(reply.parameters) < 0 ? CTL_EXIT_FAILURE : 0;
+        printf("Dropped %" JSON_INTEGER_FORMAT " exited process records.\n",
+               json_integer_value(json_object_get(reply.parameters, "dropped")));
+        return 0;
+}
+
 static const Verb verbs[] = {
         { "show", 1, 1, 0, verb_show },
         { "ps", 0, 0, VERB_STATE | VERB_FILTERS, verb_ps },
         { "tree", 0, 1, VERB_STATE | VERB_DEPTH, verb_tree },
         { "stats", 0, 0, 0, verb_stats },
+        { "events", 0, 0, VERB_FILTERS | VERB_EVENTS, verb_events },
+        { "drop-retained", 0, 0, 0, verb_drop_retained },
 };
+
+static int parse_kinds(const char *list) {
+        _cleanup_(freep) char *copy = strdup(list);
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+                size_t i;
+
+                for (i = 0; i < ELEMENTSOF(event_kinds); i++)
+                        if (strcmp(w, event_kinds[i]) == 0)
+                                break;
+                if (i == ELEMENTSOF(event_kinds))
+                        return -EINVAL;
+                arg_kinds |= 1U << i;
+        }
+        return arg_kinds ? 0 : -EINVAL;
+}
 
 static int resolve_user(const char *name, int64_t *ret) {
         struct passwd pw, *res = NULL;
@@ -284,6 +455,9 @@ static int parse_argv(int argc, char *argv[], unsigned *used) {
                 ARG_USER,
                 ARG_COMM,
                 ARG_UNIT,
+                ARG_KIND,
+                ARG_PID,
+                ARG_THREADS,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -297,6 +471,9 @@ static int parse_argv(int argc, char *argv[], unsigned *used) {
                 { "user", required_argument, NULL, ARG_USER },
                 { "comm", required_argument, NULL, ARG_COMM },
                 { "unit", required_argument, NULL, ARG_UNIT },
+                { "kind", required_argument, NULL, ARG_KIND },
+                { "pid", required_argument, NULL, ARG_PID },
+                { "threads", no_argument, NULL, ARG_THREADS },
                 {},
         };
         uint64_t v;
@@ -361,6 +538,26 @@ static int parse_argv(int argc, char *argv[], unsigned *used) {
                         arg_unit = optarg;
                         *used |= VERB_FILTERS;
                         break;
+                case ARG_KIND:
+                        if (parse_kinds(optarg) < 0) {
+                                log_error("Invalid --kind '%s': fork, exec, exit, comm, uid, gid, sid, ptrace, coredump.",
+                                          optarg);
+                                return -CTL_EXIT_USAGE;
+                        }
+                        *used |= VERB_EVENTS;
+                        break;
+                case ARG_PID:
+                        if (parse_number(optarg, 1, INT32_MAX, &v) < 0) {
+                                log_error("Invalid --pid '%s'.", optarg);
+                                return -CTL_EXIT_USAGE;
+                        }
+                        arg_pid = (int64_t) v;
+                        *used |= VERB_EVENTS;
+                        break;
+                case ARG_THREADS:
+                        arg_threads = true;
+                        *used |= VERB_EVENTS;
+                        break;
                 case '?':
                         return -CTL_EXIT_USAGE;
                 default:
@@ -383,7 +580,7 @@ int main(int argc, char *argv[]) {
                 return -r;
 
         if (optind >= argc) {
-                log_error("A command is needed: show, ps, tree or stats (see --help).");
+                log_error("A command is needed: show, ps, tree, stats, events or drop-retained (see --help).");
                 return CTL_EXIT_USAGE;
         }
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)

@@ -33,6 +33,8 @@ static uint64_t arg_reconcile_sec = MANAGER_RECONCILE_INTERVAL_USEC_DEFAULT / US
 static int arg_log_level = LOG_INFO;
 static int arg_print_events = 0;
 static const char *arg_socket = NULL;
+static bool arg_journal = true;
+static PwJournalFilter arg_journal_filter;
 
 static void help(void) {
         printf("Usage: procwatchd [OPTIONS]\n"
@@ -60,6 +62,26 @@ static void help(void) {
                "      --socket=PATH      The control socket (default\n"
                "                         " PW_SOCKET_PATH_DEFAULT ")\n"
                "\n"
+               "Journal (every filter repeatable: any value matches; all filters must):\n"
+               "      --no-journal       Forward nothing to the journal\n"
+               "      --journal-events=KINDS\n"
+               "                         Event kinds forwarded, comma-separated: fork, exec,\n"
+               "                         exit, uid, gid, sid, ptrace, comm, coredump, or all\n"
+               "                         (default exec,exit)\n"
+               "      --journal-threads  Thread forks and exits too (default: processes only)\n"
+               "      --journal-pid=PID  Only this process and its descendants\n"
+               "      --journal-uid=UID  Only processes with this real or effective uid\n"
+               "      --journal-comm=GLOB\n"
+               "                         Only processes whose comm matches\n"
+               "      --journal-unit=GLOB\n"
+               "                         Only processes whose unit (PROCWATCH_UNIT) matches\n"
+               "      --journal-argv=full|none|redact\n"
+               "                         Command lines in full (default), not at all, or with\n"
+               "                         values matching --journal-redact replaced by ***\n"
+               "      --journal-redact=GLOB\n"
+               "                         Redact: \"--password=*\" keeps \"--password=\" and hides\n"
+               "                         the value; \"-p\" (no '=') hides the next word\n"
+               "\n"
                "See procwatchd(8).\n",
                CNPROC_RCVBUF_DEFAULT >> 20, PROCTREE_RETAIN_COUNT_DEFAULT,
                (unsigned long long) (PROCTREE_RETAIN_AGE_NS_DEFAULT / 1000000000ULL),
@@ -79,6 +101,15 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_ARGV_MAX,
                 ARG_RECONCILE_INTERVAL,
                 ARG_SOCKET,
+                ARG_NO_JOURNAL,
+                ARG_JOURNAL_EVENTS,
+                ARG_JOURNAL_THREADS,
+                ARG_JOURNAL_PID,
+                ARG_JOURNAL_UID,
+                ARG_JOURNAL_COMM,
+                ARG_JOURNAL_UNIT,
+                ARG_JOURNAL_ARGV,
+                ARG_JOURNAL_REDACT,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -92,12 +123,21 @@ static int parse_argv(int argc, char *argv[]) {
                 { "argv-max", required_argument, NULL, ARG_ARGV_MAX },
                 { "reconcile-interval", required_argument, NULL, ARG_RECONCILE_INTERVAL },
                 { "socket", required_argument, NULL, ARG_SOCKET },
+                { "no-journal", no_argument, NULL, ARG_NO_JOURNAL },
+                { "journal-events", required_argument, NULL, ARG_JOURNAL_EVENTS },
+                { "journal-threads", no_argument, NULL, ARG_JOURNAL_THREADS },
+                { "journal-pid", required_argument, NULL, ARG_JOURNAL_PID },
+                { "journal-uid", required_argument, NULL, ARG_JOURNAL_UID },
+                { "journal-comm", required_argument, NULL, ARG_JOURNAL_COMM },
+                { "journal-unit", required_argument, NULL, ARG_JOURNAL_UNIT },
+                { "journal-argv", required_argument, NULL, ARG_JOURNAL_ARGV },
+                { "journal-redact", required_argument, NULL, ARG_JOURNAL_REDACT },
                 {},
         };
         uint64_t v;
-        int c, r;
+        int c, r, option_index = 0;
 
-        while ((c = getopt_long(argc, argv, "hp", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hp", options, &option_index)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -147,6 +187,39 @@ static int parse_argv(int argc, char *argv[]) {
                                 return log_error_errno(-EINVAL, "Invalid --socket '%s': an absolute path.", optarg);
                         arg_socket = optarg;
                         break;
+                case ARG_NO_JOURNAL:
+                        arg_journal = false;
+                        break;
+                case ARG_JOURNAL_EVENTS:
+                        if (pw_journal_kinds_from_string(optarg, &arg_journal_filter.kinds) < 0)
+                                return log_error_errno(-EINVAL, "Invalid --journal-events '%s': kinds from fork, exec, "
+                                                       "exit, uid, gid, sid, ptrace, comm, coredump, or all.", optarg);
+                        break;
+                case ARG_JOURNAL_THREADS:
+                        arg_journal_filter.threads = true;
+                        break;
+                case ARG_JOURNAL_PID:
+                case ARG_JOURNAL_UID:
+                case ARG_JOURNAL_COMM:
+                case ARG_JOURNAL_UNIT:
+                case ARG_JOURNAL_REDACT:
+                        r = c == ARG_JOURNAL_PID    ? pw_journal_filter_add_pid(&arg_journal_filter, optarg)
+                            : c == ARG_JOURNAL_UID  ? pw_journal_filter_add_uid(&arg_journal_filter, optarg)
+                            : c == ARG_JOURNAL_COMM ? pw_journal_filter_add_comm(&arg_journal_filter, optarg)
+                            : c == ARG_JOURNAL_UNIT ? pw_journal_filter_add_unit(&arg_journal_filter, optarg)
+                                                    : pw_journal_filter_add_redact(&arg_journal_filter, optarg);
+                        if (r == -E2BIG)
+                                return log_error_errno(r, "Too many values for --%s: at most %u.",
+                                                       options[option_index].name, PW_JOURNAL_FILTER_VALUES_MAX);
+                        if (r < 0)
+                                return log_error_errno(r, "Invalid --%s '%s'.", options[option_index].name, optarg);
+                        break;
+                case ARG_JOURNAL_ARGV:
+                        r = pw_argv_mode_from_string(optarg);
+                        if (r < 0)
+                                return log_error_errno(r, "Invalid --journal-argv '%s': full, none or redact.", optarg);
+                        arg_journal_filter.argv_mode = (PwArgvMode) r;
+                        break;
                 case ARG_LOG_LEVEL:
                         r = log_level_from_string(optarg);
                         if (r < 0) {
@@ -165,6 +238,10 @@ static int parse_argv(int argc, char *argv[]) {
                 log_error("procwatchd takes no arguments, got '%s'.", argv[optind]);
                 return -EINVAL;
         }
+        if (arg_journal_filter.argv_mode == PW_ARGV_REDACT && arg_journal_filter.n_redact == 0)
+                return log_error_errno(-EINVAL, "--journal-argv=redact needs at least one --journal-redact=GLOB.");
+        if (arg_journal_filter.argv_mode != PW_ARGV_REDACT && arg_journal_filter.n_redact > 0)
+                return log_error_errno(-EINVAL, "--journal-redact needs --journal-argv=redact.");
         return 1;
 }
 
@@ -174,9 +251,12 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_setup();
+        pw_journal_filter_init(&arg_journal_filter);
         r = parse_argv(argc, argv);
-        if (r <= 0)
+        if (r <= 0) {
+                pw_journal_filter_done(&arg_journal_filter);
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+        }
         log_set_max_level(arg_log_level);
 
         opts = (ManagerOptions){
@@ -190,6 +270,7 @@ int main(int argc, char *argv[]) {
                 .argv_max = (size_t) arg_argv_max,
                 .reconcile_interval_usec = arg_reconcile_sec * USEC_PER_SEC,
                 .socket_path = arg_socket,
+                .journal = arg_journal ? &arg_journal_filter : NULL,
         };
 
         r = manager_new(&m, &opts);
@@ -199,5 +280,7 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return m->no_events ? EXIT_NO_EVENTS : EXIT_FAILURE;
         r = manager_run(m);
+        m = manager_free(m);
+        pw_journal_filter_done(&arg_journal_filter);
         return r < 0 ? EXIT_FAILURE : r;
 }

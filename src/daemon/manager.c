@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "manager.h"
+#include "procwatch/message-ids.h"
 #include "procwatch/protocol.h"
 
 /* Reads what /proc says of processes that just exec'ed (or that events named before we knew them),
@@ -57,6 +58,34 @@ static void process_reparent_queue(Manager *m) {
         }
 }
 
+/* Hands an event, as applied, to the journal writer if the filters want it. Never blocks. */
+static void journal_forward(Manager *m, const PwEvent *ev, const PwApplyResult *res) {
+        PwJournalContext ctx;
+        PwJournalEntry *e;
+        int r;
+
+        if (!m->journal || !res->process || !pw_journal_filter_match(m->opts.journal, ev, res, res->process))
+                return;
+        ctx = (PwJournalContext){
+                .filter = m->opts.journal,
+                .realtime_offset_ns = (int64_t) (now_nsec(CLOCK_REALTIME) - now_nsec(CLOCK_MONOTONIC)),
+        };
+        r = pw_journal_entry_build(ev, res, res->process, &ctx, &e);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to build a journal entry, ignoring: %m");
+                return;
+        }
+        (void) journal_submit(m->journal, e);
+}
+
+/* A daemon message for the journal (besides the log line on stderr). */
+static void journal_message(Manager *m, const char *message_id, int priority, const char *message) {
+        PwJournalEntry *e;
+
+        if (m->journal && pw_journal_entry_message(message_id, priority, message, NULL, &e) >= 0)
+                (void) journal_submit(m->journal, e);
+}
+
 static void apply_event(Manager *m, const PwEvent *ev) {
         PwApplyResult res;
         int r;
@@ -73,10 +102,26 @@ static void apply_event(Manager *m, const PwEvent *ev) {
         if (r < 0)
                 log_warning_errno(r, "Failed to apply a %s event to the process tree, ignoring: %m",
                                   pw_event_kind_to_string(ev->kind));
+        /* Live streams: an exec once /proc has given its image; anything else now, since reading
+         * /proc for others may evict the exited record res names. */
+        if (r >= 0 && ev->kind != PW_EVENT_EXEC)
+                server_publish_event(m->server, ev, &res);
+        /* The journal likewise: an exit while its record is certainly valid, an exec below. */
+        if (r >= 0 && ev->kind != PW_EVENT_EXEC)
+                journal_forward(m, ev, &res);
         if (m->tree->n_enrich > 0)
                 process_enrich_queue(m);
         if (m->tree->n_reparent > 0)
                 process_reparent_queue(m);
+        if (r >= 0 && ev->kind == PW_EVENT_EXEC) {
+                uint64_t start_ns = res.process ? res.process->start_ns : 0;
+
+                res.process = res.process ? proctree_get_live(m->tree, pw_event_tgid(ev)) : NULL;
+                if (res.process && res.process->start_ns != start_ns)
+                        res.process = NULL;
+                server_publish_event(m->server, ev, &res);
+                journal_forward(m, ev, &res);
+        }
 }
 
 static void on_event(const PwEvent *ev, void *userdata) {
@@ -233,11 +278,17 @@ static int manager_reconcile(Manager *m, const char *why) {
                 log_info("Scanned /proc: %u processes in %llu ms.", m->tree->n_live,
                          (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - start) / USEC_PER_MSEC));
         else if (ended > 0 || added > 0 || strcmp(why, "periodic") != 0)
-                log_full(strcmp(why, "periodic") == 0 ? LOG_NOTICE : LOG_WARNING,
+        {
+                char msg[256];
+
+                snprintf(msg, sizeof(msg),
                          "Reconciled the process tree with /proc (%s): %u ended unseen, %u found; "
                          "%llu events lost since start, %llu queued events beyond the limit.",
                          why, ended, added, (unsigned long long) lost_before,
                          (unsigned long long) m->queue_overflow);
+                log_full(strcmp(why, "periodic") == 0 ? LOG_NOTICE : LOG_WARNING, "%s", msg);
+                journal_message(m, PW_MESSAGE_RECONCILED, strcmp(why, "periodic") == 0 ? LOG_NOTICE : LOG_WARNING, msg);
+        }
         return 0;
 }
 
@@ -285,23 +336,34 @@ static void report_loss(Manager *m) {
         /* The three witnesses see different things: a gap shows only when the CPU's next event
          * arrives, the socket's drop count misses allocation failures in the kernel, and ENOBUFS
          * says only that an overflow happened. Report each as it is. */
-        log_warning("Process events lost: %llu by sequence gaps, %llu dropped by the socket, "
-                    "%llu receive queue overflows; %llu lost by sequence gaps since start.",
-                    (unsigned long long) m->pending_lost, (unsigned long long) m->pending_drops,
-                    (unsigned long long) m->pending_enobufs, (unsigned long long) t->lost);
+        {
+                char msg[256];
+
+                snprintf(msg, sizeof(msg),
+                         "Process events lost: %llu by sequence gaps, %llu dropped by the socket, "
+                         "%llu receive queue overflows; %llu lost by sequence gaps since start.",
+                         (unsigned long long) m->pending_lost, (unsigned long long) m->pending_drops,
+                         (unsigned long long) m->pending_enobufs, (unsigned long long) t->lost);
+                log_warning("%s", msg);
+                journal_message(m, PW_MESSAGE_EVENTS_LOST, LOG_WARNING, msg);
+        }
         m->pending_lost = m->pending_enobufs = m->pending_drops = 0;
 }
 
 static void send_status(Manager *m) {
         const CnProcStats *st = cnproc_get_stats(m->cnproc);
         const SeqTrack *t = cnproc_get_seqtrack(m->cnproc);
+        JournalStats js;
 
+        journal_get_stats(m->journal, &js);
         (void) sd_notifyf(false,
                           "STATUS=Watching: %.0f events/s, %llu events, %llu lost, %llu overflows, "
-                          "%llu socket drops, %llu malformed, %u processes, %u exited",
+                          "%llu socket drops, %llu malformed, %u processes, %u exited; "
+                          "journal: %llu forwarded, %llu dropped",
                           m->events_per_sec, (unsigned long long) st->events, (unsigned long long) t->lost,
                           (unsigned long long) st->enobufs, (unsigned long long) st->socket_drops,
-                          (unsigned long long) st->malformed, m->tree->n_live, m->tree->n_retained);
+                          (unsigned long long) st->malformed, m->tree->n_live, m->tree->n_retained,
+                          (unsigned long long) js.forwarded, (unsigned long long) journal_stats_dropped(&js));
 }
 
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -363,6 +425,17 @@ static void manager_get_stats(void *userdata, PwDaemonStats *ret) {
         ret->rcvbuf = m->cnproc ? cnproc_get_rcvbuf(m->cnproc) : 0;
         ret->events_per_sec = m->events_per_sec;
         ret->tree = m->tree;
+        if (m->journal) {
+                JournalStats js;
+
+                journal_get_stats(m->journal, &js);
+                ret->journal = true;
+                ret->journal_offered = js.offered;
+                ret->journal_forwarded = js.forwarded;
+                ret->journal_dropped_queue_full = js.dropped[JOURNAL_DROP_QUEUE_FULL];
+                ret->journal_dropped_unavailable = js.dropped[JOURNAL_DROP_UNAVAILABLE];
+                ret->journal_dropped_shutdown = js.dropped[JOURNAL_DROP_SHUTDOWN];
+        }
 }
 
 /* The control socket, once the tree is complete. A path given explicitly must work; the default is
@@ -376,6 +449,14 @@ static int manager_start_server(Manager *m) {
         r = server_new(&m->server, m->event, m->tree, NULL, &cb, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the control socket: %m");
+        /* A socket systemd passed (procwatchd.socket) wins over making one. */
+        r = server_listen_activated(m->server);
+        if (r < 0)
+                return log_error_errno(r, "Failed to use the socket passed by the service manager: %m");
+        if (r > 0) {
+                log_debug("Serving the control socket passed by the service manager.");
+                return 0;
+        }
         r = server_listen(m->server, path);
         if (r < 0 && m->opts.socket_path)
                 return log_error_errno(r, "Failed to listen on %s: %m", path);
@@ -426,6 +507,12 @@ int manager_new(Manager **ret, const ManagerOptions *opts) {
         if (r < 0)
                 return log_error_errno(r, "Failed to enable the watchdog: %m");
 
+        if (m->opts.journal) {
+                r = journal_new(&m->journal, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to start the journal writer: %m");
+        }
+
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -436,6 +523,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->cnproc_source);
         sd_event_source_disable_unref(m->status_timer);
         sd_event_source_disable_unref(m->reconcile_timer);
+        /* First: bounded (JOURNAL_FLUSH_USEC), and the entries own their strings. */
+        journal_free(m->journal);
         server_free(m->server);
         cnproc_free(m->cnproc);
         proctree_free(m->tree);
@@ -513,6 +602,13 @@ int manager_run(Manager *m) {
 
         send_status(m);
         (void) sd_notify(false, "READY=1");
+        {
+                char msg[128];
+
+                snprintf(msg, sizeof(msg), "procwatchd %s started, watching %u processes.", PACKAGE_VERSION,
+                         m->tree->n_live);
+                journal_message(m, PW_MESSAGE_STARTED, LOG_INFO, msg);
+        }
 
         r = sd_event_loop(m->event);
         if (r < 0)

@@ -9,6 +9,8 @@
 #include <systemd/sd-event.h>
 
 #include "cnproc.h"
+#include "journal-filter.h"
+#include "journal.h"
 #include "procfs.h"
 #include "proctree.h"
 #include "server.h"
@@ -35,6 +37,7 @@ typedef struct ManagerOptions {
         size_t argv_max;
         usec_t reconcile_interval_usec; /* 0: only after loss */
         const char *socket_path;        /* the control socket; NULL: the default, best effort */
+        const PwJournalFilter *journal; /* what to forward to the journal (borrowed); NULL: nothing */
 } ManagerOptions;
 
 typedef struct Manager {
@@ -46,6 +49,7 @@ typedef struct Manager {
         CnProc *cnproc;
         ProcTree *tree;
         Server *server;                 /* the control socket */
+        Journal *journal;               /* the journal writer; NULL with --no-journal */
         PwProcReader reader;
 
         /* While scanning /proc, events are held here and applied after the snapshot. */

@@ -308,6 +308,19 @@ int procjson_stats(const PwDaemonStats *s, json_t **ret) {
         put_u64(&b, "clients_refused", s->clients_refused);
         put_u64(&b, "clients_dropped", s->clients_dropped);
         put_u64(&b, "requests", s->requests);
+        put_u64(&b, "subscribers", s->subscribers);
+        put_u64(&b, "events_published", s->events_published);
+        put_u64(&b, "events_missed", s->events_missed);
+
+        /* The journal writer (all 0 with --no-journal, journal false). */
+        put(&b, "journal", json_boolean(s->journal));
+        put_u64(&b, "journal_offered", s->journal_offered);
+        put_u64(&b, "journal_forwarded", s->journal_forwarded);
+        put_u64(&b, "journal_dropped", s->journal_dropped_queue_full + s->journal_dropped_unavailable +
+                                               s->journal_dropped_shutdown);
+        put_u64(&b, "journal_dropped_queue_full", s->journal_dropped_queue_full);
+        put_u64(&b, "journal_dropped_unavailable", s->journal_dropped_unavailable);
+        put_u64(&b, "journal_dropped_shutdown", s->journal_dropped_shutdown);
 
         if (b.failed) {
                 json_decref(b.obj);

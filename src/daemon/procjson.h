@@ -47,6 +47,10 @@ typedef struct PwDaemonStats {
         uint64_t clients_refused;     /* closed at once: too many */
         uint64_t clients_dropped;     /* closed by the daemon: oversized request, stalled, errors */
         uint64_t requests;
+        unsigned subscribers;         /* Events streams now */
+        uint64_t events_published;    /* events offered to subscribers since start */
+        uint64_t events_missed;       /* events a subscriber did not get (its buffer full), summed */
+        bool journal; uint64_t journal_offered, journal_forwarded, journal_dropped_queue_full, journal_dropped_unavailable, journal_dropped_shutdown;
 } PwDaemonStats;
 
 /* The parameters of the Stats reply. Returns 0 or -ENOMEM. */

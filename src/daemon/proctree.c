@@ -734,6 +734,12 @@ void proctree_set_parent(ProcTree *t, pid_t pid, pid_t new_ppid) {
         set_parent(t, p, new_ppid);
 }
 
+/* A process whose every task has exited and which waits to be reaped: /proc still lists it (state Z
+ * or X), but it will never send another event. A zombie leader with live threads is not one. */
+static bool only_zombie(const PwProcInfo *info) {
+        return (info->stat.state == 'Z' || info->stat.state == 'X') && info->n_tids <= 1;
+}
+
 int proctree_reconcile(ProcTree *t, const PwProcInfo *snapshot, size_t n, uint64_t now_ns, uint64_t hz,
                        PwSource source, unsigned *ended, unsigned *added) {
         PidMap snap = {};
@@ -758,7 +764,7 @@ int proctree_reconcile(ProcTree *t, const PwProcInfo *snapshot, size_t n, uint64
         for (i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);) {
                 const PwProcInfo *info = pidmap_get(&snap, key);
 
-                if (!info ||
+                if (!info || only_zombie(info) ||
                     (p->source != PW_SOURCE_PLACEHOLDER && !pw_start_matches(p->start_boot_ns, info->start_boot_ns, hz)))
                         gone[n_gone++] = p;
         }
@@ -778,10 +784,23 @@ int proctree_reconcile(ProcTree *t, const PwProcInfo *snapshot, size_t n, uint64
                                 goto finish;
                         continue;
                 }
+                if (only_zombie(&snapshot[i])) {
+                        /* Dead, not yet reaped: already ended in the tree, or ended now with what we
+                         * know (its EXIT, if still queued, fills in the status). */
+                        PwProcess *old = pidmap_get(&t->retained, snapshot[i].stat.pid);
+
+                        if (old && pw_start_matches(old->start_boot_ns, snapshot[i].start_boot_ns, hz))
+                                continue;
+                }
                 r = proctree_add_from_proc(t, &snapshot[i], source, hz);
                 if (r < 0)
                         goto finish;
                 n_added++;
+                if (only_zombie(&snapshot[i])) {
+                        p = pidmap_get(&t->live, snapshot[i].stat.pid);
+                        if (p)
+                                process_end(t, p, now_ns, 0, true);
+                }
         }
         /* Parents may have been added after their children. */
         for (i = 0; i < n; i++) {
@@ -810,6 +829,14 @@ void proctree_expire(ProcTree *t, uint64_t now_ns) {
                         break;
                 evict(t, p);
         }
+}
+
+unsigned proctree_drop_retained(ProcTree *t) {
+        unsigned n = 0;
+
+        for (; t->ret_head; n++)
+                evict(t, t->ret_head);
+        return n;
 }
 
 /* --- lookups and lifecycle ------------------------------------------------------------------------ */

@@ -213,6 +213,8 @@ int proctree_reconcile(ProcTree *t, const PwProcInfo *snapshot, size_t n, uint64
 
 /* Drops exited records beyond the limits at now_ns. */
 void proctree_expire(ProcTree *t, uint64_t now_ns);
+/* Drops every retained exited record (io.procwatch.DropRetained); returns how many. */
+unsigned proctree_drop_retained(ProcTree *t);
 
 /* The pid list of processes whose parent must be re-read (ownership to the caller, free()); and
  * the same for processes that exec'ed and need their image read. */

@@ -26,6 +26,23 @@
  *   hard bound beyond which the client is dropped. A client that does not read what is queued for
  *   SERVER_STALL_USEC is dropped, so a reader that never reads cannot hold a snapshot forever.
  *
+ * - Events. A client that calls Events with "more" becomes a subscriber: it reads nothing more (its
+ *   further input is discarded, only its end is noticed) and is kept on a list of its own, so that
+ *   publishing looks at subscribers only. Each event the tree applies is matched against every
+ *   subscriber's filter; on the first match it is serialised once, into one NUL-terminated message,
+ *   and that text is copied into each matching subscriber's output queue. A queue holds at most
+ *   SERVER_EVENTS_BUFFER_MAX bytes: an event that does not fit is not queued but counted, and once
+ *   the subscriber has read enough a {"missed": N} record is queued ahead of the next event. So a
+ *   slow subscriber costs a bounded copy per event and a bounded buffer, never a wait, and another
+ *   subscriber sees no difference. One that reads nothing at all is dropped after SERVER_STALL_USEC
+ *   like any client that does not read its replies. The record PwApplyResult names is valid only
+ *   until the tree changes again (an exited one may be evicted), hence serialising at once.
+ *
+ * - Who sees what. Reading is open to every local user, as ps is. When /proc is mounted with hidepid,
+ *   a caller other than root (by SO_PEERCRED) sees only processes whose real or effective uid is its
+ *   own, in every method and in Events. Methods that change the daemon (DropRetained, Reload) are
+ *   for root only.
+ *
  * - Connections. At most SERVER_CLIENTS_MAX; one more is accepted and closed at once (no reply: it
  *   has sent no call to reply to), so that it learns at once rather than waiting in the backlog.
  *   SO_PEERCRED is recorded per connection for access decisions.
@@ -33,6 +50,7 @@
  * Client-caused failures are logged at debug level only (a local user must not be able to flood
  * the journal) and counted in Stats. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -41,8 +59,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "json-util.h"
 #include "log.h"
 #include "procwatch/protocol.h"
@@ -73,6 +93,17 @@ typedef struct Stream {
         ProcJsonContext ctx;
 } Stream;
 
+/* What an Events subscriber asked for. */
+typedef struct Subscription {
+        unsigned kinds;             /* bit per PwEventKind; all when none were named */
+        pid_t pid;                  /* subtree root; 0: all */
+        bool has_uid;
+        uint32_t uid;
+        char *comm, *unit;
+        bool threads;               /* also events about threads other than the leader */
+        uint64_t missed;            /* events not queued since the last "missed" record */
+} Subscription;
+
 typedef struct Client Client;
 
 struct Server {
@@ -92,10 +123,14 @@ struct Server {
 
         Client *clients;
         unsigned n_clients;
+        Client *subscribers;        /* clients with a Subscription, linked by sub_prev/sub_next */
+        unsigned n_subscribers;
+        bool hidepid;               /* non-root callers see only their own processes */
         usec_t warned_full_usec;    /* warnings a client can provoke: at most one per interval */
         usec_t warned_accept_usec;
 
         uint64_t clients_total, clients_refused, clients_dropped, requests;
+        uint64_t events_published, events_missed;
 };
 
 struct Client {
@@ -106,6 +141,8 @@ struct Client {
         struct ucred ucred;
         usec_t progress_usec;       /* the queue last became non-empty or was written to */
         Stream *stream;
+        Subscription *sub;
+        Client *sub_prev, *sub_next;
         bool read_eof;              /* the client will send nothing more */
         bool closing;               /* close once the queue is written */
 };
@@ -205,6 +242,11 @@ static bool list_match(const PwProcess *p, const ListFilter *f) {
         if (f->state == 2 && pw_process_alive(p))
                 return false;
         return true;
+}
+
+/* With hidepid, a caller other than root sees only the processes /proc shows it: its own. */
+static bool client_sees(const Client *c, const PwProcess *p) {
+        return !c->server->hidepid || c->ucred.uid == 0 || p->uid == c->ucred.uid || p->euid == c->ucred.uid;
 }
 
 static int snapshot_list(const ProcTree *t, const ListFilter *f, Stream *st) {
@@ -444,9 +486,10 @@ static int param_bool(json_t *params, const char *key, bool *ret) {
 /* --- methods --------------------------------------------------------------------------------------- */
 
 static int method_get_info(Client *c, const VarlinkCall *call) {
-        json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:[s, s]}", "vendor", PW_VARLINK_VENDOR, "product",
-                              PW_VARLINK_PRODUCT, "version", PACKAGE_VERSION, "url", PW_VARLINK_URL, "interfaces",
-                              PW_VARLINK_SERVICE_INTERFACE, PW_VARLINK_INTERFACE);
+        json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:[s, s], s:i}", "vendor", PW_VARLINK_VENDOR, "product",
+                              PW_VARLINK_PRODUCT, "version", PACKAGE_VERSION, "url", PW_VARLINK_URL,
+                              "interfaces", PW_VARLINK_SERVICE_INTERFACE, PW_VARLINK_INTERFACE,
+                              "interface_version", PW_VARLINK_INTERFACE_VERSION);
 
         if (!p)
                 return -ENOMEM;
@@ -491,7 +534,7 @@ static int method_show(Client *c, const VarlinkCall *call) {
                         p = NULL;
         } else
                 p = proctree_get(t, (pid_t) pid);
-        if (!p)
+        if (!p || !client_sees(c, p))
                 return reply_no_such_process(c, call, has_pid, pid, has_id ? id : NULL);
 
         client_sample_clock(&ctx);
@@ -534,8 +577,8 @@ static int stream_step(Client *c) {
                 PwProcess *p = tree_lookup(c->server->tree, it->pid, it->start_ns);
                 _cleanup_(json_decrefp) json_t *j = NULL;
 
-                if (!p)
-                        continue; /* evicted since the snapshot */
+                if (!p || !client_sees(c, p))
+                        continue; /* evicted since the snapshot, or hidden from this caller */
                 r = procjson_process(p, &st->ctx, &j);
                 if (r < 0)
                         return r;
@@ -622,7 +665,7 @@ static int method_tree(Client *c, const VarlinkCall *call) {
 
         if (has_root) {
                 root = proctree_get(t, (pid_t) root_pid);
-                if (!root)
+                if (!root || !client_sees(c, root))
                         return reply_no_such_process(c, call, true, root_pid, NULL);
                 roots = calloc(1, sizeof(*roots));
                 if (!roots)
@@ -662,10 +705,324 @@ static int method_stats(Client *c, const VarlinkCall *call) {
         stats.clients_refused = s->clients_refused;
         stats.clients_dropped = s->clients_dropped;
         stats.requests = s->requests;
+        stats.subscribers = s->n_subscribers;
+        stats.events_published = s->events_published;
+        stats.events_missed = s->events_missed;
         r = procjson_stats(&stats, &j);
         if (r < 0)
                 return r;
         return reply(c, call, j);
+}
+
+/* --- events ---------------------------------------------------------------------------------------- */
+
+static Subscription *subscription_free(Subscription *sub) {
+        if (sub) {
+                free(sub->comm);
+                free(sub->unit);
+                free(sub);
+        }
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Subscription *, subscription_free);
+
+static void subscriber_unlink(Client *c) {
+        Server *s = c->server;
+
+        if (!c->sub)
+                return;
+        if (c->sub_prev)
+                c->sub_prev->sub_next = c->sub_next;
+        else
+                s->subscribers = c->sub_next;
+        if (c->sub_next)
+                c->sub_next->sub_prev = c->sub_prev;
+        c->sub_prev = c->sub_next = NULL;
+        s->n_subscribers--;
+        c->sub = subscription_free(c->sub);
+}
+
+static int parse_kinds(json_t *params, unsigned *ret) {
+        json_t *v = json_object_get(params, "kinds"), *k;
+        unsigned kinds = 0;
+        size_t i;
+
+        if (!v || json_is_null(v)) {
+                *ret = 0;
+                return 0;
+        }
+        if (!json_is_array(v))
+                return -EINVAL;
+        json_array_foreach(v, i, k) {
+                PwEventKind kind;
+
+                if (!json_is_string(k))
+                        return -EINVAL;
+                kind = pw_event_kind_from_string(json_string_value(k));
+                /* "ack" is the kernel's reply to us, never a process event. */
+                if ((int) kind <= PW_EVENT_NONE || kind >= _PW_EVENT_KIND_MAX)
+                        return -EINVAL;
+                kinds |= 1U << kind;
+        }
+        *ret = kinds;
+        return 0;
+}
+
+static int method_events(Client *c, const VarlinkCall *call) {
+        static const char ready[] = "{\"parameters\":{\"ready\":true},\"continues\":true}";
+        _cleanup_(subscription_freep) Subscription *sub = NULL;
+        Server *s = c->server;
+        const char *comm = NULL, *unit = NULL;
+        unsigned kinds;
+        int64_t v;
+        int r;
+
+        sub = calloc(1, sizeof(*sub));
+        if (!sub)
+                return -ENOMEM;
+        if (parse_kinds(call->parameters, &kinds) < 0)
+                return reply_invalid(c, call, "kinds");
+        sub->kinds = kinds;
+        r = param_int(call->parameters, "pid", 1, INT32_MAX, &v);
+        if (r < 0)
+                return reply_invalid(c, call, "pid");
+        if (r > 0)
+                sub->pid = (pid_t) v;
+        r = param_int(call->parameters, "uid", 0, UINT32_MAX, &v);
+        if (r < 0)
+                return reply_invalid(c, call, "uid");
+        if (r > 0) {
+                sub->has_uid = true;
+                sub->uid = (uint32_t) v;
+        }
+        if (param_string(call->parameters, "comm", &comm) < 0)
+                return reply_invalid(c, call, "comm");
+        if (param_string(call->parameters, "unit", &unit) < 0)
+                return reply_invalid(c, call, "unit");
+        if (param_bool(call->parameters, "threads", &sub->threads) < 0)
+                return reply_invalid(c, call, "threads");
+        /* A stream needs "more"; "oneway" asks for no reply at all, so it gets nothing. */
+        if (!call->more || call->oneway)
+                return reply_error(c, call, PW_VARLINK_ERROR_EXPECTED_MORE, NULL);
+        if ((comm && !(sub->comm = strdup(comm))) || (unit && !(sub->unit = strdup(unit))))
+                return -ENOMEM;
+
+        /* The first reply says the subscription is in place: what happens from now on is seen. */
+        r = varlink_conn_queue(&c->conn, ready, sizeof(ready)); /* with its NUL */
+        if (r < 0)
+                return r;
+        client_note_queued(c, 0);
+        c->sub = TAKE_PTR(sub);
+        c->sub_next = s->subscribers;
+        if (s->subscribers)
+                s->subscribers->sub_prev = c;
+        s->subscribers = c;
+        s->n_subscribers++;
+        /* Whatever the client sent after the call is not a request any more. */
+        varlink_conn_discard_input(&c->conn);
+        return 0;
+}
+
+static bool in_subtree(const PwProcess *p, pid_t root) {
+        for (unsigned i = 0; p && i < SERVER_SUBTREE_DEPTH_MAX; i++, p = p->parent) {
+                if (p->pid == root)
+                        return true;
+                if (p->parent == p)
+                        break;
+        }
+        return false;
+}
+
+static bool subscription_match(const Client *c, const PwEvent *ev, const PwApplyResult *res) {
+        const Subscription *sub = c->sub;
+        const PwProcess *p = res->process;
+
+        if (sub->kinds && !(sub->kinds & (1U << ev->kind)))
+                return false;
+        if (res->thread && !sub->threads)
+                return false;
+        if (!p)
+                /* An event about nothing the tree holds: only an unfiltered subscriber wants it. */
+                return !sub->pid && !sub->has_uid && !sub->comm && !sub->unit && !c->server->hidepid;
+        if (!client_sees(c, p))
+                return false;
+        if (sub->has_uid && p->uid != sub->uid && p->euid != sub->uid)
+                return false;
+        if (sub->comm && strcmp(p->comm, sub->comm) != 0)
+                return false;
+        if (sub->unit && (!p->unit || strcmp(p->unit->data, sub->unit) != 0))
+                return false;
+        if (sub->pid && !in_subtree(p, sub->pid))
+                return false;
+        return true;
+}
+
+/* The thread an event is about (the forking child for a fork). */
+static pid_t event_tid(const PwEvent *ev) {
+        switch (ev->kind) {
+        case PW_EVENT_FORK:
+                return ev->fork.child_pid;
+        case PW_EVENT_EXEC:
+                return ev->exec.pid;
+        case PW_EVENT_UID:
+        case PW_EVENT_GID:
+                return ev->id.pid;
+        case PW_EVENT_SID:
+                return ev->sid.pid;
+        case PW_EVENT_PTRACE:
+                return ev->ptrace.pid;
+        case PW_EVENT_COMM:
+                return ev->comm.pid;
+        case PW_EVENT_COREDUMP:
+                return ev->coredump.pid;
+        case PW_EVENT_EXIT:
+                return ev->exit.pid;
+        default:
+                return 0;
+        }
+}
+
+/* The whole reply message for one event, NUL-terminated, malloc'ed. */
+static char *event_message(const PwEvent *ev, const PwApplyResult *res, size_t *ret_len) {
+        _cleanup_(json_decrefp) json_t *msg = NULL;
+        json_t *e, *proc = NULL;
+        ProcJsonContext ctx = {};
+        char *text;
+
+        client_sample_clock(&ctx);
+        if (res->process && procjson_process(res->process, &ctx, &proc) < 0)
+                return NULL;
+        e = json_pack("{s:s, s:I, s:I, s:i, s:i, s:b, s:o*}", "kind", pw_event_kind_to_string(ev->kind),
+                      "time_monotonic_ns", (json_int_t) ev->timestamp_ns, "time_realtime_usec",
+                      (json_int_t) (((int64_t) ev->timestamp_ns + ctx.realtime_offset_ns) / 1000), "pid",
+                      (int) pw_event_tgid(ev), "tid", (int) event_tid(ev), "thread", res->thread, "process", proc);
+        if (!e)
+                return NULL;
+        if (ev->kind == PW_EVENT_FORK && json_object_set_new(e, "parent_pid", json_integer(ev->fork.parent_tgid)) < 0)
+                goto oom;
+        if (res->process_ended && res->process && res->process->exit_ns >= res->process->start_ns &&
+            json_object_set_new(e, "lifetime_usec",
+                                json_integer((json_int_t) ((res->process->exit_ns - res->process->start_ns) / 1000))) < 0)
+                goto oom;
+        msg = json_pack("{s:{s:o}, s:b}", "parameters", "event", e, "continues", true);
+        if (!msg)
+                return NULL;
+        text = json_dumps(msg, JSON_COMPACT);
+        if (text)
+                *ret_len = strlen(text) + 1; /* the NUL ends the message */
+        return text;
+oom:
+        json_decref(e);
+        return NULL;
+}
+
+/* Queues the {"missed": N} record when it fits with room to spare for the event that follows. */
+static void subscriber_flush_missed(Client *c, size_t room_after) {
+        char buf[96];
+        size_t before = varlink_conn_pending_out(&c->conn);
+        int n;
+
+        if (c->sub->missed == 0)
+                return;
+        n = snprintf(buf, sizeof(buf), "{\"parameters\":{\"missed\":%" PRIu64 "},\"continues\":true}", c->sub->missed);
+        if (n < 0 || (size_t) n >= sizeof(buf))
+                return;
+        if (before + (size_t) n + 1 + room_after > c->server->limits.events_buffer_max)
+                return;
+        if (varlink_conn_queue(&c->conn, buf, (size_t) n + 1) < 0)
+                return;
+        c->sub->missed = 0;
+        client_note_queued(c, before);
+}
+
+static int client_update_events(Client *c, bool input_waiting);
+
+void server_publish_event(Server *s, const PwEvent *ev, const PwApplyResult *res) {
+        _cleanup_(freep) char *text = NULL;
+        size_t len = 0;
+        bool failed = false;
+
+        if (!s || !s->subscribers || ev->kind <= PW_EVENT_NONE || ev->kind >= _PW_EVENT_KIND_MAX)
+                return;
+        s->events_published++;
+        for (Client *c = s->subscribers, *next; c; c = next) {
+                size_t before = varlink_conn_pending_out(&c->conn);
+
+                next = c->sub_next;
+                if (!subscription_match(c, ev, res))
+                        continue;
+                if (!text && !failed) {
+                        text = event_message(ev, res, &len);
+                        failed = !text;
+                }
+                if (failed) {
+                        /* Out of memory: the subscriber learns of it as missed events. */
+                        c->sub->missed++;
+                        s->events_missed++;
+                        continue;
+                }
+                subscriber_flush_missed(c, len);
+                if (c->sub->missed > 0 || before + len > s->limits.events_buffer_max ||
+                    varlink_conn_queue(&c->conn, text, len) < 0) {
+                        c->sub->missed++;
+                        s->events_missed++;
+                        continue;
+                }
+                client_note_queued(c, before);
+                if (before == 0)
+                        (void) client_update_events(c, false);
+        }
+}
+
+/* --- methods that change the daemon ---------------------------------------------------------------- */
+
+static bool client_is_root(const Client *c) {
+        return c->ucred.uid == 0;
+}
+
+static int reply_permission_denied(Client *c, const VarlinkCall *call) {
+        return reply_error(c, call, PW_VARLINK_ERROR_PERMISSION_DENIED, param_object("method", call->method));
+}
+
+static int method_drop_retained(Client *c, const VarlinkCall *call) {
+        unsigned n;
+
+        if (!client_is_root(c))
+                return reply_permission_denied(c, call);
+        n = proctree_drop_retained(c->server->tree);
+        log_info("Dropped %u retained exited process records, as asked by pid %d.", n, (int) c->ucred.pid);
+        return reply(c, call, json_pack("{s:i}", "dropped", (int) n));
+}
+
+static int read_hidepid(bool *ret) {
+        _cleanup_(freep) char *text = NULL;
+        int r;
+
+        r = read_full_file("/proc/self/mountinfo", &text, NULL);
+        if (r < 0)
+                return r;
+        r = server_parse_hidepid(text);
+        if (r < 0)
+                return r;
+        *ret = r > 0;
+        return 0;
+}
+
+static int method_reload(Client *c, const VarlinkCall *call) {
+        Server *s = c->server;
+        bool hidepid;
+        int r;
+
+        if (!client_is_root(c))
+                return reply_permission_denied(c, call);
+        /* No configuration file yet: what can change under a running daemon is /proc's mount. */
+        r = read_hidepid(&hidepid);
+        if (r < 0)
+                log_warning_errno(r, "Failed to read /proc's mount options, keeping hidepid=%s: %m",
+                                  s->hidepid ? "yes" : "no");
+        else
+                s->hidepid = hidepid;
+        return reply(c, call, json_pack("{s:b}", "hidepid", s->hidepid));
 }
 
 typedef int (*MethodFunc)(Client *c, const VarlinkCall *call);
@@ -675,6 +1032,7 @@ static const char *const params_get_interface_description[] = { "interface", NUL
 static const char *const params_show[] = { "pid", "id", NULL };
 static const char *const params_list[] = { "uid", "comm", "unit", "state", NULL };
 static const char *const params_tree[] = { "root", "depth", "include_exited", NULL };
+static const char *const params_events[] = { "kinds", "pid", "uid", "comm", "unit", "threads", NULL };
 
 static const struct {
         const char *name;
@@ -688,6 +1046,9 @@ static const struct {
         { "io.procwatch.List", method_list, params_list },
         { "io.procwatch.Tree", method_tree, params_tree },
         { "io.procwatch.Stats", method_stats, params_none },
+        { "io.procwatch.Events", method_events, params_events },
+        { "io.procwatch.DropRetained", method_drop_retained, params_none },
+        { "io.procwatch.Reload", method_reload, params_none },
 };
 
 static int dispatch_call(Client *c, const VarlinkCall *call) {
@@ -754,6 +1115,7 @@ static Client *client_free(Client *c) {
         if (c->next)
                 c->next->prev = c->prev;
         s->n_clients--;
+        subscriber_unlink(c);
         sd_event_source_disable_unref(c->source);
         stream_free(c->stream);
         varlink_conn_done(&c->conn);
@@ -769,6 +1131,8 @@ static void client_drop(Client *c, int error, const char *why) {
 }
 
 static bool client_wants_input(const Client *c) {
+        if (c->sub)
+                return !c->read_eof; /* only to notice its end */
         return !c->read_eof && !c->closing && !c->stream &&
                varlink_conn_pending_out(&c->conn) < c->server->limits.output_chunk;
 }
@@ -776,7 +1140,8 @@ static bool client_wants_input(const Client *c) {
 /* Answers what is complete in the input buffer, until a reply is in progress or the queue is full.
  * Returns 1 when every complete message was answered, 0 when some must wait, or a negative errno. */
 static int client_handle_input(Client *c) {
-        while (!c->closing && !c->stream && varlink_conn_pending_out(&c->conn) < c->server->limits.output_chunk) {
+        while (!c->closing && !c->stream && !c->sub &&
+               varlink_conn_pending_out(&c->conn) < c->server->limits.output_chunk) {
                 char *msg;
                 size_t len;
                 int r;
@@ -817,7 +1182,7 @@ static int client_update_events(Client *c, bool input_waiting) {
                 events |= EPOLLIN;
         /* With a reply in progress, or requests waiting in our buffer, and the queue drained, EPOLLOUT
          * fires at once: that is the next step, after the loop has served everyone else. */
-        if (varlink_conn_pending_out(&c->conn) > 0 || c->stream || (input_waiting && !c->closing))
+        if (varlink_conn_pending_out(&c->conn) > 0 || c->stream || (input_waiting && !c->closing && !c->sub))
                 events |= EPOLLOUT;
         return sd_event_source_set_io_events(c->source, events);
 }
@@ -825,11 +1190,48 @@ static int client_update_events(Client *c, bool input_waiting) {
 /* Rounds of answering buffered requests per wake-up before yielding to the loop. */
 #define CLIENT_ROUNDS 4
 
+/* An Events subscriber: write what is queued, notice its end, say what it missed once there is room. */
+static int subscriber_process(Client *c, uint32_t revents) {
+        int r;
+
+        r = client_flush(c);
+        if (r < 0) {
+                client_drop(c, r, "write");
+                return r;
+        }
+        if (revents & (EPOLLHUP | EPOLLERR)) {
+                /* Both directions are shut: nobody will read the stream. */
+                client_free(c);
+                return 1;
+        }
+        if (!c->read_eof && (revents & EPOLLIN)) {
+                ssize_t n = varlink_conn_read(&c->conn, SERVER_READ_CHUNK);
+
+                varlink_conn_discard_input(&c->conn);
+                if (n == 0 || (n < 0 && n != -EAGAIN)) {
+                        /* The subscriber hung up: the stream ends with it. */
+                        client_free(c);
+                        return 1;
+                }
+        }
+        /* Half the buffer free before the record goes in: room for what follows, no flapping. */
+        subscriber_flush_missed(c, c->server->limits.events_buffer_max / 2);
+        r = client_update_events(c, false);
+        if (r < 0) {
+                client_drop(c, r, "poll");
+                return r;
+        }
+        return 0;
+}
+
 /* Returns 0 to keep the connection, 1 when it ended cleanly, or a negative errno (then it is gone). */
 static int client_process(Client *c, uint32_t revents) {
         const char *why = "write";
         bool exhausted = false;
         int r;
+
+        if (c->sub)
+                return subscriber_process(c, revents);
 
         /* Writing first makes room for what this turn produces. */
         r = client_flush(c);
@@ -866,6 +1268,16 @@ static int client_process(Client *c, uint32_t revents) {
                 if (exhausted || c->stream || c->closing ||
                     varlink_conn_pending_out(&c->conn) >= c->server->limits.output_chunk)
                         break;
+        }
+
+        if (c->sub) {
+                /* It subscribed this turn: from now on a subscriber. */
+                r = client_update_events(c, false);
+                if (r < 0) {
+                        why = "poll";
+                        goto fail;
+                }
+                return 0;
         }
 
         /* Done when nothing more can come and everything went out. */
@@ -1023,12 +1435,17 @@ int server_new(Server **ret, sd_event *event, ProcTree *tree, const ServerLimits
                                      .output_chunk = SERVER_OUTPUT_CHUNK,
                                      .output_max = SERVER_OUTPUT_MAX,
                                      .stall_usec = SERVER_STALL_USEC,
+                                     .events_buffer_max = SERVER_EVENTS_BUFFER_MAX,
                              };
+        if (s->limits.events_buffer_max == 0)
+                s->limits.events_buffer_max = SERVER_EVENTS_BUFFER_MAX;
         if (s->limits.stall_usec == 0 || s->limits.output_chunk > s->limits.output_max)
                 return -EINVAL;
         if (cb)
                 s->cb = *cb;
         s->userdata = userdata;
+        if (read_hidepid(&s->hidepid) < 0)
+                s->hidepid = false; /* no /proc mount listed: nothing to hide behind */
 
         r = sd_event_add_time_relative(event, &s->stall_timer, CLOCK_MONOTONIC,
                                        MIN(s->limits.stall_usec / 4, USEC_PER_SEC), 0, on_stall_timer, s);
@@ -1082,6 +1499,27 @@ int server_listen_fd(Server *s, int fd) {
         if (r < 0)
                 return r;
         return 0;
+}
+
+int server_listen_activated(Server *s) {
+        int n, r, fd = SD_LISTEN_FDS_START, flags;
+
+        n = sd_listen_fds(true);
+        if (n <= 0)
+                return n;
+        if (n > 1)
+                return -EINVAL;
+        r = sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -EINVAL;
+        /* Passed without O_NONBLOCK and without FD_CLOEXEC: the loop must never wait on accept(). */
+        flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+                return negative_errno();
+        r = server_listen_fd(s, fd);
+        return r < 0 ? r : 1;
 }
 
 /* Creates the missing folders of path's parent, 0755 whatever the umask. */
@@ -1168,6 +1606,58 @@ int server_listen(Server *s, const char *path) {
         s->path_dev = st.st_dev;
         s->path_ino = st.st_ino;
         return server_listen_fd(s, TAKE_FD(fd));
+}
+
+int server_parse_hidepid(const char *mountinfo) {
+        bool found = false, hidden = false;
+
+        /* "36 25 0:23 / /proc rw,nosuid shared:13 - proc proc rw,hidepid=invisible": the mount point
+         * is the fifth field; the superblock options, after " - TYPE SOURCE ", carry hidepid. */
+        for (const char *line = mountinfo; line && *line;) {
+                const char *end = strchrnul(line, '\n'), *sep, *opts, *h;
+                char point[16];
+                unsigned fields = 0;
+                const char *q = line;
+
+                /* The fifth field, compared without copying more than "/proc". */
+                while (q < end && fields < 4) {
+                        q = memchr(q, ' ', (size_t) (end - q));
+                        if (!q)
+                                break;
+                        q++;
+                        fields++;
+                }
+                if (q && fields == 4 && (size_t) (end - q) > 6 && sscanf(q, "%15s", point) == 1 &&
+                    strcmp(point, "/proc") == 0 && (sep = strstr(q, " - proc ")) && sep < end) {
+                        opts = memchr(sep + 8, ' ', (size_t) (end - (sep + 8)));
+                        found = true;
+                        hidden = false; /* the last /proc mount listed is the one on top */
+                        if (opts) {
+                                size_t n = (size_t) (end - opts);
+                                _cleanup_(freep) char *o = strndup(opts, n);
+
+                                if (!o)
+                                        return -ENOMEM;
+                                h = strstr(o, "hidepid=");
+                                if (h) {
+                                        h += strlen("hidepid=");
+                                        hidden = !(strncmp(h, "0", 1) == 0 || strncmp(h, "off", 3) == 0);
+                                }
+                        }
+                }
+                line = *end ? end + 1 : NULL;
+        }
+        if (!found)
+                return -EINVAL;
+        return hidden;
+}
+
+void server_set_hidepid(Server *s, bool hidepid) {
+        s->hidepid = hidepid;
+}
+
+unsigned server_n_subscribers(const Server *s) {
+        return s->n_subscribers;
 }
 
 unsigned server_n_clients(const Server *s) {

@@ -27,8 +27,14 @@
  * the client is dropped. */
 #define SERVER_OUTPUT_CHUNK (256U * 1024U)
 #define SERVER_OUTPUT_MAX (16U * 1024U * 1024U)
-/* A client whose queued reply bytes were not read for this long is dropped. */
+/* A client whose queued reply bytes were not read for this long is dropped; this is also how long
+ * an Events subscriber may stay stuck with a full buffer before it is disconnected. */
 #define SERVER_STALL_USEC (30 * USEC_PER_SEC)
+/* Event bytes queued for one Events subscriber. An event that would go beyond is not queued but
+ * counted; once the subscriber has read enough, a {"missed": N} record goes first in its stream. */
+#define SERVER_EVENTS_BUFFER_MAX (256U * 1024U)
+/* Ancestors followed to decide whether a process is in an Events subscriber's subtree. */
+#define SERVER_SUBTREE_DEPTH_MAX 4096U
 
 typedef struct ServerLimits {
         unsigned clients_max;
@@ -37,6 +43,7 @@ typedef struct ServerLimits {
         size_t output_chunk;
         size_t output_max;
         usec_t stall_usec;
+        size_t events_buffer_max;
 } ServerLimits;
 
 typedef struct ServerCallbacks {
@@ -61,7 +68,24 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Server *, server_free);
 int server_listen(Server *s, const char *path);
 /* Serves an already listening socket (socket activation; tests). Takes ownership of fd. */
 int server_listen_fd(Server *s, int fd);
+/* Serves the socket the service manager passed (sd_listen_fds(), LISTEN_FDS=1): it must be one
+ * listening AF_UNIX stream socket. Returns 1 when one was taken, 0 when none was passed, or a
+ * negative errno (-EINVAL: more than one, or of another kind). */
+int server_listen_activated(Server *s);
+
+/* Sends an event the tree has just applied to every Events subscriber whose filter takes it. res
+ * as proctree_apply() filled it; its record is read now, not later. Never blocks: what does not fit
+ * a subscriber's buffer is counted as missed for it. */
+void server_publish_event(Server *s, const PwEvent *ev, const PwApplyResult *res);
+
+/* Whether /proc hides other users' processes (mount option hidepid=1, 2, noaccess or invisible), from
+ * the text of /proc/self/mountinfo. Returns 1, 0, or -EINVAL when no /proc mount is listed. */
+int server_parse_hidepid(const char *mountinfo);
+/* Sets whether non-root callers see only their own processes (as /proc shows them with hidepid).
+ * server_new() reads it from /proc/self/mountinfo; Reload reads it again. */
+void server_set_hidepid(Server *s, bool hidepid);
 
 unsigned server_n_clients(const Server *s);
+unsigned server_n_subscribers(const Server *s);
 /* The most bytes queued for any one client now (tests check the bound). */
 size_t server_max_backlog(const Server *s);

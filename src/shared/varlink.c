@@ -107,6 +107,10 @@ int varlink_conn_next(VarlinkConn *c, char **ret, size_t *ret_len) {
         return 1;
 }
 
+void varlink_conn_discard_input(VarlinkConn *c) {
+        c->in_start = c->in_len = c->in_scan = 0;
+}
+
 int varlink_conn_queue(VarlinkConn *c, const void *data, size_t n) {
         size_t pending = c->out_len - c->out_start;
 

@@ -44,6 +44,9 @@ ssize_t varlink_conn_read(VarlinkConn *c, size_t chunk);
  * the message is longer than in_max (with or without its NUL yet): the stream cannot be resynchronised
  * and the connection should end. */
 int varlink_conn_next(VarlinkConn *c, char **ret, size_t *ret_len);
+/* Forgets every byte read but not yet returned as a message (a connection whose further input
+ * is ignored). */
+void varlink_conn_discard_input(VarlinkConn *c);
 /* Bytes read but not yet returned as messages. */
 static inline size_t varlink_conn_pending_in(const VarlinkConn *c) {
         return c->in_len - c->in_start;

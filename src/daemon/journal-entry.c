@@ -1,0 +1,575 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Journal entries for process events (see journal-entry.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "journal-entry.h"
+#include "procfs.h"
+#include "procwatch/message-ids.h"
+
+/* Fields collected in one growing buffer, then copied into the entry's single block. */
+typedef struct Builder {
+        char *buf;
+        size_t len, alloc;
+        size_t off[PW_JOURNAL_FIELDS_MAX], flen[PW_JOURNAL_FIELDS_MAX];
+        size_t n;
+        bool failed;
+} Builder;
+
+static bool reserve(Builder *b, size_t more) {
+        size_t na;
+        char *nb;
+
+        if (b->failed)
+                return false;
+        if (b->len + more <= b->alloc)
+                return true;
+        na = MAX(b->alloc * 2, b->len + more + 1024);
+        nb = realloc(b->buf, na);
+        if (!nb) {
+                b->failed = true;
+                return false;
+        }
+        b->buf = nb;
+        b->alloc = na;
+        return true;
+}
+
+/* One field: "NAME=" then n raw bytes. Fields beyond PW_JOURNAL_FIELDS_MAX - 1 (one slot is kept for
+ * the writer) cannot happen with the fixed list below; they would be dropped. */
+static void field(Builder *b, const char *name, const void *value, size_t n) {
+        size_t nl = strlen(name);
+
+        if (b->n >= PW_JOURNAL_FIELDS_MAX - 1 || !reserve(b, nl + 1 + n))
+                return;
+        b->off[b->n] = b->len;
+        memcpy(b->buf + b->len, name, nl);
+        b->buf[b->len + nl] = '=';
+        if (n > 0)
+                memcpy(b->buf + b->len + nl + 1, value, n);
+        b->len += nl + 1 + n;
+        b->flen[b->n] = nl + 1 + n;
+        b->n++;
+}
+
+static void field_str(Builder *b, const char *name, const char *s) {
+        field(b, name, s, strlen(s));
+}
+
+_printf_(3, 4) static void field_fmt(Builder *b, const char *name, const char *fmt, ...) {
+        char v[64];
+        va_list ap;
+        int k;
+
+        va_start(ap, fmt);
+        k = vsnprintf(v, sizeof(v), fmt, ap);
+        va_end(ap);
+        if (k >= 0)
+                field(b, name, v, MIN((size_t) k, sizeof(v) - 1));
+}
+
+static int builder_finish(Builder *b, PwJournalEntry **ret) {
+        PwJournalEntry *e;
+
+        if (b->failed) {
+                free(b->buf);
+                return -ENOMEM;
+        }
+        e = malloc(sizeof(*e) + b->len + 1);
+        if (!e) {
+                free(b->buf);
+                return -ENOMEM;
+        }
+        *e = (PwJournalEntry){ .n_iov = b->n, .bytes = b->len };
+        if (b->len > 0)
+                memcpy(e->data, b->buf, b->len);
+        e->data[b->len] = '\0';
+        for (size_t i = 0; i < b->n; i++)
+                e->iov[i] = (struct iovec){ .iov_base = e->data + b->off[i], .iov_len = b->flen[i] };
+        free(b->buf);
+        *ret = e;
+        return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
+static size_t utf8_valid(const unsigned char *s, size_t n) {
+        size_t len;
+        uint32_t c;
+
+        if (s[0] < 0x80)
+                return 1;
+        if (s[0] >= 0xc2 && s[0] <= 0xdf)
+                len = 2, c = s[0] & 0x1f;
+        else if (s[0] >= 0xe0 && s[0] <= 0xef)
+                len = 3, c = s[0] & 0x0f;
+        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+                len = 4, c = s[0] & 0x07;
+        else
+                return 0;
+        if (len > n)
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                c = (c << 6) | (s[i] & 0x3f);
+        }
+        if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+            (c >= 0xd800 && c <= 0xdfff))
+                return 0;
+        return len;
+}
+
+size_t pw_journal_escape(const char *s, size_t n, char *out, size_t size) {
+        const unsigned char *u = (const unsigned char *) s;
+        size_t o = strnlen(out, size);
+
+        for (size_t i = 0; i < n;) {
+                char tmp[8];
+                size_t k = utf8_valid(u + i, n - i), tl;
+
+                if (k == 1 && u[i] == '\n')
+                        tl = (size_t) snprintf(tmp, sizeof(tmp), "\\n");
+                else if (k == 1 && u[i] == '\t')
+                        tl = (size_t) snprintf(tmp, sizeof(tmp), "\\t");
+                else if (k == 1 && u[i] == '\\')
+                        tl = (size_t) snprintf(tmp, sizeof(tmp), "\\\\");
+                else if (k == 0 || (k == 1 && (u[i] < 0x20 || u[i] == 0x7f)))
+                        tl = (size_t) snprintf(tmp, sizeof(tmp), "\\x%02x", (unsigned) u[i]);
+                else {
+                        memcpy(tmp, u + i, k);
+                        tl = k;
+                }
+                if (k == 0)
+                        k = 1;
+                if (size > 0 && o + tl < size)
+                        memcpy(out + o, tmp, tl);
+                else if (size > 0 && o < size)
+                        size = o + 1; /* stop writing: never cut a sequence in two */
+                o += tl;
+                i += k;
+        }
+        if (size > 0)
+                out[MIN(o, size - 1)] = '\0';
+        return o;
+}
+
+/* Appends printf output to the MESSAGE line. */
+_printf_(3, 4) static void msg_fmt(char *msg, size_t size, const char *fmt, ...) {
+        size_t o = strnlen(msg, size);
+        va_list ap;
+
+        if (o + 1 >= size)
+                return;
+        va_start(ap, fmt);
+        (void) vsnprintf(msg + o, size - o, fmt, ap);
+        va_end(ap);
+}
+
+static void msg_esc(char *msg, size_t size, const char *s, size_t n) {
+        (void) pw_journal_escape(s, n, msg, size);
+}
+
+static bool is_unit_name(const char *c, size_t n) {
+        static const char *const suffixes[] = { ".service", ".scope", ".socket", ".mount", ".swap", ".device" };
+
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                size_t sl = strlen(suffixes[i]);
+
+                if (n > sl && memcmp(c + n - sl, suffixes[i], sl) == 0)
+                        return true;
+        }
+        return false;
+}
+
+int pw_journal_object_units(const char *cgroup, char **ret_system, char **ret_user) {
+        const char *first = NULL, *last = NULL;
+        size_t first_n = 0, last_n = 0;
+        char *sys = NULL, *user = NULL;
+
+        *ret_system = *ret_user = NULL;
+        if (!cgroup || cgroup[0] != '/')
+                return 0;
+        for (const char *c = cgroup; *c;) {
+                size_t n;
+
+                while (*c == '/')
+                        c++;
+                n = strcspn(c, "/");
+                if (n == 0)
+                        break;
+                if (is_unit_name(c, n)) {
+                        /* systemd escapes names that would clash with its own with a leading '_'. */
+                        const char *name = c[0] == '_' ? c + 1 : c;
+                        size_t nn = c[0] == '_' ? n - 1 : n;
+
+                        if (!first) {
+                                first = name;
+                                first_n = nn;
+                        }
+                        last = name;
+                        last_n = nn;
+                }
+                c += n;
+        }
+        if (first) {
+                sys = strndup(first, first_n);
+                if (!sys)
+                        return -ENOMEM;
+        }
+        /* A user manager's units: below user@UID.service, the innermost one. */
+        if (first && last != first && first_n > strlen("user@.service") && strncmp(first, "user@", 5) == 0) {
+                user = strndup(last, last_n);
+                if (!user) {
+                        free(sys);
+                        return -ENOMEM;
+                }
+        }
+        *ret_system = sys;
+        *ret_user = user;
+        return 0;
+}
+
+/* The wait status of a process's end: -1 when not known (events were lost). */
+static int exit_status(const PwEvent *ev, const PwApplyResult *res, const PwProcess *p) {
+        if (res->process_ended) {
+                if (p->uncertain & PW_UNCERTAIN_EXIT)
+                        return -1;
+                return (int) p->exit_code;
+        }
+        return (int) ev->exit.code;
+}
+
+int pw_journal_priority(const PwEvent *ev, const PwApplyResult *res, const PwProcess *p) {
+        int st;
+
+        if (ev->kind == PW_EVENT_COREDUMP)
+                return PW_JOURNAL_PRIORITY_WARNING;
+        if (ev->kind != PW_EVENT_EXIT || !p)
+                return PW_JOURNAL_PRIORITY_INFO;
+        st = exit_status(ev, res, p);
+        if (st < 0)
+                return PW_JOURNAL_PRIORITY_INFO;
+        if (WIFSIGNALED(st) || (res->process_ended && p->coredumped))
+                return PW_JOURNAL_PRIORITY_WARNING;
+        if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+                return PW_JOURNAL_PRIORITY_NOTICE;
+        return PW_JOURNAL_PRIORITY_INFO;
+}
+
+static const char *message_id(PwEventKind k) {
+        switch (k) {
+        case PW_EVENT_FORK:
+                return PW_MESSAGE_FORK;
+        case PW_EVENT_EXEC:
+                return PW_MESSAGE_EXEC;
+        case PW_EVENT_EXIT:
+                return PW_MESSAGE_EXIT;
+        case PW_EVENT_UID:
+                return PW_MESSAGE_UID;
+        case PW_EVENT_GID:
+                return PW_MESSAGE_GID;
+        case PW_EVENT_SID:
+                return PW_MESSAGE_SID;
+        case PW_EVENT_PTRACE:
+                return PW_MESSAGE_PTRACE;
+        case PW_EVENT_COMM:
+                return PW_MESSAGE_COMM;
+        case PW_EVENT_COREDUMP:
+                return PW_MESSAGE_COREDUMP;
+        default:
+                return NULL;
+        }
+}
+
+/* The thread the event is about. */
+static pid_t event_tid(const PwEvent *ev) {
+        switch (ev->kind) {
+        case PW_EVENT_FORK:
+                return ev->fork.child_pid;
+        case PW_EVENT_EXEC:
+                return ev->exec.pid;
+        case PW_EVENT_SID:
+                return ev->sid.pid;
+        case PW_EVENT_UID:
+        case PW_EVENT_GID:
+                return ev->id.pid;
+        case PW_EVENT_PTRACE:
+                return ev->ptrace.pid;
+        case PW_EVENT_COMM:
+                return ev->comm.pid;
+        case PW_EVENT_COREDUMP:
+                return ev->coredump.pid;
+        case PW_EVENT_EXIT:
+                return ev->exit.pid;
+        default:
+                return 0;
+        }
+}
+
+static void format_duration(char *buf, size_t size, uint64_t usec) {
+        if (usec < 1000)
+                snprintf(buf, size, "%" PRIu64 "us", usec);
+        else if (usec < 1000000)
+                snprintf(buf, size, "%" PRIu64 "ms", usec / 1000);
+        else
+                snprintf(buf, size, "%" PRIu64 ".%03" PRIu64 "s", usec / 1000000, usec / 1000 % 1000);
+}
+
+static const char *signal_name(int sig, char *buf, size_t size) {
+        const char *abbrev = sigabbrev_np(sig);
+
+        if (abbrev)
+                snprintf(buf, size, "SIG%s", abbrev);
+        else
+                snprintf(buf, size, "signal %d", sig);
+        return buf;
+}
+
+/* The command line for PROCWATCH_CMDLINE: words joined by spaces, cut at PW_JOURNAL_CMDLINE_MAX. */
+static char *join_argv(const char *argv, size_t len, size_t max, size_t *ret_len, bool *truncated) {
+        size_t n = MIN(len, max);
+        char *s = malloc(n + 1);
+
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                s[i] = argv[i] == '\0' ? ' ' : argv[i];
+        s[n] = '\0';
+        *ret_len = n;
+        *truncated = len > max;
+        return s;
+}
+
+int pw_journal_entry_build(const PwEvent *ev, const PwApplyResult *res, const PwProcess *p,
+                           const PwJournalContext *ctx, PwJournalEntry **ret) {
+        Builder b = {};
+        char msg[PW_JOURNAL_MESSAGE_CMDLINE_MAX * 4 + 512] = "", sig[32], dur[32];
+        const char *kind = pw_event_kind_to_string(ev->kind), *mid = message_id(ev->kind);
+        PwArgvMode mode = ctx && ctx->filter ? ctx->filter->argv_mode : PW_ARGV_FULL;
+        _cleanup_(freep) char *redacted = NULL, *cmdline = NULL, *sys_unit = NULL, *user_unit = NULL;
+        const char *argv = NULL;
+        size_t argv_len = 0, cmdline_len = 0;
+        bool cmdline_cut = false, start_known, ids_known;
+        uint64_t duration_usec = 0;
+        int status = -1, r;
+
+        if (!p || !kind || !mid)
+                return -EINVAL;
+        start_known = !(p->uncertain & PW_UNCERTAIN_START) && p->start_ns > 0;
+        ids_known = !(p->uncertain & PW_UNCERTAIN_IDS);
+
+        /* The command line, redacted as asked, before anything is built from it. */
+        if (p->argv && mode != PW_ARGV_NONE) {
+                argv = p->argv->data;
+                argv_len = p->argv->len;
+                if (mode == PW_ARGV_REDACT && ctx->filter->n_redact > 0) {
+                        r = pw_journal_redact_argv(ctx->filter, argv, argv_len, &redacted, &argv_len);
+                        if (r < 0)
+                                return r;
+                        argv = redacted;
+                }
+                cmdline = join_argv(argv, argv_len, PW_JOURNAL_CMDLINE_MAX, &cmdline_len, &cmdline_cut);
+                if (!cmdline)
+                        return -ENOMEM;
+                cmdline_cut = cmdline_cut || p->argv_truncated;
+        }
+        if (p->cgroup) {
+                r = pw_journal_object_units(p->cgroup->data, &sys_unit, &user_unit);
+                if (r < 0)
+                        return r;
+        }
+        if (ev->kind == PW_EVENT_EXIT) {
+                status = exit_status(ev, res, p);
+                if (start_known && p->exit_ns > p->start_ns)
+                        duration_usec = (p->exit_ns - p->start_ns) / 1000U;
+        }
+
+        /* MESSAGE: one line, "KIND PID ..." */
+        msg_fmt(msg, sizeof(msg), "%s %d ", kind, (int) p->pid);
+        if (res->thread && !res->process_ended && event_tid(ev) != p->pid)
+                msg_fmt(msg, sizeof(msg), "thread %d ", (int) event_tid(ev));
+        switch (ev->kind) {
+        case PW_EVENT_EXEC:
+                if (p->exe)
+                        msg_esc(msg, sizeof(msg), p->exe->data, p->exe->len);
+                else
+                        msg_esc(msg, sizeof(msg), p->comm, strnlen(p->comm, sizeof(p->comm)));
+                if (cmdline) {
+                        /* argv[0] is said by the exe already. */
+                        const char *args = memchr(cmdline, ' ', cmdline_len);
+
+                        if (args) {
+                                size_t n = cmdline_len - (size_t) (args - cmdline);
+
+                                msg_esc(msg, sizeof(msg), args, MIN(n, PW_JOURNAL_MESSAGE_CMDLINE_MAX));
+                                if (n > PW_JOURNAL_MESSAGE_CMDLINE_MAX || cmdline_cut)
+                                        msg_fmt(msg, sizeof(msg), "...");
+                        }
+                }
+                msg_fmt(msg, sizeof(msg), " (parent %d ", (int) p->ppid);
+                if (p->parent)
+                        msg_esc(msg, sizeof(msg), p->parent->comm, strnlen(p->parent->comm, sizeof(p->parent->comm)));
+                else
+                        msg_fmt(msg, sizeof(msg), "?");
+                if (ids_known)
+                        msg_fmt(msg, sizeof(msg), ", uid %" PRIu32 ")", p->uid);
+                else
+                        msg_fmt(msg, sizeof(msg), ")");
+                break;
+        case PW_EVENT_EXIT:
+                msg_esc(msg, sizeof(msg), p->comm, strnlen(p->comm, sizeof(p->comm)));
+                if (status < 0)
+                        msg_fmt(msg, sizeof(msg), ": status unknown (events were lost)");
+                else if (WIFSIGNALED(status))
+                        msg_fmt(msg, sizeof(msg), ": killed by %s%s", signal_name(WTERMSIG(status), sig, sizeof(sig)),
+                                WCOREDUMP(status) || (res->process_ended && p->coredumped) ? " (core dumped)" : "");
+                else
+                        msg_fmt(msg, sizeof(msg), ": status %d", WEXITSTATUS(status));
+                if (start_known) {
+                        format_duration(dur, sizeof(dur), duration_usec);
+                        msg_fmt(msg, sizeof(msg), " after %s", dur);
+                }
+                break;
+        case PW_EVENT_FORK:
+                msg_esc(msg, sizeof(msg), p->comm, strnlen(p->comm, sizeof(p->comm)));
+                msg_fmt(msg, sizeof(msg), " (parent %d)", (int) p->ppid);
+                break;
+        case PW_EVENT_UID:
+        case PW_EVENT_GID:
+                msg_esc(msg, sizeof(msg), p->comm, strnlen(p->comm, sizeof(p->comm)));
+                msg_fmt(msg, sizeof(msg), ": %s %" PRIu32 ", effective %" PRIu32, kind, ev->id.real, ev->id.effective);
+                break;
+        case PW_EVENT_SID:
+                msg_esc(msg, sizeof(msg), p->comm, strnlen(p->comm, sizeof(p->comm)));
+                msg_fmt(msg, sizeof(msg), ": new session %d", (int) ev->sid.pid);
+                break;
+        case PW_EVENT_PTRACE:
+                msg_esc(msg, sizeof(msg), p->comm, strnlen(p->comm, sizeof(p->comm)));
+                if (ev->ptrace.tracer_tgid > 0)
+                        msg_fmt(msg, sizeof(msg), ": traced by %d", (int) ev->ptrace.tracer_tgid);
+                else
+                        msg_fmt(msg, sizeof(msg), ": no longer traced");
+                break;
+        case PW_EVENT_COMM:
+                if (!res->thread && p->n_comm_history > 0) {
+                        const PwCommChange *c = &p->comm_history[p->n_comm_history - 1];
+
+                        msg_esc(msg, sizeof(msg), c->old_comm, strnlen(c->old_comm, sizeof(c->old_comm)));
+                        msg_fmt(msg, sizeof(msg), " -> ");
+                }
+                msg_esc(msg, sizeof(msg), ev->comm.comm, strnlen(ev->comm.comm, sizeof(ev->comm.comm)));
+                break;
+        case PW_EVENT_COREDUMP:
+                msg_esc(msg, sizeof(msg), p->comm, strnlen(p->comm, sizeof(p->comm)));
+                msg_fmt(msg, sizeof(msg), ": dumping core");
+                break;
+        default:
+                break;
+        }
+
+        field_str(&b, "MESSAGE", msg);
+        field_str(&b, "MESSAGE_ID", mid);
+        field_fmt(&b, "PRIORITY", "%d", pw_journal_priority(ev, res, p));
+        field_str(&b, "SYSLOG_IDENTIFIER", "procwatchd");
+        field_str(&b, "PROCWATCH_EVENT", kind);
+        field(&b, "PROCWATCH_ID", p->id, strnlen(p->id, sizeof(p->id)));
+        field_fmt(&b, "PROCWATCH_PID", "%d", (int) p->pid);
+        if (event_tid(ev) > 0)
+                field_fmt(&b, "PROCWATCH_TID", "%d", (int) event_tid(ev));
+        if (p->ppid > 0)
+                field_fmt(&b, "PROCWATCH_PPID", "%d", (int) p->ppid);
+        if (p->parent)
+                field(&b, "PROCWATCH_PARENT_COMM", p->parent->comm, strnlen(p->parent->comm, sizeof(p->parent->comm)));
+        field(&b, "PROCWATCH_COMM", p->comm, strnlen(p->comm, sizeof(p->comm)));
+        if (p->exe)
+                field(&b, "PROCWATCH_EXE", p->exe->data, MIN(p->exe->len, PW_JOURNAL_VALUE_MAX));
+        if (cmdline) {
+                field(&b, "PROCWATCH_CMDLINE", cmdline, cmdline_len);
+                if (cmdline_cut)
+                        field_str(&b, "PROCWATCH_CMDLINE_TRUNCATED", "1");
+        }
+        if (ids_known) {
+                field_fmt(&b, "PROCWATCH_UID", "%" PRIu32, p->uid);
+                field_fmt(&b, "PROCWATCH_EUID", "%" PRIu32, p->euid);
+                field_fmt(&b, "PROCWATCH_GID", "%" PRIu32, p->gid);
+                field_fmt(&b, "PROCWATCH_EGID", "%" PRIu32, p->egid);
+        }
+        if (p->sid > 0)
+                field_fmt(&b, "PROCWATCH_SID", "%d", (int) p->sid);
+        if (p->unit)
+                field(&b, "PROCWATCH_UNIT", p->unit->data, MIN(p->unit->len, PW_JOURNAL_VALUE_MAX));
+        if (p->cgroup)
+                field(&b, "PROCWATCH_CGROUP", p->cgroup->data, MIN(p->cgroup->len, PW_JOURNAL_VALUE_MAX));
+        if (sys_unit)
+                field_str(&b, "OBJECT_SYSTEMD_UNIT", sys_unit);
+        if (user_unit)
+                field_str(&b, "OBJECT_SYSTEMD_USER_UNIT", user_unit);
+        if (ev->kind == PW_EVENT_EXIT && status >= 0) {
+                if (WIFEXITED(status))
+                        field_fmt(&b, "PROCWATCH_EXIT_CODE", "%d", WEXITSTATUS(status));
+                if (WIFSIGNALED(status)) {
+                        field_fmt(&b, "PROCWATCH_EXIT_SIGNAL", "%d", WTERMSIG(status));
+                        field_str(&b, "PROCWATCH_CORE_DUMPED",
+                                  WCOREDUMP(status) || (res->process_ended && p->coredumped) ? "1" : "0");
+                }
+        }
+        if (ev->kind == PW_EVENT_EXIT && start_known)
+                field_fmt(&b, "PROCWATCH_DURATION_USEC", "%" PRIu64, duration_usec);
+        if (start_known && ctx) {
+                int64_t t;
+
+                if (p->start_ns <= INT64_MAX &&
+                    !__builtin_add_overflow((int64_t) p->start_ns, ctx->realtime_offset_ns, &t) && t > 0)
+                        field_fmt(&b, "PROCWATCH_START_REALTIME_USEC", "%" PRIu64, (uint64_t) t / 1000U);
+        }
+        field_fmt(&b, "PROCWATCH_KERNEL_TIMESTAMP_NS", "%" PRIu64, ev->timestamp_ns);
+        if (ev->kind == PW_EVENT_PTRACE)
+                field_fmt(&b, "PROCWATCH_TRACER_PID", "%d", (int) ev->ptrace.tracer_tgid);
+        else if (p->tracer > 0)
+                field_fmt(&b, "PROCWATCH_TRACER_PID", "%d", (int) p->tracer);
+        if (ev->kind == PW_EVENT_COMM && !res->thread && p->n_comm_history > 0) {
+                const PwCommChange *c = &p->comm_history[p->n_comm_history - 1];
+
+                field(&b, "PROCWATCH_OLD_COMM", c->old_comm, strnlen(c->old_comm, sizeof(c->old_comm)));
+        }
+
+        r = builder_finish(&b, ret);
+        if (r < 0)
+                return r;
+        if (ids_known) {
+                (*ret)->want_user = true;
+                (*ret)->user_uid = p->uid;
+        }
+        return 0;
+}
+
+int pw_journal_entry_message(const char *mid, int priority, const char *message, const char *const *extra,
+                             PwJournalEntry **ret) {
+        Builder b = {};
+
+        field_str(&b, "MESSAGE", message);
+        field_str(&b, "MESSAGE_ID", mid);
+        field_fmt(&b, "PRIORITY", "%d", priority);
+        field_str(&b, "SYSLOG_IDENTIFIER", "procwatchd");
+        for (size_t i = 0; extra && extra[i]; i++) {
+                const char *eq = strchr(extra[i], '=');
+
+                if (!eq)
+                        continue;
+                /* field() wants the name apart. */
+                if (b.n < PW_JOURNAL_FIELDS_MAX - 1 && reserve(&b, strlen(extra[i]))) {
+                        b.off[b.n] = b.len;
+                        b.flen[b.n] = strlen(extra[i]);
+                        memcpy(b.buf + b.len, extra[i], b.flen[b.n]);
+                        b.len += b.flen[b.n];
+                        b.n++;
+                }
+        }
+        return builder_finish(&b, ret);
+}

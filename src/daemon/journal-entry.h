@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* One journal entry per forwarded event: the "FIELD=value" iovecs for sd_journal_sendv(), built from
+ * the event, what applying it did and the process record. Pure: no I/O, no logging, no clocks read
+ * (the realtime offset is passed in). Every string is copied into the entry, which owns one block of
+ * memory: the record may be evicted before the writer thread sends it.
+ *
+ * Values are raw bytes (the native protocol is binary-safe: a newline or 0xff in a comm goes through
+ * intact). MESSAGE is one readable line: control characters, '\\' and invalid UTF-8 are escaped
+ * (\n, \t, \\, \xNN). Long values are cut at named bounds and marked. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "cnproc-parse.h"
+#include "journal-filter.h"
+#include "proctree.h"
+
+/* PROCWATCH_CMDLINE carries at most this many bytes of the command line (words joined by spaces);
+ * beyond, it is cut and PROCWATCH_CMDLINE_TRUNCATED=1 is added (also when the tree's copy of argv
+ * was already cut, see --argv-max). */
+#define PW_JOURNAL_CMDLINE_MAX (16U * 1024U)
+/* MESSAGE shows at most this many bytes of the command line, then "...". */
+#define PW_JOURNAL_MESSAGE_CMDLINE_MAX 512U
+/* exe, cgroup and unit are paths below PATH_MAX already; this bounds any other value. */
+#define PW_JOURNAL_VALUE_MAX (PW_PATH_MAX + 64U)
+/* Fields in one entry, with room for the ones the writer adds (PROCWATCH_USER). */
+#define PW_JOURNAL_FIELDS_MAX 48U
+
+/* PRIORITY: warning for a death by signal or a core dump, notice for a non-zero exit code,
+ * info for everything else (and for daemon messages as given). */
+#define PW_JOURNAL_PRIORITY_INFO 6
+#define PW_JOURNAL_PRIORITY_NOTICE 5
+#define PW_JOURNAL_PRIORITY_WARNING 4
+
+typedef struct PwJournalEntry PwJournalEntry;
+struct PwJournalEntry {
+        PwJournalEntry *next;         /* the writer's queue */
+        size_t n_iov;
+        size_t bytes;                 /* the data block's size, for the queue's byte bound */
+        bool want_user;               /* the writer adds PROCWATCH_USER= for user_uid */
+        uint32_t user_uid;
+        struct iovec iov[PW_JOURNAL_FIELDS_MAX];
+        char data[];
+};
+
+typedef struct PwJournalContext {
+        const PwJournalFilter *filter;  /* argv privacy; NULL: full */
+        int64_t realtime_offset_ns;     /* CLOCK_REALTIME - CLOCK_MONOTONIC */
+} PwJournalContext;
+
+/* Builds the entry for ev (as applied: res, and p its record, which must not be NULL). The entry is
+ * malloc'ed (free()). Returns 0, -EINVAL (no record), -ENOMEM. */
+int pw_journal_entry_build(const PwEvent *ev, const PwApplyResult *res, const PwProcess *p,
+                           const PwJournalContext *ctx, PwJournalEntry **ret);
+
+/* A daemon message: MESSAGE, MESSAGE_ID, PRIORITY, SYSLOG_IDENTIFIER and the extra "FIELD=value"
+ * strings (NULL-terminated list, may be NULL). */
+int pw_journal_entry_message(const char *message_id, int priority, const char *message,
+                             const char *const *extra, PwJournalEntry **ret);
+
+/* PRIORITY of an event entry (see above). */
+int pw_journal_priority(const PwEvent *ev, const PwApplyResult *res, const PwProcess *p);
+
+/* The units for OBJECT_SYSTEMD_UNIT and OBJECT_SYSTEMD_USER_UNIT from a cgroup path: the outermost
+ * system unit (a process inside a delegated subtree can name its inner folders freely, not that one),
+ * and, below a user@UID.service, the innermost user unit. Either may come back NULL. Returns 0 or
+ * -ENOMEM. */
+int pw_journal_object_units(const char *cgroup, char **ret_system, char **ret_user);
+
+/* Appends s (n bytes) to out (size bytes, always NUL-terminated) escaped for MESSAGE as set out at
+ * the top; returns the length it would have (like snprintf). */
+size_t pw_journal_escape(const char *s, size_t n, char *out, size_t size);

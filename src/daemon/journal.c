@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The journal writer.
+ *
+ * Why a thread. sd_journal_sendv() is a blocking sendmsg() on journald's datagram socket, whose queue
+ * holds only a few datagrams: once journald stops reading (stopped, busy, rate-limiting a storm's
+ * worth of disk writes) the sender waits. The event loop must keep reading netlink meanwhile, or the
+ * kernel drops process events. So the loop only builds entries (copying every string, since the
+ * record may be evicted before the entry goes out) and appends them to a queue; one writer thread,
+ * named "pw-journal", takes them off and sends them.
+ *
+ * Bounds. The queue holds at most JOURNAL_QUEUE_MAX_ENTRIES entries and JOURNAL_QUEUE_MAX_BYTES of
+ * entry data; beyond either, journal_submit() frees the entry and counts it (queue full). Memory is
+ * bounded whatever journald does, and ingest never waits.
+ *
+ * Absence. libsystemd's sd_journal_sendv() returns 0 when the socket file is missing (it treats "no
+ * journald" as success) and -ECONNREFUSED when journald is dead but the file remains. The writer
+ * checks the socket file (stat, S_ISSOCK) before each send and counts both cases as not forwarded
+ * (journald unavailable), says so in the log once, then tries again every JOURNAL_RETRY_USEC (the
+ * entries in between are counted, not sent) and logs once when journald takes entries again.
+ *
+ * Honesty. After any drop, the first entry journald takes again is followed by one summary entry
+ * (MESSAGE_ID PW_MESSAGE_NOT_FORWARDED): how many entries were not forwarded since the last summary,
+ * and why. The counters are in STATUS= and in Stats.
+ *
+ * Shutdown. The writer gets JOURNAL_FLUSH_USEC to send what is queued. If it has not finished by
+ * then (journald stopped: it is blocked in sendmsg()), the rest is counted as dropped at shutdown and
+ * logged, and the thread is detached and left, with the Journal it uses, to the process's exit that
+ * follows at once. It is not cancelled: libsystemd's send path is not written to be cancelled, and a
+ * thread blocked in sendmsg() does no harm to an exiting process. */
+#include <errno.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+/* No CODE_FILE=/CODE_LINE= of this file on every process event. */
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "log.h"
+#include "procwatch/message-ids.h"
+
+/* uid -> user name lookups remembered by the writer (NSS can be slow; it is never asked twice). */
+#define JOURNAL_USER_CACHE 32U
+#define JOURNAL_USER_NAME_MAX 64U
+
+typedef struct UserCacheEntry {
+        uint32_t uid;
+        bool valid, found;
+        char name[JOURNAL_USER_NAME_MAX];
+} UserCacheEntry;
+
+struct Journal {
+        pthread_t thread;
+        bool thread_started;
+        pthread_mutex_t lock;
+        pthread_cond_t wake;          /* the writer waits for entries or stop */
+        pthread_cond_t done;          /* journal_free() waits for the writer to finish */
+        char *socket_path;
+
+        /* Under lock. */
+        PwJournalEntry *head, *tail;
+        size_t n_queued, bytes_queued;
+        bool stop, exited;
+        bool full_incident;           /* logged "queue full" since the last summary */
+        PwJournalEntry *inflight;     /* being sent, for the count at shutdown */
+
+        /* Atomic counters (__atomic builtins): written by either thread, read for Stats. */
+        uint64_t offered, forwarded, dropped[_JOURNAL_DROP_MAX], summaries;
+        pid_t tid;
+
+        /* Writer thread only. */
+        bool unavailable;
+        usec_t next_retry_usec;
+        uint64_t reported[_JOURNAL_DROP_MAX];
+        UserCacheEntry users[JOURNAL_USER_CACHE];
+        unsigned next_user;
+};
+
+static const char *const drop_reasons[_JOURNAL_DROP_MAX] = {
+        [JOURNAL_DROP_QUEUE_FULL] = "queue_full",
+        [JOURNAL_DROP_UNAVAILABLE] = "unavailable",
+        [JOURNAL_DROP_SHUTDOWN] = "shutdown",
+};
+
+const char *journal_drop_reason_to_string(JournalDropReason r) {
+        return (unsigned) r < _JOURNAL_DROP_MAX ? drop_reasons[r] : NULL;
+}
+
+static void count(uint64_t *c, uint64_t n) {
+        __atomic_add_fetch(c, n, __ATOMIC_RELAXED);
+}
+
+static uint64_t get(const uint64_t *c) {
+        return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+static const char *user_name(Journal *j, uint32_t uid) {
+        UserCacheEntry *u;
+        struct passwd pw, *res = NULL;
+        char buf[1024];
+
+        for (unsigned i = 0; i < JOURNAL_USER_CACHE; i++)
+                if (j->users[i].valid && j->users[i].uid == uid)
+                        return j->users[i].found ? j->users[i].name : NULL;
+        u = &j->users[j->next_user++ % JOURNAL_USER_CACHE];
+        *u = (UserCacheEntry){ .uid = uid, .valid = true };
+        if (getpwuid_r((uid_t) uid, &pw, buf, sizeof(buf), &res) == 0 && res &&
+            strlen(res->pw_name) < sizeof(u->name)) {
+                strcpy(u->name, res->pw_name);
+                u->found = true;
+        }
+        return u->found ? u->name : NULL;
+}
+
+static bool socket_present(const Journal *j) {
+        struct stat st;
+
+        return stat(j->socket_path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* One send, absence checked first. Returns 0 when journald took it. */
+static int send_entry(Journal *j, PwJournalEntry *e) {
+        char user[sizeof("PROCWATCH_USER=") + JOURNAL_USER_NAME_MAX];
+        size_t n = e->n_iov;
+
+        if (!socket_present(j))
+                return -ENOENT;
+        if (e->want_user && n < PW_JOURNAL_FIELDS_MAX) {
+                const char *name = user_name(j, e->user_uid);
+
+                if (name) {
+                        int k = snprintf(user, sizeof(user), "PROCWATCH_USER=%s", name);
+
+                        e->iov[n++] = (struct iovec){ .iov_base = user, .iov_len = (size_t) k };
+                }
+        }
+        return sd_journal_sendv(e->iov, (int) n);
+}
+
+static void write_summary(Journal *j) {
+        uint64_t d[_JOURNAL_DROP_MAX], total = 0;
+        char msg[256], f0[64], f1[64], f2[64], f3[64];
+        const char *extra[5] = { f0, f1, f2, f3, NULL };
+        PwJournalEntry *e = NULL;
+
+        for (unsigned i = 0; i < _JOURNAL_DROP_MAX; i++) {
+                d[i] = get(&j->dropped[i]) - j->reported[i];
+                total += d[i];
+        }
+        if (total == 0)
+                return;
+        snprintf(msg, sizeof(msg),
+                 "%llu process event entries not forwarded (%llu queue full, %llu journald unavailable)",
+                 (unsigned long long) total, (unsigned long long) d[JOURNAL_DROP_QUEUE_FULL],
+                 (unsigned long long) d[JOURNAL_DROP_UNAVAILABLE]);
+        snprintf(f0, sizeof(f0), "PROCWATCH_NOT_FORWARDED=%llu", (unsigned long long) total);
+        snprintf(f1, sizeof(f1), "PROCWATCH_NOT_FORWARDED_QUEUE_FULL=%llu",
+                 (unsigned long long) d[JOURNAL_DROP_QUEUE_FULL]);
+        snprintf(f2, sizeof(f2), "PROCWATCH_NOT_FORWARDED_UNAVAILABLE=%llu",
+                 (unsigned long long) d[JOURNAL_DROP_UNAVAILABLE]);
+        snprintf(f3, sizeof(f3), "PROCWATCH_FORWARDED=%llu", (unsigned long long) get(&j->forwarded));
+        if (pw_journal_entry_message(PW_MESSAGE_NOT_FORWARDED, PW_JOURNAL_PRIORITY_WARNING, msg, extra, &e) < 0)
+                return; /* tried again after the next entry */
+        if (send_entry(j, e) >= 0) {
+                for (unsigned i = 0; i < _JOURNAL_DROP_MAX; i++)
+                        j->reported[i] += d[i];
+                count(&j->summaries, 1);
+                log_warning("%s.", msg);
+                (void) pthread_mutex_lock(&j->lock);
+                j->full_incident = false;
+                (void) pthread_mutex_unlock(&j->lock);
+        }
+        free(e);
+}
+
+static void handle(Journal *j, PwJournalEntry *e) {
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        int r;
+
+        if (j->unavailable && now < j->next_retry_usec) {
+                count(&j->dropped[JOURNAL_DROP_UNAVAILABLE], 1);
+                return;
+        }
+        r = send_entry(j, e);
+        if (r < 0) {
+                count(&j->dropped[JOURNAL_DROP_UNAVAILABLE], 1);
+                if (!j->unavailable)
+                        log_warning_errno(r, "journald is not available (%s), process events are not "
+                                             "forwarded until it is back, trying every %llu ms: %m",
+                                          r == -ENOENT ? "no socket " JOURNAL_SOCKET_PATH : "send failed",
+                                          (unsigned long long) (JOURNAL_RETRY_USEC / USEC_PER_MSEC));
+                j->unavailable = true;
+                j->next_retry_usec = now + JOURNAL_RETRY_USEC;
+                return;
+        }
+        count(&j->forwarded, 1);
+        if (j->unavailable) {
+                log_info("journald takes entries again, forwarding process events.");
+                j->unavailable = false;
+        }
+        write_summary(j);
+}
+
+static void *writer_main(void *userdata) {
+        Journal *j = userdata;
+
+        __atomic_store_n(&j->tid, gettid(), __ATOMIC_RELAXED);
+        for (;;) {
+                PwJournalEntry *e;
+
+                (void) pthread_mutex_lock(&j->lock);
+                while (!j->head && !j->stop)
+                        (void) pthread_cond_wait(&j->wake, &j->lock);
+                e = j->head;
+                if (!e) {
+                        j->exited = true;
+                        (void) pthread_cond_broadcast(&j->done);
+                        (void) pthread_mutex_unlock(&j->lock);
+                        return NULL;
+                }
+                j->head = e->next;
+                if (!j->head)
+                        j->tail = NULL;
+                j->n_queued--;
+                j->bytes_queued -= e->bytes;
+                j->inflight = e;
+                (void) pthread_mutex_unlock(&j->lock);
+
+                handle(j, e);
+
+                (void) pthread_mutex_lock(&j->lock);
+                j->inflight = NULL;
+                (void) pthread_mutex_unlock(&j->lock);
+                free(e);
+        }
+}
+
+int journal_new(Journal **ret, const char *socket_path) {
+        Journal *j;
+        pthread_condattr_t ca;
+        sigset_t all, old;
+        int r;
+
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->socket_path = strdup(socket_path ?: JOURNAL_SOCKET_PATH);
+        if (!j->socket_path) {
+                free(j);
+                return -ENOMEM;
+        }
+        (void) pthread_mutex_init(&j->lock, NULL);
+        (void) pthread_cond_init(&j->wake, NULL);
+        (void) pthread_condattr_init(&ca);
+        (void) pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        (void) pthread_cond_init(&j->done, &ca);
+        (void) pthread_condattr_destroy(&ca);
+
+        /* Signals stay with the event loop's thread. */
+        sigfillset(&all);
+        (void) pthread_sigmask(SIG_SETMASK, &all, &old);
+        r = -pthread_create(&j->thread, NULL, writer_main, j);
+        (void) pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (r < 0) {
+                journal_free(j);
+                return r;
+        }
+        j->thread_started = true;
+        (void) pthread_setname_np(j->thread, "pw-journal");
+        *ret = j;
+        return 0;
+}
+
+static void free_queue(PwJournalEntry *e) {
+        while (e) {
+                PwJournalEntry *next = e->next;
+
+                free(e);
+                e = next;
+        }
+}
+
+Journal *journal_free(Journal *j) {
+        struct timespec deadline;
+        uint64_t left = 0;
+        bool exited;
+
+        if (!j)
+                return NULL;
+        if (j->thread_started) {
+                (void) clock_gettime(CLOCK_MONOTONIC, &deadline);
+                deadline.tv_nsec += (long) (JOURNAL_FLUSH_USEC * 1000U);
+                deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+                deadline.tv_nsec %= 1000000000L;
+
+                (void) pthread_mutex_lock(&j->lock);
+                j->stop = true;
+                (void) pthread_cond_signal(&j->wake);
+                while (!j->exited)
+                        if (pthread_cond_timedwait(&j->done, &j->lock, &deadline) == ETIMEDOUT)
+                                break;
+                exited = j->exited;
+                if (!exited) {
+                        /* Blocked on journald: what is left will not be sent. */
+                        left = j->n_queued + (j->inflight ? 1 : 0);
+                        free_queue(j->head);
+                        j->head = j->tail = NULL;
+                        j->n_queued = j->bytes_queued = 0;
+                }
+                (void) pthread_mutex_unlock(&j->lock);
+                if (!exited) {
+                        count(&j->dropped[JOURNAL_DROP_SHUTDOWN], left);
+                        log_warning("journald did not take %llu queued process event entries within %llu ms "
+                                    "of shutdown; they are not forwarded.",
+                                    (unsigned long long) left, (unsigned long long) (JOURNAL_FLUSH_USEC / USEC_PER_MSEC));
+                        /* Blocked in sendmsg(): left to the process's exit (see the top). */
+                        (void) pthread_detach(j->thread);
+                        return NULL;
+                }
+                (void) pthread_join(j->thread, NULL);
+        }
+        free_queue(j->head);
+        (void) pthread_cond_destroy(&j->wake);
+        (void) pthread_cond_destroy(&j->done);
+        (void) pthread_mutex_destroy(&j->lock);
+        free(j->socket_path);
+        free(j);
+        return NULL;
+}
+
+int journal_submit(Journal *j, PwJournalEntry *e) {
+        bool first = false;
+
+        e->next = NULL;
+        count(&j->offered, 1);
+        (void) pthread_mutex_lock(&j->lock);
+        if (j->stop || j->n_queued >= JOURNAL_QUEUE_MAX_ENTRIES || j->bytes_queued + e->bytes > JOURNAL_QUEUE_MAX_BYTES) {
+                first = !j->full_incident;
+                j->full_incident = true;
+                (void) pthread_mutex_unlock(&j->lock);
+                count(&j->dropped[JOURNAL_DROP_QUEUE_FULL], 1);
+                free(e);
+                if (first)
+                        log_warning("The journal queue is full (%u entries or %u MiB): journald is not keeping up; "
+                                    "process event entries are dropped and counted until it does.",
+                                    JOURNAL_QUEUE_MAX_ENTRIES, JOURNAL_QUEUE_MAX_BYTES >> 20);
+                return -ENOBUFS;
+        }
+        if (j->tail)
+                j->tail->next = e;
+        else
+                j->head = e;
+        j->tail = e;
+        j->n_queued++;
+        j->bytes_queued += e->bytes;
+        (void) pthread_cond_signal(&j->wake);
+        (void) pthread_mutex_unlock(&j->lock);
+        return 0;
+}
+
+void journal_get_stats(Journal *j, JournalStats *ret) {
+        *ret = (JournalStats){};
+        if (!j)
+                return;
+        ret->offered = get(&j->offered);
+        ret->forwarded = get(&j->forwarded);
+        for (unsigned i = 0; i < _JOURNAL_DROP_MAX; i++)
+                ret->dropped[i] = get(&j->dropped[i]);
+        ret->summaries = get(&j->summaries);
+        ret->writer_tid = __atomic_load_n(&j->tid, __ATOMIC_RELAXED);
+        (void) pthread_mutex_lock(&j->lock);
+        ret->queued = j->n_queued;
+        (void) pthread_mutex_unlock(&j->lock);
+}
+
+uint64_t journal_stats_dropped(const JournalStats *s) {
+        uint64_t t = 0;
+
+        for (unsigned i = 0; i < _JOURNAL_DROP_MAX; i++)
+                t += s->dropped[i];
+        return t;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The journal writer: a bounded queue of ready-built entries and one thread that sends them with
+ * sd_journal_sendv(). The design is set out at the top of journal.c. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "journal-entry.h"
+#include "macro.h"
+#include "time-util.h"
+
+/* Entries and bytes waiting for the writer; beyond either, new entries are dropped and counted. */
+#define JOURNAL_QUEUE_MAX_ENTRIES 16384U
+#define JOURNAL_QUEUE_MAX_BYTES (32U * 1024U * 1024U)
+/* While journald is absent or refuses entries, it is tried again this often (entries in between
+ * are counted as not forwarded). */
+#define JOURNAL_RETRY_USEC (500 * USEC_PER_MSEC)
+/* At shutdown the writer gets this long to send what is queued; the rest is counted. */
+#define JOURNAL_FLUSH_USEC (300 * USEC_PER_MSEC)
+/* The journal socket libsystemd sends to. */
+#define JOURNAL_SOCKET_PATH "/run/systemd/journal/socket"
+
+typedef enum JournalDropReason {
+        JOURNAL_DROP_QUEUE_FULL,   /* journald too slow or stopped: the queue was full */
+        JOURNAL_DROP_UNAVAILABLE,  /* no socket, or journald dead (-ECONNREFUSED), or another error */
+        JOURNAL_DROP_SHUTDOWN,     /* still queued when the flush deadline passed */
+        _JOURNAL_DROP_MAX,
+} JournalDropReason;
+
+typedef struct JournalStats {
+        uint64_t offered;          /* entries handed to journal_submit() */
+        uint64_t forwarded;        /* taken by journald */
+        uint64_t dropped[_JOURNAL_DROP_MAX];
+        uint64_t summaries;        /* "N entries not forwarded" entries written */
+        size_t queued;
+        pid_t writer_tid;
+} JournalStats;
+
+typedef struct Journal Journal;
+
+/* Starts the writer thread. socket_path NULL: JOURNAL_SOCKET_PATH (what libsystemd uses; a test may
+ * only change where presence is checked). */
+int journal_new(Journal **ret, const char *socket_path);
+/* Flushes for at most JOURNAL_FLUSH_USEC, stops the thread and frees everything. When the writer is
+ * still blocked on journald at the deadline, what is left is counted as dropped (and logged) and the
+ * thread and j are left to the process's exit: call this only on the way out. Accepts NULL. */
+Journal *journal_free(Journal *j);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Journal *, journal_free);
+
+/* Queues e (takes ownership, also on failure). Never blocks: when the queue is full, e is freed and
+ * counted. Returns 0, or -ENOBUFS when dropped. */
+int journal_submit(Journal *j, PwJournalEntry *e);
+
+void journal_get_stats(Journal *j, JournalStats *ret);
+uint64_t journal_stats_dropped(const JournalStats *s);
+const char *journal_drop_reason_to_string(JournalDropReason r);

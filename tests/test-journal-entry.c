@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Journal entries built from events applied to a real tree: every field, priorities, escaping. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "journal-entry.h"
+#include "procwatch/message-ids.h"
+
+#define HZ 100
+#define MS 1000000ULL
+
+static ProcTree *t;
+static const PwJournalContext ctx = { .realtime_offset_ns = 1000 * (int64_t) MS };
+
+/* The value of field name in e (NULL when absent); its length in *len. Fails on a duplicate. */
+static const char *get(const PwJournalEntry *e, const char *name, size_t *len) {
+        const char *found = NULL;
+        size_t nl = strlen(name);
+
+        for (size_t i = 0; i < e->n_iov; i++) {
+                const char *f = e->iov[i].iov_base;
+
+                if (e->iov[i].iov_len > nl && memcmp(f, name, nl) == 0 && f[nl] == '=') {
+                        assert_null(found);
+                        found = f + nl + 1;
+                        if (len)
+                                *len = e->iov[i].iov_len - nl - 1;
+                }
+        }
+        return found;
+}
+
+/* A text field's value, as a NUL-terminated copy in a static buffer. */
+static const char *val(const PwJournalEntry *e, const char *name) {
+        static char buf[8][256];
+        static unsigned k;
+        size_t n;
+        const char *v = get(e, name, &n);
+
+        if (!v)
+                return NULL;
+        k = (k + 1) % 8;
+        assert_true(n < sizeof(buf[0]));
+        memcpy(buf[k], v, n);
+        buf[k][n] = '\0';
+        return buf[k];
+}
+
+static PwProcInfo info_of(pid_t pid, pid_t ppid, uint64_t start_ns, const char *comm, uint32_t uid) {
+        PwProcInfo i = { .stat = { .pid = pid, .ppid = ppid, .sid = 100, .state = 'S' },
+                         .start_ns = start_ns, .start_boot_ns = start_ns,
+                         .uid = uid, .euid = uid, .gid = uid, .egid = uid, .tgid = pid };
+
+        strncpy(i.stat.comm, comm, PW_COMM_MAX);
+        i.have_status = true;
+        return i;
+}
+
+static PwApplyResult apply(PwEvent ev) {
+        PwApplyResult res;
+
+        assert_int_equal(proctree_apply(t, &ev, &res), 0);
+        return res;
+}
+
+static PwEvent ev_fork(uint64_t ts, pid_t ppid, pid_t pid) {
+        return (PwEvent){ .kind = PW_EVENT_FORK, .timestamp_ns = ts,
+                          .fork = { .parent_pid = ppid, .parent_tgid = ppid, .child_pid = pid, .child_tgid = pid } };
+}
+
+static PwEvent ev_exit(uint64_t ts, pid_t pid, uint32_t code) {
+        return (PwEvent){ .kind = PW_EVENT_EXIT, .timestamp_ns = ts,
+                          .exit = { .pid = pid, .tgid = pid, .code = code, .signal = 17 } };
+}
+
+/* Forks 200 from bash at 1000 ms and execs argv (len bytes with the final NUL) in cgroup. */
+static PwProcess *spawn(const char *argv, size_t len, const char *cgroup, const char *unit, PwEvent *exec_ev,
+                        PwApplyResult *exec_res) {
+        PwProcInfo info = info_of(200, 100, 1000 * MS, "curl", 1000);
+        pid_t *q;
+
+        apply(ev_fork(1000 * MS, 100, 200));
+        *exec_ev = (PwEvent){ .kind = PW_EVENT_EXEC, .timestamp_ns = 1001 * MS, .exec = { .pid = 200, .tgid = 200 } };
+        *exec_res = apply(*exec_ev);
+        assert_int_equal(proctree_take_enrich(t, &q), 1);
+        free(q);
+        info.exe = strdup("/usr/bin/curl");
+        info.argv = malloc(len);
+        memcpy(info.argv, argv, len);
+        info.argv_len = len;
+        info.cgroup = strdup(cgroup);
+        info.unit = unit ? strdup(unit) : NULL;
+        assert_int_equal(proctree_enrich(t, &info, HZ), 0);
+        pw_proc_info_done(&info);
+        exec_res->process = proctree_get_live(t, 200);
+        return exec_res->process;
+}
+
+static int setup(void **state) {
+        PwProcInfo i1 = info_of(1, 0, 1 * MS, "init", 0), i2 = info_of(100, 1, 50 * MS, "bash", 1000);
+
+        assert_int_equal(proctree_new(&t, NULL), 0);
+        assert_int_equal(proctree_add_from_proc(t, &i1, PW_SOURCE_SCAN, HZ), 0);
+        assert_int_equal(proctree_add_from_proc(t, &i2, PW_SOURCE_SCAN, HZ), 0);
+        return 0;
+}
+
+static int teardown(void **state) {
+        t = proctree_free(t);
+        return 0;
+}
+
+static const char curl_argv[] = "curl\0-s\0https://example.invalid/";
+
+static void test_exec(void **state) {
+        PwEvent ev;
+        PwApplyResult res;
+        PwProcess *p = spawn(curl_argv, sizeof(curl_argv),
+                             "/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service", "foo.service",
+                             &ev, &res);
+        PwJournalEntry *e;
+
+        assert_int_equal(pw_journal_entry_build(&ev, &res, p, &ctx, &e), 0);
+        assert_string_equal(val(e, "MESSAGE"), "exec 200 /usr/bin/curl -s https://example.invalid/ (parent 100 bash, uid 1000)");
+        assert_string_equal(val(e, "MESSAGE_ID"), PW_MESSAGE_EXEC);
+        assert_string_equal(val(e, "PRIORITY"), "6");
+        assert_string_equal(val(e, "SYSLOG_IDENTIFIER"), "procwatchd");
+        assert_string_equal(val(e, "PROCWATCH_EVENT"), "exec");
+        assert_string_equal(val(e, "PROCWATCH_ID"), "200:1000000000");
+        assert_string_equal(val(e, "PROCWATCH_PID"), "200");
+        assert_string_equal(val(e, "PROCWATCH_TID"), "200");
+        assert_string_equal(val(e, "PROCWATCH_PPID"), "100");
+        assert_string_equal(val(e, "PROCWATCH_PARENT_COMM"), "bash");
+        assert_string_equal(val(e, "PROCWATCH_COMM"), "curl");
+        assert_string_equal(val(e, "PROCWATCH_EXE"), "/usr/bin/curl");
+        assert_string_equal(val(e, "PROCWATCH_CMDLINE"), "curl -s https://example.invalid/");
+        assert_null(val(e, "PROCWATCH_CMDLINE_TRUNCATED"));
+        assert_string_equal(val(e, "PROCWATCH_UID"), "1000");
+        assert_string_equal(val(e, "PROCWATCH_EUID"), "1000");
+        assert_string_equal(val(e, "PROCWATCH_GID"), "1000");
+        assert_string_equal(val(e, "PROCWATCH_EGID"), "1000");
+        assert_string_equal(val(e, "PROCWATCH_SID"), "100");
+        assert_string_equal(val(e, "PROCWATCH_UNIT"), "foo.service");
+        assert_string_equal(val(e, "PROCWATCH_CGROUP"), "/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service");
+        assert_string_equal(val(e, "OBJECT_SYSTEMD_UNIT"), "user@1000.service");
+        assert_string_equal(val(e, "OBJECT_SYSTEMD_USER_UNIT"), "foo.service");
+        assert_string_equal(val(e, "PROCWATCH_START_REALTIME_USEC"), "2000000");
+        assert_string_equal(val(e, "PROCWATCH_KERNEL_TIMESTAMP_NS"), "1001000000");
+        assert_null(val(e, "PROCWATCH_EXIT_CODE"));
+        assert_null(val(e, "PROCWATCH_EXIT_SIGNAL"));
+        assert_null(val(e, "PROCWATCH_DURATION_USEC"));
+        assert_null(val(e, "OBJECT_PID"));
+        assert_true(e->want_user);
+        assert_int_equal(e->user_uid, 1000);
+        free(e);
+}
+
+static void test_exit_code(void **state) {
+        PwEvent ev;
+        PwApplyResult res;
+        PwProcess *p = spawn(curl_argv, sizeof(curl_argv), "/system.slice/sshd.service", "sshd.service", &ev, &res);
+        PwJournalEntry *e;
+
+        ev = ev_exit(1500 * MS, 200, 1 << 8);
+        res = apply(ev);
+        assert_true(res.process_ended);
+        assert_ptr_equal(res.process, p);
+        assert_int_equal(pw_journal_entry_build(&ev, &res, p, &ctx, &e), 0);
+        assert_string_equal(val(e, "MESSAGE"), "exit 200 curl: status 1 after 500ms");
+        assert_string_equal(val(e, "MESSAGE_ID"), PW_MESSAGE_EXIT);
+        assert_string_equal(val(e, "PRIORITY"), "5");
+        assert_string_equal(val(e, "PROCWATCH_EXIT_CODE"), "1");
+        assert_null(val(e, "PROCWATCH_EXIT_SIGNAL"));
+        assert_null(val(e, "PROCWATCH_CORE_DUMPED"));
+        assert_string_equal(val(e, "PROCWATCH_DURATION_USEC"), "500000");
+        assert_string_equal(val(e, "OBJECT_SYSTEMD_UNIT"), "sshd.service");
+        assert_null(val(e, "OBJECT_SYSTEMD_USER_UNIT"));
+        free(e);
+
+        /* Status 0: info. */
+        ev.exit.code = 0;
+        assert_int_equal(pw_journal_priority(&ev, &(PwApplyResult){ .process = p }, p), 6);
+}
+
+static void test_signal_core(void **state) {
+        PwEvent ev;
+        PwApplyResult res;
+        PwProcess *p = spawn(curl_argv, sizeof(curl_argv), "/init.scope", "init.scope", &ev, &res);
+        PwJournalEntry *e;
+
+        ev = (PwEvent){ .kind = PW_EVENT_COREDUMP, .timestamp_ns = 1019 * MS, .coredump = { .pid = 200, .tgid = 200 } };
+        res = apply(ev);
+        assert_int_equal(pw_journal_entry_build(&ev, &res, p, &ctx, &e), 0);
+        assert_string_equal(val(e, "MESSAGE"), "coredump 200 curl: dumping core");
+        assert_string_equal(val(e, "MESSAGE_ID"), PW_MESSAGE_COREDUMP);
+        assert_string_equal(val(e, "PRIORITY"), "4");
+        free(e);
+
+        ev = ev_exit(1020 * MS, 200, 11 | 0x80);
+        res = apply(ev);
+        assert_int_equal(pw_journal_entry_build(&ev, &res, p, &ctx, &e), 0);
+        assert_string_equal(val(e, "MESSAGE"), "exit 200 curl: killed by SIGSEGV (core dumped) after 20ms");
+        assert_string_equal(val(e, "PRIORITY"), "4");
+        assert_string_equal(val(e, "PROCWATCH_EXIT_SIGNAL"), "11");
+        assert_string_equal(val(e, "PROCWATCH_CORE_DUMPED"), "1");
+        assert_null(val(e, "PROCWATCH_EXIT_CODE"));
+        assert_string_equal(val(e, "PROCWATCH_DURATION_USEC"), "20000");
+        free(e);
+}
+
+static void test_killed_no_core(void **state) {
+        PwEvent ev;
+        PwApplyResult res;
+        PwProcess *p = spawn(curl_argv, sizeof(curl_argv), "/init.scope", "init.scope", &ev, &res);
+        PwJournalEntry *e;
+
+        ev = ev_exit(3000 * MS, 200, 9);
+        res = apply(ev);
+        assert_int_equal(pw_journal_entry_build(&ev, &res, p, &ctx, &e), 0);
+        assert_string_equal(val(e, "MESSAGE"), "exit 200 curl: killed by SIGKILL after 2.000s");
+        assert_string_equal(val(e, "PROCWATCH_CORE_DUMPED"), "0");
+        assert_string_equal(val(e, "PRIORITY"), "4");
+        free(e);
+}
+
+static void test_uid_change(void **state) {
+        PwEvent ev;
+        PwApplyResult res;
+        PwProcess *p = spawn(curl_argv, sizeof(curl_argv), "/init.scope", "init.scope", &ev, &res);
+        PwJournalEntry *e;
+
+        ev = (PwEvent){ .kind = PW_EVENT_UID, .timestamp_ns = 1100 * MS,
+                        .id = { .pid = 200, .tgid = 200, .real = 65534, .effective = 65534 } };
+        res = apply(ev);
+        assert_int_equal(pw_journal_entry_build(&ev, &res, p, &ctx, &e), 0);
+        assert_string_equal(val(e, "MESSAGE"), "uid 200 curl: uid 65534, effective 65534");
+        assert_string_equal(val(e, "MESSAGE_ID"), PW_MESSAGE_UID);
+        assert_string_equal(val(e, "PROCWATCH_EVENT"), "uid");
+        assert_string_equal(val(e, "PROCWATCH_UID"), "65534");
+        assert_string_equal(val(e, "PROCWATCH_EUID"), "65534");
+        assert_string_equal(val(e, "PRIORITY"), "6");
+        free(e);
+}
+
+static void test_comm_hostile(void **state) {
+        static const char hostile[] = "a\nb\"c\xff";
+        PwEvent ev;
+        PwApplyResult res;
+        PwProcess *p = spawn(curl_argv, sizeof(curl_argv), "/init.scope", "init.scope", &ev, &res);
+        PwJournalEntry *e;
+        const char *v;
+        size_t n;
+
+        ev = (PwEvent){ .kind = PW_EVENT_COMM, .timestamp_ns = 1100 * MS, .comm = { .pid = 200, .tgid = 200 } };
+        memcpy(ev.comm.comm, hostile, sizeof(hostile));
+        res = apply(ev);
+        assert_int_equal(pw_journal_entry_build(&ev, &res, p, &ctx, &e), 0);
+        assert_string_equal(val(e, "MESSAGE"), "comm 200 curl -> a\\nb\"c\\xff");
+        assert_string_equal(val(e, "MESSAGE_ID"), PW_MESSAGE_COMM);
+        v = get(e, "PROCWATCH_COMM", &n);
+        assert_int_equal(n, sizeof(hostile) - 1);
+        assert_memory_equal(v, hostile, n); /* raw */
+        assert_string_equal(val(e, "PROCWATCH_OLD_COMM"), "curl");
+        free(e);
+
+        /* ... and the exit of that process says its name escaped too. */
+        ev = ev_exit(1200 * MS, 200, 0);
+        res = apply(ev);
+        assert_int_equal(pw_journal_entry_build(&ev, &res, p, &ctx, &e), 0);
+        assert_string_equal(val(e, "MESSAGE"), "exit 200 a\\nb\"c\\xff: status 0 after 200ms");
+        free(e);
+}
+
+static void test_argv_100k(void **state) {
+        size_t len = 100 * 1024;
+        char *argv = malloc(len);
+        PwEvent ev;
+        PwApplyResult res;
+        PwProcess *p;
+        PwJournalEntry *e;
+        const char *v, *m;
+        size_t n;
+
+        memcpy(argv, "prog", 5);
+        memset(argv + 5, 'x', len - 6);
+        argv[len - 1] = '\0';
+        p = spawn(argv, len, "/init.scope", "init.scope", &ev, &res);
+        assert_int_equal(pw_journal_entry_build(&ev, &res, p, &ctx, &e), 0);
+        v = get(e, "PROCWATCH_CMDLINE", &n);
+        assert_int_equal(n, PW_JOURNAL_CMDLINE_MAX);
+        assert_memory_equal(v, "prog x", 6);
+        assert_string_equal(val(e, "PROCWATCH_CMDLINE_TRUNCATED"), "1");
+        m = get(e, "MESSAGE", &n);
+        assert_true(n < PW_JOURNAL_MESSAGE_CMDLINE_MAX + 200);
+        assert_non_null(memmem(m, n, "xxx... (parent 100 bash, uid 1000)", 34));
+        free(e);
+        free(argv);
+}
+
+static void test_argv_privacy(void **state) {
+        static const char argv[] = "mysql\0--password=hunter2\0-p\0secret\0--user=bob";
+        PwJournalFilter f;
+        PwJournalContext c = ctx;
+        PwEvent ev;
+        PwApplyResult res;
+        PwProcess *p = spawn(argv, sizeof(argv), "/init.scope", "init.scope", &ev, &res);
+        PwJournalEntry *e;
+
+        pw_journal_filter_init(&f);
+        c.filter = &f;
+        f.argv_mode = PW_ARGV_REDACT;
+        assert_int_equal(pw_journal_filter_add_redact(&f, "--password=*"), 0);
+        assert_int_equal(pw_journal_filter_add_redact(&f, "-p"), 0);
+        assert_int_equal(pw_journal_entry_build(&ev, &res, p, &c, &e), 0);
+        assert_string_equal(val(e, "PROCWATCH_CMDLINE"), "mysql --password=*** -p *** --user=bob");
+        assert_string_equal(val(e, "MESSAGE"),
+                            "exec 200 /usr/bin/curl --password=*** -p *** --user=bob (parent 100 bash, uid 1000)");
+        free(e);
+
+        f.argv_mode = PW_ARGV_NONE;
+        assert_int_equal(pw_journal_entry_build(&ev, &res, p, &c, &e), 0);
+        assert_null(val(e, "PROCWATCH_CMDLINE"));
+        assert_string_equal(val(e, "MESSAGE"), "exec 200 /usr/bin/curl (parent 100 bash, uid 1000)");
+        free(e);
+        pw_journal_filter_done(&f);
+}
+
+static void test_escape(void **state) {
+        char out[64] = "";
+
+        assert_int_equal(pw_journal_escape("\xc3\xa9t\xc3\xa9\t\\\x7f\x01", 9, out, sizeof(out)), 17);
+        assert_string_equal(out, "\xc3\xa9t\xc3\xa9\\t\\\\\\x7f\\x01");
+        /* Overlong, surrogate, truncated sequence: byte by byte. */
+        out[0] = '\0';
+        pw_journal_escape("\xc0\xaf\xed\xa0\x80\xe2\x82", 7, out, sizeof(out));
+        assert_string_equal(out, "\\xc0\\xaf\\xed\\xa0\\x80\\xe2\\x82");
+        /* Never cut in the middle of an escape. */
+        out[0] = '\0';
+        assert_int_equal(pw_journal_escape("ab\n", 3, out, 4), 4);
+        assert_string_equal(out, "ab");
+}
+
+static void test_object_units(void **state) {
+        static const struct {
+                const char *cgroup, *sys, *user;
+        } cases[] = {
+                { "/system.slice/sshd.service", "sshd.service", NULL },
+                { "/system.slice/docker-abc.scope/payload", "docker-abc.scope", NULL },
+                { "/init.scope", "init.scope", NULL },
+                { "/user.slice/user-1000.slice/session-3.scope", "session-3.scope", NULL },
+                { "/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service", "user@1000.service", "foo.service" },
+                { "/user.slice/user-1000.slice/user@1000.service/init.scope", "user@1000.service", "init.scope" },
+                /* A delegated subtree names its inner folders as it likes: the outer unit wins. */
+                { "/system.slice/box.service/sshd.service", "box.service", NULL },
+                { "/user.slice", NULL, NULL },
+                { "/", NULL, NULL },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *sys, *user;
+
+                assert_int_equal(pw_journal_object_units(cases[i].cgroup, &sys, &user), 0);
+                if (cases[i].sys)
+                        assert_string_equal(sys, cases[i].sys);
+                else
+                        assert_null(sys);
+                if (cases[i].user)
+                        assert_string_equal(user, cases[i].user);
+                else
+                        assert_null(user);
+                free(sys);
+                free(user);
+        }
+}
+
+static void test_daemon_message(void **state) {
+        const char *extra[] = { "PROCWATCH_NOT_FORWARDED=5", NULL };
+        PwJournalEntry *e;
+
+        assert_int_equal(pw_journal_entry_message(PW_MESSAGE_NOT_FORWARDED, 4, "5 not forwarded", extra, &e), 0);
+        assert_string_equal(val(e, "MESSAGE"), "5 not forwarded");
+        assert_string_equal(val(e, "MESSAGE_ID"), PW_MESSAGE_NOT_FORWARDED);
+        assert_string_equal(val(e, "PRIORITY"), "4");
+        assert_string_equal(val(e, "SYSLOG_IDENTIFIER"), "procwatchd");
+        assert_string_equal(val(e, "PROCWATCH_NOT_FORWARDED"), "5");
+        free(e);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_exec, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_exit_code, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_signal_core, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_killed_no_core, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_uid_change, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_comm_hostile, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_argv_100k, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_argv_privacy, setup, teardown),
+                cmocka_unit_test(test_escape),
+                cmocka_unit_test(test_object_units),
+                cmocka_unit_test(test_daemon_message),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Journal filters: each selects exactly what it should, on a real tree. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "journal-filter.h"
+
+#define HZ 100
+#define MS 1000000ULL
+
+static ProcTree *t;
+static PwJournalFilter f;
+
+/* init(1) -> bash(100, uid 1000, user@1000.service) -> curl(200, uid 1000) -> sh(300, uid 0);
+ * init -> sshd(400, uid 0, sshd.service). */
+static void add(pid_t pid, pid_t ppid, const char *comm, uint32_t uid, const char *unit) {
+        PwProcInfo i = { .stat = { .pid = pid, .ppid = ppid, .sid = 1, .state = 'S' },
+                         .start_ns = (uint64_t) pid * MS, .start_boot_ns = (uint64_t) pid * MS,
+                         .uid = uid, .euid = uid, .gid = uid, .egid = uid, .tgid = pid, .have_status = true };
+
+        strncpy(i.stat.comm, comm, PW_COMM_MAX);
+        i.unit = unit ? strdup(unit) : NULL;
+        i.cgroup = unit ? strdup("/x") : NULL;
+        assert_int_equal(proctree_add_from_proc(t, &i, PW_SOURCE_SCAN, HZ), 0);
+        pw_proc_info_done(&i);
+}
+
+static int setup(void **state) {
+        assert_int_equal(proctree_new(&t, NULL), 0);
+        add(1, 0, "init", 0, "init.scope");
+        add(100, 1, "bash", 1000, "user@1000.service");
+        add(200, 100, "curl", 1000, "user@1000.service");
+        add(300, 200, "sh", 0, "user@1000.service");
+        add(400, 1, "sshd", 0, "sshd.service");
+        pw_journal_filter_init(&f);
+        return 0;
+}
+
+static int teardown(void **state) {
+        pw_journal_filter_done(&f);
+        t = proctree_free(t);
+        return 0;
+}
+
+static bool match_kind(PwEventKind k, pid_t pid) {
+        PwEvent ev = { .kind = k };
+        PwApplyResult res = { .process = proctree_get(t, pid), .process_started = k == PW_EVENT_FORK,
+                              .process_ended = k == PW_EVENT_EXIT };
+
+        return pw_journal_filter_match(&f, &ev, &res, res.process);
+}
+
+static bool match(pid_t pid) {
+        return match_kind(PW_EVENT_EXEC, pid);
+}
+
+static void test_kinds(void **state) {
+        PwEvent ev = { .kind = PW_EVENT_EXIT };
+        PwApplyResult res = { .process = proctree_get(t, 200), .thread = true };
+        unsigned k;
+
+        /* Default: exec and exit of processes. */
+        assert_true(match_kind(PW_EVENT_EXEC, 200));
+        assert_true(match_kind(PW_EVENT_EXIT, 200));
+        for (PwEventKind x = PW_EVENT_FORK; x < _PW_EVENT_KIND_MAX; x++)
+                if (x != PW_EVENT_EXEC && x != PW_EVENT_EXIT)
+                        assert_false(match_kind(x, 200));
+        assert_false(match_kind(PW_EVENT_NONE, 200));
+        /* A thread's exit, and a leader's exit that did not end the process. */
+        assert_false(pw_journal_filter_match(&f, &ev, &res, res.process));
+        res.thread = false;
+        assert_false(pw_journal_filter_match(&f, &ev, &res, res.process));
+        /* The last thread's exit ends the process (its leader exited first): a process exit. */
+        res.thread = res.process_ended = true;
+        assert_true(pw_journal_filter_match(&f, &ev, &res, res.process));
+        res.process_ended = false;
+        f.threads = true;
+        res.thread = true;
+        assert_true(pw_journal_filter_match(&f, &ev, &res, res.process));
+
+        assert_int_equal(pw_journal_kinds_from_string("fork,uid", &k), 0);
+        f.kinds = k;
+        assert_true(match_kind(PW_EVENT_FORK, 200));
+        assert_true(match_kind(PW_EVENT_UID, 200));
+        assert_false(match_kind(PW_EVENT_EXEC, 200));
+        assert_false(match_kind(PW_EVENT_GID, 200));
+        /* A FORK that made no new record (already known) is no news. */
+        ev = (PwEvent){ .kind = PW_EVENT_FORK };
+        res = (PwApplyResult){ .process = proctree_get(t, 200) };
+        assert_false(pw_journal_filter_match(&f, &ev, &res, res.process));
+
+        assert_int_equal(pw_journal_kinds_from_string("all", &k), 0);
+        f.kinds = k;
+        for (PwEventKind x = PW_EVENT_FORK; x < _PW_EVENT_KIND_MAX; x++)
+                assert_true(match_kind(x, 200));
+        assert_false(match_kind(PW_EVENT_NONE, 200));
+
+        assert_int_equal(pw_journal_kinds_from_string("exec,coredump,ptrace,sid,gid,comm", &k), 0);
+        assert_int_equal(k, PW_JOURNAL_KIND_BIT(PW_EVENT_EXEC) | PW_JOURNAL_KIND_BIT(PW_EVENT_COREDUMP) |
+                                    PW_JOURNAL_KIND_BIT(PW_EVENT_PTRACE) | PW_JOURNAL_KIND_BIT(PW_EVENT_SID) |
+                                    PW_JOURNAL_KIND_BIT(PW_EVENT_GID) | PW_JOURNAL_KIND_BIT(PW_EVENT_COMM));
+        assert_int_equal(pw_journal_kinds_from_string("exec,bogus", &k), -EINVAL);
+        assert_int_equal(pw_journal_kinds_from_string("ack", &k), -EINVAL);
+        assert_int_equal(pw_journal_kinds_from_string("exec,", &k), -EINVAL);
+        assert_int_equal(pw_journal_kinds_from_string("", &k), -EINVAL);
+        assert_int_equal(pw_journal_kinds_from_string(",exec", &k), -EINVAL);
+}
+
+static void test_subtree(void **state) {
+        assert_int_equal(pw_journal_filter_add_pid(&f, "200"), 0);
+        assert_false(match(1));
+        assert_false(match(100));
+        assert_true(match(200));
+        assert_true(match(300));
+        assert_false(match(400));
+        assert_int_equal(pw_journal_filter_add_pid(&f, "400"), 0);
+        assert_true(match(400));
+        assert_false(match(100));
+        assert_int_equal(pw_journal_filter_add_pid(&f, "0"), -EINVAL);
+        assert_int_equal(pw_journal_filter_add_pid(&f, "x"), -EINVAL);
+}
+
+static void test_uid(void **state) {
+        assert_int_equal(pw_journal_filter_add_uid(&f, "1000"), 0);
+        assert_false(match(1));
+        assert_true(match(100));
+        assert_true(match(200));
+        assert_false(match(300));
+        assert_false(match(400));
+        assert_int_equal(pw_journal_filter_add_uid(&f, "-1"), -EINVAL);
+}
+
+static void test_comm_unit(void **state) {
+        assert_int_equal(pw_journal_filter_add_comm(&f, "s*"), 0);
+        assert_true(match(300));
+        assert_true(match(400));
+        assert_false(match(200));
+        assert_int_equal(pw_journal_filter_add_unit(&f, "sshd.service"), 0);
+        assert_false(match(300));  /* comm matches, unit does not */
+        assert_true(match(400));
+        pw_journal_filter_done(&f);
+        pw_journal_filter_init(&f);
+        assert_int_equal(pw_journal_filter_add_unit(&f, "user@*.service"), 0);
+        assert_true(match(100));
+        assert_true(match(200));
+        assert_true(match(300));
+        assert_false(match(400));
+        assert_false(match(1));
+}
+
+static void test_limits(void **state) {
+        for (unsigned i = 0; i < PW_JOURNAL_FILTER_VALUES_MAX; i++)
+                assert_int_equal(pw_journal_filter_add_comm(&f, "x"), 0);
+        assert_int_equal(pw_journal_filter_add_comm(&f, "x"), -E2BIG);
+        assert_int_equal(pw_journal_filter_add_unit(&f, ""), -EINVAL);
+}
+
+static void redacts(const char *in, size_t len, const char *want, size_t want_len) {
+        char *out;
+        size_t n;
+
+        assert_int_equal(pw_journal_redact_argv(&f, in, len, &out, &n), 0);
+        assert_int_equal(n, want_len);
+        assert_memory_equal(out, want, n);
+        free(out);
+}
+
+static void test_redact(void **state) {
+        static const char in[] = "cmd\0--password=hunter2\0-p\0secret\0--token\0t0k\0--user=bob\0-p";
+        static const char want[] = "cmd\0--password=***\0-p\0***\0--token\0***\0--user=bob\0-p";
+
+        assert_int_equal(pw_argv_mode_from_string("redact"), PW_ARGV_REDACT);
+        assert_int_equal(pw_argv_mode_from_string("none"), PW_ARGV_NONE);
+        assert_int_equal(pw_argv_mode_from_string("full"), PW_ARGV_FULL);
+        assert_int_equal(pw_argv_mode_from_string("some"), -EINVAL);
+        assert_int_equal(pw_journal_filter_add_redact(&f, "--password=*"), 0);
+        assert_int_equal(pw_journal_filter_add_redact(&f, "-p"), 0);
+        assert_int_equal(pw_journal_filter_add_redact(&f, "--token"), 0);
+        redacts(in, sizeof(in) - 1, want, sizeof(want) - 1);
+        /* Nothing matches: unchanged; empty words survive. */
+        redacts("a\0\0b", 4, "a\0\0b", 4);
+        redacts("", 0, "", 0);
+        /* A flag at the very end has nothing to hide. */
+        redacts("-p", 2, "-p", 2);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_kinds, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_subtree, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_uid, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_comm_unit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_redact, setup, teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
