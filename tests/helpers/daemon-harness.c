@@ -41,6 +41,8 @@ static int append(char **buf, size_t *len, size_t *alloc, const char *data, size
         return 0;
 }
 
+static void *notify_reader(void *arg);
+
 static size_t argv_len(char *const argv[]) {
         size_t n = 0;
 
@@ -49,9 +51,12 @@ static size_t argv_len(char *const argv[]) {
         return n;
 }
 
-static bool has_socket_arg(char *const argv[]) {
-        for (size_t i = 0; argv[i]; i++)
-                if (strncmp(argv[i], "--socket=", 9) == 0)
+/* Does an argument start with "--"-option prefix (or, for "-journal", contain it: --no-journal,
+ * --journal-events=, ...)? */
+static bool has_arg(char *const argv[], const char *prefix) {
+        for (size_t i = 1; argv[i]; i++)
+                if (prefix[0] == '-' && prefix[1] == '-' ? strncmp(argv[i], prefix, strlen(prefix)) == 0
+                                                         : strstr(argv[i], prefix) != NULL)
                         return true;
         return false;
 }
@@ -64,6 +69,7 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
         memset(d, 0, sizeof(*d));
         d->pid = -1;
         d->notify_fd = d->stdout_fd = -1;
+        pthread_mutex_init(&d->lock, NULL);
 
         snprintf(d->dir, sizeof(d->dir), "/tmp/pwtest-XXXXXX");
         if (!mkdtemp(d->dir))
@@ -109,17 +115,21 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
                 unsetenv("JOURNAL_STREAM");
                 for (char *const *e = extra_env; e && *e; e++)
                         putenv(*e);
-                if (!has_socket_arg(argv)) {
+                if (!has_arg(argv, "--socket=") || !has_arg(argv, "-journal")) {
                         /* Every test daemon gets its own control socket, so tests can run side by
-                         * side and never touch the system's. */
-                        char **nargv = calloc(argv_len(argv) + 2, sizeof(char *));
+                         * side and never touch the system's; and it keeps out of the machine's
+                         * journal unless the test is about the journal. */
+                        char **nargv = calloc(argv_len(argv) + 3, sizeof(char *));
                         size_t k = 0;
 
                         if (!nargv)
                                 _exit(127);
                         for (; argv[k]; k++)
                                 nargv[k] = argv[k];
-                        nargv[k++] = d->socket_arg;
+                        if (!has_arg(argv, "--socket="))
+                                nargv[k++] = d->socket_arg;
+                        if (!has_arg(argv, "-journal"))
+                                nargv[k++] = (char *) "--no-journal";
                         nargv[k] = NULL;
                         argv = nargv;
                 }
@@ -132,6 +142,9 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
         close(out[1]);
         d->stdout_fd = out[0];
         (void) fcntl(d->stdout_fd, F_SETFL, O_NONBLOCK);
+        if (pthread_create(&d->notify_thread, NULL, notify_reader, d) != 0)
+                return -ENOMEM;
+        d->notify_thread_started = true;
         return 0;
 }
 
@@ -155,15 +168,57 @@ static void read_notify(Daemon *d) {
                         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
                                 uc = (const struct ucred *) (void *) CMSG_DATA(c);
                 if (!uc || uc->pid != d->pid) {
+                        pthread_mutex_lock(&d->lock);
                         d->notify_wrong_pid++;
+                        pthread_mutex_unlock(&d->lock);
                         continue;
                 }
                 /* One datagram may carry several assignments, one per line. */
                 buf[n] = '\0';
+                pthread_mutex_lock(&d->lock);
                 (void) append(&d->notify, &d->notify_len, &d->notify_alloc, buf, (size_t) n);
                 if (n == 0 || buf[n - 1] != '\n')
                         (void) append(&d->notify, &d->notify_len, &d->notify_alloc, "\n", 1);
+                pthread_mutex_unlock(&d->lock);
         }
+}
+
+static void *notify_reader(void *arg) {
+        Daemon *d = arg;
+
+        while (!d->notify_stop) {
+                struct pollfd p = { .fd = d->notify_fd, .events = POLLIN };
+
+                (void) poll(&p, 1, 50);
+                read_notify(d);
+        }
+        return NULL;
+}
+
+char *harness_notify_copy(Daemon *d) {
+        char *c;
+
+        pthread_mutex_lock(&d->lock);
+        c = strdup(d->notify ? d->notify : "");
+        pthread_mutex_unlock(&d->lock);
+        return c;
+}
+
+void harness_notify_clear(Daemon *d) {
+        pthread_mutex_lock(&d->lock);
+        d->notify_len = 0;
+        if (d->notify)
+                d->notify[0] = '\0';
+        pthread_mutex_unlock(&d->lock);
+}
+
+unsigned harness_notify_wrong_pid(Daemon *d) {
+        unsigned n;
+
+        pthread_mutex_lock(&d->lock);
+        n = d->notify_wrong_pid;
+        pthread_mutex_unlock(&d->lock);
+        return n;
 }
 
 static void read_stdout(Daemon *d) {
@@ -178,28 +233,30 @@ static void read_stdout(Daemon *d) {
 }
 
 void harness_pump(Daemon *d, int timeout_ms) {
-        struct pollfd p[2] = {
-                { .fd = d->notify_fd, .events = POLLIN },
-                { .fd = d->stdout_fd, .events = POLLIN },
-        };
+        struct pollfd p = { .fd = d->stdout_fd, .events = POLLIN };
 
-        (void) poll(p, 2, timeout_ms);
-        read_notify(d);
+        /* The notify socket is the reader thread's; wake up now and then to look at its results. */
+        (void) poll(&p, 1, timeout_ms < 0 || timeout_ms > 50 ? 50 : timeout_ms);
         read_stdout(d);
 }
 
-static bool notify_has(const Daemon *d, const char *msg, bool prefix) {
+static bool notify_has(Daemon *d, const char *msg, bool prefix) {
         size_t l = strlen(msg);
+        bool found = false;
 
+        pthread_mutex_lock(&d->lock);
         for (const char *p = d->notify; p && *p;) {
                 const char *eol = strchr(p, '\n');
                 size_t n = eol ? (size_t) (eol - p) : strlen(p);
 
-                if (prefix ? (n >= l && strncmp(p, msg, l) == 0) : (n == l && strncmp(p, msg, l) == 0))
-                        return true;
+                if (prefix ? (n >= l && strncmp(p, msg, l) == 0) : (n == l && strncmp(p, msg, l) == 0)) {
+                        found = true;
+                        break;
+                }
                 p += n + (eol ? 1 : 0);
         }
-        return false;
+        pthread_mutex_unlock(&d->lock);
+        return found;
 }
 
 bool harness_wait_notify(Daemon *d, const char *msg, bool prefix, int timeout_ms) {
@@ -322,6 +379,13 @@ int harness_stop(Daemon *d, int sig, int timeout_ms, uint64_t *elapsed_ms) {
 void harness_cleanup(Daemon *d, bool show_stderr) {
         char path[160];
 
+        if (d->notify_thread_started) {
+                d->notify_stop = true;
+                (void) pthread_join(d->notify_thread, NULL);
+                d->notify_thread_started = false;
+        }
+        if (!d->dir[0])
+                return; /* never started */
         if (d->pid > 0) {
                 kill(d->pid, SIGKILL);
                 (void) waitpid(d->pid, NULL, 0);
@@ -349,9 +413,11 @@ void harness_cleanup(Daemon *d, bool show_stderr) {
         (void) rmdir(d->dir);
         free(d->out);
         free(d->notify);
+        pthread_mutex_destroy(&d->lock);
         memset(d, 0, sizeof(*d));
         d->pid = -1;
         d->notify_fd = d->stdout_fd = -1;
+        pthread_mutex_init(&d->lock, NULL);
 }
 
 int harness_run_capture(char *const argv[], char *buf, size_t size, int timeout_ms) {

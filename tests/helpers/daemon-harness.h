@@ -7,6 +7,7 @@
  * a condition until a deadline. */
 #pragma once
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,22 +26,38 @@ typedef struct Daemon {
         size_t out_len, out_alloc;
         size_t out_scanned; /* where the next harness_next_line() starts */
 
-        char *notify;  /* every notify message so far, each followed by '\n' */
+        /* Every notify message so far, each followed by '\n'. A thread reads the notify socket all
+         * the time, as a service manager does: its queue holds only net.unix.max_dgram_qlen (10)
+         * datagrams, and a daemon whose STATUS= finds it full blocks in sd_notify(). Read these
+         * only through the functions below, which take the lock. */
+        pthread_mutex_t lock;
+        pthread_t notify_thread;
+        bool notify_thread_started;
+        volatile bool notify_stop;
+        char *notify;
         size_t notify_len, notify_alloc;
         unsigned notify_wrong_pid; /* messages from another pid than the daemon's */
 } Daemon;
+
+/* A copy of every notify message received so far (caller frees), one per line. */
+char *harness_notify_copy(Daemon *d);
+/* Forgets the notify messages received so far. */
+void harness_notify_clear(Daemon *d);
+/* How many notify messages came from another pid than the daemon's. */
+unsigned harness_notify_wrong_pid(Daemon *d);
 
 /* Milliseconds of the monotonic clock. */
 uint64_t harness_now_ms(void);
 
 /* Starts binary with argv (NULL-terminated, argv[0] included; "--socket=" + socket_path is added
- * unless argv names a socket) and extra environment entries
+ * unless argv names a socket, and --no-journal unless argv has a journal option) and extra
+ * environment entries
  * ("K=V", NULL-terminated, may be NULL), with NOTIFY_SOCKET set to a fresh socket; when
  * watchdog_usec is not 0, also WATCHDOG_USEC and WATCHDOG_PID. Returns 0 or a negative errno. */
 int harness_start(Daemon *d, const char *binary, char *const argv[], char *const extra_env[],
                   uint64_t watchdog_usec);
 
-/* Reads what is available on stdout and the notify socket, waiting at most timeout_ms. */
+/* Reads what is available on the daemon's stdout, waiting at most timeout_ms. */
 void harness_pump(Daemon *d, int timeout_ms);
 
 /* Waits until a notify message equal to msg (e.g. "READY=1") or, when prefix, starting with it
