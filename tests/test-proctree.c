@@ -134,6 +134,27 @@ static void test_apply_result(void **state) {
         assert_true(r.process->exited);
 }
 
+static void test_in_subtree(void **state) {
+        PwEvent e = ev_fork(10 * MS, 100, 440, 440);
+        PwProcess *a, *b;
+
+        apply(e);
+        apply(ev_fork(11 * MS, 440, 441, 441));
+        a = proctree_get_live(t, 440);
+        b = proctree_get_live(t, 441);
+        assert_int_equal(pw_event_tid(&e), 440);
+        assert_true(proctree_in_subtree(b, 441, 64));
+        assert_true(proctree_in_subtree(b, 440, 64));
+        assert_true(proctree_in_subtree(b, 100, 64));
+        assert_false(proctree_in_subtree(a, 441, 64));
+        assert_false(proctree_in_subtree(b, 100, 1)); /* the depth bound */
+        /* The parent ends and is evicted: the child's ppid still ties it to the subtree. */
+        apply(ev_exit(12 * MS, 440, 440, 0));
+        proctree_drop_retained(t);
+        assert_null(b->parent);
+        assert_true(proctree_in_subtree(b, 440, 64));
+}
+
 static void test_retain_zero_keeps_the_last_for_its_caller(void **state) {
         ProcTreeLimits lim = { .retain_count = 0, .retain_age_ns = UINT64_MAX, .string_budget = 1 << 20 };
         ProcTree *old = t;
@@ -633,6 +654,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_fork_exec_exit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_apply_result, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_in_subtree, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_retain_zero_keeps_the_last_for_its_caller, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_leader_exits_first, setup, teardown),

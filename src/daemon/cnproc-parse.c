@@ -213,6 +213,30 @@ int pw_event_parse(const void *buf, size_t len, uint32_t ncpus, PwEvent *ret, si
         return 0;
 }
 
+pid_t pw_event_tid(const PwEvent *ev) {
+        switch (ev->kind) {
+        case PW_EVENT_FORK:
+                return ev->fork.child_pid;
+        case PW_EVENT_EXEC:
+                return ev->exec.pid;
+        case PW_EVENT_SID:
+                return ev->sid.pid;
+        case PW_EVENT_UID:
+        case PW_EVENT_GID:
+                return ev->id.pid;
+        case PW_EVENT_PTRACE:
+                return ev->ptrace.pid;
+        case PW_EVENT_COMM:
+                return ev->comm.pid;
+        case PW_EVENT_COREDUMP:
+                return ev->coredump.pid;
+        case PW_EVENT_EXIT:
+                return ev->exit.pid;
+        default:
+                return 0;
+        }
+}
+
 pid_t pw_event_tgid(const PwEvent *ev) {
         switch (ev->kind) {
         case PW_EVENT_FORK:

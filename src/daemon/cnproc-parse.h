@@ -98,6 +98,8 @@ const char *pw_parse_error_to_string(PwParseError e);
 
 /* The pid whose process an event is about (tgid), or 0 for an ack. */
 pid_t pw_event_tgid(const PwEvent *ev);
+/* The task (thread) an event is about: the new task for a fork; 0 for an ack. */
+pid_t pw_event_tid(const PwEvent *ev);
 
 /* Finds the Drops column of our socket's line (matched by inode) in the text of /proc/net/netlink.
  * Returns 0 and the count; -ENOENT when no line has that inode with a readable Drops value;

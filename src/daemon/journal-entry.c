@@ -287,30 +287,6 @@ static const char *message_id(PwEventKind k) {
         }
 }
 
-/* The thread the event is about. */
-static pid_t event_tid(const PwEvent *ev) {
-        switch (ev->kind) {
-        case PW_EVENT_FORK:
-                return ev->fork.child_pid;
-        case PW_EVENT_EXEC:
-                return ev->exec.pid;
-        case PW_EVENT_SID:
-                return ev->sid.pid;
-        case PW_EVENT_UID:
-        case PW_EVENT_GID:
-                return ev->id.pid;
-        case PW_EVENT_PTRACE:
-                return ev->ptrace.pid;
-        case PW_EVENT_COMM:
-                return ev->comm.pid;
-        case PW_EVENT_COREDUMP:
-                return ev->coredump.pid;
-        case PW_EVENT_EXIT:
-                return ev->exit.pid;
-        default:
-                return 0;
-        }
-}
 
 static void format_duration(char *buf, size_t size, uint64_t usec) {
         if (usec < 1000)
@@ -392,8 +368,8 @@ int pw_journal_entry_build(const PwEvent *ev, const PwApplyResult *res, const Pw
 
         /* MESSAGE: one line, "KIND PID ..." */
         msg_fmt(msg, sizeof(msg), "%s %d ", kind, (int) p->pid);
-        if (res->thread && !res->process_ended && event_tid(ev) != p->pid)
-                msg_fmt(msg, sizeof(msg), "thread %d ", (int) event_tid(ev));
+        if (res->thread && !res->process_ended && pw_event_tid(ev) != p->pid)
+                msg_fmt(msg, sizeof(msg), "thread %d ", (int) pw_event_tid(ev));
         switch (ev->kind) {
         case PW_EVENT_EXEC:
                 if (p->exe)
@@ -480,8 +456,8 @@ int pw_journal_entry_build(const PwEvent *ev, const PwApplyResult *res, const Pw
         field_str(&b, "PROCWATCH_EVENT", kind);
         field(&b, "PROCWATCH_ID", p->id, strnlen(p->id, sizeof(p->id)));
         field_fmt(&b, "PROCWATCH_PID", "%d", (int) p->pid);
-        if (event_tid(ev) > 0)
-                field_fmt(&b, "PROCWATCH_TID", "%d", (int) event_tid(ev));
+        if (pw_event_tid(ev) > 0)
+                field_fmt(&b, "PROCWATCH_TID", "%d", (int) pw_event_tid(ev));
         if (p->ppid > 0)
                 field_fmt(&b, "PROCWATCH_PPID", "%d", (int) p->ppid);
         if (p->parent)

@@ -126,17 +126,9 @@ static bool glob_any(char *const *v, size_t n, const char *s) {
 }
 
 static bool in_subtree(const PwJournalFilter *f, const PwProcess *p) {
-        unsigned depth = 0;
-
-        for (const PwProcess *q = p; q && depth < PW_JOURNAL_SUBTREE_DEPTH_MAX; q = q->parent, depth++) {
-                for (size_t i = 0; i < f->n_pids; i++) {
-                        if (q->pid == f->pids[i])
-                                return true;
-                        /* The parent's record is gone (evicted) but its pid is known. */
-                        if (!q->parent && q->ppid == f->pids[i])
-                                return true;
-                }
-        }
+        for (size_t i = 0; i < f->n_pids; i++)
+                if (proctree_in_subtree(p, f->pids[i], PW_JOURNAL_SUBTREE_DEPTH_MAX))
+                        return true;
         return false;
 }
 

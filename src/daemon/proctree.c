@@ -841,6 +841,18 @@ unsigned proctree_drop_retained(ProcTree *t) {
 
 /* --- lookups and lifecycle ------------------------------------------------------------------------ */
 
+bool proctree_in_subtree(const PwProcess *p, pid_t root, unsigned max_depth) {
+        for (unsigned depth = 0; p && depth < max_depth; p = p->parent, depth++) {
+                if (p->pid == root)
+                        return true;
+                if (!p->parent && p->ppid == root)
+                        return true;
+                if (p->parent == p)
+                        break;
+        }
+        return false;
+}
+
 PwProcess *proctree_get_live(const ProcTree *t, pid_t pid) {
         return pidmap_get(&t->live, pid);
 }

@@ -230,6 +230,10 @@ PwProcess *proctree_get(const ProcTree *t, pid_t pid);
 /* By id string "PID:START_NS". */
 PwProcess *proctree_get_by_id(const ProcTree *t, const char *id);
 
+/* Is p the process root or one of its descendants? Walks parent links, at most max_depth of them; at
+ * a record whose parent record is gone (evicted), its ppid still counts. */
+bool proctree_in_subtree(const PwProcess *p, pid_t root, unsigned max_depth);
+
 /* Is p still alive? */
 static inline bool pw_process_alive(const PwProcess *p) {
         return !p->exited && !p->displaced;

@@ -823,16 +823,6 @@ static int method_events(Client *c, const VarlinkCall *call) {
         return 0;
 }
 
-static bool in_subtree(const PwProcess *p, pid_t root) {
-        for (unsigned i = 0; p && i < SERVER_SUBTREE_DEPTH_MAX; i++, p = p->parent) {
-                if (p->pid == root)
-                        return true;
-                if (p->parent == p)
-                        break;
-        }
-        return false;
-}
-
 static bool subscription_match(const Client *c, const PwEvent *ev, const PwApplyResult *res) {
         const Subscription *sub = c->sub;
         const PwProcess *p = res->process;
@@ -852,35 +842,11 @@ static bool subscription_match(const Client *c, const PwEvent *ev, const PwApply
                 return false;
         if (sub->unit && (!p->unit || strcmp(p->unit->data, sub->unit) != 0))
                 return false;
-        if (sub->pid && !in_subtree(p, sub->pid))
+        if (sub->pid && !proctree_in_subtree(p, sub->pid, SERVER_SUBTREE_DEPTH_MAX))
                 return false;
         return true;
 }
 
-/* The thread an event is about (the forking child for a fork). */
-static pid_t event_tid(const PwEvent *ev) {
-        switch (ev->kind) {
-        case PW_EVENT_FORK:
-                return ev->fork.child_pid;
-        case PW_EVENT_EXEC:
-                return ev->exec.pid;
-        case PW_EVENT_UID:
-        case PW_EVENT_GID:
-                return ev->id.pid;
-        case PW_EVENT_SID:
-                return ev->sid.pid;
-        case PW_EVENT_PTRACE:
-                return ev->ptrace.pid;
-        case PW_EVENT_COMM:
-                return ev->comm.pid;
-        case PW_EVENT_COREDUMP:
-                return ev->coredump.pid;
-        case PW_EVENT_EXIT:
-                return ev->exit.pid;
-        default:
-                return 0;
-        }
-}
 
 /* The whole reply message for one event, NUL-terminated, malloc'ed. */
 static char *event_message(const PwEvent *ev, const PwApplyResult *res, size_t *ret_len) {
@@ -895,7 +861,7 @@ static char *event_message(const PwEvent *ev, const PwApplyResult *res, size_t *
         e = json_pack("{s:s, s:I, s:I, s:i, s:i, s:b, s:o*}", "kind", pw_event_kind_to_string(ev->kind),
                       "time_monotonic_ns", (json_int_t) ev->timestamp_ns, "time_realtime_usec",
                       (json_int_t) (((int64_t) ev->timestamp_ns + ctx.realtime_offset_ns) / 1000), "pid",
-                      (int) pw_event_tgid(ev), "tid", (int) event_tid(ev), "thread", res->thread, "process", proc);
+                      (int) pw_event_tgid(ev), "tid", (int) pw_event_tid(ev), "thread", res->thread, "process", proc);
         if (!e)
                 return NULL;
         if (ev->kind == PW_EVENT_FORK && json_object_set_new(e, "parent_pid", json_integer(ev->fork.parent_tgid)) < 0)
