@@ -525,50 +525,6 @@ static bool is_gone(int r) {
         return r == -ENOENT || r == -ESRCH;
 }
 
-/* Reads at most max bytes of a file (cmdline can be far longer than what we keep; the rest is not
- * worth reading). The buffer gets a NUL after the data. */
-static int read_head_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size) {
-        _cleanup_(closep) int fd = -EBADF;
-        _cleanup_(freep) char *buf = NULL;
-        size_t size = 0, alloc = 0;
-
-        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return negative_errno();
-
-        while (size < max) {
-                ssize_t n;
-
-                if (size == alloc) {
-                        size_t na = MIN(alloc ? alloc * 2 : 4096U, max);
-                        char *nb = realloc(buf, na + 1);
-
-                        if (!nb)
-                                return -ENOMEM;
-                        buf = nb;
-                        alloc = na;
-                }
-                n = read(fd, buf + size, alloc - size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                size += (size_t) n;
-        }
-        if (!buf) {
-                buf = malloc(1);
-                if (!buf)
-                        return -ENOMEM;
-        }
-        buf[size] = '\0';
-        *ret_size = size;
-        *ret = TAKE_PTR(buf);
-        return 0;
-}
-
 static int read_status(int dirfd, PwProcInfo *info) {
         _cleanup_(freep) char *text = NULL;
         int r;
@@ -605,7 +561,7 @@ static int read_cmdline(int dirfd, size_t argv_max, PwProcInfo *info) {
         int r;
 
         /* One byte more than we keep tells a cmdline of exactly argv_max bytes from a longer one. */
-        r = read_head_at(dirfd, "cmdline", argv_max < SIZE_MAX ? argv_max + 1 : argv_max, &data, &len);
+        r = read_file_head_at(dirfd, "cmdline", argv_max < SIZE_MAX ? argv_max + 1 : argv_max, &data, &len);
         if (r < 0)
                 return r;
         return pw_parse_cmdline(data, len, argv_max, &info->argv, &info->argv_len, &info->argv_truncated);

@@ -10,14 +10,12 @@
 #include "fileio.h"
 #include "macro.h"
 
-int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size) {
+int read_file_head_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size) {
         _cleanup_(closep) int fd = -EBADF;
         _cleanup_(freep) char *buf = NULL;
         size_t size = 0, alloc = 0;
 
-        if (max == 0)
-                max = 4U * 1024U * 1024U;
-        /* max + 1 is used below: keep it from wrapping for a caller asking for "no limit". */
+        /* The buffer holds max + 1 bytes at most. */
         if (max > SIZE_MAX / 2)
                 max = SIZE_MAX / 2;
 
@@ -25,17 +23,13 @@ int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_
         if (fd < 0)
                 return negative_errno();
 
-        for (;;) {
+        while (size < max) {
                 ssize_t n;
 
                 if (size == alloc) {
-                        size_t na = alloc ? alloc * 2 : 4096;
-                        char *nb;
+                        size_t na = MIN(alloc ? alloc * 2 : 4096U, max);
+                        char *nb = realloc(buf, na + 1);
 
-                        if (alloc > max)
-                                return -EFBIG;
-                        na = MIN(na, max + 1);
-                        nb = realloc(buf, na + 1);
                         if (!nb)
                                 return -ENOMEM;
                         buf = nb;
@@ -50,8 +44,6 @@ int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_
                 if (n == 0)
                         break;
                 size += (size_t) n;
-                if (size > max)
-                        return -EFBIG;
         }
         if (!buf) {
                 buf = malloc(1);
@@ -59,6 +51,29 @@ int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_
                         return -ENOMEM;
         }
         buf[size] = '\0';
+        if (ret_size)
+                *ret_size = size;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_(freep) char *buf = NULL;
+        size_t size = 0;
+        int r;
+
+        if (max == 0)
+                max = 4U * 1024U * 1024U;
+        /* max + 1 is read below: keep it from wrapping for a caller asking for "no limit". */
+        if (max > SIZE_MAX / 2 - 1)
+                max = SIZE_MAX / 2 - 1;
+
+        /* One byte more than allowed tells a file that is too long from one that fits exactly. */
+        r = read_file_head_at(dirfd, path, max + 1, &buf, &size);
+        if (r < 0)
+                return r;
+        if (size > max)
+                return -EFBIG;
         if (ret_size)
                 *ret_size = size;
         *ret = TAKE_PTR(buf);
