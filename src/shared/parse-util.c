@@ -7,6 +7,18 @@
 #include "macro.h"
 #include "parse-util.h"
 
+/* A decimal number at the start of s, digits only (no sign, no space: strtoull would take " -1" as a
+ * huge number); *end points past it. */
+static int parse_leading_u64(const char *s, unsigned long long *ret, char **end) {
+        if (!s || *s < '0' || *s > '9')
+                return -EINVAL;
+        errno = 0;
+        *ret = strtoull(s, end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        return errno != 0 ? -EINVAL : 0;
+}
+
 int parse_size(const char *s, uint64_t *ret) {
         static const struct {
                 const char *suffix;
@@ -19,15 +31,11 @@ int parse_size(const char *s, uint64_t *ret) {
         };
         unsigned long long v;
         char *end;
+        int r;
 
-        if (!s || *s < '0' || *s > '9')
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno == ERANGE)
-                return -ERANGE;
-        if (errno != 0)
-                return -EINVAL;
+        r = parse_leading_u64(s, &v, &end);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < ELEMENTSOF(table); i++)
                 if (strcmp(end, table[i].suffix) == 0) {
                         if (v > UINT64_MAX / table[i].factor)
@@ -41,14 +49,12 @@ int parse_size(const char *s, uint64_t *ret) {
 int parse_number(const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
         unsigned long long v;
         char *end;
+        int r;
 
-        if (!s || *s < '0' || *s > '9')
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno == ERANGE)
-                return -ERANGE;
-        if (errno != 0 || *end != '\0')
+        r = parse_leading_u64(s, &v, &end);
+        if (r < 0)
+                return r;
+        if (*end != '\0')
                 return -EINVAL;
         if (v < min || v > max)
                 return -ERANGE;
