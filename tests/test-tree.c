@@ -411,9 +411,12 @@ static bool pred_has_exe(const json_t *p, void *u) {
 
 static void test_nonroot_daemon_sees_other_users_exe(void **state) {
         char dir[] = "/tmp/pwnonroot-XXXXXX", sock[64], sockarg[80], saved[128];
+        /* The uid change clears the parent-death signal the harness set; set it again after it, so
+         * that the daemon dies with the test whatever happens. */
         char *argv[] = { (char *) "setpriv",     (char *) "--reuid=65534", (char *) "--regid=65534",
                          (char *) "--clear-groups", (char *) "--inh-caps=+net_admin,+sys_ptrace",
-                         (char *) "--ambient-caps=+net_admin,+sys_ptrace", (char *) daemon_path, sockarg, NULL };
+                         (char *) "--ambient-caps=+net_admin,+sys_ptrace", (char *) "--pdeathsig=SIGKILL",
+                         (char *) daemon_path, sockarg, NULL };
         uint64_t deadline = harness_now_ms() + TIMEOUT_MS;
         Daemon nd;
         json_t *p;
