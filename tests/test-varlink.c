@@ -1229,14 +1229,9 @@ static void test_limit_depth(void **state) {
 }
 
 static int setup_stall(void **state) {
-        ServerLimits l = {
-                .clients_max = SERVER_CLIENTS_MAX,
-                .request_max = SERVER_REQUEST_MAX,
-                .depth_max = SERVER_DEPTH_MAX,
-                .output_chunk = SERVER_OUTPUT_CHUNK,
-                .output_max = SERVER_OUTPUT_MAX,
-                .stall_usec = 300 * USEC_PER_MSEC, /* SERVER_STALL_USEC is 30 s: too long for a test */
-        };
+        ServerLimits l = SERVER_LIMITS_DEFAULT;
+
+        l.stall_usec = 300 * USEC_PER_MSEC; /* SERVER_STALL_USEC is 30 s: too long for a test */
         return start_server(&l);
 }
 
@@ -1279,14 +1274,10 @@ static void test_limit_never_reads(void **state) {
 }
 
 static int setup_small_output(void **state) {
-        ServerLimits l = {
-                .clients_max = SERVER_CLIENTS_MAX,
-                .request_max = SERVER_REQUEST_MAX,
-                .depth_max = SERVER_DEPTH_MAX,
-                .output_chunk = 4096,
-                .output_max = 16384,
-                .stall_usec = SERVER_STALL_USEC,
-        };
+        ServerLimits l = SERVER_LIMITS_DEFAULT;
+
+        l.output_chunk = 4096;
+        l.output_max = 16384;
         return start_server(&l);
 }
 
@@ -1519,28 +1510,17 @@ static void test_events_subtree_depth(void **state) {
 #define SMALL_EVENTS_BUFFER 8192U
 
 static int setup_small_events(void **state) {
-        ServerLimits l = {
-                .clients_max = SERVER_CLIENTS_MAX,
-                .request_max = SERVER_REQUEST_MAX,
-                .depth_max = SERVER_DEPTH_MAX,
-                .output_chunk = SERVER_OUTPUT_CHUNK,
-                .output_max = SERVER_OUTPUT_MAX,
-                .stall_usec = SERVER_STALL_USEC,
-                .events_buffer_max = SMALL_EVENTS_BUFFER,
-        };
+        ServerLimits l = SERVER_LIMITS_DEFAULT;
+
+        l.events_buffer_max = SMALL_EVENTS_BUFFER;
         return start_server(&l);
 }
 
 static int setup_small_events_stall(void **state) {
-        ServerLimits l = {
-                .clients_max = SERVER_CLIENTS_MAX,
-                .request_max = SERVER_REQUEST_MAX,
-                .depth_max = SERVER_DEPTH_MAX,
-                .output_chunk = SERVER_OUTPUT_CHUNK,
-                .output_max = SERVER_OUTPUT_MAX,
-                .stall_usec = 300 * USEC_PER_MSEC,
-                .events_buffer_max = SMALL_EVENTS_BUFFER,
-        };
+        ServerLimits l = SERVER_LIMITS_DEFAULT;
+
+        l.stall_usec = 300 * USEC_PER_MSEC;
+        l.events_buffer_max = SMALL_EVENTS_BUFFER;
         return start_server(&l);
 }
 

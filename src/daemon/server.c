@@ -1393,16 +1393,7 @@ int server_new(Server **ret, sd_event *event, ProcTree *tree, const ServerLimits
         s->event = sd_event_ref(event);
         s->tree = tree;
         s->listen_fd = -EBADF;
-        s->limits = limits ? *limits
-                           : (ServerLimits){
-                                     .clients_max = SERVER_CLIENTS_MAX,
-                                     .request_max = SERVER_REQUEST_MAX,
-                                     .depth_max = SERVER_DEPTH_MAX,
-                                     .output_chunk = SERVER_OUTPUT_CHUNK,
-                                     .output_max = SERVER_OUTPUT_MAX,
-                                     .stall_usec = SERVER_STALL_USEC,
-                                     .events_buffer_max = SERVER_EVENTS_BUFFER_MAX,
-                             };
+        s->limits = limits ? *limits : SERVER_LIMITS_DEFAULT;
         if (s->limits.events_buffer_max == 0)
                 s->limits.events_buffer_max = SERVER_EVENTS_BUFFER_MAX;
         if (s->limits.stall_usec == 0 || s->limits.output_chunk > s->limits.output_max)

@@ -46,6 +46,18 @@ typedef struct ServerLimits {
         size_t events_buffer_max;
 } ServerLimits;
 
+/* The limits in force unless a caller (a test) narrows one of them. */
+#define SERVER_LIMITS_DEFAULT                                                                             \
+        ((ServerLimits){                                                                                  \
+                .clients_max = SERVER_CLIENTS_MAX,                                                        \
+                .request_max = SERVER_REQUEST_MAX,                                                        \
+                .depth_max = SERVER_DEPTH_MAX,                                                            \
+                .output_chunk = SERVER_OUTPUT_CHUNK,                                                      \
+                .output_max = SERVER_OUTPUT_MAX,                                                          \
+                .stall_usec = SERVER_STALL_USEC,                                                          \
+                .events_buffer_max = SERVER_EVENTS_BUFFER_MAX,                                            \
+        })
+
 typedef struct ServerCallbacks {
         /* Fills the daemon's figures for Stats (the server adds its own client counts). */
         void (*get_stats)(void *userdata, PwDaemonStats *ret);
