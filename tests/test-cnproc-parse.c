@@ -15,6 +15,7 @@
 
 #include "cnproc-parse.h"
 #include "macro.h"
+#include "test-cleanup.h"
 
 #define NCPUS 4U
 
@@ -883,6 +884,8 @@ int main(void) {
                 cmocka_unit_test(test_kind_strings),
                 cmocka_unit_test(test_parse_error_strings),
         };
+
+        tc_init("cnproc-parse");
 
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,7 @@
 
 #include "daemon-harness.h"
 #include "macro.h"
+#include "test-cleanup.h"
 
 #define WAIT_MS 10000
 #define OUT_MAX (64U * 1024U * 1024U)
@@ -189,7 +190,7 @@ static int setup(void **state) {
         out = malloc(OUT_MAX);
         assert_non_null(out);
         snprintf(dir, sizeof(dir), "/tmp/pwctl-XXXXXX");
-        assert_non_null(mkdtemp(dir));
+        assert_int_equal(0, tc_mkdtemp(dir));
         snprintf(sock_path, sizeof(sock_path), "%s/run/io.procwatch", dir);
         snprintf(sock_opt, sizeof(sock_opt), "--socket=%s", sock_path);
 
@@ -520,6 +521,8 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_human_and_exit_codes),
                 cmocka_unit_test(test_stop),
         };
+
+        tc_init("ctl-daemon");
 
         if (argc != 3) {
                 fprintf(stderr, "usage: %s PROCWATCHD PROCWATCHCTL\n", argv[0]);

@@ -16,6 +16,7 @@
 #include "ctl-client.h"
 #include "ctl-format.h"
 #include "macro.h"
+#include "test-cleanup.h"
 
 /* 2023-11-14 22:13:20 UTC */
 #define T0 (1700000000ULL * 1000000ULL)
@@ -378,6 +379,8 @@ int main(void) {
                 cmocka_unit_test(test_print_events),
                 cmocka_unit_test(test_color_and_width),
         };
+
+        tc_init("ctl");
 
         setenv("TZ", "UTC", 1);
         tzset();

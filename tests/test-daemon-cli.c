@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "daemon-harness.h"
+#include "test-cleanup.h"
 
 static const char *daemon_path;
 
@@ -60,6 +61,8 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_help_and_version),
                 cmocka_unit_test(test_bad_usage),
         };
+
+        tc_init("daemon-cli");
 
         if (argc < 2) {
                 fprintf(stderr, "usage: %s PATH-TO-PROCWATCHD\n", argv[0]);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "daemon-harness.h"
+#include "test-cleanup.h"
 
 #define STORM 3000
 
@@ -132,6 +133,8 @@ int main(int argc, char *argv[]) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_overflow_is_counted),
         };
+
+        tc_init("daemon-loss");
 
         if (argc < 2) {
                 fprintf(stderr, "usage: %s PATH-TO-PROCWATCHD\n", argv[0]);

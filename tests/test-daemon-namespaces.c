@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "daemon-harness.h"
+#include "test-cleanup.h"
 
 static const char *daemon_path;
 
@@ -61,6 +62,8 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_user_namespace),
                 cmocka_unit_test(test_network_namespace),
         };
+
+        tc_init("daemon-ns");
 
         if (argc < 2) {
                 fprintf(stderr, "usage: %s PATH-TO-PROCWATCHD\n", argv[0]);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "daemon-harness.h"
+#include "test-cleanup.h"
 
 #define EVENT_TIMEOUT_MS 5000
 
@@ -271,6 +272,8 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_ptrace),     cmocka_unit_test(test_sigsegv),
                 cmocka_unit_test(test_no_loss),    cmocka_unit_test(test_sigterm),
         };
+
+        tc_init("daemon");
 
         if (argc < 2) {
                 fprintf(stderr, "usage: %s PATH-TO-PROCWATCHD\n", argv[0]);

@@ -39,6 +39,7 @@ fi
 if command -v journalctl >/dev/null; then
         tmp=$(mktemp -d)
         trap 'rm -rf "$tmp"' EXIT
+        trap 'exit 143' TERM INT
         mkdir -p "$tmp/usr/lib/systemd/catalog" "$tmp/var/lib/systemd/catalog"
         cp "$catalog" "$tmp/usr/lib/systemd/catalog/"
         if ! out=$(journalctl --root="$tmp" --update-catalog 2>&1) || [ -n "$out" ]; then

@@ -12,6 +12,7 @@
 
 #include "journal-entry.h"
 #include "procwatch/message-ids.h"
+#include "test-cleanup.h"
 
 #define HZ 100
 #define MS 1000000ULL
@@ -407,6 +408,8 @@ int main(void) {
                 cmocka_unit_test(test_object_units),
                 cmocka_unit_test(test_daemon_message),
         };
+
+        tc_init("journal-entry");
 
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

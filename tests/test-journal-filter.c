@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "journal-filter.h"
+#include "test-cleanup.h"
 
 #define HZ 100
 #define MS 1000000ULL
@@ -200,6 +201,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_redact, setup, teardown),
         };
+
+        tc_init("journal-filter");
 
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 
 #include "journal.h"
 #include "procwatch/message-ids.h"
+#include "test-cleanup.h"
 
 static void wait_drained(Journal *j, JournalStats *s) {
         usec_t deadline = now_usec(CLOCK_MONOTONIC) + 10 * USEC_PER_SEC;
@@ -91,6 +92,8 @@ int main(void) {
                 cmocka_unit_test(test_absent),
                 cmocka_unit_test(test_queue_full),
         };
+
+        tc_init("journal-writer");
 
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

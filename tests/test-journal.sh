@@ -56,6 +56,9 @@ cleanup() {
         rm -rf "$SB"
 }
 trap cleanup EXIT
+# A timeout (SIGTERM from meson) or Ctrl-C still cleans up: exit through the EXIT trap.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 mkdir -p "$SB/run-systemd/journal" "$SB/run-systemd/journald.conf.d" "$SB/run-log" "$SB/var-log-journal" \
         "$SB/catalog-usr" "$SB/catalog-var" "$SB/scratch" "$SB/run-systemd/units"
@@ -70,13 +73,17 @@ for name in pwfilt-yes pwfilt-no; do
         printf '#!/bin/sh\nsleep 0.1\n' > "$SB/$name"
         chmod +x "$SB/$name"
 done
-mkdir -p "$SLICE/procwatchd.service" "$SLICE/pwtest-work.service" || {
+# The workloads run in cgroups of the test's own, never in the runner's: that may be the root
+# cgroup, where no unit exists.
+mkdir -p "$SLICE/procwatchd.service" "$SLICE/pwtest-work.service" "$SLICE/pwtest-marks.service" "$SLICE/runner" || {
         echo "FAIL: cannot make cgroups under $CGROOT" >&2
         exit 1
 }
 
 export SB PROCWATCHD PROCWATCHCTL JOURNALD SLICE
-unshare -m --propagation private bash -s <<'INNER'
+# Everything in the namespace (journald, daemons, workloads) runs in the test's cgroups, so that the
+# cleanup finds and ends it whichever way the test ends.
+bash -c 'echo $$ > "$SLICE/runner/cgroup.procs" && exec unshare -m --propagation private bash -s' <<'INNER'
 set -u -o pipefail
 mount -n --bind "$SB/run-systemd" /run/systemd
 mount -n --bind "$SB/run-log" /run/log
@@ -175,7 +182,7 @@ wait_for 5000 has_entry MESSAGE_ID=c582ddc6d04b4a47a8634cbe5f84eda8 _PID=$D1 &&
 
 # --- 2. workloads ---------------------------------------------------------------------------------
 cd "$SB/scratch"
-python3 - > "$SB/pids.json" <<'PY'
+bash -c 'echo $$ > "$0/cgroup.procs" && exec python3 -' "$SLICE/pwtest-marks.service" > "$SB/pids.json" <<'PY'
 import ctypes, json, os, resource, signal, subprocess
 out = {}
 p = subprocess.Popen(["/bin/sh", "-c", "sleep 0.1; exit 7", "pwmark-exit7"]); p.wait(); out["exit7"] = p.pid
@@ -240,8 +247,11 @@ for k, v in {"MESSAGE_ID": ids["exec"], "PRIORITY": "6", "PROCWATCH_PID": str(p)
              "PROCWATCH_GID": "0", "PROCWATCH_EGID": "0", "PROCWATCH_USER": "root"}.items():
     check(x.get(k) == v, f"exec {k}={v!r} (got {x.get(k)!r})")
 for k in ("PROCWATCH_ID", "PROCWATCH_PPID", "PROCWATCH_SID", "PROCWATCH_CGROUP", "PROCWATCH_START_REALTIME_USEC",
-          "PROCWATCH_KERNEL_TIMESTAMP_NS", "OBJECT_SYSTEMD_UNIT"):
+          "PROCWATCH_KERNEL_TIMESTAMP_NS"):
     check(k in x, f"exec has {k} ({x.get(k)!r})")
+check(x.get("OBJECT_SYSTEMD_UNIT") == "pwtest-marks.service" and x.get("PROCWATCH_UNIT") == "pwtest-marks.service"
+      and x.get("PROCWATCH_CGROUP") == f"/{slice_name}/pwtest-marks.service",
+      f"exec in the workloads' unit ({x.get('OBJECT_SYSTEMD_UNIT')!r}, {x.get('PROCWATCH_CGROUP')!r})")
 check(x.get("PROCWATCH_ID", "").startswith(f"{p}:"), "PROCWATCH_ID is PID:START")
 check(x.get("MESSAGE", "").startswith(f"exec {p} /usr/bin/dash -c sleep 0.1; exit 7 pwmark-exit7 (parent "), f"exec MESSAGE {x.get('MESSAGE')!r}")
 check(abs(int(x.get("PROCWATCH_START_REALTIME_USEC", "0")) - int(x.get("__REALTIME_TIMESTAMP", "0"))) < 5_000_000,

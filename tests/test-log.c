@@ -16,14 +16,18 @@
 
 #include "fileio.h"
 #include "log.h"
+#include "test-cleanup.h"
 
 /* Runs fn with stderr sent to a fresh file and returns what it wrote (caller frees). */
 static char *capture_stderr(const char *journal_stream_of_file, void (*fn)(void)) {
-        char path[] = "/tmp/pwlog-XXXXXX", env[64];
-        int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+        char dir[] = "/tmp/pwlog-XXXXXX", path[64], env[64];
+        int fd, saved = dup(STDERR_FILENO);
         struct stat st;
         char *out = NULL;
 
+        assert_int_equal(tc_mkdtemp(dir), 0);
+        snprintf(path, sizeof(path), "%s/stderr", dir);
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         assert_true(fd >= 0 && saved >= 0);
         assert_int_equal(fstat(fd, &st), 0);
         if (journal_stream_of_file) {
@@ -42,6 +46,7 @@ static char *capture_stderr(const char *journal_stream_of_file, void (*fn)(void)
         close(fd);
         assert_int_equal(read_full_file(path, &out, NULL), 0);
         unlink(path);
+        rmdir(dir);
         return out;
 }
 
@@ -82,6 +87,7 @@ static void test_levels(void **state) {
 }
 
 int main(void) {
+        tc_init("log");
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_journal_stream),
                 cmocka_unit_test(test_terminal_or_file),

@@ -20,6 +20,7 @@
 #include "fileio.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "test-cleanup.h"
 
 #define UNTOUCHED 0x5eed5eed5eed5eedULL
 
@@ -297,7 +298,7 @@ static int files_setup(void **state) {
         if (!f)
                 return -1;
         strcpy(f->path, "/tmp/test-parse-util.XXXXXX");
-        if (!mkdtemp(f->path)) {
+        if (tc_mkdtemp(f->path) < 0) {
                 free(f);
                 return -1;
         }
@@ -485,6 +486,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_read_paths, files_setup, files_teardown),
                 cmocka_unit_test(test_read_procfs),
         };
+
+        tc_init("parse-util");
 
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

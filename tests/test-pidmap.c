@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "pidmap.h"
+#include "test-cleanup.h"
 
 #define KEYS 70000 /* beyond pid_max here, so keys collide in every way */
 
@@ -72,6 +73,7 @@ static void test_random_against_array(void **state) {
 }
 
 int main(void) {
+        tc_init("pidmap");
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_basic),
                 cmocka_unit_test(test_random_against_array),

@@ -26,6 +26,7 @@
 #include "macro.h"
 #include "procfs.h"
 #include "time-util.h"
+#include "test-cleanup.h"
 
 #define HZ 100U
 #define TICK_NS (NSEC_PER_SEC / HZ)
@@ -609,7 +610,7 @@ static int fake_setup(void **state) {
 
         assert_non_null(f);
         strcpy(f->root, "/tmp/test-procfs-XXXXXX");
-        assert_non_null(mkdtemp(f->root));
+        assert_int_equal(0, tc_mkdtemp(f->root));
 
         /* A complete process with two threads. */
         make_dir(f->root, "4242");
@@ -1286,6 +1287,8 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_real_other_user),
                 cmocka_unit_test(test_real_list_pids),
         };
+
+        tc_init("procfs");
 
         saved_argv = argv;
         main_mono_ns = now_nsec(CLOCK_MONOTONIC);

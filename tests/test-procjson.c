@@ -14,6 +14,7 @@
 #include "json-util.h"
 #include "procjson.h"
 #include "proctree.h"
+#include "test-cleanup.h"
 
 #define HZ 100
 #define MS 1000000ULL
@@ -359,6 +360,7 @@ static void test_stats(void **state) {
 }
 
 int main(void) {
+        tc_init("procjson");
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_alive, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_exit_statuses, setup, teardown),

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "proctree.h"
+#include "test-cleanup.h"
 
 #define HZ 100
 #define MS 1000000ULL
@@ -560,7 +561,7 @@ static void test_reconcile_from_fake_proc(void **state) {
         int n;
 
         /* /proc as it is after lost events: 1 and 100 still there, 400 gone, 500 new. */
-        assert_non_null(mkdtemp(root));
+        assert_int_equal(0, tc_mkdtemp(root));
         fake_process(root, 1, 0, 0, "init");
         fake_process(root, 100, 1, 5, "bash");
         fake_process(root, 500, 100, 100, "new one");
@@ -675,6 +676,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_reconcile_zombies, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_drop_retained, setup, teardown),
         };
+
+        tc_init("proctree");
 
         return cmocka_run_group_tests_name("process tree", tests, NULL, NULL);
 }

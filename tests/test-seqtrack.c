@@ -11,6 +11,7 @@
 #include "cnproc-parse.h"
 #include "macro.h"
 #include "seqtrack.h"
+#include "test-cleanup.h"
 
 static SeqTrack *track_new(uint32_t ncpus) {
         SeqTrack *t = NULL;
@@ -254,6 +255,8 @@ int main(void) {
                 cmocka_unit_test(test_reset_baselines),
                 cmocka_unit_test(test_ack_takes_a_number),
         };
+
+        tc_init("seqtrack");
 
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "daemon-harness.h"
+#include "test-cleanup.h"
 
 #define TIMEOUT_MS 30000
 #define PID_SLOTS 4194305 /* PID_MAX_LIMIT + 1 */
@@ -344,6 +345,8 @@ int main(int argc, char *argv[]) {
         char dir[] = "/tmp/pwstorm-XXXXXX";
         int r;
 
+        tc_init("tree-storm");
+
         if (argc < 3) {
                 fprintf(stderr, "usage: %s PROCWATCHD PROCWATCHCTL\n", argv[0]);
                 return 2;
@@ -354,7 +357,7 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "needs root: skipping\n");
                 return 77;
         }
-        assert_non_null(mkdtemp(dir));
+        assert_int_equal(0, tc_mkdtemp(dir));
         snprintf(socket_path, sizeof(socket_path), "%s/io.procwatch", dir);
         r = cmocka_run_group_tests_name("fork storms", tests, NULL, NULL);
         unlink(socket_path);

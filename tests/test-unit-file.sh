@@ -47,6 +47,7 @@ fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 143' TERM INT
 
 # Runs "$@" in a private mount namespace with a tmpfs over /run/systemd, so that systemd-analyze
 # cannot write the host's /run/systemd/systemd-units-load (or anything else there).

@@ -19,6 +19,7 @@ fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 143' TERM INT
 failures=0
 
 # The generator writes Go code beside its input: work on copies.

@@ -33,6 +33,7 @@
 #include "time-util.h"
 #include "varlink-idl.h"
 #include "varlink.h"
+#include "test-cleanup.h"
 
 #define HZ 100
 #define MS 1000000ULL
@@ -424,7 +425,7 @@ static int start_server(const ServerLimits *limits) {
         static const ServerCallbacks cb = { .get_stats = get_stats };
 
         snprintf(dir, sizeof(dir), "/tmp/test-varlink-XXXXXX");
-        assert_non_null(mkdtemp(dir));
+        assert_int_equal(0, tc_mkdtemp(dir));
         snprintf(sock_path, sizeof(sock_path), "%s/run/io.procwatch", dir);
         assert_int_equal(sd_event_new(&event), 0);
         build_tree();
@@ -1835,6 +1836,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_access_hidepid, setup_server, teardown_server),
         };
         int r;
+
+        tc_init("varlink");
 
         r = cmocka_run_group_tests(tests, NULL, NULL);
         if (r != 0)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "daemon-harness.h"
+#include "test-cleanup.h"
 
 uint64_t harness_now_ms(void) {
         struct timespec ts;
@@ -64,7 +65,7 @@ static bool has_arg(char *const argv[], const char *prefix) {
 int harness_start(Daemon *d, const char *binary, char *const argv[], char *const extra_env[],
                   uint64_t watchdog_usec) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int one = 1, out[2];
+        int one = 1, out[2], r;
 
         memset(d, 0, sizeof(*d));
         d->pid = -1;
@@ -72,8 +73,9 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
         pthread_mutex_init(&d->lock, NULL);
 
         snprintf(d->dir, sizeof(d->dir), "/tmp/pwtest-XXXXXX");
-        if (!mkdtemp(d->dir))
-                return -errno;
+        r = tc_mkdtemp(d->dir);
+        if (r < 0)
+                return r;
         snprintf(d->stderr_path, sizeof(d->stderr_path), "%s/stderr", d->dir);
         snprintf(d->socket_path, sizeof(d->socket_path), "%s/io.procwatch", d->dir);
         snprintf(d->socket_arg, sizeof(d->socket_arg), "--socket=%s", d->socket_path);
