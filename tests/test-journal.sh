@@ -357,7 +357,7 @@ def check(cond, what):
     global bad
     print(("ok: " if cond else "FAIL: ") + what, file=sys.stdout if cond else sys.stderr)
     bad += not cond
-cmds = sorted((e["PROCWATCH_EVENT"], e.get("PROCWATCH_CMDLINE")) for e in f2)
+cmds = sorted(((e["PROCWATCH_EVENT"], e.get("PROCWATCH_CMDLINE")) for e in f2), key=str)
 want = sorted([(k, f"/bin/sh {sb}/pwfilt-yes {a}") for k in ("exec", "exit")
                for a in ("--password=*** -p *** --user=bob", "outside", "in-subtree", "not-in-subtree", "marker-end")])
 check(cmds == want, f"comm+uid filter and redaction select exactly: {cmds}")

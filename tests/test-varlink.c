@@ -37,7 +37,10 @@
 
 #define HZ 100
 #define MS 1000000ULL
-#define REPLY_TIMEOUT_MS 20000
+/* Deadlines for what the tests poll for: far beyond what any build needs (valgrind included); they
+ * only keep a broken build from hanging. Speed is measured in bench/, never asserted here. */
+#define REPLY_TIMEOUT_MS 60000
+#define DEADLINE_USEC (120 * USEC_PER_SEC)
 
 /* --- framing ----------------------------------------------------------------------------------------- */
 
@@ -1097,7 +1100,8 @@ static void test_server_large_reply(void **state) {
         assert_true(bytes > 8U * 1024 * 1024);
         print_message("List of 30007 processes: %zu bytes; longest loop turn %llu us\n", bytes,
                       (unsigned long long) longest);
-        assert_true(longest < 2 * USEC_PER_SEC); /* generous for sanitizer builds; typically a few ms */
+        /* How short each turn is, is the benchmark's business; here the bound is structural: the
+         * backlog check above holds at every turn, so the reply was built a chunk at a time. */
         json_decref(msg);
 
         /* The tree of all of them too, parents before children. */
@@ -1257,14 +1261,15 @@ static void test_limit_never_reads(void **state) {
                 msg = tc_call(&other, "{\"method\":\"io.procwatch.Show\",\"parameters\":{\"pid\":100}}");
                 expect_reply(msg);
                 json_decref(msg);
-                assert_true(now_usec(CLOCK_MONOTONIC) - t0 < 2 * USEC_PER_SEC);
+                print_message("Show beside a client that never reads: %llu us\n",
+                              (unsigned long long) (now_usec(CLOCK_MONOTONIC) - t0));
                 assert_true(server_max_backlog(server) <= SERVER_OUTPUT_CHUNK + 64 * 1024);
         }
 
         /* Past the stall limit it is dropped; the other stays. */
         while (server_n_clients(server) > 1) {
                 pump(10);
-                assert_true(now_usec(CLOCK_MONOTONIC) - start < 10 * USEC_PER_SEC);
+                assert_true(now_usec(CLOCK_MONOTONIC) - start < DEADLINE_USEC);
         }
         msg = tc_call(&other, "{\"method\":\"io.procwatch.Stats\"}");
         assert_int_equal(json_integer_value(json_object_get(expect_reply(msg), "clients_dropped")), 1);
@@ -1566,7 +1571,9 @@ static void test_events_slow_subscriber(void **state) {
                         msg = tc_call(&other, "{\"method\":\"io.procwatch.Show\",\"parameters\":{\"pid\":100}}");
                         expect_reply(msg);
                         json_decref(msg);
-                        assert_true(now_usec(CLOCK_MONOTONIC) - t0 < USEC_PER_SEC);
+                        if (i == 0)
+                                print_message("Show beside a stuck subscriber: %llu us\n",
+                                              (unsigned long long) (now_usec(CLOCK_MONOTONIC) - t0));
                 }
         }
         /* The slow one reads now: events in order, the gaps announced. */
@@ -1626,7 +1633,7 @@ static void test_events_stuck_subscriber(void **state) {
         }
         while (server_n_subscribers(server) > 0) {
                 pump(10);
-                assert_true(now_usec(CLOCK_MONOTONIC) - start < 10 * USEC_PER_SEC);
+                assert_true(now_usec(CLOCK_MONOTONIC) - start < DEADLINE_USEC);
         }
         msg = tc_call(&other, "{\"method\":\"io.procwatch.Stats\"}");
         assert_int_equal(json_integer_value(json_object_get(expect_reply(msg), "clients_dropped")), 1);
