@@ -378,33 +378,62 @@ static void test_sigsegv(void **state) {
         rmdir(dir);
 }
 
-static void test_short_lived_long_argv(void **state) {
-        /* sleep sums its arguments: 0.001 and 3,000 zeros make a 1 ms process with 3,002 words. */
-        enum { WORDS = 3000 };
-        char **argv = calloc(WORDS + 3, sizeof(char *));
-        int status;
-        pid_t pid;
-        json_t *p;
+/* Whether a record's "uncertain" list names what. */
+static bool is_uncertain(const json_t *p, const char *what) {
+        const json_t *u = json_object_get(p, "uncertain"), *v;
+        size_t i;
 
+        json_array_foreach(u, i, v)
+                if (json_is_string(v) && strcmp(json_string_value(v), what) == 0)
+                        return true;
+        return false;
+}
+
+static void test_short_lived_long_argv(void **state) {
+        /* sleep sums its arguments: 0.001 and 3,000 zeros make a 1 ms process with 3,002 words.
+         * Whether one such process is caught before it ends is a rate (test-capture and
+         * bench/capture-run measure it); this test checks what is kept when it is caught: the whole
+         * argv, exactly. So it runs up to ATTEMPTS of them, and every record must be honest: the
+         * argv whole, or none and the image marked uncertain. */
+        enum { WORDS = 3000, ATTEMPTS = 10 };
+        char **argv = calloc(WORDS + 3, sizeof(char *));
+        bool caught = false;
+
+        assert_non_null(argv);
         argv[0] = (char *) "sleep";
         argv[1] = (char *) "0.001";
         for (int i = 0; i < WORDS; i++)
                 argv[2 + i] = (char *) "0";
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                execv("/bin/sleep", argv);
-                _exit(127);
+        for (int attempt = 0; attempt < ATTEMPTS && !caught; attempt++) {
+                int status;
+                pid_t pid;
+                json_t *p;
+
+                pid = fork();
+                assert_true(pid >= 0);
+                if (pid == 0) {
+                        execv("/bin/sleep", argv);
+                        _exit(127);
+                }
+                assert_int_equal(waitpid(pid, &status, 0), pid);
+                assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+                p = wait_show(pid, pred_exited, NULL, "its exit");
+                check_exit(p, status);
+                assert_true(json_integer_value(json_object_get(p, "duration_usec")) >= 1000);
+                if (json_array_size(json_object_get(p, "argv")) > 0) {
+                        check_argv(p, argv);
+                        assert_int_equal(json_array_size(json_object_get(p, "argv")), WORDS + 2);
+                        assert_string_equal(json_string_value(json_object_get(p, "exe")), "/usr/bin/sleep");
+                        caught = true;
+                } else {
+                        print_message("attempt %d: pid %d ended before its /proc entry was read\n", attempt,
+                                      (int) pid);
+                        assert_true(is_uncertain(p, "image"));
+                }
+                json_decref(p);
         }
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        p = wait_show(pid, pred_exited, NULL, "its exit");
-        check_argv(p, argv);
-        assert_string_equal(json_string_value(json_object_get(p, "exe")), "/usr/bin/sleep");
-        check_exit(p, status);
-        assert_true(json_integer_value(json_object_get(p, "duration_usec")) >= 1000);
-        json_decref(p);
         free(argv);
+        assert_true(caught);
 }
 
 static void test_nonroot_daemon_sees_other_users_exe(void **state) {
