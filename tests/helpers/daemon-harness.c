@@ -117,11 +117,15 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
                 unsetenv("JOURNAL_STREAM");
                 for (char *const *e = extra_env; e && *e; e++)
                         putenv(*e);
-                if (!has_arg(argv, "--socket=") || !has_arg(argv, "-journal")) {
+                {
                         /* Every test daemon gets its own control socket, so tests can run side by
                          * side and never touch the system's; and it keeps out of the machine's
-                         * journal unless the test is about the journal. */
-                        char **nargv = calloc(argv_len(argv) + 3, sizeof(char *));
+                         * journal unless the test is about the journal. Its retention is as large
+                         * as the daemon allows unless the test sets it: the connector is multicast,
+                         * so whatever else runs on the machine (a storm of 40,000 processes, say)
+                         * would otherwise evict the test's own exited records before it reads
+                         * them. */
+                        char **nargv = calloc(argv_len(argv) + 5, sizeof(char *));
                         size_t k = 0;
 
                         if (!nargv)
@@ -132,6 +136,10 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
                                 nargv[k++] = d->socket_arg;
                         if (!has_arg(argv, "-journal"))
                                 nargv[k++] = (char *) "--no-journal";
+                        if (!has_arg(argv, "--retain-count="))
+                                nargv[k++] = (char *) "--retain-count=10000000";
+                        if (!has_arg(argv, "--string-budget="))
+                                nargv[k++] = (char *) "--string-budget=4G";
                         nargv[k] = NULL;
                         argv = nargv;
                 }
