@@ -21,7 +21,8 @@ static void check(int ok, const char *what) {
         }
 }
 
-static bool has_unit_suffix(const char *unit) {
+/* The length of the name before its suffix, or 0 when it is not a unit a process runs in. */
+static size_t unit_stem(const char *unit) {
         static const char *const suffixes[] = { ".service", ".scope", ".socket", ".mount", ".swap", ".device" };
         size_t n = strlen(unit);
 
@@ -29,13 +30,15 @@ static bool has_unit_suffix(const char *unit) {
                 size_t l = strlen(suffixes[i]);
 
                 if (n > l && strcmp(unit + n - l, suffixes[i]) == 0)
-                        return true;
+                        return n - l;
         }
-        return false;
+        return 0;
 }
 
 static void check_unit(const char *cgroup) {
         char *unit = NULL;
+        const char *at;
+        size_t stem;
         int r;
 
         r = pw_cgroup_to_unit(cgroup, &unit);
@@ -49,8 +52,10 @@ static void check_unit(const char *cgroup) {
         check(unit && unit[0] != '\0', "a unit has a name");
         check(strlen(unit) <= 255, "a unit name fits UNIT_NAME_MAX");
         check(!strchr(unit, '/'), "a unit is one path component");
-        check(has_unit_suffix(unit), "a unit is of a kind a process runs in");
-        check(unit[0] != '@' && !strstr(unit, "@."), "no template, no empty prefix");
+        stem = unit_stem(unit);
+        check(stem > 0, "a unit is of a kind a process runs in");
+        at = memchr(unit, '@', stem);
+        check(!at || (at != unit && at + 1 != unit + stem), "no template, no empty prefix");
         check(strstr(cgroup, unit) != NULL, "a unit comes from the path");
         free(unit);
 }
