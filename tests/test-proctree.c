@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The process tree under scripted event streams: every hard case of the proc connector, no kernel. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,6 +113,39 @@ static void test_fork_exec_exit(void **state) {
         assert_true(WIFEXITED(p->exit_code) && WEXITSTATUS(p->exit_code) == 1);
         /* Still listed under its parent, for the tree with exited processes. */
         assert_ptr_equal(bash->first_child, p);
+}
+
+/* Only the text a record carries is an id: sscanf() took " +1:5", "01:5" and a pid wrapped past
+ * int ("4294967297:5" named pid 1's record). */
+static void test_parse_id(void **state) {
+        static const char *const bad[] = {
+                "", ":", "1", "1:", ":5", " 1:5", "+1:5", "-1:5", "01:5", "1:05", "1: 5", "1:+5", "1:-1",
+                "1:5 ", "1:5x", "0:5", "2147483648:5", "4294967297:5", "1:18446744073709551616", "1:5:6",
+        };
+        pid_t pid;
+        uint64_t start;
+        PwProcess *init;
+
+        assert_int_equal(proctree_parse_id("1:0", &pid, &start), 0);
+        assert_int_equal(pid, 1);
+        assert_int_equal(start, 0);
+        assert_int_equal(proctree_parse_id("2147483647:18446744073709551615", &pid, &start), 0);
+        assert_int_equal(pid, INT32_MAX);
+        assert_true(start == UINT64_MAX);
+        assert_int_equal(proctree_parse_id("12:5", NULL, NULL), 0);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                pid = 7;
+                assert_int_equal(proctree_parse_id(bad[i], &pid, &start), -EINVAL);
+                assert_int_equal(pid, 7);
+        }
+        assert_int_equal(proctree_parse_id(NULL, &pid, &start), -EINVAL);
+
+        apply(ev_fork(5 * MS, 0, 1, 1));
+        init = proctree_get_live(t, 1);
+        assert_non_null(init);
+        assert_ptr_equal(proctree_get_by_id(t, init->id), init);
+        assert_null(proctree_get_by_id(t, "4294967297:5000000"));
+        assert_null(proctree_get_by_id(t, "01:5000000"));
 }
 
 static void test_apply_result(void **state) {
@@ -654,6 +688,7 @@ static void test_suspend_keeps_identity(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_fork_exec_exit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_parse_id, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_apply_result, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_in_subtree, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_retain_zero_keeps_the_last_for_its_caller, setup, teardown),
