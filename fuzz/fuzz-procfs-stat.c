@@ -22,20 +22,24 @@ static void check(int ok, const char *what) {
 }
 
 static void check_unit(const char *cgroup) {
-        char *unit = NULL;
+        char *unit = NULL, *user_unit = NULL;
         int r;
 
-        r = pw_cgroup_to_unit(cgroup, &unit);
+        r = pw_cgroup_to_units(cgroup, &unit, &user_unit);
         if (r < 0) {
-                check(r == -ENOENT || r == -EINVAL || r == -ENOMEM, "unit errors are the documented ones");
-                check(!unit, "no unit on failure");
+                check(r == -EINVAL || r == -ENOMEM, "unit errors are the documented ones");
+                check(!unit && !user_unit, "no unit on failure");
                 return;
         }
-        check(unit && unit[0] != '\0', "a unit has a name");
-        check(strlen(unit) <= 255, "a unit name fits UNIT_NAME_MAX");
-        check(!strchr(unit, '/'), "a unit is one path component");
-        check(strstr(cgroup, unit) != NULL, "a unit comes from the path");
+        check(!user_unit || unit, "a user unit only below a system unit");
+        for (const char *u = unit; u; u = u == unit ? user_unit : NULL) {
+                check(u[0] != '\0', "a unit has a name");
+                check(strlen(u) <= 255, "a unit name fits UNIT_NAME_MAX");
+                check(!strchr(u, '/'), "a unit is one path component");
+                check(strstr(cgroup, u) != NULL, "a unit comes from the path");
+        }
         free(unit);
+        free(user_unit);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
