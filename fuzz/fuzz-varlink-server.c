@@ -318,7 +318,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check(sd_event_new(&s.event) >= 0, "an event loop");
         s.tree = build_tree();
         check(server_new(&s.server, s.event, s.tree, &limits, &cb, s.tree) == 0, "a server");
-        server_set_hidepid(s.server, flags & FLAG_HIDEPID);
+        server_set_proc_mount(s.server, &(PwProcMount){ .hidepid = flags & FLAG_HIDEPID ? PW_HIDEPID_INVISIBLE : PW_HIDEPID_OFF });
         check(connect_pair(&lfd, &s.fd, flags & FLAG_NOBODY) == 0, "a connection");
         check(server_listen_fd(s.server, lfd) == 0, "the server listens");
 

@@ -64,12 +64,6 @@ int pw_journal_entry_message(const char *message_id, int priority, const char *m
 /* PRIORITY of an event entry (see above). */
 int pw_journal_priority(const PwEvent *ev, const PwApplyResult *res, const PwProcess *p);
 
-/* The units for OBJECT_SYSTEMD_UNIT and OBJECT_SYSTEMD_USER_UNIT from a cgroup path: the outermost
- * system unit (a process inside a delegated subtree can name its inner folders freely, not that one),
- * and, below a user@UID.service, the innermost user unit. Either may come back NULL. Returns 0 or
- * -ENOMEM. */
-int pw_journal_object_units(const char *cgroup, char **ret_system, char **ret_user);
-
 /* Appends s (n bytes) to out (size bytes, always NUL-terminated) escaped for MESSAGE as set out at
  * the top; returns the length it would have (like snprintf). */
 size_t pw_journal_escape(const char *s, size_t n, char *out, size_t size);

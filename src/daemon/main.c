@@ -74,7 +74,11 @@ static void help(void) {
                "      --journal-comm=GLOB\n"
                "                         Only processes whose comm matches\n"
                "      --journal-unit=GLOB\n"
-               "                         Only processes whose unit (PROCWATCH_UNIT) matches\n"
+               "                         Only processes whose system unit (PROCWATCH_UNIT)\n"
+               "                         matches\n"
+               "      --journal-user-unit=GLOB\n"
+               "                         Only processes whose user unit (PROCWATCH_USER_UNIT)\n"
+               "                         matches\n"
                "      --journal-argv=full|none|redact\n"
                "                         Command lines in full (default), not at all, or with\n"
                "                         values matching --journal-redact replaced by ***\n"
@@ -108,6 +112,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_JOURNAL_UID,
                 ARG_JOURNAL_COMM,
                 ARG_JOURNAL_UNIT,
+                ARG_JOURNAL_USER_UNIT,
                 ARG_JOURNAL_ARGV,
                 ARG_JOURNAL_REDACT,
         };
@@ -130,6 +135,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "journal-uid", required_argument, NULL, ARG_JOURNAL_UID },
                 { "journal-comm", required_argument, NULL, ARG_JOURNAL_COMM },
                 { "journal-unit", required_argument, NULL, ARG_JOURNAL_UNIT },
+                { "journal-user-unit", required_argument, NULL, ARG_JOURNAL_USER_UNIT },
                 { "journal-argv", required_argument, NULL, ARG_JOURNAL_ARGV },
                 { "journal-redact", required_argument, NULL, ARG_JOURNAL_REDACT },
                 {},
@@ -202,11 +208,13 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_JOURNAL_UID:
                 case ARG_JOURNAL_COMM:
                 case ARG_JOURNAL_UNIT:
+                case ARG_JOURNAL_USER_UNIT:
                 case ARG_JOURNAL_REDACT:
                         r = c == ARG_JOURNAL_PID    ? pw_journal_filter_add_pid(&arg_journal_filter, optarg)
                             : c == ARG_JOURNAL_UID  ? pw_journal_filter_add_uid(&arg_journal_filter, optarg)
                             : c == ARG_JOURNAL_COMM ? pw_journal_filter_add_comm(&arg_journal_filter, optarg)
                             : c == ARG_JOURNAL_UNIT ? pw_journal_filter_add_unit(&arg_journal_filter, optarg)
+                            : c == ARG_JOURNAL_USER_UNIT ? pw_journal_filter_add_user_unit(&arg_journal_filter, optarg)
                                                     : pw_journal_filter_add_redact(&arg_journal_filter, optarg);
                         if (r == -E2BIG)
                                 return log_error_errno(r, "Too many values for --%s: at most %u.",
@@ -271,6 +279,7 @@ int main(int argc, char *argv[]) {
                 .reconcile_interval_usec = arg_reconcile_sec * USEC_PER_SEC,
                 .socket_path = arg_socket,
                 .journal = arg_journal ? &arg_journal_filter : NULL,
+                .argv_privacy = &arg_journal_filter,
         };
 
         r = manager_new(&m, &opts);

@@ -449,6 +449,7 @@ static int manager_start_server(Manager *m) {
         r = server_new(&m->server, m->event, m->tree, NULL, &cb, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the control socket: %m");
+        server_set_argv_privacy(m->server, m->opts.argv_privacy);
         /* A socket systemd passed (procwatchd.socket) wins over making one. */
         r = server_listen_activated(m->server);
         if (r < 0)

@@ -38,6 +38,9 @@ typedef struct ManagerOptions {
         usec_t reconcile_interval_usec; /* 0: only after loss */
         const char *socket_path;        /* the control socket; NULL: the default, best effort */
         const PwJournalFilter *journal; /* what to forward to the journal (borrowed); NULL: nothing */
+        /* argv privacy (--journal-argv, --journal-redact) for control-socket callers other than root
+         * and the process's owner (borrowed); NULL: argv in full */
+        const PwJournalFilter *argv_privacy;
 } ManagerOptions;
 
 typedef struct Manager {

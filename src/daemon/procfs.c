@@ -224,6 +224,32 @@ int pw_parse_status(const char *text, uint32_t *uid, uint32_t *euid, uint32_t *g
         return 0;
 }
 
+int pw_parse_status_saved(const char *text, uint32_t *suid, uint32_t *sgid) {
+        uint32_t uids[4], gids[4];
+        bool have_uid = false, have_gid = false;
+
+        if (!text)
+                return -EINVAL;
+        for (const char *p = text; p && *p && !(have_uid && have_gid); p = next_line(p)) {
+                if (!have_uid && strncmp(p, "Uid:", 4) == 0) {
+                        if (parse_u32_list(p + 4, uids, ELEMENTSOF(uids)) < 0)
+                                return -EBADMSG;
+                        have_uid = true;
+                } else if (!have_gid && strncmp(p, "Gid:", 4) == 0) {
+                        if (parse_u32_list(p + 4, gids, ELEMENTSOF(gids)) < 0)
+                                return -EBADMSG;
+                        have_gid = true;
+                }
+        }
+        if (!have_uid || !have_gid)
+                return -EBADMSG;
+        if (suid)
+                *suid = uids[2];
+        if (sgid)
+                *sgid = gids[2];
+        return 0;
+}
+
 /* Whether the comma-separated controller list [s, s+n) names the v1 systemd hierarchy. */
 static bool controllers_have_systemd(const char *s, size_t n) {
         static const char key[] = "name=systemd";
@@ -341,49 +367,82 @@ static bool is_process_unit(const char *s, size_t n) {
         return true;
 }
 
-int pw_cgroup_to_unit(const char *cgroup, char **ret) {
-        const char *unit = NULL, *p;
-        size_t unit_len = 0;
-        char *s;
+/* The component at *p (after any '/'), advancing *p past it; the name with systemd's '_' escape
+ * undone in *ret_name, *ret_n. False at the end of the path. */
+static bool next_component(const char **p, const char **ret_name, size_t *ret_n) {
+        const char *e;
 
-        if (!cgroup || !ret)
-                return -EINVAL;
-        if (cgroup[0] != '/')
-                return -EINVAL;
-
-        /* The innermost unit: the last component that is a unit name. A slice is not a unit a process
-         * runs in, and folders below a unit (a delegated subtree, a payload) still belong to it. */
-        for (p = cgroup; *p;) {
-                const char *e;
-                size_t n;
-
-                while (*p == '/')
-                        p++;
-                e = strchrnul(p, '/');
-                n = (size_t) (e - p);
-                if (n > 0) {
-                        const char *name = p;
-
-                        /* systemd's cg_escape() prefixes '_' to names that would clash with
-                         * kernel files or controller names ("_cpu.service"). */
-                        if (name[0] == '_') {
-                                name++;
-                                n--;
-                        }
-                        if (is_process_unit(name, n)) {
-                                unit = name;
-                                unit_len = n;
-                        }
-                }
-                p = e;
+        while (**p == '/')
+                (*p)++;
+        if (**p == '\0')
+                return false;
+        e = strchrnul(*p, '/');
+        *ret_name = *p;
+        *ret_n = (size_t) (e - *p);
+        *p = e;
+        /* systemd's cg_escape() prefixes '_' to names that would clash with kernel files or
+         * controller names ("_cpu.service"). */
+        if (*ret_n > 1 && (*ret_name)[0] == '_') {
+                (*ret_name)++;
+                (*ret_n)--;
         }
-        if (!unit)
-                return -ENOENT;
+        return true;
+}
 
-        s = strndup(unit, unit_len);
-        if (!s)
-                return -ENOMEM;
-        *ret = s;
+static bool is_slice(const char *s, size_t n) {
+        return n > strlen(".slice") && memcmp(s + n - strlen(".slice"), ".slice", strlen(".slice")) == 0;
+}
+
+/* From *p: skips slices; the next component, when a process unit, in *ret_name and *ret_n. */
+static bool unit_below(const char **p, const char **ret_name, size_t *ret_n) {
+        const char *name;
+        size_t n;
+
+        while (next_component(p, &name, &n))
+                if (!is_slice(name, n)) {
+                        if (!is_process_unit(name, n))
+                                return false;
+                        *ret_name = name;
+                        *ret_n = n;
+                        return true;
+                }
+        return false;
+}
+
+/* "user@" DIGITS ".service" */
+static bool is_user_manager(const char *s, size_t n) {
+        size_t i = strlen("user@");
+
+        if (n <= i + strlen(".service") || memcmp(s, "user@", i) != 0 ||
+            memcmp(s + n - strlen(".service"), ".service", strlen(".service")) != 0)
+                return false;
+        for (; i < n - strlen(".service"); i++)
+                if (!is_digit(s[i]))
+                        return false;
+        return true;
+}
+
+int pw_cgroup_to_units(const char *cgroup, char **ret_unit, char **ret_user_unit) {
+        _cleanup_(freep) char *unit = NULL, *user_unit = NULL;
+        const char *p = cgroup, *name;
+        size_t n;
+
+        if (!cgroup || cgroup[0] != '/')
+                return -EINVAL;
+        if (unit_below(&p, &name, &n)) {
+                unit = strndup(name, n);
+                if (!unit)
+                        return -ENOMEM;
+                if (is_user_manager(name, n) && unit_below(&p, &name, &n)) {
+                        user_unit = strndup(name, n);
+                        if (!user_unit)
+                                return -ENOMEM;
+                }
+        }
+        if (ret_unit)
+                *ret_unit = TAKE_PTR(unit);
+        if (ret_user_unit)
+                *ret_user_unit = TAKE_PTR(user_unit);
         return 0;
 }
 
@@ -467,6 +526,7 @@ void pw_proc_info_done(PwProcInfo *info) {
         free(info->argv);
         free(info->cgroup);
         free(info->unit);
+        free(info->user_unit);
         free(info->tids);
         *info = (PwProcInfo) {};
 }
@@ -527,6 +587,7 @@ static bool is_gone(int r) {
 
 static int read_status(int dirfd, PwProcInfo *info) {
         _cleanup_(freep) char *text = NULL;
+        struct stat st;
         int r;
 
         r = read_full_file_at(dirfd, "status", STATUS_FILE_MAX, &text, NULL);
@@ -535,6 +596,12 @@ static int read_status(int dirfd, PwProcInfo *info) {
         r = pw_parse_status(text, &info->uid, &info->euid, &info->gid, &info->egid, &info->tgid);
         if (r < 0)
                 return r;
+        r = pw_parse_status_saved(text, &info->suid, &info->sgid);
+        if (r < 0)
+                return r;
+        /* Owned by the euid when dumpable, by root when not (task_dump_owner()); stat'ed after the
+         * read, so ids changed in between make it disagree, and say "not dumpable". */
+        info->dumpable = fstatat(dirfd, "status", &st, 0) >= 0 && st.st_uid == info->euid && info->euid != 0;
         info->have_status = true;
         return 0;
 }
@@ -577,8 +644,7 @@ static int read_cgroup(int dirfd, PwProcInfo *info) {
         r = pw_parse_cgroup(text, &info->cgroup);
         if (r < 0)
                 return r;
-        r = pw_cgroup_to_unit(info->cgroup, &info->unit);
-        return r == -ENOENT ? 0 : r;
+        return pw_cgroup_to_units(info->cgroup, &info->unit, &info->user_unit);
 }
 
 /* A pid as a directory name: digits only, no leading zero, within pid_t. */

@@ -39,6 +39,12 @@ typedef struct PwProcInfo {
         bool kthread;
         bool have_status;
         uint32_t uid, euid, gid, egid; /* real and effective, from /proc/PID/status */
+        uint32_t suid, sgid;       /* saved, from the same lines */
+        /* Whether the kernel's ptrace-read rule can pass for the process's own user: its mm is
+         * dumpable (SUID_DUMP_USER). The kernel owns /proc/PID/status by root when it is not
+         * (task_dump_owner()), and by the effective uid when it is; with euid 0 the two cannot be told
+         * apart, and this says false. Read with the status. */
+        bool dumpable;
         pid_t tgid;                /* Tgid: from status */
         char *exe;                 /* NULL when unreadable (kernel thread, no permission, gone) */
         int exe_error;             /* negative errno when exe is NULL (0 when exe was not asked for) */
@@ -46,7 +52,8 @@ typedef struct PwProcInfo {
         size_t argv_len;
         bool argv_truncated;
         char *cgroup;              /* the unified (0::) path, e.g. /system.slice/sshd.service */
-        char *unit;                /* the systemd unit derived from cgroup, e.g. sshd.service */
+        char *unit;                /* the system unit derived from cgroup, e.g. sshd.service */
+        char *user_unit;           /* below a user@UID.service: the user manager's unit */
         pid_t *tids;               /* threads from /proc/PID/task, when asked for */
         size_t n_tids;
 } PwProcInfo;
@@ -61,14 +68,21 @@ int pw_parse_status(const char *text, uint32_t *uid, uint32_t *euid, uint32_t *g
  * unified line is a bare "/" beside one (legacy mode), the name=systemd line. A zombie's " (deleted)"
  * suffix is dropped. -ENOENT when neither line is there. Returns a malloc'ed copy in *ret. */
 int pw_parse_cgroup(const char *text, char **ret);
-/* The systemd unit a cgroup path belongs to: the innermost (last) path component that is a valid
- * unit name ending in .service, .scope, .socket, .mount, .swap or .device (systemd's '_' escape
- * undone); a .slice is no unit a process runs in, and folders below a unit belong to it, e.g.
- * "/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service" -> "foo.service",
- * "/system.slice/sshd.service" -> "sshd.service", "/user.slice/user-1000.slice/session-3.scope" ->
- * "session-3.scope", "/system.slice/docker-abc.scope/payload" -> "docker-abc.scope", "/" and
- * "/user.slice" -> NULL (returns -ENOENT); a relative path is -EINVAL. Malloc'ed. */
-int pw_cgroup_to_unit(const char *cgroup, char **ret);
+/* The units a cgroup path belongs to, as systemd itself reads them (cg_path_get_unit() and
+ * cg_path_get_user_unit()): leading ".slice" components are skipped, and the next component is the
+ * system unit if it is a valid unit name ending in .service, .scope, .socket, .mount, .swap or
+ * .device (systemd's '_' escape undone), else there is none. Only the service manager creates that
+ * level; anything below it may be a delegated subtree named by whoever runs there, so it never
+ * names the system unit. Below a "user@UID.service", the same rule again gives the user unit, e.g.
+ * "/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service" -> "user@1000.service" and
+ * user unit "foo.service"; "/system.slice/sshd.service" -> "sshd.service";
+ * "/user.slice/user-1000.slice/session-3.scope" -> "session-3.scope";
+ * "/system.slice/docker-abc.scope/payload/x.service" -> "docker-abc.scope"; "/", "/user.slice" and
+ * "/machine/x.service" -> none. Each of *ret_unit and *ret_user_unit (either pointer may be NULL) is
+ * a malloc'ed name or NULL. Returns 0, -EINVAL for a relative path, or -ENOMEM. */
+int pw_cgroup_to_units(const char *cgroup, char **ret_unit, char **ret_user_unit);
+/* The saved uid and gid, from the Uid: and Gid: lines of /proc/PID/status. */
+int pw_parse_status_saved(const char *text, uint32_t *suid, uint32_t *sgid);
 /* Copies argv (cmdline bytes) keeping at most max bytes, ensuring the kept part ends in NUL; sets
  * *truncated when it cut (the last argument kept is then partial). Empty input: *ret NULL, length 0. */
 int pw_parse_cmdline(const char *data, size_t len, size_t max, char **ret, size_t *ret_len, bool *truncated);

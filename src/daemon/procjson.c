@@ -69,15 +69,15 @@ static uint64_t realtime_usec(const ProcJsonContext *ctx, uint64_t mono_ns) {
         return (uint64_t) t / 1000U;
 }
 
-/* argv: NUL-separated words, the last NUL not counted in len. */
-static json_t *argv_json(const PwStr *argv) {
+/* argv: NUL-separated words, len bytes, the last NUL not counted. */
+static json_t *argv_json(const char *argv, size_t len) {
         json_t *a = json_array();
 
         if (!a || !argv)
                 return a;
         for (size_t i = 0;;) {
-                const char *w = argv->data + i, *end = memchr(w, '\0', argv->len - i);
-                size_t n = end ? (size_t) (end - w) : argv->len - i;
+                const char *w = argv + i, *end = memchr(w, '\0', len - i);
+                size_t n = end ? (size_t) (end - w) : len - i;
 
                 if (json_array_append_new(a, json_string_sanitized(w, n)) < 0) {
                         json_decref(a);
@@ -151,8 +151,15 @@ static int cmp_child(const void *a, const void *b) {
         return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-/* Children's pids, oldest first. */
-static json_t *children_json(const PwProcess *p, bool alive_only) {
+/* Does the context's caller see q? */
+static bool ctx_sees(const ProcJsonContext *ctx, const PwProcess *q) {
+        return !ctx->policy || pw_access_visible(ctx->policy, ctx->caller, q);
+}
+
+/* Children's pids, oldest first; only those the caller sees (hidden is true when it does not see
+ * every process). */
+static json_t *children_json(const PwProcess *p, const ProcJsonContext *ctx, bool hidden) {
+        bool alive_only = ctx->children_alive_only;
         _cleanup_(freep) const PwProcess **v = NULL;
         json_t *a = json_array();
         size_t n = 0;
@@ -165,7 +172,7 @@ static json_t *children_json(const PwProcess *p, bool alive_only) {
                 return NULL;
         }
         for (const PwProcess *c = p->first_child; c && n < p->n_children; c = c->next_sibling)
-                if (!alive_only || pw_process_alive(c))
+                if ((!alive_only || pw_process_alive(c)) && (!hidden || ctx_sees(ctx, c)))
                         v[n++] = c;
         qsort(v, n, sizeof(*v), cmp_child);
         for (size_t i = 0; i < n; i++)
@@ -190,36 +197,56 @@ static json_t *uncertain_json(unsigned uncertain) {
 }
 
 int procjson_process(const PwProcess *p, const ProcJsonContext *ctx, json_t **ret) {
-        Builder b = { .obj = json_object() };
+        Builder b = {};
         char parent_id[sizeof(p->id)];
+        PwAccess access = { .visible = true, .ptrace_read = true, .argv = PW_ARGV_FULL };
+        _cleanup_(freep) char *argv_copy = NULL;
+        const char *argv = NULL;
+        size_t argv_len = 0;
+        bool hidden = false, parent_shown;
         uint64_t end_ns;
+        int r;
 
+        if (ctx->policy) {
+                access = pw_access_check(ctx->policy, ctx->caller, p);
+                if (!access.visible)
+                        return -EACCES;
+                /* Relatives are named only when the caller sees them too. */
+                hidden = !pw_access_sees_all(ctx->policy, ctx->caller);
+        }
+        r = pw_access_argv(ctx->policy, access.argv, p, &argv, &argv_len, &argv_copy);
+        if (r < 0)
+                return r;
+        parent_shown = !hidden || (p->parent && p->parent->pid == p->ppid && ctx_sees(ctx, p->parent));
+
+        b.obj = json_object();
         if (!b.obj)
                 return -ENOMEM;
-
         put_str(&b, "id", p->id, strnlen(p->id, sizeof(p->id)));
         put_int(&b, "pid", p->pid);
-        put_int(&b, "ppid", p->ppid);
-        if (p->ppid > 0 && p->parent_start_ns > 0) {
+        put_int(&b, "ppid", parent_shown ? p->ppid : 0);
+        if (parent_shown && p->ppid > 0 && p->parent_start_ns > 0) {
                 snprintf(parent_id, sizeof(parent_id), "%d:%" PRIu64, (int) p->ppid, p->parent_start_ns);
                 put_str(&b, "parent_id", parent_id, strlen(parent_id));
         } else
                 put(&b, "parent_id", json_null());
-        put_int_or_null(&b, "original_ppid", p->original_ppid, p->original_ppid <= 0);
+        put_int_or_null(&b, "original_ppid", p->original_ppid, hidden || p->original_ppid <= 0);
         put_str(&b, "comm", p->comm, strnlen(p->comm, sizeof(p->comm)));
         put(&b, "comm_history", comm_history_json(p, ctx));
         put_int(&b, "comm_changes", p->n_comm_changes);
-        put_pwstr(&b, "exe", p->exe);
-        put(&b, "argv", argv_json(p->argv));
+        put_pwstr(&b, "exe", access.ptrace_read ? p->exe : NULL);
+        put(&b, "argv", argv_json(argv, argv_len));
         put(&b, "argv_truncated", json_boolean(p->argv_truncated));
+        put(&b, "argv_redacted", json_boolean(p->argv && access.argv != PW_ARGV_FULL));
         put_int(&b, "uid", p->uid);
         put_int(&b, "euid", p->euid);
         put_int(&b, "gid", p->gid);
         put_int(&b, "egid", p->egid);
         put_int(&b, "sid", p->sid);
         put_pwstr(&b, "unit", p->unit);
+        put_pwstr(&b, "user_unit", p->user_unit);
         put_pwstr(&b, "cgroup", p->cgroup);
-        put_int_or_null(&b, "tracer", p->tracer, p->tracer <= 0);
+        put_int_or_null(&b, "tracer", p->tracer, hidden || p->tracer <= 0);
         put_int(&b, "threads", p->n_tasks);
         put_int(&b, "execs", p->n_execs);
         put(&b, "kthread", json_boolean(p->kthread));
@@ -236,7 +263,7 @@ int procjson_process(const PwProcess *p, const ProcJsonContext *ctx, json_t **re
 
         put(&b, "source", json_string(pw_source_to_string(p->source) ?: "unknown"));
         put(&b, "uncertain", uncertain_json(p->uncertain));
-        put(&b, "children", children_json(p, ctx->children_alive_only));
+        put(&b, "children", children_json(p, ctx, hidden));
 
         if (b.failed) {
                 json_decref(b.obj);

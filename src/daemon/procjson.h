@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "access-policy.h"
 #include "cnproc.h"
 #include "proctree.h"
 
@@ -21,9 +22,14 @@ typedef struct ProcJsonContext {
         uint64_t now_ns;
         /* "children" lists only live children (a tree without exited processes). */
         bool children_alive_only;
+        /* Whom the record is for (access-policy.h): exe, argv and relatives as the policy lets
+         * caller see them. policy NULL: everything (the daemon's own use, tests). */
+        const PwAccessPolicy *policy;
+        const PwCaller *caller;
 } ProcJsonContext;
 
-/* The Process object of io.procwatch.varlink. Returns 0 or -ENOMEM. */
+/* The Process object of io.procwatch.varlink, as ctx->caller may see it. Returns 0, -ENOMEM, or
+ * -EACCES when the caller may not see p at all (check pw_access_visible() first). */
 int procjson_process(const PwProcess *p, const ProcJsonContext *ctx, json_t **ret);
 
 /* "alive", "exited" or "displaced" (its pid was reused before its EXIT came). */

@@ -212,6 +212,7 @@ static void process_free(ProcTree *t, PwProcess *p) {
         str_unref(t, p->argv);
         str_unref(t, p->cgroup);
         str_unref(t, p->unit);
+        str_unref(t, p->user_unit);
         free(p);
 }
 
@@ -431,10 +432,15 @@ static int apply_fork(ProcTree *t, const PwEvent *ev, PwApplyResult *res) {
                 p->argv_truncated = parent->argv_truncated;
                 p->cgroup = str_ref(parent->cgroup);
                 p->unit = str_ref(parent->unit);
+                p->user_unit = str_ref(parent->user_unit);
                 p->uid = parent->uid;
                 p->euid = parent->euid;
                 p->gid = parent->gid;
                 p->egid = parent->egid;
+                p->suid = parent->suid;
+                p->sgid = parent->sgid;
+                p->dumpable = parent->dumpable;
+                p->creds_read = parent->creds_read;
                 p->sid = parent->sid;
                 p->uncertain |= parent->uncertain & (PW_UNCERTAIN_IMAGE | PW_UNCERTAIN_IDS);
         } else
@@ -452,6 +458,9 @@ static int apply_exec(ProcTree *t, const PwEvent *ev, PwApplyResult *res) {
         if (!p)
                 return -ENOMEM;
         res->process = p;
+        /* A set-id image changes the ids with no UID event, and exec recomputes dumpability: unknown
+         * until the image is read. */
+        p->creds_read = false;
         /* Every other thread is gone; the exec'ing thread now holds the tgid. */
         keep = pidmap_get(&t->tasks, ev->exec.tgid);
         while (p->tasks) {
@@ -564,10 +573,12 @@ int proctree_apply(ProcTree *t, const PwEvent *ev, PwApplyResult *ret) {
         case PW_EVENT_UID:
                 p->uid = ev->id.real;
                 p->euid = ev->id.effective;
+                p->creds_read = false;
                 break;
         case PW_EVENT_GID:
                 p->gid = ev->id.real;
                 p->egid = ev->id.effective;
+                p->creds_read = false;
                 break;
         case PW_EVENT_SID:
                 p->sid = tgid;
@@ -637,6 +648,7 @@ static void set_image(ProcTree *t, PwProcess *p, const PwProcInfo *info) {
         p->argv_truncated = trunc;
         str_set(t, &p->cgroup, info->cgroup ? str_new(t, info->cgroup, strlen(info->cgroup)) : NULL);
         str_set(t, &p->unit, info->unit ? str_new(t, info->unit, strlen(info->unit)) : NULL);
+        str_set(t, &p->user_unit, info->user_unit ? str_new(t, info->user_unit, strlen(info->user_unit)) : NULL);
         if (info->stat.comm[0] || !p->comm[0])
                 memcpy(p->comm, info->stat.comm, sizeof(p->comm));
         if (info->have_status) {
@@ -644,6 +656,10 @@ static void set_image(ProcTree *t, PwProcess *p, const PwProcInfo *info) {
                 p->euid = info->euid;
                 p->gid = info->gid;
                 p->egid = info->egid;
+                p->suid = info->suid;
+                p->sgid = info->sgid;
+                p->dumpable = info->dumpable;
+                p->creds_read = true;
                 p->uncertain &= ~(unsigned) PW_UNCERTAIN_IDS;
         }
         p->kthread = info->kthread;
@@ -945,6 +961,7 @@ ProcTree *proctree_free(ProcTree *t) {
                 str_unref(t, p->argv);
                 str_unref(t, p->cgroup);
                 str_unref(t, p->unit);
+        str_unref(t, p->user_unit);
         }
         for (size_t i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);)
                 free(p);

@@ -101,8 +101,17 @@ struct PwProcess {
         PwStr *argv;                  /* NUL-separated words */
         bool argv_truncated;
         PwStr *cgroup;
-        PwStr *unit;
+        PwStr *unit;                  /* the system unit */
+        PwStr *user_unit;             /* the user manager's unit, below user@UID.service */
         uint32_t uid, euid, gid, egid;
+        /* For the kernel's ptrace-read rule (access-policy.h): the saved ids and whether the mm is
+         * dumpable, as /proc showed them. creds_read says they were read after the last id change
+         * the events told of: a UID or GID event clears it, since the saved ids and dumpability
+         * change with it (commit_creds() resets dumpability on an euid change) and events carry
+         * neither. */
+        uint32_t suid, sgid;
+        bool dumpable;
+        bool creds_read;
         unsigned n_execs;
 
         PwTask *tasks;                /* live tasks (threads), leader included while alive */
