@@ -35,6 +35,7 @@
 #include "daemon-harness.h"
 #include "macro.h"
 #include "varlink.h"
+#include "test-cleanup.h"
 
 #define WAIT_MS 10000
 #define OUT_MAX (16U * 1024U * 1024U)
@@ -552,6 +553,7 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "SKIP: needs root (the proc connector, a mount namespace, setpriv).\n");
                 return 77;
         }
+        tc_init("access-daemon");
         daemon_path = argv[1];
         ctl_path = argv[2];
         sleeper_path = argv[3];

@@ -18,6 +18,7 @@
 
 #include "access-policy.h"
 #include "procjson.h"
+#include "test-cleanup.h"
 
 #define HZ 100
 #define MS 1000000ULL
@@ -364,5 +365,6 @@ int main(void) {
                 cmocka_unit_test(test_caller_from_socket),
         };
 
+        tc_init("access-policy");
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

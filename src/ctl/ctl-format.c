@@ -601,6 +601,29 @@ int ctl_print_stats(FILE *f, const json_t *stats) {
                         }
                         continue;
                 }
+                if (json_is_array(v)) {
+                        /* A list of objects (budget_uids): one line each, "uid 65534: string bytes 1, ...". */
+                        size_t i;
+
+                        if (json_array_size(v) == 0) {
+                                fprintf(f, "%-24s -\n", label);
+                                continue;
+                        }
+                        fprintf(f, "%s:\n", label);
+                        json_array_foreach((json_t *) v, i, w) {
+                                const json_t *x;
+                                unsigned k = 0;
+
+                                json_object_foreach((json_t *) w, sub, x) {
+                                        stats_label(label, sizeof(label), sub);
+                                        fprintf(f, "%s%s ", k == 0 ? "  " : k == 1 ? ": " : ", ", label);
+                                        stats_value(f, x);
+                                        k++;
+                                }
+                                fputc('\n', f);
+                        }
+                        continue;
+                }
                 fprintf(f, "%-24s ", label);
                 stats_value(f, v);
                 fputc('\n', f);

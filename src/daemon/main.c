@@ -28,6 +28,7 @@ static uint32_t arg_rcvbuf = CNPROC_RCVBUF_DEFAULT;
 static unsigned arg_retain_count = PROCTREE_RETAIN_COUNT_DEFAULT;
 static uint64_t arg_retain_age_sec = PROCTREE_RETAIN_AGE_NS_DEFAULT / 1000000000ULL;
 static uint64_t arg_string_budget = PROCTREE_STRING_BUDGET_DEFAULT;
+static unsigned arg_uid_share = PROCTREE_UID_SHARE_PERCENT_DEFAULT;
 static uint64_t arg_argv_max = PW_ARGV_MAX_DEFAULT;
 static uint64_t arg_reconcile_sec = MANAGER_RECONCILE_INTERVAL_USEC_DEFAULT / USEC_PER_SEC;
 static int arg_log_level = LOG_INFO;
@@ -53,6 +54,10 @@ static void help(void) {
                "      --string-budget=BYTES\n"
                "                         Memory for argv, exe and cgroup strings of all\n"
                "                         processes (default %lluM); oldest exited go first\n"
+               "      --uid-share=PERCENT\n"
+               "                         Of the string budget and of the exited processes\n"
+               "                         kept, what one uid other than root may hold; beyond\n"
+               "                         it, it loses its own (default %u; 100: no share)\n"
                "      --argv-max=BYTES   Command line kept per process (default %lluK)\n"
                "      --reconcile-interval=SEC\n"
                "                         Check the tree against /proc this often, besides\n"
@@ -89,7 +94,7 @@ static void help(void) {
                "See procwatchd(8).\n",
                CNPROC_RCVBUF_DEFAULT >> 20, PROCTREE_RETAIN_COUNT_DEFAULT,
                (unsigned long long) (PROCTREE_RETAIN_AGE_NS_DEFAULT / 1000000000ULL),
-               (unsigned long long) (PROCTREE_STRING_BUDGET_DEFAULT >> 20),
+               (unsigned long long) (PROCTREE_STRING_BUDGET_DEFAULT >> 20), PROCTREE_UID_SHARE_PERCENT_DEFAULT,
                (unsigned long long) (PW_ARGV_MAX_DEFAULT >> 10),
                (unsigned long long) (MANAGER_RECONCILE_INTERVAL_USEC_DEFAULT / USEC_PER_SEC));
 }
@@ -102,6 +107,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_RETAIN_COUNT,
                 ARG_RETAIN_AGE,
                 ARG_STRING_BUDGET,
+                ARG_UID_SHARE,
                 ARG_ARGV_MAX,
                 ARG_RECONCILE_INTERVAL,
                 ARG_SOCKET,
@@ -125,6 +131,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "retain-count", required_argument, NULL, ARG_RETAIN_COUNT },
                 { "retain-age", required_argument, NULL, ARG_RETAIN_AGE },
                 { "string-budget", required_argument, NULL, ARG_STRING_BUDGET },
+                { "uid-share", required_argument, NULL, ARG_UID_SHARE },
                 { "argv-max", required_argument, NULL, ARG_ARGV_MAX },
                 { "reconcile-interval", required_argument, NULL, ARG_RECONCILE_INTERVAL },
                 { "socket", required_argument, NULL, ARG_SOCKET },
@@ -177,6 +184,11 @@ static int parse_argv(int argc, char *argv[]) {
                         if (parse_size(optarg, &arg_string_budget) < 0 || arg_string_budget < STRING_BUDGET_MIN ||
                             arg_string_budget > STRING_BUDGET_MAX)
                                 return log_error_errno(-EINVAL, "Invalid --string-budget '%s': 1M to 16G.", optarg);
+                        break;
+                case ARG_UID_SHARE:
+                        if (parse_number(optarg, 1, 100, &v) < 0)
+                                return log_error_errno(-EINVAL, "Invalid --uid-share '%s': 1 to 100.", optarg);
+                        arg_uid_share = (unsigned) v;
                         break;
                 case ARG_ARGV_MAX:
                         if (parse_size(optarg, &arg_argv_max) < 0 || arg_argv_max < ARGV_MAX_MIN ||
@@ -274,6 +286,7 @@ int main(int argc, char *argv[]) {
                         .retain_count = arg_retain_count,
                         .retain_age_ns = arg_retain_age_sec * 1000000000ULL,
                         .string_budget = (size_t) arg_string_budget,
+                        .uid_share_percent = arg_uid_share,
                 },
                 .argv_max = (size_t) arg_argv_max,
                 .reconcile_interval_usec = arg_reconcile_sec * USEC_PER_SEC,

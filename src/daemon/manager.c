@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The daemon's Manager: the sd-event loop and what hangs off it. */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,6 +351,44 @@ static void report_loss(Manager *m) {
         m->pending_lost = m->pending_enobufs = m->pending_drops = 0;
 }
 
+/* Says whose budget bit and what it cost them, at most every MANAGER_BUDGET_REPORT_INTERVAL_USEC;
+ * the figures add up in between. */
+static void report_budget(Manager *m, usec_t now) {
+        PwUidBudget top[MANAGER_BUDGET_REPORT_UIDS];
+        size_t n;
+
+        if (now < m->last_budget_report_usec + MANAGER_BUDGET_REPORT_INTERVAL_USEC)
+                return;
+        n = proctree_take_bitten(m->tree, top, ELEMENTSOF(top));
+        if (n == 0)
+                return;
+        m->last_budget_report_usec = now;
+        for (size_t i = 0; i < MIN(n, ELEMENTSOF(top)); i++) {
+                char msg[256], f[5][64];
+                const char *extra[] = { f[0], f[1], f[2], f[3], f[4], NULL };
+                PwJournalEntry *e;
+
+                snprintf(msg, sizeof(msg),
+                         "Budget for uid %" PRIu32 " bit: %llu records evicted (%llu for other uids), "
+                         "%llu argv cut, %llu strings not stored%s.",
+                         top[i].uid, (unsigned long long) top[i].pending_evicted,
+                         (unsigned long long) top[i].pending_evicted_for_others,
+                         (unsigned long long) top[i].pending_argv_cut,
+                         (unsigned long long) top[i].pending_strings_dropped,
+                         i + 1 == ELEMENTSOF(top) && n > ELEMENTSOF(top) ? "; more uids in procwatchctl stats" : "");
+                log_notice("%s", msg);
+                snprintf(f[0], sizeof(f[0]), "PROCWATCH_BUDGET_UID=%" PRIu32, top[i].uid);
+                snprintf(f[1], sizeof(f[1]), "PROCWATCH_BUDGET_EVICTED=%llu", (unsigned long long) top[i].pending_evicted);
+                snprintf(f[2], sizeof(f[2]), "PROCWATCH_BUDGET_EVICTED_FOR_OTHERS=%llu",
+                         (unsigned long long) top[i].pending_evicted_for_others);
+                snprintf(f[3], sizeof(f[3]), "PROCWATCH_BUDGET_ARGV_CUT=%llu", (unsigned long long) top[i].pending_argv_cut);
+                snprintf(f[4], sizeof(f[4]), "PROCWATCH_BUDGET_STRINGS_DROPPED=%llu",
+                         (unsigned long long) top[i].pending_strings_dropped);
+                if (m->journal && pw_journal_entry_message(PW_MESSAGE_BUDGET_BIT, LOG_NOTICE, msg, extra, &e) >= 0)
+                        (void) journal_submit(m->journal, e);
+        }
+}
+
 static void send_status(Manager *m) {
         const CnProcStats *st = cnproc_get_stats(m->cnproc);
         const SeqTrack *t = cnproc_get_seqtrack(m->cnproc);
@@ -386,6 +425,7 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         if (m->repair_pending && now >= m->last_reconcile_usec + MANAGER_REPAIR_MIN_INTERVAL_USEC)
                 (void) manager_reconcile(m, "events lost");
         proctree_expire(m->tree, now_nsec(CLOCK_MONOTONIC));
+        report_budget(m, now);
         send_status(m);
 
         r = sd_event_source_set_time(s, usec + MANAGER_STATUS_INTERVAL_USEC);

@@ -27,6 +27,10 @@
 #define MANAGER_QUEUE_MAX (1024U * 1024U)
 /* Loss-triggered repairs are at least this far apart. */
 #define MANAGER_REPAIR_MIN_INTERVAL_USEC (1 * USEC_PER_SEC)
+/* Budgets that bit are reported at most this often, for at most this many uids at a time (the
+ * others in one line). */
+#define MANAGER_BUDGET_REPORT_INTERVAL_USEC (10 * USEC_PER_SEC)
+#define MANAGER_BUDGET_REPORT_UIDS 5
 /* /proc entries read between two drains of the socket during a scan. */
 #define MANAGER_SCAN_DRAIN_EVERY 64
 
@@ -73,6 +77,7 @@ typedef struct Manager {
         uint64_t pending_enobufs;
         uint64_t pending_drops;
         uint64_t loss_incidents;
+        usec_t last_budget_report_usec;
 
         /* For events/s in STATUS=. */
         uint64_t rate_events;

@@ -273,6 +273,39 @@ int procjson_process(const PwProcess *p, const ProcJsonContext *ctx, json_t **re
         return 0;
 }
 
+static void put_budget_uids(Builder *b, const ProcTree *t) {
+        const PwUidBudget *top[PROCJSON_BUDGET_UIDS_MAX];
+        size_t n = t ? proctree_uids_bitten(t, top, ELEMENTSOF(top)) : 0;
+        json_t *arr = json_array();
+
+        put_u64(b, "budget_uids_bitten", n);
+        if (!arr) {
+                b->failed = true;
+                return;
+        }
+        for (size_t i = 0; i < MIN(n, ELEMENTSOF(top)); i++) {
+                Builder e = { .obj = json_object() };
+
+                if (!e.obj) {
+                        b->failed = true;
+                        break;
+                }
+                put_u64(&e, "uid", top[i]->uid);
+                put_u64(&e, "string_bytes", top[i]->bytes);
+                put_u64(&e, "retained", top[i]->n_retained);
+                put_u64(&e, "evicted", top[i]->evicted);
+                put_u64(&e, "evicted_for_others", top[i]->evicted_for_others);
+                put_u64(&e, "argv_cut", top[i]->argv_cut);
+                put_u64(&e, "strings_dropped", top[i]->strings_dropped);
+                if (e.failed || json_array_append_new(arr, e.obj) < 0) {
+                        json_decref(e.obj);
+                        b->failed = true;
+                        break;
+                }
+        }
+        put(b, "budget_uids", arr);
+}
+
 int procjson_stats(const PwDaemonStats *s, json_t **ret) {
         Builder b = { .obj = json_object() };
         json_t *events = json_object(), *malformed = json_object();
@@ -322,13 +355,21 @@ int procjson_stats(const PwDaemonStats *s, json_t **ret) {
         put_u64(&b, "duplicate_exits", t ? t->stats.duplicate_exits : 0);
         put_u64(&b, "evicted", t ? t->stats.evicted : 0);
         put_u64(&b, "evicted_for_bytes", t ? t->stats.evicted_for_bytes : 0);
+        put_u64(&b, "evicted_for_others", t ? t->stats.evicted_for_others : 0);
         put_u64(&b, "argv_truncated_budget", t ? t->stats.argv_truncated_budget : 0);
+        put_u64(&b, "strings_dropped_budget", t ? t->stats.strings_dropped_budget : 0);
         put_u64(&b, "reconciled_ended", t ? t->stats.reconciled_ended : 0);
         put_u64(&b, "reconciled_added", t ? t->stats.reconciled_added : 0);
         put_u64(&b, "string_bytes", t ? t->bytes : 0);
         put_u64(&b, "string_budget", t ? t->limits.string_budget : 0);
         put_u64(&b, "retain_count", t ? t->limits.retain_count : 0);
         put_u64(&b, "retain_age_usec", t ? t->limits.retain_age_ns / 1000U : 0);
+        /* What one uid other than root may hold, and the uids whose budget bit, most bitten first. */
+        put_u64(&b, "uid_share_percent",
+                t ? (t->limits.uid_share_percent ?: PROCTREE_UID_SHARE_PERCENT_DEFAULT) : 0);
+        put_u64(&b, "uid_string_share", t ? MIN(proctree_uid_share_bytes(t, 1), t->limits.string_budget) : 0);
+        put_u64(&b, "uid_retain_share", t ? MIN(proctree_uid_share_count(t, 1), t->limits.retain_count) : 0);
+        put_budget_uids(&b, t);
 
         put_u64(&b, "clients", s->clients);
         put_u64(&b, "clients_total", s->clients_total);

@@ -59,5 +59,8 @@ typedef struct PwDaemonStats {
         bool journal; uint64_t journal_offered, journal_forwarded, journal_dropped_queue_full, journal_dropped_unavailable, journal_dropped_shutdown;
 } PwDaemonStats;
 
+/* Stats lists at most this many uids whose budget bit (budget_uids), most bitten first. */
+#define PROCJSON_BUDGET_UIDS_MAX 16
+
 /* The parameters of the Stats reply. Returns 0 or -ENOMEM. */
 int procjson_stats(const PwDaemonStats *s, json_t **ret);

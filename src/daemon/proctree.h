@@ -22,10 +22,26 @@
  * child subreaper or init; events do not say where. The tree queues them (proctree_take_reparent()),
  * the caller reads their ppid from /proc and calls proctree_set_parent(); init is the fallback.
  *
- * Retention. Exited processes stay queryable, oldest evicted first, bounded by count, age and a
- * global byte budget for strings (argv, exe, cgroup, unit). Live processes are bounded by pid_max;
- * their strings count against the same budget, and when it is exhausted by live processes alone a
- * new argv is stored truncated to what fits (marked truncated). */
+ * Retention. Exited processes stay queryable, bounded by count, age and a byte budget for strings
+ * (argv, exe, cgroup, unit). Live processes are bounded by pid_max; their strings count against the
+ * same budget.
+ *
+ * Budgets per uid. Every local user's processes feed the tree, so one user must not be able to
+ * push the others out of it. Each string is charged, for its whole life, to the uid of the process it
+ * was read for (its real uid then; PW_UID_INVALID when /proc gave no ids): a forked child shares its
+ * parent's strings and their charge, and a later uid change moves nothing, so a charge is released
+ * exactly when its string is freed. Each exited record is charged to its real uid when it ends. A uid
+ * other than root may hold at most its share (uid_share_percent) of the byte budget and of the
+ * retained count; root is bounded by the totals only. When a uid needs room:
+ *   1. beyond its share, it evicts its own oldest records, then stores its argv cut at a word
+ *      (marked truncated), or leaves out an exe, cgroup or unit that does not fit;
+ *   2. beyond the total, the uid holding the most gives up its oldest record, but only a uid holding
+ *      more than the one that needs room, else that uid's own oldest; when no record may go, the
+ *      new argv is cut as above.
+ * So one uid's processes never evict the records of a uid that holds less than they do, never cut
+ * anything but their own strings, and (with the share) cannot hold more than a share. Age expiry and
+ * DropRetained take records oldest first whoever owns them. Evictions and cuts are counted per uid
+ * (the uid that lost them) for Stats, and as pending figures the caller takes for the log. */
 #pragma once
 
 #include <stdbool.h>
@@ -45,6 +61,11 @@
 #define PROCTREE_STRING_BUDGET_DEFAULT (64U * 1024U * 1024U)
 /* COMM changes kept per process (the oldest are dropped beyond). */
 #define PROCTREE_COMM_HISTORY_MAX 8
+/* The share of the byte budget and of the retained count that one uid other than root may hold:
+ * four users at full share still leave root its history. */
+#define PROCTREE_UID_SHARE_PERCENT_DEFAULT 25U
+/* Strings and records of a process whose ids /proc did not give: the kernel's invalid uid. */
+#define PW_UID_INVALID UINT32_MAX
 
 typedef enum PwSource {
         PW_SOURCE_EVENT,      /* learned from its FORK */
@@ -76,6 +97,7 @@ typedef struct PwProcess PwProcess;
  * bytes before that final NUL (argv holds NUL-separated words, its last NUL not counted). */
 typedef struct PwStr {
         unsigned ref;
+        uint32_t uid;                 /* charged to */
         size_t len;
         char data[];
 } PwStr;
@@ -137,8 +159,11 @@ struct PwProcess {
         PwProcess *first_child, *next_sibling, *prev_sibling;
         unsigned n_children;
 
-        /* Exited records in exit order, for retention; and older records that had the same pid. */
+        /* Exited records in exit order, for retention; the same for its charged uid (ret_uid); and
+         * older records that had the same pid. */
         PwProcess *ret_prev, *ret_next;
+        PwProcess *uid_ret_prev, *uid_ret_next;
+        uint32_t ret_uid;
         PwProcess *older_same_pid, *newer_same_pid;
 };
 
@@ -151,7 +176,9 @@ typedef struct ProcTreeStats {
         uint64_t duplicate_exits;
         uint64_t evicted;
         uint64_t evicted_for_bytes;
+        uint64_t evicted_for_others;  /* evicted to make room for another uid */
         uint64_t argv_truncated_budget;
+        uint64_t strings_dropped_budget; /* exe, cgroup or unit not stored: no room for its uid */
         uint64_t reconciled_ended;
         uint64_t reconciled_added;
 } ProcTreeStats;
@@ -160,7 +187,22 @@ typedef struct ProcTreeLimits {
         unsigned retain_count;
         uint64_t retain_age_ns;
         size_t string_budget;
+        unsigned uid_share_percent;   /* 1..100; 0: PROCTREE_UID_SHARE_PERCENT_DEFAULT */
 } ProcTreeLimits;
+
+/* What one uid holds and what the budgets took from it. */
+typedef struct PwUidBudget {
+        uint32_t uid;
+        size_t bytes;                 /* string bytes charged */
+        unsigned n_retained;          /* exited records charged */
+        PwProcess *ret_head, *ret_tail; /* those records, oldest first */
+        uint64_t evicted;             /* records evicted over the count or byte limits */
+        uint64_t evicted_for_others;  /* of them, to make room for another uid */
+        uint64_t argv_cut;            /* argv stored truncated */
+        uint64_t strings_dropped;     /* exe, cgroup or unit not stored */
+        /* The same since last taken (proctree_take_bitten()). */
+        uint64_t pending_evicted, pending_evicted_for_others, pending_argv_cut, pending_strings_dropped;
+} PwUidBudget;
 
 typedef struct ProcTree {
         PidMap live;                  /* tgid -> the live PwProcess */
@@ -171,6 +213,8 @@ typedef struct ProcTree {
         unsigned n_live, n_retained;
         size_t bytes;                 /* PwStr bytes alive, against limits.string_budget */
         ProcTreeLimits limits;
+        PidMap uids;                  /* uid + 1 -> PwUidBudget (PW_UID_INVALID in uid_invalid) */
+        PwUidBudget *uid_invalid;
         ProcTreeStats stats;
         /* CLOCK_BOOTTIME - CLOCK_MONOTONIC, kept current by the caller: turns an event's timestamp
          * into the BOOTTIME start that /proc shows. */
@@ -224,6 +268,21 @@ int proctree_reconcile(ProcTree *t, const PwProcInfo *snapshot, size_t n, uint64
 void proctree_expire(ProcTree *t, uint64_t now_ns);
 /* Drops every retained exited record (io.procwatch.DropRetained); returns how many. */
 unsigned proctree_drop_retained(ProcTree *t);
+
+/* The per-uid budget limits: bytes and retained records one uid may hold (SIZE_MAX/UINT_MAX: no
+ * share, for root). */
+size_t proctree_uid_share_bytes(const ProcTree *t, uint32_t uid);
+unsigned proctree_uid_share_count(const ProcTree *t, uint32_t uid);
+/* The accounting of uid, or NULL when nothing is charged to it and nothing was taken from it. */
+const PwUidBudget *proctree_uid_budget(const ProcTree *t, uint32_t uid);
+/* Up to max uids whose budget bit (something evicted or cut), most bitten first, into ret; returns
+ * how many uids in all have been bitten. */
+size_t proctree_uids_bitten(const ProcTree *t, const PwUidBudget **ret, size_t max);
+/* Like proctree_uids_bitten() for the pending figures (bitten since last taken); copies them into
+ * ret and resets every uid's pending figures. Returns how many uids had pending figures. */
+size_t proctree_take_bitten(ProcTree *t, PwUidBudget *ret, size_t max);
+/* Calls f for every uid accounted (tests check the sums); stops when f returns false. */
+void proctree_foreach_uid(const ProcTree *t, bool (*f)(const PwUidBudget *u, void *userdata), void *userdata);
 
 /* The pid list of processes whose parent must be re-read (ownership to the caller, free()); and
  * the same for processes that exec'ed and need their image read. */
