@@ -12,6 +12,7 @@
 #include "journal-filter.h"
 #include "journal.h"
 #include "procfs.h"
+#include "resmon.h"
 #include "proctree.h"
 #include "server.h"
 #include "time-util.h"
@@ -38,6 +39,7 @@ typedef struct ManagerOptions {
         usec_t reconcile_interval_usec; /* 0: only after loss */
         const char *socket_path;        /* the control socket; NULL: the default, best effort */
         const PwJournalFilter *journal; /* what to forward to the journal (borrowed); NULL: nothing */
+        ResMonOptions taskstats;        /* resource use at exit (--no-taskstats, a config key) */
 } ManagerOptions;
 
 typedef struct Manager {
@@ -50,6 +52,7 @@ typedef struct Manager {
         ProcTree *tree;
         Server *server;                 /* the control socket */
         Journal *journal;               /* the journal writer; NULL with --no-journal */
+        ResMon *resmon;                 /* taskstats: what exited processes cost */
         PwProcReader reader;
 
         /* While scanning /proc, events are held here and applied after the snapshot. */

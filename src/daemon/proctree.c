@@ -212,6 +212,7 @@ static void process_free(ProcTree *t, PwProcess *p) {
         str_unref(t, p->argv);
         str_unref(t, p->cgroup);
         str_unref(t, p->unit);
+        free(p->resources);
         free(p);
 }
 
@@ -729,8 +730,10 @@ void proctree_set_parent(ProcTree *t, pid_t pid, pid_t new_ppid) {
         }
         if (new_ppid == p->ppid && p->parent && pw_process_alive(p->parent))
                 return;
-        if (p->original_ppid == 0)
+        if (p->original_ppid == 0) {
                 p->original_ppid = p->ppid;
+                p->original_parent_start_ns = p->parent_start_ns;
+        }
         set_parent(t, p, new_ppid);
 }
 
@@ -914,8 +917,10 @@ ProcTree *proctree_free(ProcTree *t) {
                 str_unref(t, p->cgroup);
                 str_unref(t, p->unit);
         }
-        for (size_t i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);)
+        for (size_t i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);) {
+                free(p->resources);
                 free(p);
+        }
         pidmap_done(&t->live);
         pidmap_done(&t->tasks);
         pidmap_done(&t->retained);
