@@ -250,6 +250,16 @@ int resmon_start(ResMon *r) {
                 off(r, RESMON_OFF_ERROR);
                 return 0;
         }
+        /* From another network namespace registration "works" and nothing ever comes: see one record. */
+        k = taskstats_probe(r->ts);
+        if (k == -ENODATA) {
+                log_warning("Registered with taskstats but no record came for a test process: not in the initial "
+                            "network namespace? Resource use of exited processes is off.");
+                off(r, RESMON_OFF_NAMESPACE);
+                return 0;
+        }
+        if (k < 0)
+                log_debug_errno(k, "Could not check that taskstats records arrive, continuing: %m");
         k = sd_event_add_io(r->event, &r->io, taskstats_get_fd(r->ts), EPOLLIN, on_io, r);
         if (k >= 0)
                 k = sd_event_add_time(r->event, &r->timer, CLOCK_MONOTONIC, 0, 1000, on_timer, r);

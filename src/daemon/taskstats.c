@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "cnproc-parse.h"
@@ -31,6 +33,9 @@ struct Taskstats {
         uint32_t nlseq;
         char *cpumask;
         bool registered;
+
+        pid_t probe_pid;       /* taskstats_probe(): the child whose record we wait for */
+        bool probe_seen;
 
         uint32_t ack_expected; /* seq of the request whose ack we wait for; 0: none */
         bool ack_received;
@@ -276,6 +281,37 @@ int taskstats_deregister(Taskstats *t) {
         return send_cpumask(t, TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK);
 }
 
+int taskstats_probe(Taskstats *t) {
+        uint64_t deadline;
+        pid_t pid;
+        int r;
+
+        pid = fork();
+        if (pid < 0)
+                return negative_errno();
+        if (pid == 0)
+                _exit(0);
+        (void) waitpid(pid, NULL, 0);
+        t->probe_pid = pid;
+        t->probe_seen = false;
+        deadline = mono_usec() + TASKSTATS_ACK_TIMEOUT_USEC;
+        while (!t->probe_seen) {
+                struct pollfd p = { .fd = mnl_socket_get_fd(t->nl), .events = POLLIN };
+                uint64_t now = mono_usec();
+
+                if (now >= deadline)
+                        break;
+                r = poll(&p, 1, (int) ((deadline - now + 999) / 1000));
+                if (r < 0 && errno != EINTR)
+                        break;
+                r = taskstats_read(t, 4);
+                if (r < 0)
+                        break;
+        }
+        t->probe_pid = 0;
+        return t->probe_seen ? 0 : -ENODATA;
+}
+
 static void report_loss(Taskstats *t, bool enobufs, uint64_t count) {
         if (t->cb.loss)
                 t->cb.loss(enobufs, count, t->userdata);
@@ -302,6 +338,8 @@ static void handle_datagram(Taskstats *t, const uint8_t *buf, size_t len) {
                                 t->ack_expected = 0;
                         }
                 } else if (m.kind == PW_TS_MSG_RECORD) {
+                        if (t->probe_pid > 0 && m.task.pid == (uint32_t) t->probe_pid)
+                                t->probe_seen = true;
                         t->stats.records++;
                         if (m.task.flag & PW_TS_AGROUP)
                                 t->stats.group_records++;

@@ -76,6 +76,11 @@ int taskstats_read(Taskstats *t, unsigned max_batches);
 /* Reads the socket's Drops from /proc/net/netlink and reports a rise through the loss callback. */
 int taskstats_update_socket_drops(Taskstats *t);
 
+/* After registering: forks a child that exits at once and waits up to TASKSTATS_ACK_TIMEOUT_USEC for
+ * its record (dispatching others). Returns 0, or -ENODATA when none came: registered from another
+ * network namespace, the kernel files us under a port id of the initial one and we get nothing. */
+int taskstats_probe(Taskstats *t);
+
 /* Is this process in the initial network namespace? (/proc/self/ns/net against /proc/1/ns/net; true
  * when that cannot be told.) Registration from any other succeeds and delivers nothing. */
 bool taskstats_in_initial_netns(void);
