@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include "journal-entry.h"
+#include "resources.h"
 #include "procfs.h"
 #include "procwatch/message-ids.h"
 
@@ -346,6 +347,8 @@ int pw_journal_entry_build(const PwEvent *ev, const PwApplyResult *res, const Pw
                         format_duration(dur, sizeof(dur), duration_usec);
                         msg_fmt(msg, sizeof(msg), " after %s", dur);
                 }
+                if (res->process_ended && (pw_process_has_resources(p) || (ctx && ctx->resources)))
+                        (void) pw_resources_message(p, msg, sizeof(msg));
                 break;
         case PW_EVENT_FORK:
                 msg_esc(msg, sizeof(msg), p->comm, strnlen(p->comm, sizeof(p->comm)));
@@ -437,6 +440,19 @@ int pw_journal_entry_build(const PwEvent *ev, const PwApplyResult *res, const Pw
         }
         if (ev->kind == PW_EVENT_EXIT && start_known)
                 field_fmt(&b, "PROCWATCH_DURATION_USEC", "%" PRIu64, duration_usec);
+        if (ev->kind == PW_EVENT_EXIT && res->process_ended) {
+                PwResourcesField rf[PW_RESOURCES_FIELDS_MAX];
+                size_t n = pw_resources_journal_fields(p, rf, ELEMENTSOF(rf));
+
+                for (size_t i = 0; i < n; i++) {
+                        char name[64];
+
+                        snprintf(name, sizeof(name), "PROCWATCH_%s", rf[i].name);
+                        field_fmt(&b, name, "%" PRIu64, rf[i].value);
+                }
+                if (n == 0 && ctx && ctx->resources)
+                        field_str(&b, "PROCWATCH_RESOURCES", "unknown");
+        }
         if (start_known && ctx) {
                 int64_t t;
 

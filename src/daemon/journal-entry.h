@@ -27,7 +27,7 @@
 /* exe, cgroup and unit are paths below PATH_MAX already; this bounds any other value. */
 #define PW_JOURNAL_VALUE_MAX (PW_PATH_MAX + 64U)
 /* Fields in one entry, with room for the ones the writer adds (PROCWATCH_USER). */
-#define PW_JOURNAL_FIELDS_MAX 48U
+#define PW_JOURNAL_FIELDS_MAX 72U
 
 /* PRIORITY: warning for a death by signal or a core dump, notice for a non-zero exit code,
  * info for everything else (and for daemon messages as given). */
@@ -49,6 +49,7 @@ struct PwJournalEntry {
 typedef struct PwJournalContext {
         const PwJournalFilter *filter;  /* argv privacy; NULL: full */
         int64_t realtime_offset_ns;     /* CLOCK_REALTIME - CLOCK_MONOTONIC */
+        bool resources;                 /* taskstats is on: an exit without its record says so */
 } PwJournalContext;
 
 /* Builds the entry for ev (as applied: res, and p its record, which must not be NULL). The entry is

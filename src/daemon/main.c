@@ -35,6 +35,9 @@ static int arg_log_level = LOG_INFO;
 static int arg_print_events = 0;
 static const char *arg_socket = NULL;
 static bool arg_journal = true;
+/* --no-taskstats. The configuration file's key for it (when that lands) sets this same variable:
+ * "Taskstats=no" in [Daemon], the command line winning over the file. */
+static bool arg_taskstats = true;
 static PwJournalFilter arg_journal_filter;
 
 static void help(void) {
@@ -66,6 +69,8 @@ static void help(void) {
                "                         or debug\n"
                "      --socket=PATH      The control socket (default\n"
                "                         " PW_SOCKET_PATH_DEFAULT ")\n"
+               "      --no-taskstats     Do not record what exited processes cost (CPU,\n"
+               "                         memory, I/O from the kernel's taskstats)\n"
                "\n"
                "Journal (every filter repeatable: any value matches; all filters must):\n"
                "      --no-journal       Forward nothing to the journal\n"
@@ -112,6 +117,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_RECONCILE_INTERVAL,
                 ARG_SOCKET,
                 ARG_NO_JOURNAL,
+                ARG_NO_TASKSTATS,
                 ARG_JOURNAL_EVENTS,
                 ARG_JOURNAL_THREADS,
                 ARG_JOURNAL_PID,
@@ -136,6 +142,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "reconcile-interval", required_argument, NULL, ARG_RECONCILE_INTERVAL },
                 { "socket", required_argument, NULL, ARG_SOCKET },
                 { "no-journal", no_argument, NULL, ARG_NO_JOURNAL },
+                { "no-taskstats", no_argument, NULL, ARG_NO_TASKSTATS },
                 { "journal-events", required_argument, NULL, ARG_JOURNAL_EVENTS },
                 { "journal-threads", no_argument, NULL, ARG_JOURNAL_THREADS },
                 { "journal-pid", required_argument, NULL, ARG_JOURNAL_PID },
@@ -207,6 +214,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_NO_JOURNAL:
                         arg_journal = false;
+                        break;
+                case ARG_NO_TASKSTATS:
+                        arg_taskstats = false;
                         break;
                 case ARG_JOURNAL_EVENTS:
                         if (pw_journal_kinds_from_string(optarg, &arg_journal_filter.kinds) < 0)
@@ -293,6 +303,12 @@ int main(int argc, char *argv[]) {
                 .socket_path = arg_socket,
                 .journal = arg_journal ? &arg_journal_filter : NULL,
                 .argv_privacy = &arg_journal_filter,
+                .taskstats = {
+                        .disabled = !arg_taskstats,
+                        /* Only for tests: a family name the kernel does not have stands for a
+                         * kernel without taskstats (procwatchd(8), ENVIRONMENT). */
+                        .family = secure_getenv("PROCWATCHD_TASKSTATS_FAMILY"),
+                },
         };
 
         r = manager_new(&m, &opts);

@@ -70,6 +70,7 @@ static void journal_forward(Manager *m, const PwEvent *ev, const PwApplyResult *
         ctx = (PwJournalContext){
                 .filter = m->opts.journal,
                 .realtime_offset_ns = (int64_t) (now_nsec(CLOCK_REALTIME) - now_nsec(CLOCK_MONOTONIC)),
+                .resources = resmon_enabled(m->resmon),
         };
         r = pw_journal_entry_build(ev, res, res->process, &ctx, &e);
         if (r < 0) {
@@ -87,8 +88,17 @@ static void journal_message(Manager *m, const char *message_id, int priority, co
                 (void) journal_submit(m->journal, e);
 }
 
+/* An exit that waited for its taskstats record (resmon.h), now complete or given up on. */
+static void forward_exit(const PwEvent *ev, const PwApplyResult *res, void *userdata) {
+        Manager *m = userdata;
+
+        server_publish_event(m->server, ev, res);
+        journal_forward(m, ev, res);
+}
+
 static void apply_event(Manager *m, const PwEvent *ev) {
         PwApplyResult res;
+        bool held = false;
         int r;
 
         if (m->opts.print_events) {
@@ -103,12 +113,15 @@ static void apply_event(Manager *m, const PwEvent *ev) {
         if (r < 0)
                 log_warning_errno(r, "Failed to apply a %s event to the process tree, ignoring: %m",
                                   pw_event_kind_to_string(ev->kind));
+        /* A process's end waits (briefly) for what it cost; resmon forwards it then. */
+        if (r >= 0 && ev->kind == PW_EVENT_EXIT && res.process_ended)
+                held = resmon_defer_exit(m->resmon, ev, res.process);
         /* Live streams: an exec once /proc has given its image; anything else now, since reading
          * /proc for others may evict the exited record res names. */
-        if (r >= 0 && ev->kind != PW_EVENT_EXEC)
+        if (r >= 0 && ev->kind != PW_EVENT_EXEC && !held)
                 server_publish_event(m->server, ev, &res);
         /* The journal likewise: an exit while its record is certainly valid, an exec below. */
-        if (r >= 0 && ev->kind != PW_EVENT_EXEC)
+        if (r >= 0 && ev->kind != PW_EVENT_EXEC && !held)
                 journal_forward(m, ev, &res);
         if (m->tree->n_enrich > 0)
                 process_enrich_queue(m);
@@ -393,16 +406,25 @@ static void send_status(Manager *m) {
         const CnProcStats *st = cnproc_get_stats(m->cnproc);
         const SeqTrack *t = cnproc_get_seqtrack(m->cnproc);
         JournalStats js;
+        ResMonFigures rf;
+        char ts[160];
 
         journal_get_stats(m->journal, &js);
+        resmon_figures(m->resmon, &rf);
+        if (rf.state == RESMON_ON)
+                snprintf(ts, sizeof(ts), "; taskstats: %llu records, %llu joined, %llu missing, %llu overflows",
+                         (unsigned long long) rf.join.records, (unsigned long long) rf.join.joined,
+                         (unsigned long long) rf.join.missing, (unsigned long long) rf.socket.enobufs);
+        else
+                snprintf(ts, sizeof(ts), "; taskstats: %s", resmon_state_to_string(rf.state));
         (void) sd_notifyf(false,
                           "STATUS=Watching: %.0f events/s, %llu events, %llu lost, %llu overflows, "
                           "%llu socket drops, %llu malformed, %u processes, %u exited; "
-                          "journal: %llu forwarded, %llu dropped",
+                          "journal: %llu forwarded, %llu dropped%s",
                           m->events_per_sec, (unsigned long long) st->events, (unsigned long long) t->lost,
                           (unsigned long long) st->enobufs, (unsigned long long) st->socket_drops,
                           (unsigned long long) st->malformed, m->tree->n_live, m->tree->n_retained,
-                          (unsigned long long) js.forwarded, (unsigned long long) journal_stats_dropped(&js));
+                          (unsigned long long) js.forwarded, (unsigned long long) journal_stats_dropped(&js), ts);
 }
 
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -424,6 +446,7 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         report_loss(m);
         if (m->repair_pending && now >= m->last_reconcile_usec + MANAGER_REPAIR_MIN_INTERVAL_USEC)
                 (void) manager_reconcile(m, "events lost");
+        resmon_tick(m->resmon);
         proctree_expire(m->tree, now_nsec(CLOCK_MONOTONIC));
         report_budget(m, now);
         send_status(m);
@@ -441,6 +464,7 @@ static void manager_stopping(Manager *m) {
         m->stopping = true;
         (void) sd_notify(false, "STOPPING=1");
         (void) cnproc_unsubscribe(m->cnproc);
+        resmon_stop(m->resmon);
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -465,6 +489,7 @@ static void manager_get_stats(void *userdata, PwDaemonStats *ret) {
         ret->rcvbuf = m->cnproc ? cnproc_get_rcvbuf(m->cnproc) : 0;
         ret->events_per_sec = m->events_per_sec;
         ret->tree = m->tree;
+        resmon_figures(m->resmon, &ret->taskstats);
         if (m->journal) {
                 JournalStats js;
 
@@ -553,6 +578,9 @@ int manager_new(Manager **ret, const ManagerOptions *opts) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to start the journal writer: %m");
         }
+        r = resmon_new(&m->resmon, m->event, m->tree, &m->opts.taskstats, forward_exit, m);
+        if (r < 0)
+                return log_oom();
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -564,6 +592,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->cnproc_source);
         sd_event_source_disable_unref(m->status_timer);
         sd_event_source_disable_unref(m->reconcile_timer);
+        /* Before the journal and the server: it forwards the exits it still holds. */
+        resmon_free(m->resmon);
         /* First: bounded (JOURNAL_FLUSH_USEC), and the entries own their strings. */
         journal_free(m->journal);
         server_free(m->server);
@@ -583,6 +613,11 @@ int manager_startup(Manager *m) {
         r = cnproc_new(&m->cnproc, m->opts.rcvbuf, &cb, m);
         if (r == -EPROTONOSUPPORT)
                 m->no_events = true;
+        if (r < 0)
+                return r;
+
+        /* Taskstats before the subscription: every exit the tree will see then has its record. */
+        r = resmon_start(m->resmon);
         if (r < 0)
                 return r;
 

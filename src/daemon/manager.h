@@ -12,6 +12,7 @@
 #include "journal-filter.h"
 #include "journal.h"
 #include "procfs.h"
+#include "resmon.h"
 #include "proctree.h"
 #include "server.h"
 #include "time-util.h"
@@ -45,6 +46,7 @@ typedef struct ManagerOptions {
         /* argv privacy (--journal-argv, --journal-redact) for control-socket callers other than root
          * and the process's owner (borrowed); NULL: argv in full */
         const PwJournalFilter *argv_privacy;
+        ResMonOptions taskstats;        /* resource use at exit (--no-taskstats, a config key) */
 } ManagerOptions;
 
 typedef struct Manager {
@@ -57,6 +59,7 @@ typedef struct Manager {
         ProcTree *tree;
         Server *server;                 /* the control socket */
         Journal *journal;               /* the journal writer; NULL with --no-journal */
+        ResMon *resmon;                 /* taskstats: what exited processes cost */
         PwProcReader reader;
 
         /* While scanning /proc, events are held here and applied after the snapshot. */

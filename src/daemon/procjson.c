@@ -9,6 +9,7 @@
 
 #include "json-util.h"
 #include "procjson.h"
+#include "resources.h"
 
 static const char *const uncertain_names[] = {
         "start", /* PW_UNCERTAIN_START */
@@ -264,6 +265,12 @@ int procjson_process(const PwProcess *p, const ProcJsonContext *ctx, json_t **re
         put(&b, "source", json_string(pw_source_to_string(p->source) ?: "unknown"));
         put(&b, "uncertain", uncertain_json(p->uncertain));
         put(&b, "children", children_json(p, ctx, hidden));
+        /* What it cost (taskstats), and its exited descendants with it. */
+        put(&b, "resources", pw_resources_json(p));
+        put(&b, "resources_state", p->resources && p->resources->state == PW_RESOURCES_JOINED    ? json_string("joined")
+                                   : p->resources && p->resources->state == PW_RESOURCES_MISSING ? json_string("missing")
+                                                                                                 : json_null());
+        put(&b, "subtree_resources", pw_subtree_resources_json(p));
 
         if (b.failed) {
                 json_decref(b.obj);
@@ -389,6 +396,9 @@ int procjson_stats(const PwDaemonStats *s, json_t **ret) {
         put_u64(&b, "journal_dropped_queue_full", s->journal_dropped_queue_full);
         put_u64(&b, "journal_dropped_unavailable", s->journal_dropped_unavailable);
         put_u64(&b, "journal_dropped_shutdown", s->journal_dropped_shutdown);
+
+        if (resmon_figures_json(&s->taskstats, b.obj) < 0)
+                b.failed = true;
 
         if (b.failed) {
                 json_decref(b.obj);

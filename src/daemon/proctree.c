@@ -370,6 +370,7 @@ static void process_free(ProcTree *t, PwProcess *p) {
         str_unref(t, p->cgroup);
         str_unref(t, p->unit);
         str_unref(t, p->user_unit);
+        free(p->resources);
         free(p);
 }
 
@@ -1059,8 +1060,10 @@ void proctree_set_parent(ProcTree *t, pid_t pid, pid_t new_ppid) {
         }
         if (new_ppid == p->ppid && p->parent && pw_process_alive(p->parent))
                 return;
-        if (p->original_ppid == 0)
+        if (p->original_ppid == 0) {
                 p->original_ppid = p->ppid;
+                p->original_parent_start_ns = p->parent_start_ns;
+        }
         set_parent(t, p, new_ppid);
 }
 
@@ -1295,8 +1298,10 @@ ProcTree *proctree_free(ProcTree *t) {
                 str_unref(t, p->unit);
                 str_unref(t, p->user_unit);
         }
-        for (size_t i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);)
+        for (size_t i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);) {
+                free(p->resources);
                 free(p);
+        }
         for (size_t i = 0; pidmap_next(&t->uids, &i, &key, (void **) &u);)
                 free(u);
         free(t->uid_invalid);

@@ -91,6 +91,8 @@ typedef struct PwCommChange {
 
 typedef struct PwTask PwTask;
 typedef struct PwProcess PwProcess;
+/* What the process cost, from taskstats (resources.h); NULL until a record or a subtree total. */
+typedef struct PwProcResources PwProcResources;
 
 /* An immutable, reference-counted string: a forked child shares its parent's exe and argv until it
  * execs, so a fork storm of one program costs no copies. data is NUL-terminated; len counts the
@@ -111,6 +113,7 @@ struct PwProcess {
         pid_t ppid;                   /* 0: none (pid 1, kthreadd) or unknown */
         uint64_t parent_start_ns;     /* with ppid: the parent's identity */
         pid_t original_ppid;          /* the parent at fork when since reparented, else 0 */
+        uint64_t original_parent_start_ns; /* with original_ppid: that parent's identity */
         pid_t sid;
         pid_t tracer;                 /* tgid of the tracer, 0 when not traced */
 
@@ -153,6 +156,8 @@ struct PwProcess {
 
         PwSource source;
         unsigned uncertain;           /* PwUncertain */
+
+        PwProcResources *resources;   /* owned; freed with the record */
 
         /* Tree links; a child's parent pointer is cleared when the parent record is evicted. */
         PwProcess *parent;
