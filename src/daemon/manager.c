@@ -482,8 +482,11 @@ int manager_new(Manager **ret, const ManagerOptions *opts) {
         r = pw_proc_reader_open(&m->reader, NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to open /proc: %m");
-        if (m->opts.argv_max > 0)
-                m->reader.argv_max = m->opts.argv_max;
+        if (m->opts.argv_max > 0) {
+                r = pw_proc_reader_set_argv_max(&m->reader, m->opts.argv_max);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up the command line buffer: %m");
+        }
         m->tree->boot_minus_mono_ns = m->reader.boot_minus_mono_ns;
 
         r = sd_event_default(&m->event);
