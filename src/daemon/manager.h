@@ -27,6 +27,10 @@
 #define MANAGER_QUEUE_MAX (1024U * 1024U)
 /* Loss-triggered repairs are at least this far apart. */
 #define MANAGER_REPAIR_MIN_INTERVAL_USEC (1 * USEC_PER_SEC)
+/* EXECs of one batch whose image is read as they are decoded (each holds its /proc/PID fd until the
+ * event is applied); later ones in the same batch are read when applied. A batch holds at most 128
+ * datagrams, a third of them EXECs in an exec storm. */
+#define MANAGER_EARLY_MAX 128
 /* /proc entries read between two drains of the socket during a scan. */
 #define MANAGER_SCAN_DRAIN_EVERY 64
 
@@ -39,6 +43,14 @@ typedef struct ManagerOptions {
         const char *socket_path;        /* the control socket; NULL: the default, best effort */
         const PwJournalFilter *journal; /* what to forward to the journal (borrowed); NULL: nothing */
 } ManagerOptions;
+
+/* An exec's image, read as its event was decoded, waiting for the event to be applied. */
+typedef struct EarlyRead {
+        pid_t pid;
+        int dirfd;        /* /proc/PID, checked by the read; -EBADF when the read failed */
+        int r;            /* the read's result */
+        PwProcInfo info;  /* argv, exe, stat */
+} EarlyRead;
 
 typedef struct Manager {
         ManagerOptions opts;
@@ -62,6 +74,8 @@ typedef struct Manager {
         uint64_t reconciliations;
         usec_t last_reconcile_usec;
         uint64_t enrich_failed;         /* exec'ed processes gone before /proc could be read */
+        EarlyRead early[MANAGER_EARLY_MAX];
+        size_t n_early, early_next;     /* held, and the next to be applied (events keep order) */
         bool stopping;
         bool no_events;  /* start-up failed because the kernel gives us no events */
 
