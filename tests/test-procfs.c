@@ -669,6 +669,11 @@ static int fake_setup(void **state) {
         write_file(f->root, "4444/cmdline", big, big_len);
         free(big);
 
+        /* Image there but no stat: reaped between the image and the identity check. */
+        make_dir(f->root, "4747");
+        write_file(f->root, "4747/cmdline", FAKE_ARGV, sizeof(FAKE_ARGV) - 1);
+        make_link(f->root, "4747/exe", "/usr/bin/vanished");
+
         /* A malformed stat, and a stat naming another pid. */
         make_dir(f->root, "4545");
         write_str(f->root, "4545/stat", "4545 (broken\n");
@@ -870,9 +875,74 @@ static void test_fake_big_cmdline(void **state) {
         f->r.argv_max = PW_ARGV_MAX_DEFAULT;
 }
 
+static void test_fake_image_before_identity(void **state) {
+        Fake *f = *state;
+        PwProcInfo info;
+        int fd;
+
+        /* cmdline and exe were readable, stat was not: nothing vouches for them, nothing is handed out. */
+        memset(&info, 0x55, sizeof(info));
+        assert_int_equal(pw_proc_read(&f->r, 4747, 0, PW_READ_CMDLINE | PW_READ_EXE, &info), -ESRCH);
+        assert_int_equal(info.stat.pid, 0);
+        assert_null(info.exe);
+        assert_null(info.argv);
+
+        /* In two steps: the image, checked; then the rest through the same fd, without a second check. */
+        fd = pw_proc_open(&f->r, 4242);
+        assert_true(fd >= 0);
+        memset(&info, 0x55, sizeof(info));
+        assert_int_equal(pw_proc_read_at(&f->r, fd, 4242, FAKE_START_BOOT_NS + TICK_NS + EPS_NS + 1,
+                                         PW_READ_CMDLINE | PW_READ_EXE, &info), -ESRCH);
+        assert_null(info.argv);
+        assert_null(info.exe);
+        assert_int_equal(pw_proc_read_at(&f->r, fd, 4242, FAKE_START_BOOT_NS, PW_READ_CMDLINE | PW_READ_EXE, &info), 0);
+        assert_memory_equal(info.argv, FAKE_ARGV, sizeof(FAKE_ARGV) - 1);
+        assert_string_equal(info.exe, "/usr/bin/fake");
+        assert_false(info.have_status);
+        assert_null(info.cgroup);
+        assert_null(info.tids);
+        /* Only the files read after identity: cmdline/exe flags are ignored here. */
+        assert_int_equal(pw_proc_read_more(fd, PW_READ_CGROUP | PW_READ_STATUS | PW_READ_CMDLINE, &info), 0);
+        assert_string_equal(info.unit, "fake.service");
+        assert_true(info.have_status);
+        assert_int_equal(info.uid, 1000);
+        assert_memory_equal(info.argv, FAKE_ARGV, sizeof(FAKE_ARGV) - 1);
+        pw_proc_info_done(&info);
+        assert_int_equal(pw_proc_read_more(-1, PW_READ_CGROUP, &info), -EINVAL);
+        assert_int_equal(pw_proc_read_at(&f->r, -1, 4242, 0, PW_READ_ALL, &info), -EINVAL);
+        close(fd);
+
+        assert_int_equal(pw_proc_open(&f->r, 5555), -ESRCH);
+        assert_int_equal(pw_proc_open(&f->r, 0), -EINVAL);
+}
+
+static void test_fake_argv_max_beyond_scratch(void **state) {
+        Fake *f = *state;
+        PwProcInfo info;
+        size_t saved = f->r.argv_max;
+
+        /* A limit raised without resizing the reader's buffer still reads the whole command line. */
+        f->r.argv_max = PW_ARGV_MAX_DEFAULT + 10000;
+        assert_int_equal(pw_proc_read(&f->r, 4444, 0, PW_READ_CMDLINE, &info), 0);
+        assert_false(info.argv_truncated);
+        assert_int_equal(info.argv_len, PW_ARGV_MAX_DEFAULT + 5000);
+        pw_proc_info_done(&info);
+        f->r.argv_max = saved;
+
+        /* The setter sizes the buffer; nonsense is refused. */
+        assert_int_equal(pw_proc_reader_set_argv_max(&f->r, 12), 0);
+        assert_int_equal(pw_proc_read(&f->r, 4444, 0, PW_READ_CMDLINE, &info), 0);
+        assert_true(info.argv_truncated);
+        assert_int_equal(info.argv_len, 12);
+        pw_proc_info_done(&info);
+        assert_int_equal(pw_proc_reader_set_argv_max(&f->r, 0), -EINVAL);
+        assert_int_equal(pw_proc_reader_set_argv_max(NULL, 10), -EINVAL);
+        assert_int_equal(pw_proc_reader_set_argv_max(&f->r, PW_ARGV_MAX_DEFAULT), 0);
+}
+
 static void test_fake_list_pids(void **state) {
         Fake *f = *state;
-        static const pid_t want[] = { 2, 4242, 4343, 4444, 4545, 4646 };
+        static const pid_t want[] = { 2, 4242, 4343, 4444, 4545, 4646, 4747 };
         pid_t *pids = NULL;
         int n;
 
@@ -1308,6 +1378,8 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test_setup_teardown(test_fake_bad_stat, fake_setup, fake_teardown),
                 cmocka_unit_test_setup_teardown(test_fake_kthread, fake_setup, fake_teardown),
                 cmocka_unit_test_setup_teardown(test_fake_big_cmdline, fake_setup, fake_teardown),
+                cmocka_unit_test_setup_teardown(test_fake_image_before_identity, fake_setup, fake_teardown),
+                cmocka_unit_test_setup_teardown(test_fake_argv_max_beyond_scratch, fake_setup, fake_teardown),
                 cmocka_unit_test_setup_teardown(test_fake_list_pids, fake_setup, fake_teardown),
                 cmocka_unit_test(test_reader_open_errors),
                 cmocka_unit_test(test_real_self),

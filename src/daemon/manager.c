@@ -12,27 +12,90 @@
 #include "procwatch/message-ids.h"
 #include "procwatch/protocol.h"
 
+static void early_clear(Manager *m) {
+        for (size_t i = 0; i < m->n_early; i++) {
+                m->early[i].dirfd = safe_close(m->early[i].dirfd);
+                pw_proc_info_done(&m->early[i].info);
+        }
+        m->n_early = m->early_next = 0;
+}
+
+/* An EXEC was just decoded: read the image of the process now, before anything else of the batch
+ * (see cnproc.h), and hold it until the event is applied. Only cmdline and exe (then stat, which
+ * vouches for them): they vanish when the process exits, and what can wait (cgroup, status) is read
+ * when the event is applied, through the same fd. While /proc is scanned the events are held and
+ * read when applied, as before. */
+static void on_exec_decoded(const PwEvent *ev, void *userdata) {
+        Manager *m = userdata;
+        EarlyRead *e;
+
+        if (m->queueing || m->n_early == MANAGER_EARLY_MAX)
+                return;
+        e = &m->early[m->n_early++];
+        *e = (EarlyRead){ .pid = ev->exec.tgid, .dirfd = pw_proc_open(&m->reader, ev->exec.tgid) };
+        e->r = e->dirfd >= 0 ? pw_proc_read_at(&m->reader, e->dirfd, e->pid, 0, PW_READ_CMDLINE | PW_READ_EXE, &e->info)
+                             : e->dirfd;
+        if (e->r < 0)
+                e->dirfd = safe_close(e->dirfd);
+}
+
+static void on_batch_done(void *userdata) {
+        early_clear(userdata);
+}
+
+/* The early read of the EXEC of pid being applied now, if one was made. Events are applied in the
+ * order they were decoded, so it is the next one held. */
+static EarlyRead *early_take(Manager *m, pid_t pid) {
+        while (m->early_next < m->n_early) {
+                EarlyRead *e = &m->early[m->early_next++];
+
+                if (e->pid == pid)
+                        return e;
+        }
+        return NULL;
+}
+
 /* Reads what /proc says of processes that just exec'ed (or that events named before we knew them),
- * at once: a process that lives 1 ms must be read before it is gone. */
-static void process_enrich_queue(Manager *m) {
+ * at once: a process that lives 1 ms must be read before it is gone. exec_pid: the process whose
+ * EXEC is being applied (0 for other events); its image was read when its event was decoded. */
+static void process_enrich_queue(Manager *m, pid_t exec_pid) {
         _cleanup_(freep) pid_t *pids = NULL;
         size_t n = proctree_take_enrich(m->tree, &pids);
 
         for (size_t i = 0; i < n; i++) {
                 PwProcess *p = proctree_get_live(m->tree, pids[i]);
+                bool placeholder = p && p->source == PW_SOURCE_PLACEHOLDER;
+                /* Real and effective ids come from the parent at fork and from UID and GID events
+                 * since (a set-id exec sends them). The saved ids and dumpability, which the access
+                 * policy needs (an exec can change both), are in status only: it is read after the
+                 * image, with the cgroup, off the race with a short process's exit. */
+                PwReadFlags more = PW_READ_CGROUP | PW_READ_STATUS | (placeholder ? PW_READ_TASKS : 0);
+                EarlyRead *e = NULL;
                 PwProcInfo info = {};
                 int r;
 
                 if (!p)
                         continue;
-                r = pw_proc_read(&m->reader, pids[i],
-                                 p->source == PW_SOURCE_PLACEHOLDER ? 0 : p->start_boot_ns,
-                                 PW_READ_STAT | PW_READ_STATUS | PW_READ_EXE | PW_READ_CMDLINE | PW_READ_CGROUP |
-                                         (p->source == PW_SOURCE_PLACEHOLDER ? PW_READ_TASKS : 0),
-                                 &info);
+                if (pids[i] == exec_pid)
+                        e = early_take(m, exec_pid);
+                if (e) {
+                        /* Checked already (stat through the same fd); the rest may fail if it exited
+                         * meanwhile, and then keeps what the parent gave at fork. */
+                        info = e->info;
+                        e->info = (PwProcInfo){};
+                        r = e->r;
+                        if (r >= 0)
+                                r = pw_proc_read_more(e->dirfd, more, &info);
+                        e->dirfd = safe_close(e->dirfd);
+                } else
+                        r = pw_proc_read(&m->reader, pids[i], placeholder ? 0 : p->start_boot_ns,
+                                         PW_READ_STAT | PW_READ_EXE | PW_READ_CMDLINE | more, &info);
                 if (r >= 0)
                         r = proctree_enrich(m->tree, &info, m->reader.hz);
                 if (r < 0) {
+                        /* Hook for the taskstats issue: the exit record of this process carries the
+                         * device and inode of its executable (ac_exe_dev, ac_exe_inode), enough to name
+                         * exe when this read lost the race; until then the image stays uncertain. */
                         m->enrich_failed++;
                         proctree_mark_unreadable(m->tree, pids[i], p->start_boot_ns);
                 }
@@ -124,7 +187,7 @@ static void apply_event(Manager *m, const PwEvent *ev) {
         if (r >= 0 && ev->kind != PW_EVENT_EXEC && !held)
                 journal_forward(m, ev, &res);
         if (m->tree->n_enrich > 0)
-                process_enrich_queue(m);
+                process_enrich_queue(m, r >= 0 && ev->kind == PW_EVENT_EXEC ? ev->exec.tgid : 0);
         if (m->tree->n_reparent > 0)
                 process_reparent_queue(m);
         if (r >= 0 && ev->kind == PW_EVENT_EXEC) {
@@ -548,8 +611,11 @@ int manager_new(Manager **ret, const ManagerOptions *opts) {
         r = pw_proc_reader_open(&m->reader, NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to open /proc: %m");
-        if (m->opts.argv_max > 0)
-                m->reader.argv_max = m->opts.argv_max;
+        if (m->opts.argv_max > 0) {
+                r = pw_proc_reader_set_argv_max(&m->reader, m->opts.argv_max);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up the command line buffer: %m");
+        }
         m->tree->boot_minus_mono_ns = m->reader.boot_minus_mono_ns;
 
         r = sd_event_default(&m->event);
@@ -598,6 +664,7 @@ Manager *manager_free(Manager *m) {
         journal_free(m->journal);
         server_free(m->server);
         cnproc_free(m->cnproc);
+        early_clear(m);
         proctree_free(m->tree);
         pw_proc_reader_close(&m->reader);
         free(m->queue);
@@ -607,7 +674,12 @@ Manager *manager_free(Manager *m) {
 }
 
 int manager_startup(Manager *m) {
-        static const CnProcCallbacks cb = { .event = on_event, .loss = on_loss };
+        static const CnProcCallbacks cb = {
+                .event = on_event,
+                .exec_decoded = on_exec_decoded,
+                .batch_done = on_batch_done,
+                .loss = on_loss,
+        };
         int r;
 
         r = cnproc_new(&m->cnproc, m->opts.rcvbuf, &cb, m);

@@ -32,6 +32,10 @@
  * others in one line). */
 #define MANAGER_BUDGET_REPORT_INTERVAL_USEC (10 * USEC_PER_SEC)
 #define MANAGER_BUDGET_REPORT_UIDS 5
+/* EXECs of one batch whose image is read as they are decoded (each holds its /proc/PID fd until the
+ * event is applied); later ones in the same batch are read when applied. A batch holds at most 128
+ * datagrams, a third of them EXECs in an exec storm. */
+#define MANAGER_EARLY_MAX 128
 /* /proc entries read between two drains of the socket during a scan. */
 #define MANAGER_SCAN_DRAIN_EVERY 64
 
@@ -48,6 +52,14 @@ typedef struct ManagerOptions {
         const PwJournalFilter *argv_privacy;
         ResMonOptions taskstats;        /* resource use at exit (--no-taskstats, a config key) */
 } ManagerOptions;
+
+/* An exec's image, read as its event was decoded, waiting for the event to be applied. */
+typedef struct EarlyRead {
+        pid_t pid;
+        int dirfd;        /* /proc/PID, checked by the read; -EBADF when the read failed */
+        int r;            /* the read's result */
+        PwProcInfo info;  /* argv, exe, stat */
+} EarlyRead;
 
 typedef struct Manager {
         ManagerOptions opts;
@@ -72,6 +84,8 @@ typedef struct Manager {
         uint64_t reconciliations;
         usec_t last_reconcile_usec;
         uint64_t enrich_failed;         /* exec'ed processes gone before /proc could be read */
+        EarlyRead early[MANAGER_EARLY_MAX];
+        size_t n_early, early_next;     /* held, and the next to be applied (events keep order) */
         bool stopping;
         bool no_events;  /* start-up failed because the kernel gives us no events */
 

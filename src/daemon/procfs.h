@@ -107,23 +107,39 @@ typedef struct PwProcReader {
         int proc_fd;               /* dirfd of the proc root (/proc or a test folder) */
         uint64_t boot_minus_mono_ns;
         uint64_t hz;
-        size_t argv_max;
+        size_t argv_max;           /* set with pw_proc_reader_set_argv_max() */
+        char *scratch;             /* argv_max + 1 bytes: cmdline is read here in one read() */
+        size_t scratch_size;
 } PwProcReader;
 
 /* Opens the proc root (path NULL: "/proc") and samples the clock offset and USER_HZ. */
 int pw_proc_reader_open(PwProcReader *r, const char *root);
 void pw_proc_reader_close(PwProcReader *r);
+/* Sets the command line kept per process (and sizes the buffer it is read into). */
+int pw_proc_reader_set_argv_max(PwProcReader *r, size_t argv_max);
 /* Re-samples BOOTTIME - MONOTONIC (it grows across a suspend). */
 void pw_proc_reader_refresh_clock(PwProcReader *r);
 
-/* Reads process pid. When expect_start_boot_ns is not 0, the stat start time (CLOCK_BOOTTIME ns)
- * must match it (within a tick)
- * or -ESRCH is returned and nothing else is read: the pid now belongs to another process. Returns
- * -ESRCH when the process is gone. Partial reads of optional files (exe of another user, a vanished
- * process between files) leave those fields empty and are not errors. *ret is overwritten (not
- * freed) and left empty on failure. */
+/* Reads process pid: cmdline and exe first (they vanish when the process exits), then stat. When
+ * expect_start_boot_ns is not 0, stat's start time (CLOCK_BOOTTIME ns) must match it (within a tick)
+ * or -ESRCH is returned and nothing read is handed out: the pid belongs to another process. Returns
+ * -ESRCH when the process is gone, or reaped before stat vouched for what was read. Then status,
+ * cgroup and tasks. Partial reads of optional files (exe of another user, a process that exited
+ * between files) leave those fields empty and are not errors; a process that exited before its
+ * cmdline was read has argv NULL. *ret is overwritten (not freed) and left empty on failure. */
 int pw_proc_read(const PwProcReader *r, pid_t pid, uint64_t expect_start_boot_ns, PwReadFlags flags,
                  PwProcInfo *ret);
+
+/* The same in two steps, for a caller that reads more of the process later: pw_proc_open() returns
+ * a directory fd of /proc/PID (O_CLOEXEC; the caller closes it), -ESRCH when gone;
+ * pw_proc_read_at() reads through it as pw_proc_read() does (it does not take the fd). */
+int pw_proc_open(const PwProcReader *r, pid_t pid);
+int pw_proc_read_at(const PwProcReader *r, int dirfd, pid_t pid, uint64_t expect_start_boot_ns, PwReadFlags flags,
+                    PwProcInfo *ret);
+/* Reads status, cgroup and tasks (those of flags) into info, which pw_proc_read_at() filled and
+ * checked through the same dirfd: the fd still names that process, so no second identity check is
+ * needed; once it is reaped the files fail and their fields stay empty. Returns 0 or -ENOMEM. */
+int pw_proc_read_more(int dirfd, PwReadFlags flags, PwProcInfo *info);
 
 /* Lists the numeric entries of the proc root (every process). Returns the count, pids in *ret
  * (malloc'ed), or a negative errno. */
