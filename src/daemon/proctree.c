@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parse-util.h"
 #include "proctree.h"
 
 struct PwTask {
@@ -863,11 +864,12 @@ PwProcess *proctree_get(const ProcTree *t, pid_t pid) {
 }
 
 PwProcess *proctree_get_by_id(const ProcTree *t, const char *id) {
-        unsigned long long start;
+        uint64_t start;
         PwProcess *p;
-        int pid, n = 0;
+        int32_t pid;
 
-        if (!id || sscanf(id, "%d:%llu%n", &pid, &start, &n) != 2 || id[n] != '\0' || pid <= 0)
+        /* Strict: "4294967297:S", "+1:S" or " 1:S" must not name pid 1. */
+        if (parse_process_id(id, &pid, &start) < 0)
                 return NULL;
         p = pidmap_get(&t->live, pid);
         if (p && p->start_ns == start)
