@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "parse-util.h"
 #include "proctree.h"
 #include "test-cleanup.h"
 
@@ -122,23 +123,23 @@ static void test_parse_id(void **state) {
                 "", ":", "1", "1:", ":5", " 1:5", "+1:5", "-1:5", "01:5", "1:05", "1: 5", "1:+5", "1:-1",
                 "1:5 ", "1:5x", "0:5", "2147483648:5", "4294967297:5", "1:18446744073709551616", "1:5:6",
         };
-        pid_t pid;
+        int32_t pid;
         uint64_t start;
         PwProcess *init;
 
-        assert_int_equal(proctree_parse_id("1:0", &pid, &start), 0);
+        assert_int_equal(parse_process_id("1:0", &pid, &start), 0);
         assert_int_equal(pid, 1);
         assert_int_equal(start, 0);
-        assert_int_equal(proctree_parse_id("2147483647:18446744073709551615", &pid, &start), 0);
+        assert_int_equal(parse_process_id("2147483647:18446744073709551615", &pid, &start), 0);
         assert_int_equal(pid, INT32_MAX);
         assert_true(start == UINT64_MAX);
-        assert_int_equal(proctree_parse_id("12:5", NULL, NULL), 0);
+        assert_int_equal(parse_process_id("12:5", NULL, NULL), 0);
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 pid = 7;
-                assert_int_equal(proctree_parse_id(bad[i], &pid, &start), -EINVAL);
+                assert_true(parse_process_id(bad[i], &pid, &start) < 0);
                 assert_int_equal(pid, 7);
         }
-        assert_int_equal(proctree_parse_id(NULL, &pid, &start), -EINVAL);
+        assert_int_equal(parse_process_id(NULL, &pid, &start), -EINVAL);
 
         apply(ev_fork(5 * MS, 0, 1, 1));
         init = proctree_get_live(t, 1);

@@ -33,6 +33,8 @@
 #define PW_VARLINK_ERROR_NO_SUCH_PROCESS "io.procwatch.NoSuchProcess"
 /* A method that changes the daemon (DropRetained, Reload) called by another user than root. */
 #define PW_VARLINK_ERROR_PERMISSION_DENIED "io.procwatch.PermissionDenied"
+/* A per-user limit was reached; "limit" names it ("subscribers"). */
+#define PW_VARLINK_ERROR_LIMIT_REACHED "io.procwatch.LimitReached"
 
 /* The pseudo parameter names InvalidParameter carries for a message that is not a call at all:
  * not JSON, not an object, nested too deep or too long ("request"), or without a method string

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "log.h"
 #include "manager.h"
@@ -275,6 +276,19 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+/* Control clients take one descriptor each, and the server caps them at what RLIMIT_NOFILE leaves
+ * beyond SERVER_FD_RESERVE: take all the hard limit allows. Nothing here uses select(), and the
+ * daemon starts no programs that could inherit a raised soft limit. */
+static void raise_nofile(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_debug_errno(errno, "Failed to raise RLIMIT_NOFILE to its hard limit, ignoring: %m");
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         ManagerOptions opts;
@@ -288,6 +302,7 @@ int main(int argc, char *argv[]) {
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
         }
         log_set_max_level(arg_log_level);
+        raise_nofile();
 
         opts = (ManagerOptions){
                 .rcvbuf = arg_rcvbuf,

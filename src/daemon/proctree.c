@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parse-util.h"
 #include "proctree.h"
 
 struct PwTask {
@@ -1212,44 +1213,13 @@ PwProcess *proctree_get(const ProcTree *t, pid_t pid) {
         return p ?: pidmap_get(&t->retained, pid);
 }
 
-/* A decimal number as set_id() writes one: digits only, no leading zero, no overflow. */
-static int parse_id_number(const char **p, uint64_t *ret) {
-        const char *s = *p;
-        uint64_t v = 0;
-
-        if (*s < '0' || *s > '9' || (s[0] == '0' && s[1] >= '0' && s[1] <= '9'))
-                return -EINVAL;
-        for (; *s >= '0' && *s <= '9'; s++)
-                if (__builtin_mul_overflow(v, 10U, &v) || __builtin_add_overflow(v, (uint64_t) (*s - '0'), &v))
-                        return -EINVAL;
-        *p = s;
-        *ret = v;
-        return 0;
-}
-
-int proctree_parse_id(const char *id, pid_t *ret_pid, uint64_t *ret_start_ns) {
-        const char *p = id;
-        uint64_t pid, start;
-
-        /* Not sscanf("%d:%llu"): it takes blanks, signs and leading zeros, and wraps a pid beyond
-         * int, so "4294967297:START" named the record of pid 1. Only the text set_id() makes. */
-        if (!id || parse_id_number(&p, &pid) < 0 || *p++ != ':' || parse_id_number(&p, &start) < 0 || *p != '\0')
-                return -EINVAL;
-        if (pid == 0 || pid > INT32_MAX)
-                return -EINVAL;
-        if (ret_pid)
-                *ret_pid = (pid_t) pid;
-        if (ret_start_ns)
-                *ret_start_ns = start;
-        return 0;
-}
-
 PwProcess *proctree_get_by_id(const ProcTree *t, const char *id) {
         uint64_t start;
         PwProcess *p;
-        pid_t pid;
+        int32_t pid;
 
-        if (proctree_parse_id(id, &pid, &start) < 0)
+        /* Strict: "4294967297:S", "+1:S" or " 1:S" must not name pid 1. */
+        if (parse_process_id(id, &pid, &start) < 0)
                 return NULL;
         p = pidmap_get(&t->live, pid);
         if (p && p->start_ns == start)

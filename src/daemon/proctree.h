@@ -300,11 +300,7 @@ void proctree_set_parent(ProcTree *t, pid_t pid, pid_t new_ppid);
 PwProcess *proctree_get_live(const ProcTree *t, pid_t pid);
 /* The live process with that pid, else the newest retained one. */
 PwProcess *proctree_get(const ProcTree *t, pid_t pid);
-/* Parses an id "PID:START_NS" exactly as records carry it: decimal digits without sign, blanks or
- * leading zeros, pid in [1, INT32_MAX], START_NS within 64 bits. Returns 0 or -EINVAL. Either output
- * may be NULL. */
-int proctree_parse_id(const char *id, pid_t *ret_pid, uint64_t *ret_start_ns);
-/* By id string "PID:START_NS" (proctree_parse_id()); NULL when malformed or not known. */
+/* By id string "PID:START_NS" (parse_process_id()); NULL when malformed or not known. */
 PwProcess *proctree_get_by_id(const ProcTree *t, const char *id);
 
 /* Is p the process root or one of its descendants? Walks parent links, at most max_depth of them; at
