@@ -998,19 +998,40 @@ static int set_tasks(ProcTree *t, PwProcess *p, const PwProcInfo *info) {
         return 0;
 }
 
+/* The margin for sampling BOOTTIME - MONOTONIC when a placeholder's bound is compared with /proc. */
+#define PLACEHOLDER_EPSILON_NS (1000ULL * 1000ULL)
+
+/* A placeholder stands for the process that held its pid when the event that made it was sent: its
+ * start_boot_ns is that event's time, a bound the real start cannot exceed (/proc also rounds starts
+ * down to a tick). A process /proc shows as started later got the pid after the placeholder's own
+ * process was reaped, and must lend it neither its start time nor its image. */
+static bool placeholder_may_be(const PwProcess *p, uint64_t start_boot_ns) {
+        return start_boot_ns <= p->start_boot_ns + PLACEHOLDER_EPSILON_NS;
+}
+
+bool proctree_read_matches(const ProcTree *t, pid_t pid, uint64_t start_boot_ns, uint64_t hz) {
+        PwProcess *p = pidmap_get(&t->live, pid);
+
+        if (!p)
+                return false;
+        if (p->source == PW_SOURCE_PLACEHOLDER)
+                return placeholder_may_be(p, start_boot_ns);
+        return pw_start_matches(p->start_boot_ns, start_boot_ns, hz);
+}
+
 int proctree_add_from_proc(ProcTree *t, const PwProcInfo *info, PwSource source, uint64_t hz) {
         pid_t pid = info->stat.pid;
         PwProcess *p = pidmap_get(&t->live, pid);
         int r;
 
-        if (p && p->source == PW_SOURCE_PLACEHOLDER) {
+        if (p && p->source == PW_SOURCE_PLACEHOLDER && placeholder_may_be(p, info->start_boot_ns)) {
                 /* Complete what the events began. */
                 p->start_ns = info->start_ns;
                 p->start_boot_ns = info->start_boot_ns;
                 p->source = source;
                 p->uncertain &= ~(unsigned) (PW_UNCERTAIN_START | PW_UNCERTAIN_PARENT);
                 set_id(p);
-        } else if (p && pw_start_matches(p->start_boot_ns, info->start_boot_ns, hz)) {
+        } else if (p && p->source != PW_SOURCE_PLACEHOLDER && pw_start_matches(p->start_boot_ns, info->start_boot_ns, hz)) {
                 /* Known already: /proc fills in what the events could not say. */
         } else {
                 if (p)
@@ -1032,12 +1053,12 @@ int proctree_add_from_proc(ProcTree *t, const PwProcInfo *info, PwSource source,
 int proctree_enrich(ProcTree *t, const PwProcInfo *info, uint64_t hz) {
         PwProcess *p = pidmap_get(&t->live, info->stat.pid);
 
-        if (!p)
+        /* The read went through a /proc/PID fd whose stat gave this start time: it is that process's
+         * image, and only the record of that process takes it. */
+        if (!p || !proctree_read_matches(t, info->stat.pid, info->start_boot_ns, hz))
                 return -ESRCH;
         if (p->source == PW_SOURCE_PLACEHOLDER)
                 return proctree_add_from_proc(t, info, PW_SOURCE_RECONCILED, hz);
-        if (!pw_start_matches(p->start_boot_ns, info->start_boot_ns, hz))
-                return -ESRCH;
         set_image(t, p, info);
         return 0;
 }
@@ -1098,8 +1119,7 @@ int proctree_reconcile(ProcTree *t, const PwProcInfo *snapshot, size_t n, uint64
         for (i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);) {
                 const PwProcInfo *info = pidmap_get(&snap, key);
 
-                if (!info || only_zombie(info) ||
-                    (p->source != PW_SOURCE_PLACEHOLDER && !pw_start_matches(p->start_boot_ns, info->start_boot_ns, hz)))
+                if (!info || only_zombie(info) || !proctree_read_matches(t, key, info->start_boot_ns, hz))
                         gone[n_gone++] = p;
         }
         for (i = 0; pidmap_next(&t->displaced, &i, &key, (void **) &p);)

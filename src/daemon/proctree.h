@@ -251,12 +251,17 @@ typedef struct PwApplyResult {
 int proctree_apply(ProcTree *t, const PwEvent *ev, PwApplyResult *ret);
 
 /* Adds or completes a process from a /proc read. An existing live record with the same identity is
- * completed (strings, ids, parent, threads); one with another start time is ended as displaced and
- * a new record made. source says why the read was made. */
+ * completed (strings, ids, parent, threads), a placeholder only by a process started no later than
+ * its event (proctree_read_matches()); one with another start time is ended as displaced and a new
+ * record made. source says why the read was made. */
 int proctree_add_from_proc(ProcTree *t, const PwProcInfo *info, PwSource source, uint64_t hz);
 
+/* Whether a /proc read of pid that found start_boot_ns is of the live record of pid: the same start
+ * time (within a tick), or for a placeholder (start unknown) a start no later than the event that
+ * made it; a process that started after that event got the pid when the placeholder's was gone. */
+bool proctree_read_matches(const ProcTree *t, pid_t pid, uint64_t start_boot_ns, uint64_t hz);
 /* Updates exe, argv, ids, cgroup and unit of the live process info->stat.pid if its identity
- * matches (after an EXEC). */
+ * matches (proctree_read_matches(); after an EXEC, or for a placeholder); -ESRCH if not. */
 int proctree_enrich(ProcTree *t, const PwProcInfo *info, uint64_t hz);
 /* The process could not be read (gone, or its pid already reused): keep what events said. */
 void proctree_mark_unreadable(ProcTree *t, pid_t pid, uint64_t start_boot_ns);
