@@ -64,7 +64,9 @@ static const char flat_json[] =
         "  \"elapsed_usec\":4000000000,\"max_rss_bytes\":3145728,\"max_vm_bytes\":8388608,"
         "  \"minor_faults\":100,\"major_faults\":0,\"read_bytes\":null,\"write_bytes\":null,"
         "  \"cancelled_write_bytes\":null,\"read_syscall_bytes\":null,\"write_syscall_bytes\":null,"
-        "  \"voluntary_ctxsw\":1,\"involuntary_ctxsw\":0,\"tasks\":1,\"delays\":null,\"uncertain\":true},"
+        "  \"voluntary_ctxsw\":1,\"involuntary_ctxsw\":0,\"tasks\":1,\"uncertain\":true,"
+        "  \"delays\":{\"cpu\":{\"count\":3,\"total_ns\":2000000},\"blkio\":{\"count\":0,\"total_ns\":0},"
+        "   \"swapin\":null,\"irq\":null}},"
         " \"resources_state\":\"joined\"},"
         "{\"id\":\"300:11\",\"pid\":300,\"ppid\":299,\"parent_id\":\"299:1\",\"comm\":\"orphan\",\"argv\":[\"orphan\"],"
         " \"euid\":0,\"state\":\"displaced\",\"exit\":null,"
@@ -307,7 +309,7 @@ static void test_print_show_resources(void **state) {
         assert_non_null(strstr(out, "     Resources: uncertain: joined just after records were lost\n"));
         assert_non_null(strstr(out, "           CPU: 40ms (user 30ms, system 10ms)\n"));
         assert_non_null(strstr(out, "   Storage I/O: hidden\n   Syscall I/O: hidden\n"));
-        assert_non_null(strstr(out, "        Delays: hidden\n"));
+        assert_non_null(strstr(out, "        Delays: cpu 2ms (3); others hidden\n"));
         free(out);
 
         CAPTURE(out, ctl_print_show(f, json_array_get(flat, 4), &fmt_ascii));

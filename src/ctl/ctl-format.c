@@ -653,10 +653,12 @@ static void io_text(char *buf, size_t size, const json_t *r, bool storage) {
                 snprintf(buf, size, "read %s, written %s", ctl_format_bytes(a, sizeof(a), rd), ctl_format_bytes(b, sizeof(b), wr));
 }
 
-/* "cpu 1.2ms (34), blkio 3ms (2)": the delays that happened; false when none did (or none shown). */
+/* "cpu 1.2ms (34), blkio 3ms (2)": the delays that happened, then "others hidden" when some kinds
+ * are kept from the caller (null); false when there is nothing to say. */
 static bool delays_text(char *buf, size_t size, const json_t *r) {
         const json_t *delays = json_object_get(r, "delays"), *d;
         const char *name;
+        bool hidden = json_is_null(delays);
         size_t len = 0;
 
         buf[0] = 0;
@@ -665,6 +667,8 @@ static bool delays_text(char *buf, size_t size, const json_t *r) {
                 char t[32];
                 int k;
 
+                if (json_is_null(d))
+                        hidden = true;
                 if (!get_u64(d, "count", &count) || !get_u64(d, "total_ns", &total) || count == 0)
                         continue;
                 k = snprintf(buf + len, size - len, "%s%s %s (%" PRIu64 ")", len > 0 ? ", " : "", name,
@@ -673,7 +677,9 @@ static bool delays_text(char *buf, size_t size, const json_t *r) {
                         break;
                 len += (size_t) k;
         }
-        return len > 0;
+        if (hidden && len < size)
+                snprintf(buf + len, size - len, "%s", len > 0 ? "; others hidden" : "hidden");
+        return buf[0] != 0;
 }
 
 /* What the process and its exited descendants cost (taskstats): nothing while alive without exited
@@ -710,8 +716,6 @@ static void show_resources(FILE *f, const json_t *p) {
                 }
                 if (delays_text(buf, sizeof(buf), r))
                         show_line(f, "Delays", buf);
-                else if (json_is_null(json_object_get(r, "delays")))
-                        show_line(f, "Delays", "hidden");
         } else if (rstate && strcmp(rstate, "missing") == 0)
                 show_line(f, "Resources", "unknown: no exit record came");
 
