@@ -105,6 +105,18 @@ static int run_mode(int argc, char *argv[]) {
                         pthread_join(t[i], NULL);
                 return 7;
         }
+        if (strcmp(mode, "syswrite") == 0 && argc >= 3) {
+                /* argv[2] KiB to /dev/null in 1 KiB writes: the syscall bytes are known exactly. */
+                static const char kib[1024];
+                int fd = open("/dev/null", O_WRONLY | O_CLOEXEC), n = atoi(argv[2]);
+
+                if (fd < 0)
+                        return 97;
+                for (int i = 0; i < n; i++)
+                        if (write(fd, kib, sizeof(kib)) != (ssize_t) sizeof(kib))
+                                return 98;
+                return 0;
+        }
         if (strcmp(mode, "killed") == 0) {
                 burn_ms(50);
                 raise(SIGKILL);
@@ -340,6 +352,59 @@ static void test_subtree(void **state) {
         json_decref(p);
 }
 
+/* procwatchctl --json show PID as uid 65534. */
+static json_t *show_as_nobody(pid_t pid) {
+        char sock[200], arg[32], out[1 << 16];
+        char *argv[] = { (char *) "/usr/bin/setpriv", (char *) "--reuid=65534", (char *) "--regid=65534",
+                         (char *) "--clear-groups", (char *) ctl_path, sock, (char *) "--json", (char *) "show", arg,
+                         NULL };
+        int status;
+
+        snprintf(sock, sizeof(sock), "--socket=%s", socket_path);
+        snprintf(arg, sizeof(arg), "%d", (int) pid);
+        status = harness_run_capture(argv, out, sizeof(out), TIMEOUT_MS);
+        if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fail_msg("procwatchctl show %d as 65534 failed: %s", (int) pid, out);
+        return json_loads(out, 0, NULL);
+}
+
+/* A real non-root caller: root's process shows its CPU but not its I/O (/proc/PID/io is
+ * ptrace-guarded), nor its subtree's I/O; its own process shows everything. */
+static void test_nonroot_caller(void **state) {
+        char *own_argv[] = { (char *) "/usr/bin/setpriv", (char *) "--reuid=65534", (char *) "--regid=65534",
+                             (char *) "--clear-groups", self_path, (char *) "syswrite", (char *) "64", NULL };
+        int status;
+        json_t *root_p = run_and_show("syswrite", "32", &status), *p;
+        pid_t own;
+
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        assert_joined(root_p);
+        assert_int_equal(res_u64(root_p, "resources", "write_syscall_bytes"), 32 * 1024);
+        p = show_as_nobody((pid_t) json_integer_value(json_object_get(root_p, "pid")));
+        assert_non_null(p);
+        assert_joined(p);
+        assert_int_equal(res_u64(p, "resources", "cpu_usec"), res_u64(root_p, "resources", "cpu_usec"));
+        assert_true(json_is_null(json_object_get(json_object_get(p, "resources"), "write_syscall_bytes")));
+        assert_true(json_is_null(json_object_get(json_object_get(p, "resources"), "read_bytes")));
+        assert_true(json_is_null(json_object_get(json_object_get(json_object_get(p, "resources"), "delays"), "swapin")));
+        assert_true(json_is_object(json_object_get(json_object_get(json_object_get(p, "resources"), "delays"), "cpu")));
+        /* Its subtree (itself): the figures without the I/O. */
+        assert_true(json_is_object(json_object_get(p, "subtree_resources")));
+        assert_true(json_is_null(json_object_get(json_object_get(p, "subtree_resources"), "write_syscall_bytes")));
+        json_decref(p);
+        json_decref(root_p);
+
+        /* setpriv execs the workload in place: the pid is the workload's. */
+        status = run(own_argv, &own);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        json_decref(wait_resources(own));
+        p = show_as_nobody(own);
+        assert_joined(p);
+        assert_int_equal(res_u64(p, "resources", "write_syscall_bytes"), 64 * 1024);
+        assert_int_equal(res_u64(p, "subtree_resources", "write_syscall_bytes"), 64 * 1024);
+        json_decref(p);
+}
+
 static void test_stats(void **state) {
         json_t *s = ctl_json("stats", NULL);
 
@@ -478,6 +543,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_threads),
                 cmocka_unit_test(test_killed),
                 cmocka_unit_test(test_subtree),
+                cmocka_unit_test(test_nonroot_caller),
                 cmocka_unit_test(test_stats),
         };
         const struct CMUnitTest degraded[] = {
@@ -509,6 +575,8 @@ int main(int argc, char *argv[]) {
         self_path[n] = '\0';
         assert_int_equal(0, tc_mkdtemp(dir));
         snprintf(socket_path, sizeof(socket_path), "%s/io.procwatch", dir);
+        /* Non-root callers reach the socket (test_nonroot_caller). */
+        assert_int_equal(chmod(dir, 0755), 0);
         /* Storage writes need a real file system: /var/tmp, else the build tree (the cwd). */
         snprintf(disk_dir, sizeof(disk_dir), "/var/tmp/pwts-disk-XXXXXX");
         if (statfs("/var/tmp", &sf) < 0 || sf.f_type == TMPFS_MAGIC)
