@@ -620,7 +620,10 @@ static void test_fd_headroom(void **state) {
 
                 close(go[1]);
                 (void) read(go[0], &b, 1);
-                execl("/bin/sleep", "sleep", "30", marker, (char *) NULL);
+                /* A shell that lives on (sleep would refuse the marker and exit at once): its argv
+                 * is "sh", "-c", the script, the marker. */
+                (void) setpgid(0, 0);
+                execl("/bin/sh", "sh", "-c", "sleep 30; :", marker, (char *) NULL);
                 _exit(127);
         }
         close(go[0]);
@@ -643,7 +646,7 @@ static void test_fd_headroom(void **state) {
                 json_decref(j);
                 j = call_once(a.socket_path, req, 2000);
                 p = json_object_get(json_object_get(j, "parameters"), "process");
-                argv_seen = json_string_value(json_array_get(json_object_get(p, "argv"), 2));
+                argv_seen = json_string_value(json_array_get(json_object_get(p, "argv"), 3));
                 if ((argv_seen && strcmp(argv_seen, marker) == 0) || harness_now_ms() >= deadline)
                         break;
                 usleep(50000);
@@ -651,7 +654,7 @@ static void test_fd_headroom(void **state) {
         fprintf(stderr, "fd headroom: RLIMIT_NOFILE %d, %d connections attempted, %d held by the daemon; "
                 "new exec's argv %s, exe %s\n", NOFILE, n, held, argv_seen ? "read" : "MISSING",
                 json_string_value(json_object_get(p, "exe")) ?: "MISSING");
-        kill(child, SIGKILL);
+        kill(-child, SIGKILL); /* the shell and its sleep */
         (void) waitpid(child, NULL, 0);
         for (int i = 0; i < n; i++)
                 if (fds[i] >= 0)
