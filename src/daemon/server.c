@@ -988,7 +988,26 @@ static int method_reload(Client *c, const VarlinkCall *call) {
                                   s->hidepid ? "yes" : "no");
         else
                 s->hidepid = hidepid;
+        if (s->cb.reload) {
+                json_t *out = NULL;
+
+                log_info("Reload asked by pid %d.", (int) c->ucred.pid);
+                r = s->cb.reload(s->userdata, &out);
+                if (r < 0)
+                        return reply_error(c, call, PW_VARLINK_ERROR_CONFIG_INVALID, out);
+                if (out && json_object_set_new(out, "hidepid", json_boolean(s->hidepid)) < 0)
+                        out = (json_decref(out), NULL);
+                return reply(c, call, out);
+        }
         return reply(c, call, json_pack("{s:b}", "hidepid", s->hidepid));
+}
+
+static int method_get_config(Client *c, const VarlinkCall *call) {
+        Server *s = c->server;
+
+        if (!s->cb.get_config)
+                return reply_error(c, call, PW_VARLINK_ERROR_METHOD_NOT_IMPLEMENTED, param_object("method", call->method));
+        return reply(c, call, s->cb.get_config(s->userdata));
 }
 
 typedef int (*MethodFunc)(Client *c, const VarlinkCall *call);
@@ -1015,6 +1034,7 @@ static const struct {
         { "io.procwatch.Events", method_events, params_events },
         { "io.procwatch.DropRetained", method_drop_retained, params_none },
         { "io.procwatch.Reload", method_reload, params_none },
+        { "io.procwatch.GetConfig", method_get_config, params_none },
 };
 
 static int dispatch_call(Client *c, const VarlinkCall *call) {

@@ -61,6 +61,12 @@ typedef struct ServerLimits {
 typedef struct ServerCallbacks {
         /* Fills the daemon's figures for Stats (the server adds its own client counts). */
         void (*get_stats)(void *userdata, PwDaemonStats *ret);
+        /* Reload: re-reads the configuration. Returns 0 with *ret the reply's fields, or a negative
+         * errno with *ret the parameters of io.procwatch.ConfigInvalid (the running configuration
+         * stays). NULL: Reload re-reads /proc's mount options only. */
+        int (*reload)(void *userdata, json_t **ret);
+        /* GetConfig: the effective configuration (a new reference); NULL when out of memory. */
+        json_t *(*get_config)(void *userdata);
 } ServerCallbacks;
 
 typedef struct Server Server;
