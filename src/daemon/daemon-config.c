@@ -523,11 +523,11 @@ static char *reader(char *str, int num, void *stream) {
         len = nl ? (size_t) (nl - s->p) + 1 : (size_t) (s->end - s->p);
         s->line++;
         if (memchr(s->p, '\0', len)) {
-                if (diag_add(s->diags, true, s->file, s->line, "contains a NUL byte") < 0)
+                if (diag_add(s->diags, true, s->file, s->line, "Contains a NUL byte.") < 0)
                         s->error = -ENOMEM;
                 len = 0;
         } else if (len > (size_t) num - 1 || (len == (size_t) num - 1 && s->p[len - 1] != '\n')) {
-                if (diag_add(s->diags, true, s->file, s->line, "line longer than %d bytes", num - 2) < 0)
+                if (diag_add(s->diags, true, s->file, s->line, "Line longer than %d bytes.", num - 2) < 0)
                         s->error = -ENOMEM;
                 len = 0;
         }

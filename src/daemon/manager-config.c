@@ -154,7 +154,7 @@ int manager_reload(Manager *m, json_t **ret) {
                 goto fail;
         }
         if (r < 0 || d.n_errors > 0) {
-                log_diags(&d, ", keeping the running configuration.");
+                log_diags(&d, " Keeping the running configuration.");
                 r = -EINVAL;
                 goto fail;
         }

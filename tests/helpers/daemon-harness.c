@@ -79,6 +79,7 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
         snprintf(d->stderr_path, sizeof(d->stderr_path), "%s/stderr", d->dir);
         snprintf(d->socket_path, sizeof(d->socket_path), "%s/io.procwatch", d->dir);
         snprintf(d->socket_arg, sizeof(d->socket_arg), "--socket=%s", d->socket_path);
+        snprintf(d->config_root_arg, sizeof(d->config_root_arg), "--config-root=%s", d->dir);
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", d->dir);
 
         d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -117,11 +118,12 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
                 unsetenv("JOURNAL_STREAM");
                 for (char *const *e = extra_env; e && *e; e++)
                         putenv(*e);
-                if (!has_arg(argv, "--socket=") || !has_arg(argv, "-journal")) {
+                if (!has_arg(argv, "--socket=") || !has_arg(argv, "-journal") || !has_arg(argv, "--config-root=")) {
                         /* Every test daemon gets its own control socket, so tests can run side by
-                         * side and never touch the system's; and it keeps out of the machine's
-                         * journal unless the test is about the journal. */
-                        char **nargv = calloc(argv_len(argv) + 3, sizeof(char *));
+                         * side and never touch the system's; it keeps out of the machine's
+                         * journal unless the test is about the journal; and it reads no
+                         * configuration file of the machine's (its root is the scratch folder). */
+                        char **nargv = calloc(argv_len(argv) + 4, sizeof(char *));
                         size_t k = 0;
 
                         if (!nargv)
@@ -132,6 +134,8 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
                                 nargv[k++] = d->socket_arg;
                         if (!has_arg(argv, "-journal"))
                                 nargv[k++] = (char *) "--no-journal";
+                        if (!has_arg(argv, "--config-root="))
+                                nargv[k++] = d->config_root_arg;
                         nargv[k] = NULL;
                         argv = nargv;
                 }

@@ -21,6 +21,7 @@ typedef struct Daemon {
         char stderr_path[128];
         char socket_path[128]; /* the control socket, passed as --socket= unless argv has one */
         char socket_arg[140];
+        char config_root_arg[96]; /* --config-root=dir: no test daemon reads the machine's files */
 
         char *out;     /* everything read from stdout so far, NUL-terminated */
         size_t out_len, out_alloc;
@@ -50,7 +51,8 @@ unsigned harness_notify_wrong_pid(Daemon *d);
 uint64_t harness_now_ms(void);
 
 /* Starts binary with argv (NULL-terminated, argv[0] included; "--socket=" + socket_path is added
- * unless argv names a socket, and --no-journal unless argv has a journal option) and extra
+ * unless argv names a socket, --no-journal unless argv has a journal option, and
+ * --config-root= the scratch folder unless argv names one) and extra
  * environment entries
  * ("K=V", NULL-terminated, may be NULL), with NOTIFY_SOCKET set to a fresh socket; when
  * watchdog_usec is not 0, also WATCHDOG_USEC and WATCHDOG_PID. Returns 0 or a negative errno. */
