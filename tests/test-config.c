@@ -449,7 +449,43 @@ static void test_json(void **state) {
         pw_config_done(&c);
 }
 
-int main(void) {
+static const char *example_path;
+
+/* The installed example: with every "#Key=value" uncommented, it parses without a word and gives
+ * exactly the built-in defaults, so the defaults it documents are true. */
+static void test_example_file(void **state) {
+        PwConfigDiags d = {};
+        PwConfig c, defaults;
+        FILE *f = fopen(example_path, "re");
+        char *text = calloc(1, 65536), line[512];
+        size_t len = 0;
+        unsigned keys = 0;
+
+        assert_non_null(f);
+        assert_non_null(text);
+        while (fgets(line, sizeof(line), f)) {
+                const char *l = line;
+
+                if (line[0] == '#' && line[1] >= 'A' && line[1] <= 'Z' && strchr(line, '=')) {
+                        l = line + 1;
+                        keys++;
+                }
+                len += (size_t) snprintf(text + len, 65536 - len, "%s", l);
+        }
+        fclose(f);
+        pw_config_init(&c);
+        assert_int_equal(pw_config_parse_text(&c, example_path, text, len, &d), 0);
+        assert_int_equal(d.n, 0);
+        assert_int_equal(keys, _PW_CONFIG_KEY_MAX);
+        pw_config_init(&defaults);
+        for (int k = 0; k < _PW_CONFIG_KEY_MAX; k++)
+                assert_int_equal(pw_config_key_equal(&c, &defaults, (PwConfigKey) k), 1);
+        pw_config_done(&defaults);
+        pw_config_done(&c);
+        free(text);
+}
+
+int main(int argc, char *argv[]) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_merge_pure),
                 cmocka_unit_test(test_dropin_order_and_masking),
@@ -459,8 +495,14 @@ int main(void) {
                 cmocka_unit_test(test_bad_files),
                 cmocka_unit_test(test_load_errors_name_files),
                 cmocka_unit_test(test_json),
+                cmocka_unit_test(test_example_file),
         };
 
         tc_init("config");
+        if (argc < 2) {
+                fprintf(stderr, "usage: %s EXAMPLE-CONF\n", argv[0]);
+                return 2;
+        }
+        example_path = argv[1];
         return cmocka_run_group_tests_name("configuration", tests, NULL, NULL);
 }
