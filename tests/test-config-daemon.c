@@ -230,7 +230,7 @@ static void test_reload(void **state) {
 
 /* --- 100 reloads during a fork storm ------------------------------------------------------------- */
 
-#define STORM_CHILDREN 3000
+#define STORM_CHILDREN 2000
 #define STORM_RELOADS 100
 
 typedef struct Reloader {
@@ -386,7 +386,7 @@ static void test_reloads_during_fork_storm(void **state) {
         /* Read while both run, until every child has forked and exited (or the deadline). */
         read_events(&sub, STORM_CHILDREN, &missed);
         assert_int_equal(pthread_join(thread, NULL), 0);
-        /* The storm wrote every child's pid (12 KiB: the pipe holds them). */
+        /* The storm wrote every child's pid (8 KiB: the pipe holds them). */
         while (n < STORM_CHILDREN) {
                 ssize_t k = read(pids_pipe[0], pids + n, (STORM_CHILDREN - n) * sizeof(pid_t));
 

@@ -302,6 +302,7 @@ int main(int argc, char *argv[]) {
         log_diags(&diags);
         if (r < 0 || diags.n_errors > 0) {
                 log_error("Invalid configuration (%u errors), exiting.", diags.n_errors);
+                pw_config_files_free(files);
                 pw_config_done(config);
                 free(config);
                 pw_config_layer_done(&arg_layer);
