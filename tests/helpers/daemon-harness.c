@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -79,7 +80,15 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
         snprintf(d->stderr_path, sizeof(d->stderr_path), "%s/stderr", d->dir);
         snprintf(d->socket_path, sizeof(d->socket_path), "%s/io.procwatch", d->dir);
         snprintf(d->socket_arg, sizeof(d->socket_arg), "--socket=%s", d->socket_path);
-        snprintf(d->config_root_arg, sizeof(d->config_root_arg), "--config-root=%s", d->dir);
+        /* An empty folder of its own, readable by all: a daemon run as another user (setpriv) must
+         * find no file there rather than be refused the scratch folder (0700). */
+        snprintf(d->config_root, sizeof(d->config_root), "/tmp/pwtest-config-XXXXXX");
+        r = tc_mkdtemp(d->config_root);
+        if (r < 0)
+                return r;
+        if (chmod(d->config_root, 0755) < 0)
+                return -errno;
+        snprintf(d->config_root_arg, sizeof(d->config_root_arg), "--config-root=%s", d->config_root);
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", d->dir);
 
         d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
