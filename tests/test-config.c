@@ -169,9 +169,11 @@ static const struct {
         { PW_CONFIG_PRINT_EVENTS, "PrintEvents=yes", { "yes" } },
         { PW_CONFIG_RECEIVE_BUFFER, "ReceiveBuffer=4M", { "4M" } },
         { PW_CONFIG_RECONCILE_INTERVAL, "ReconcileInterval=0", { "0" } },
+        { PW_CONFIG_TASKSTATS, "Taskstats=off", { "no" } },
         { PW_CONFIG_RETAIN_COUNT, "RetainCount=12345", { "12345" } },
         { PW_CONFIG_RETAIN_AGE, "RetainAge=7", { "7" } },
         { PW_CONFIG_STRING_BUDGET, "StringBudget=1536K", { "1536K" } },
+        { PW_CONFIG_UID_SHARE, "UidShare=40", { "40" } },
         { PW_CONFIG_ARGV_MAX, "ArgvMax=5000", { "5000" } },
         { PW_CONFIG_JOURNAL_FORWARD, "Forward=no", { "no" } },
         { PW_CONFIG_JOURNAL_EVENTS, "Events=fork,exit,comm", { "fork,comm,exit" } },
@@ -180,6 +182,7 @@ static const struct {
         { PW_CONFIG_JOURNAL_UID, "Uid=0\nUid=1000", { "0", "1000" } },
         { PW_CONFIG_JOURNAL_COMM, "Comm=ssh*\nComm=cron", { "ssh*", "cron" } },
         { PW_CONFIG_JOURNAL_UNIT, "Unit=*.service", { "*.service" } },
+        { PW_CONFIG_JOURNAL_USER_UNIT, "UserUnit=app-*.scope\nUserUnit=dbus.service", { "app-*.scope", "dbus.service" } },
         { PW_CONFIG_JOURNAL_ARGV, "Argv=none", { "none" } },
         { PW_CONFIG_JOURNAL_REDACT, "Redact=--password=*\nRedact=-p", { "--password=*", "-p" } },
         { PW_CONFIG_SOCKET, "Socket=/run/other/socket", { "/run/other/socket" } },
@@ -210,7 +213,8 @@ static void test_every_key_round_trips(void **state) {
                 /* The source is the file and the line of the last assignment. */
                 assert_source(&c, round_trips[i].key, "/etc/procwatchd.conf", (unsigned) (3 + want_n));
                 if (round_trips[i].key == PW_CONFIG_JOURNAL_PID || round_trips[i].key == PW_CONFIG_JOURNAL_UID ||
-                    round_trips[i].key == PW_CONFIG_JOURNAL_COMM || round_trips[i].key == PW_CONFIG_JOURNAL_REDACT)
+                    round_trips[i].key == PW_CONFIG_JOURNAL_COMM || round_trips[i].key == PW_CONFIG_JOURNAL_REDACT ||
+                    round_trips[i].key == PW_CONFIG_JOURNAL_USER_UNIT)
                         assert_int_equal(c.sources[round_trips[i].key].line, 5);
                 /* Not the default. */
                 pw_config_init(&defaults);
@@ -249,12 +253,17 @@ static void test_layers(void **state) {
 
         make_root(root);
         write_file(root, "/etc/procwatchd.conf",
-                   "[Journal]\nComm=a\nComm=b\nUid=5\n[Tree]\nRetainCount=10\n");
+                   "[Journal]\nComm=a\nComm=b\nUid=5\nUserUnit=a.service\n[Tree]\nRetainCount=10\nUidShare=50\n"
+                   "[Ingest]\nTaskstats=yes\n");
         /* An empty assignment resets: the list, and a scalar to its default. */
         write_file(root, "/etc/procwatchd.conf.d/20.conf", "[Journal]\nComm=\nComm=c\n[Tree]\nRetainCount=\n");
         assert_int_equal(pw_config_layer_add(&layer, PW_CONFIG_JOURNAL_UID, "7"), 0);
         assert_int_equal(pw_config_layer_add(&layer, PW_CONFIG_JOURNAL_UID, "8"), 0);
         assert_int_equal(pw_config_layer_add(&layer, PW_CONFIG_RETAIN_AGE, "3"), 0);
+        /* What main() adds for --journal-user-unit=, --uid-share= and --no-taskstats. */
+        assert_int_equal(pw_config_layer_add(&layer, PW_CONFIG_JOURNAL_USER_UNIT, "b.service"), 0);
+        assert_int_equal(pw_config_layer_add(&layer, PW_CONFIG_UID_SHARE, "100"), 0);
+        assert_int_equal(pw_config_layer_add(&layer, PW_CONFIG_TASKSTATS, "no"), 0);
         load_ok(&c, root, &layer, NULL);
 
         assert_int_equal(pw_config_key_values(&c, PW_CONFIG_JOURNAL_COMM, &v), 1);
@@ -274,6 +283,16 @@ static void test_layers(void **state) {
         pw_strv_free(v);
         assert_source(&c, PW_CONFIG_JOURNAL_UID, PW_CONFIG_SOURCE_CMDLINE, 0);
         assert_value(&c, PW_CONFIG_RETAIN_AGE, "3");
+        assert_int_equal(pw_config_key_values(&c, PW_CONFIG_JOURNAL_USER_UNIT, &v), 1);
+        assert_string_equal(v[0], "b.service");
+        pw_strv_free(v);
+        assert_int_equal(c.journal_filter.n_user_units, 1);
+        assert_value(&c, PW_CONFIG_UID_SHARE, "100");
+        assert_int_equal(c.uid_share_percent, 100);
+        assert_source(&c, PW_CONFIG_UID_SHARE, PW_CONFIG_SOURCE_CMDLINE, 0);
+        assert_value(&c, PW_CONFIG_TASKSTATS, "no");
+        assert_false(c.taskstats);
+        assert_source(&c, PW_CONFIG_TASKSTATS, PW_CONFIG_SOURCE_CMDLINE, 0);
         pw_config_done(&c);
         pw_config_layer_done(&layer);
 }
@@ -310,6 +329,10 @@ static void test_bad_files(void **state) {
                 { "[Tree]\nArgvMax=3G\n", 2, "ArgvMax" },
                 { "[Ingest]\nReceiveBuffer=1\n", 2, "ReceiveBuffer" },
                 { "[Ingest]\nReconcileInterval=86401\n", 2, "ReconcileInterval" },
+                { "[Ingest]\nTaskstats=sometimes\n", 2, "boolean" },
+                { "[Tree]\nUidShare=0\n", 2, "UidShare" },
+                { "[Tree]\nUidShare=101\n", 2, "1 to 100" },
+                { "[Tree]\nUidShare=50%\n", 2, "UidShare" },
                 { "[Daemon]\nLogLevel=loud\n", 2, "LogLevel" },
                 { "[Daemon]\n\nPrintEvents=maybe\n", 3, "boolean" },
                 { "[Journal]\nForward=2\n", 2, "Forward" },
@@ -342,6 +365,13 @@ static void test_bad_files(void **state) {
         strcpy(text, "[Journal]\n");
         for (int i = 0; i < 65; i++)
                 snprintf(text + strlen(text), sizeof(text) - strlen(text), "Uid=%d\n", i);
+        parse(text, strlen(text), &d);
+        assert_int_equal(d.n_errors, 1);
+        assert_diag(&d, 0, true, 66, "too many");
+        pw_config_diags_done(&d);
+        strcpy(text, "[Journal]\n");
+        for (int i = 0; i < 65; i++)
+                snprintf(text + strlen(text), sizeof(text) - strlen(text), "UserUnit=app-%d.scope\n", i);
         parse(text, strlen(text), &d);
         assert_int_equal(d.n_errors, 1);
         assert_diag(&d, 0, true, 66, "too many");

@@ -97,7 +97,11 @@ static PwProcess *spawn(const char *argv, size_t len, const char *cgroup, const 
         memcpy(info.argv, argv, len);
         info.argv_len = len;
         info.cgroup = strdup(cgroup);
-        info.unit = unit ? strdup(unit) : NULL;
+        if (unit)
+                info.unit = strdup(unit);
+        else
+                /* The daemon's one parser, as a read of /proc does. */
+                assert_int_equal(pw_cgroup_to_units(cgroup, &info.unit, &info.user_unit), 0);
         assert_int_equal(proctree_enrich(t, &info, HZ), 0);
         pw_proc_info_done(&info);
         exec_res->process = proctree_get_live(t, 200);
@@ -124,7 +128,7 @@ static void test_exec(void **state) {
         PwEvent ev;
         PwApplyResult res;
         PwProcess *p = spawn(curl_argv, sizeof(curl_argv),
-                             "/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service", "foo.service",
+                             "/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service", NULL,
                              &ev, &res);
         PwJournalEntry *e;
 
@@ -148,7 +152,8 @@ static void test_exec(void **state) {
         assert_string_equal(val(e, "PROCWATCH_GID"), "1000");
         assert_string_equal(val(e, "PROCWATCH_EGID"), "1000");
         assert_string_equal(val(e, "PROCWATCH_SID"), "100");
-        assert_string_equal(val(e, "PROCWATCH_UNIT"), "foo.service");
+        assert_string_equal(val(e, "PROCWATCH_UNIT"), "user@1000.service");
+        assert_string_equal(val(e, "PROCWATCH_USER_UNIT"), "foo.service");
         assert_string_equal(val(e, "PROCWATCH_CGROUP"), "/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service");
         assert_string_equal(val(e, "OBJECT_SYSTEMD_UNIT"), "user@1000.service");
         assert_string_equal(val(e, "OBJECT_SYSTEMD_USER_UNIT"), "foo.service");
@@ -348,36 +353,50 @@ static void test_escape(void **state) {
         assert_string_equal(out, "ab");
 }
 
-static void test_object_units(void **state) {
+/* The unit fields come from the record, whose units come from the daemon's one cgroup parser: a
+ * user's process below its user manager never carries a system unit's name (issue 10, attack 4). */
+static void test_units(void **state) {
+        static const char argv[] = "sshd\0-D";
         static const struct {
                 const char *cgroup, *sys, *user;
         } cases[] = {
                 { "/system.slice/sshd.service", "sshd.service", NULL },
                 { "/system.slice/docker-abc.scope/payload", "docker-abc.scope", NULL },
-                { "/init.scope", "init.scope", NULL },
                 { "/user.slice/user-1000.slice/session-3.scope", "session-3.scope", NULL },
-                { "/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service", "user@1000.service", "foo.service" },
+                { "/user.slice/user-65534.slice/user@65534.service/app.slice/sshd.service", "user@65534.service", "sshd.service" },
                 { "/user.slice/user-1000.slice/user@1000.service/init.scope", "user@1000.service", "init.scope" },
                 /* A delegated subtree names its inner folders as it likes: the outer unit wins. */
                 { "/system.slice/box.service/sshd.service", "box.service", NULL },
                 { "/user.slice", NULL, NULL },
-                { "/", NULL, NULL },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                char *sys, *user;
+                PwEvent ev;
+                PwApplyResult res;
+                PwJournalEntry *e;
+                PwProcess *p;
 
-                assert_int_equal(pw_journal_object_units(cases[i].cgroup, &sys, &user), 0);
-                if (cases[i].sys)
-                        assert_string_equal(sys, cases[i].sys);
-                else
-                        assert_null(sys);
-                if (cases[i].user)
-                        assert_string_equal(user, cases[i].user);
-                else
-                        assert_null(user);
-                free(sys);
-                free(user);
+                if (i > 0) {
+                        apply(ev_exit((2000 + i) * MS, 200, 0));
+                        proctree_drop_retained(t);
+                }
+                p = spawn(argv, sizeof(argv), cases[i].cgroup, NULL, &ev, &res);
+                assert_int_equal(pw_journal_entry_build(&ev, &res, p, &ctx, &e), 0);
+                if (cases[i].sys) {
+                        assert_string_equal(val(e, "PROCWATCH_UNIT"), cases[i].sys);
+                        assert_string_equal(val(e, "OBJECT_SYSTEMD_UNIT"), cases[i].sys);
+                } else {
+                        assert_null(val(e, "PROCWATCH_UNIT"));
+                        assert_null(val(e, "OBJECT_SYSTEMD_UNIT"));
+                }
+                if (cases[i].user) {
+                        assert_string_equal(val(e, "PROCWATCH_USER_UNIT"), cases[i].user);
+                        assert_string_equal(val(e, "OBJECT_SYSTEMD_USER_UNIT"), cases[i].user);
+                } else {
+                        assert_null(val(e, "PROCWATCH_USER_UNIT"));
+                        assert_null(val(e, "OBJECT_SYSTEMD_USER_UNIT"));
+                }
+                free(e);
         }
 }
 
@@ -405,7 +424,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_argv_100k, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_argv_privacy, setup, teardown),
                 cmocka_unit_test(test_escape),
-                cmocka_unit_test(test_object_units),
+                cmocka_unit_test_setup_teardown(test_units, setup, teardown),
                 cmocka_unit_test(test_daemon_message),
         };
 

@@ -21,25 +21,29 @@ static PwJournalFilter f;
 
 /* init(1) -> bash(100, uid 1000, user@1000.service) -> curl(200, uid 1000) -> sh(300, uid 0);
  * init -> sshd(400, uid 0, sshd.service). */
-static void add(pid_t pid, pid_t ppid, const char *comm, uint32_t uid, const char *unit) {
+static void add(pid_t pid, pid_t ppid, const char *comm, uint32_t uid, const char *cgroup) {
         PwProcInfo i = { .stat = { .pid = pid, .ppid = ppid, .sid = 1, .state = 'S' },
                          .start_ns = (uint64_t) pid * MS, .start_boot_ns = (uint64_t) pid * MS,
                          .uid = uid, .euid = uid, .gid = uid, .egid = uid, .tgid = pid, .have_status = true };
 
         strncpy(i.stat.comm, comm, PW_COMM_MAX);
-        i.unit = unit ? strdup(unit) : NULL;
-        i.cgroup = unit ? strdup("/x") : NULL;
+        /* The units as a /proc read gives them: from the cgroup, by the daemon's one parser. */
+        i.cgroup = cgroup ? strdup(cgroup) : NULL;
+        if (cgroup)
+                assert_int_equal(pw_cgroup_to_units(cgroup, &i.unit, &i.user_unit), 0);
         assert_int_equal(proctree_add_from_proc(t, &i, PW_SOURCE_SCAN, HZ), 0);
         pw_proc_info_done(&i);
 }
 
 static int setup(void **state) {
         assert_int_equal(proctree_new(&t, NULL), 0);
-        add(1, 0, "init", 0, "init.scope");
-        add(100, 1, "bash", 1000, "user@1000.service");
-        add(200, 100, "curl", 1000, "user@1000.service");
-        add(300, 200, "sh", 0, "user@1000.service");
-        add(400, 1, "sshd", 0, "sshd.service");
+        add(1, 0, "init", 0, "/init.scope");
+        add(100, 1, "bash", 1000, "/user.slice/user-1000.slice/user@1000.service/app.slice/term.service");
+        add(200, 100, "curl", 1000, "/user.slice/user-1000.slice/user@1000.service/app.slice/term.service");
+        add(300, 200, "sh", 0, "/user.slice/user-1000.slice/user@1000.service/app.slice/term.service");
+        add(400, 1, "sshd", 0, "/system.slice/sshd.service");
+        /* 65534's own "sshd.service", below its user manager (issue 10, attack 4). */
+        add(500, 1, "sshd", 65534, "/user.slice/user-65534.slice/user@65534.service/app.slice/sshd.service");
         pw_journal_filter_init(&f);
         return 0;
 }
@@ -146,6 +150,14 @@ static void test_comm_unit(void **state) {
         assert_int_equal(pw_journal_filter_add_unit(&f, "sshd.service"), 0);
         assert_false(match(300));  /* comm matches, unit does not */
         assert_true(match(400));
+        assert_false(match(500));  /* a user's sshd.service is no system unit */
+        pw_journal_filter_done(&f);
+        pw_journal_filter_init(&f);
+        assert_int_equal(pw_journal_filter_add_user_unit(&f, "sshd.service"), 0);
+        assert_true(match(500));
+        assert_false(match(400));
+        assert_int_equal(pw_journal_filter_add_user_unit(&f, "term.*"), 0);
+        assert_true(match(200));
         pw_journal_filter_done(&f);
         pw_journal_filter_init(&f);
         assert_int_equal(pw_journal_filter_add_unit(&f, "user@*.service"), 0);
@@ -153,6 +165,7 @@ static void test_comm_unit(void **state) {
         assert_true(match(200));
         assert_true(match(300));
         assert_false(match(400));
+        assert_true(match(500));
         assert_false(match(1));
 }
 

@@ -69,7 +69,11 @@ cp "$CATALOG" "$SB/catalog-usr/procwatchd.catalog"
 cc -O2 -o "$SB/storm" "$STORM_SRC" || { echo "FAIL: cannot build $STORM_SRC" >&2; exit 1; }
 # Filter workloads: scripts whose comm is their name, living long enough (100 ms) for /proc to be
 # read after their exec (a process gone before that has no command line to filter or redact).
-for name in pwfilt-yes pwfilt-no; do
+# Their names are this run's own: the connector is multicast, and another run of this test on the
+# same machine must not match the filters.
+TAG=$(printf '%x' $$)
+FY=pwy$TAG FN=pwn$TAG
+for name in $FY $FN; do
         printf '#!/bin/sh\nsleep 0.1\n' > "$SB/$name"
         chmod +x "$SB/$name"
 done
@@ -80,7 +84,7 @@ mkdir -p "$SLICE/procwatchd.service" "$SLICE/pwtest-work.service" "$SLICE/pwtest
         exit 1
 }
 
-export SB PROCWATCHD PROCWATCHCTL JOURNALD SLICE
+export SB PROCWATCHD PROCWATCHCTL JOURNALD SLICE FY FN
 # Everything in the namespace (journald, daemons, workloads) runs in the test's cgroups, so that the
 # cleanup finds and ends it whichever way the test ends.
 bash -c 'echo $$ > "$SLICE/runner/cgroup.procs" && exec unshare -m --propagation private bash -s' <<'INNER'
@@ -112,7 +116,7 @@ start_journald() {
         rm -f /run/systemd/journal/io.systemd.journal
         SYSTEMD_LOG_TARGET=console "$JOURNALD" >> "$SB/journald.log" 2>&1 &
         J=$!
-        wait_for 10000 test -S /run/systemd/journal/io.systemd.journal || { echo "FAIL: journald did not start" >&2; exit 1; }
+        wait_for 30000 test -S /run/systemd/journal/io.systemd.journal || { echo "FAIL: journald did not start" >&2; exit 1; }
 }
 
 # Starts a daemon in cgroup $1 with the remaining options; sets DPID, logs to $SB/d-$DPID.log.
@@ -123,7 +127,7 @@ start_daemon() {
                 > /dev/null 2> "$SB/d.tmp.log" &
         DPID=$!
         DSOCK=$sock
-        wait_for 10000 test -S "$sock" || { cat "$SB/d.tmp.log" >&2; echo "FAIL: procwatchd did not start" >&2; exit 1; }
+        wait_for 30000 test -S "$sock" || { cat "$SB/d.tmp.log" >&2; echo "FAIL: procwatchd did not start" >&2; exit 1; }
         mv "$SB/d.tmp.log" "$SB/d-$DPID.log"
 }
 
@@ -160,7 +164,7 @@ has_entry() { journalctl --sync; [ -n "$(journalctl -q -o cat "$@" 2>/dev/null |
 rm -f /run/systemd/journal/socket
 start_daemon "$SLICE/procwatchd.service" --journal-events=all --journal-pid=$$
 D1=$DPID; D1SOCK=$DSOCK
-if wait_for 5000 grep -q "journald is not available" "$SB/d-$D1.log"; then
+if wait_for 30000 grep -q "journald is not available" "$SB/d-$D1.log"; then
         ok "journald absent at start: the daemon says so"
 else
         fail "no 'journald is not available' in the daemon's log"; cat "$SB/d-$D1.log" >&2
@@ -168,16 +172,16 @@ fi
 start_journald
 # Forwarded once journald is there (retried every 500 ms: run the marker until its entry comes).
 found=0
-deadline=$(( $(now_ms) + 10000 ))
+deadline=$(( $(now_ms) + 30000 ))
 while [ "$(now_ms)" -lt "$deadline" ]; do
         /bin/true pwmark-after-start
         if has_entry PROCWATCH_EVENT=exec PROCWATCH_CMDLINE="/bin/true pwmark-after-start"; then found=1; break; fi
         sleep 0.1
 done
 [ $found = 1 ] && ok "forwarding once journald started" || fail "no entry after journald started"
-wait_for 3000 grep -q "journald takes entries again" "$SB/d-$D1.log" && ok "the daemon says journald is back" ||
+wait_for 30000 grep -q "journald takes entries again" "$SB/d-$D1.log" && ok "the daemon says journald is back" ||
         fail "no 'journald takes entries again' in the log"
-wait_for 5000 has_entry MESSAGE_ID=c582ddc6d04b4a47a8634cbe5f84eda8 _PID=$D1 &&
+wait_for 30000 has_entry MESSAGE_ID=c582ddc6d04b4a47a8634cbe5f84eda8 _PID=$D1 &&
         ok "summary of entries not forwarded while journald was absent" || fail "no not-forwarded summary after start"
 
 # --- 2. workloads ---------------------------------------------------------------------------------
@@ -203,8 +207,8 @@ cd /
 # A process in a test unit's cgroup.
 bash -c 'echo $$ > "$0/cgroup.procs" && exec /bin/sleep 0.3' "$SLICE/pwtest-work.service"
 journalctl --sync
-wait_for 5000 has_entry PROCWATCH_EVENT=exit PROCWATCH_PID="$(jget big < "$SB/pids.json")" || fail "no exit entry for the big argv"
-wait_for 5000 has_entry PROCWATCH_EVENT=exit PROCWATCH_COMM=sleep OBJECT_SYSTEMD_UNIT=pwtest-work.service ||
+wait_for 30000 has_entry PROCWATCH_EVENT=exit PROCWATCH_PID="$(jget big < "$SB/pids.json")" || fail "no exit entry for the big argv"
+wait_for 30000 has_entry PROCWATCH_EVENT=exit PROCWATCH_COMM=sleep OBJECT_SYSTEMD_UNIT=pwtest-work.service ||
         fail "no exit entry for the test unit's process"
 journalctl -a -o json SYSLOG_IDENTIFIER=procwatchd _PID=$D1 > "$SB/entries.json"
 
@@ -327,29 +331,30 @@ else
 fi
 
 # --- 3. filters -----------------------------------------------------------------------------------
-start_daemon "$SLICE/procwatchd.service" --journal-comm='pwfilt-y*' --journal-argv=redact \
+start_daemon "$SLICE/procwatchd.service" --journal-comm="$FY*" --journal-argv=redact \
         --journal-redact='--password=*' --journal-redact=-p --journal-uid=0
 D2=$DPID
-bash -c '"$0/pwfilt-yes" --password=hunter2 -p secret --user=bob; "$0/pwfilt-no" x' "$SB"
-"$SB/pwfilt-yes" outside
-wait_for 5000 has_entry _PID=$D2 PROCWATCH_EVENT=exit PROCWATCH_CMDLINE="/bin/sh $SB/pwfilt-yes outside" || fail "filtered daemon: no exit of the last run"
+bash -c '"$0/$1" --password=hunter2 -p secret --user=bob; "$0/$2" x' "$SB" "$FY" "$FN"
+"$SB/$FY" outside
+wait_for 30000 has_entry _PID=$D2 PROCWATCH_EVENT=exit PROCWATCH_CMDLINE="/bin/sh $SB/$FY outside" || fail "filtered daemon: no exit of the last run"
 # The subtree filter: a third daemon watching only one shell's descendants.
 mkfifo "$SB/go"
-bash -c 'read -r _ < "$0/go"; "$0/pwfilt-yes" in-subtree; exit 0' "$SB" &
+bash -c 'read -r _ < "$0/go"; "$0/$1" in-subtree; exit 0' "$SB" "$FY" &
 SUBSHELL=$!
 start_daemon "$SLICE/procwatchd.service" --journal-pid=$SUBSHELL --journal-events=exec
 D3=$DPID
 echo go > "$SB/go"
 wait $SUBSHELL
-"$SB/pwfilt-yes" not-in-subtree
-wait_for 5000 has_entry _PID=$D3 PROCWATCH_EVENT=exec PROCWATCH_CMDLINE="/bin/sh $SB/pwfilt-yes in-subtree" || { fail "subtree: no exec of the shell"; journalctl -o verbose _PID=$D3 >&2; cat "$SB/d-$D3.log" >&2; }
-"$SB/pwfilt-yes" marker-end
-wait_for 5000 has_entry _PID=$D2 PROCWATCH_CMDLINE="/bin/sh $SB/pwfilt-yes marker-end" PROCWATCH_EVENT=exit || fail "no marker-end"
+"$SB/$FY" not-in-subtree
+wait_for 30000 has_entry _PID=$D3 PROCWATCH_EVENT=exec PROCWATCH_CMDLINE="/bin/sh $SB/$FY in-subtree" || { fail "subtree: no exec of the shell"; journalctl -o verbose _PID=$D3 >&2; cat "$SB/d-$D3.log" >&2; }
+"$SB/$FY" marker-end
+wait_for 30000 has_entry _PID=$D2 PROCWATCH_CMDLINE="/bin/sh $SB/$FY marker-end" PROCWATCH_EVENT=exit || fail "no marker-end"
 journalctl -a -o json _PID=$D2 PROCWATCH_EVENT=exec + _PID=$D2 PROCWATCH_EVENT=exit > "$SB/f2.json"
 journalctl -a -o json _PID=$D3 > "$SB/f3.json"
-python3 - "$SB" "$SB/f2.json" "$SB/f3.json" <<'PY' || failures=$((failures + 1))
+python3 - "$SB" "$SB/f2.json" "$SB/f3.json" "$FY" <<'PY' || failures=$((failures + 1))
 import json, sys
 sb = sys.argv[1]
+fy = sys.argv[4]
 f2 = [json.loads(l) for l in open(sys.argv[2])]
 f3 = [json.loads(l) for l in open(sys.argv[3])]
 bad = 0
@@ -358,12 +363,12 @@ def check(cond, what):
     print(("ok: " if cond else "FAIL: ") + what, file=sys.stdout if cond else sys.stderr)
     bad += not cond
 cmds = sorted(((e["PROCWATCH_EVENT"], e.get("PROCWATCH_CMDLINE")) for e in f2), key=str)
-want = sorted([(k, f"/bin/sh {sb}/pwfilt-yes {a}") for k in ("exec", "exit")
+want = sorted([(k, f"/bin/sh {sb}/{fy} {a}") for k in ("exec", "exit")
                for a in ("--password=*** -p *** --user=bob", "outside", "in-subtree", "not-in-subtree", "marker-end")])
 check(cmds == want, f"comm+uid filter and redaction select exactly: {cmds}")
 check(all("hunter2" not in json.dumps(e) and "secret" not in json.dumps(e) for e in f2), "no secret in any entry")
 ev = [(e.get("PROCWATCH_EVENT"), e.get("PROCWATCH_CMDLINE")) for e in f3 if "PROCWATCH_EVENT" in e]
-check(ev == [("exec", f"/bin/sh {sb}/pwfilt-yes in-subtree"), ("exec", "sleep 0.1")], f"subtree + kinds filter select exactly: {ev}")
+check(ev == [("exec", f"/bin/sh {sb}/{fy} in-subtree"), ("exec", "sleep 0.1")], f"subtree + kinds filter select exactly: {ev}")
 sys.exit(1 if bad else 0)
 PY
 for d in $D2 $D3; do stop_daemon $d > /dev/null || fail "daemon $d did not stop within 1 s"; done
@@ -387,11 +392,11 @@ fi
 grep -q "not forwarded" "$SB/d-$D4.log" && ok "it says what it did not forward at shutdown" || fail "no shutdown count in its log"
 kill -KILL $J; wait $J 2>/dev/null
 /bin/true pwmark-dead
-wait_for 5000 grep -q "journald is not available (send failed)" "$SB/d-$D1.log" &&
+wait_for 30000 grep -q "journald is not available (send failed)" "$SB/d-$D1.log" &&
         ok "journald dead (socket file left): the daemon says so" || fail "no 'send failed' for a dead journald"
 start_journald
 found=0
-deadline=$(( $(now_ms) + 10000 ))
+deadline=$(( $(now_ms) + 30000 ))
 while [ "$(now_ms)" -lt "$deadline" ]; do
         /bin/true pwmark-restarted
         if summary_full $D1; then found=1; break; fi

@@ -351,70 +351,83 @@ static void test_parse_cgroup_long(void **state) {
         free(text);
 }
 
-/* ---- pw_cgroup_to_unit ---- */
+/* ---- pw_cgroup_to_units ---- */
 
 typedef struct UnitCase {
         const char *cgroup;
         int ret;
-        const char *unit;
+        const char *unit, *user_unit; /* NULL: none */
 } UnitCase;
 
 static const UnitCase unit_cases[] = {
-        { "/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service", 0, "foo.service" },
-        { "/user.slice/user-1000.slice/user@1000.service/init.scope", 0, "init.scope" },
-        { "/user.slice/user-1000.slice/session-3.scope", 0, "session-3.scope" },
-        { "/system.slice/sshd.service", 0, "sshd.service" },
-        { "/init.scope", 0, "init.scope" },
-        { "/system.slice/docker-abc.scope/payload", 0, "docker-abc.scope" },
-        { "/system.slice/system-getty.slice/getty@tty1.service", 0, "getty@tty1.service" },
-        { "/system.slice/systemd-udevd.service/udev", 0, "systemd-udevd.service" },
-        { "/user.slice/user-1000.slice/user@1000.service/app.slice", 0, "user@1000.service" },
-        { "/machine.slice/libpod-abc.scope/container/init.scope", 0, "init.scope" },
-        { "/system.slice/dev-sda1.swap", 0, "dev-sda1.swap" },
-        { "/system.slice/home.mount", 0, "home.mount" },
-        { "/system.slice/-.mount", 0, "-.mount" },
-        { "/system.slice/sshd.socket", 0, "sshd.socket" },
-        { "/system.slice/dev-sda.device", 0, "dev-sda.device" },
-        { "/system.slice/foo\\x2dbar.service", 0, "foo\\x2dbar.service" },
-        { "/system.slice/_cpu.service", 0, "cpu.service" },       /* escaped by systemd's cg_escape() */
-        { "/system.slice/__x.service", 0, "_x.service" },
-        { "//system.slice//sshd.service/", 0, "sshd.service" },
-        { "/system.slice/a.service/b.service", 0, "b.service" },
-        { "/system.slice/a.service/bad name.service", 0, "a.service" },
-        { "/system.slice/gone.service (deleted)", -ENOENT }, /* the parser strips the suffix */
+        { "/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service", 0, "user@1000.service", "foo.service" },
+        { "/user.slice/user-1000.slice/user@1000.service/init.scope", 0, "user@1000.service", "init.scope" },
+        /* A user's own process cannot take a system unit's name: issue 10, attack 4. */
+        { "/user.slice/user-65534.slice/user@65534.service/app.slice/sshd.service", 0, "user@65534.service", "sshd.service" },
+        { "/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service/x/bar.service", 0, "user@1000.service", "foo.service" },
+        { "/user.slice/user-1000.slice/user@1000.service/app.slice", 0, "user@1000.service", NULL },
+        { "/user.slice/user-1000.slice/user@1000.service/app.slice/folder/foo.service", 0, "user@1000.service", NULL },
+        { "/user.slice/user-1000.slice/session-3.scope", 0, "session-3.scope", NULL },
+        { "/user.slice/user-1000.slice/session-3.scope/sshd.service", 0, "session-3.scope", NULL },
+        { "/system.slice/sshd.service", 0, "sshd.service", NULL },
+        { "/init.scope", 0, "init.scope", NULL },
+        { "/system.slice/docker-abc.scope/payload", 0, "docker-abc.scope", NULL },
+        { "/system.slice/system-getty.slice/getty@tty1.service", 0, "getty@tty1.service", NULL },
+        { "/system.slice/systemd-udevd.service/udev", 0, "systemd-udevd.service", NULL },
+        { "/machine.slice/libpod-abc.scope/container/init.scope", 0, "libpod-abc.scope", NULL },
+        /* Only a user manager (user@ digits .service) has user units below it. */
+        { "/system.slice/user@x.service/app.slice/foo.service", 0, "user@x.service", NULL },
+        { "/system.slice/foo@1000.service/app.slice/foo.service", 0, "foo@1000.service", NULL },
+        { "/system.slice/dev-sda1.swap", 0, "dev-sda1.swap", NULL },
+        { "/system.slice/home.mount", 0, "home.mount", NULL },
+        { "/system.slice/-.mount", 0, "-.mount", NULL },
+        { "/system.slice/sshd.socket", 0, "sshd.socket", NULL },
+        { "/system.slice/dev-sda.device", 0, "dev-sda.device", NULL },
+        { "/system.slice/foo\\x2dbar.service", 0, "foo\\x2dbar.service", NULL },
+        { "/system.slice/_cpu.service", 0, "cpu.service", NULL },       /* escaped by systemd's cg_escape() */
+        { "/system.slice/__x.service", 0, "_x.service", NULL },
+        { "//system.slice//sshd.service/", 0, "sshd.service", NULL },
+        { "/system.slice/a.service/b.service", 0, "a.service", NULL }, /* a delegated subtree names nothing */
+        { "/system.slice/a.service/bad name.service", 0, "a.service", NULL },
+        { "/system.slice/gone.service (deleted)", 0, NULL, NULL }, /* the parser strips the suffix */
 
-        { "/", -ENOENT },
+        { "/", 0, NULL, NULL },
         { "", -EINVAL },
         { "system.slice/sshd.service", -EINVAL },
-        { "/user.slice", -ENOENT },
-        { "/user.slice/user-1000.slice", -ENOENT },
-        { "/system.slice/foo@.service", -ENOENT },  /* a template never runs */
-        { "/system.slice/@x.service", -ENOENT },
-        { "/system.slice/.service", -ENOENT },
-        { "/system.slice/foo.timer", -ENOENT },
-        { "/system.slice/foo.target", -ENOENT },
-        { "/system.slice/foo.servicex", -ENOENT },
-        { "/machine/qemu-1-vm/emulator", -ENOENT },
-        { "/system.slice/sshd.service\n", -ENOENT },
+        { "/user.slice", 0, NULL, NULL },
+        { "/user.slice/user-1000.slice", 0, NULL, NULL },
+        { "/system.slice/foo@.service", 0, NULL, NULL },  /* a template never runs */
+        { "/system.slice/@x.service", 0, NULL, NULL },
+        { "/system.slice/.service", 0, NULL, NULL },
+        { "/system.slice/foo.timer", 0, NULL, NULL },
+        { "/system.slice/foo.target", 0, NULL, NULL },
+        { "/system.slice/foo.servicex", 0, NULL, NULL },
+        { "/machine/qemu-1-vm/emulator", 0, NULL, NULL },
+        { "/machine/sshd.service", 0, NULL, NULL },      /* not made by the service manager */
+        { "/pwtest.slice/x/sshd.service", 0, NULL, NULL },
+        { "/system.slice/sshd.service\n", 0, NULL, NULL },
 };
 
-static void test_cgroup_to_unit_table(void **state) {
+static void test_cgroup_to_units_table(void **state) {
         char longname[300];
 
         for (size_t i = 0; i < ELEMENTSOF(unit_cases); i++) {
                 const UnitCase *c = &unit_cases[i];
-                char *unit = NULL;
+                char *unit = (char *) "unset", *user_unit = (char *) "unset";
                 int r;
 
-                r = pw_cgroup_to_unit(c->cgroup, &unit);
+                r = pw_cgroup_to_units(c->cgroup, &unit, &user_unit);
                 if (r != c->ret)
                         fail_msg("cgroup \"%s\": got %d, want %d", c->cgroup, r, c->ret);
-                if (r < 0) {
-                        assert_null(unit);
+                if (r < 0)
                         continue;
-                }
-                assert_string_equal(unit, c->unit);
+                if (!c->unit != !unit || (unit && strcmp(unit, c->unit) != 0))
+                        fail_msg("cgroup \"%s\": unit %s, want %s", c->cgroup, unit ?: "(none)", c->unit ?: "(none)");
+                if (!c->user_unit != !user_unit || (user_unit && strcmp(user_unit, c->user_unit) != 0))
+                        fail_msg("cgroup \"%s\": user unit %s, want %s", c->cgroup, user_unit ?: "(none)",
+                                 c->user_unit ?: "(none)");
                 free(unit);
+                free(user_unit);
         }
 
         /* Unit names stop at 255 bytes. */
@@ -424,7 +437,8 @@ static void test_cgroup_to_unit_table(void **state) {
         {
                 char *unit = NULL;
 
-                assert_int_equal(pw_cgroup_to_unit(longname, &unit), 0);
+                assert_int_equal(pw_cgroup_to_units(longname, &unit, NULL), 0);
+                assert_non_null(unit);
                 assert_int_equal(strlen(unit), 255);
                 free(unit);
         }
@@ -433,9 +447,23 @@ static void test_cgroup_to_unit_table(void **state) {
         {
                 char *unit = NULL;
 
-                assert_int_equal(pw_cgroup_to_unit(longname, &unit), -ENOENT);
+                assert_int_equal(pw_cgroup_to_units(longname, &unit, NULL), 0);
+                assert_null(unit);
         }
-        assert_int_equal(pw_cgroup_to_unit(NULL, &(char *) { NULL }), -EINVAL);
+        assert_int_equal(pw_cgroup_to_units(NULL, NULL, NULL), -EINVAL);
+}
+
+/* ---- pw_parse_status_saved ---- */
+
+static void test_parse_status_saved(void **state) {
+        uint32_t suid = 1, sgid = 1;
+
+        assert_int_equal(pw_parse_status_saved("Name:\tx\nUid:\t0\t65534\t0\t65534\nGid:\t5\t6\t7\t8\n", &suid, &sgid), 0);
+        assert_int_equal(suid, 0);
+        assert_int_equal(sgid, 7);
+        assert_int_equal(pw_parse_status_saved("Uid:\t1\t2\t3\t4\n", &suid, &sgid), -EBADMSG);
+        assert_int_equal(pw_parse_status_saved("Uid:\t1\t2\nGid:\t1\t2\t3\t4\n", &suid, &sgid), -EBADMSG);
+        assert_int_equal(pw_parse_status_saved(NULL, &suid, &sgid), -EINVAL);
 }
 
 /* ---- pw_parse_cmdline ---- */
@@ -641,6 +669,11 @@ static int fake_setup(void **state) {
         write_file(f->root, "4444/cmdline", big, big_len);
         free(big);
 
+        /* Image there but no stat: reaped between the image and the identity check. */
+        make_dir(f->root, "4747");
+        write_file(f->root, "4747/cmdline", FAKE_ARGV, sizeof(FAKE_ARGV) - 1);
+        make_link(f->root, "4747/exe", "/usr/bin/vanished");
+
         /* A malformed stat, and a stat naming another pid. */
         make_dir(f->root, "4545");
         write_str(f->root, "4545/stat", "4545 (broken\n");
@@ -842,9 +875,74 @@ static void test_fake_big_cmdline(void **state) {
         f->r.argv_max = PW_ARGV_MAX_DEFAULT;
 }
 
+static void test_fake_image_before_identity(void **state) {
+        Fake *f = *state;
+        PwProcInfo info;
+        int fd;
+
+        /* cmdline and exe were readable, stat was not: nothing vouches for them, nothing is handed out. */
+        memset(&info, 0x55, sizeof(info));
+        assert_int_equal(pw_proc_read(&f->r, 4747, 0, PW_READ_CMDLINE | PW_READ_EXE, &info), -ESRCH);
+        assert_int_equal(info.stat.pid, 0);
+        assert_null(info.exe);
+        assert_null(info.argv);
+
+        /* In two steps: the image, checked; then the rest through the same fd, without a second check. */
+        fd = pw_proc_open(&f->r, 4242);
+        assert_true(fd >= 0);
+        memset(&info, 0x55, sizeof(info));
+        assert_int_equal(pw_proc_read_at(&f->r, fd, 4242, FAKE_START_BOOT_NS + TICK_NS + EPS_NS + 1,
+                                         PW_READ_CMDLINE | PW_READ_EXE, &info), -ESRCH);
+        assert_null(info.argv);
+        assert_null(info.exe);
+        assert_int_equal(pw_proc_read_at(&f->r, fd, 4242, FAKE_START_BOOT_NS, PW_READ_CMDLINE | PW_READ_EXE, &info), 0);
+        assert_memory_equal(info.argv, FAKE_ARGV, sizeof(FAKE_ARGV) - 1);
+        assert_string_equal(info.exe, "/usr/bin/fake");
+        assert_false(info.have_status);
+        assert_null(info.cgroup);
+        assert_null(info.tids);
+        /* Only the files read after identity: cmdline/exe flags are ignored here. */
+        assert_int_equal(pw_proc_read_more(fd, PW_READ_CGROUP | PW_READ_STATUS | PW_READ_CMDLINE, &info), 0);
+        assert_string_equal(info.unit, "fake.service");
+        assert_true(info.have_status);
+        assert_int_equal(info.uid, 1000);
+        assert_memory_equal(info.argv, FAKE_ARGV, sizeof(FAKE_ARGV) - 1);
+        pw_proc_info_done(&info);
+        assert_int_equal(pw_proc_read_more(-1, PW_READ_CGROUP, &info), -EINVAL);
+        assert_int_equal(pw_proc_read_at(&f->r, -1, 4242, 0, PW_READ_ALL, &info), -EINVAL);
+        close(fd);
+
+        assert_int_equal(pw_proc_open(&f->r, 5555), -ESRCH);
+        assert_int_equal(pw_proc_open(&f->r, 0), -EINVAL);
+}
+
+static void test_fake_argv_max_beyond_scratch(void **state) {
+        Fake *f = *state;
+        PwProcInfo info;
+        size_t saved = f->r.argv_max;
+
+        /* A limit raised without resizing the reader's buffer still reads the whole command line. */
+        f->r.argv_max = PW_ARGV_MAX_DEFAULT + 10000;
+        assert_int_equal(pw_proc_read(&f->r, 4444, 0, PW_READ_CMDLINE, &info), 0);
+        assert_false(info.argv_truncated);
+        assert_int_equal(info.argv_len, PW_ARGV_MAX_DEFAULT + 5000);
+        pw_proc_info_done(&info);
+        f->r.argv_max = saved;
+
+        /* The setter sizes the buffer; nonsense is refused. */
+        assert_int_equal(pw_proc_reader_set_argv_max(&f->r, 12), 0);
+        assert_int_equal(pw_proc_read(&f->r, 4444, 0, PW_READ_CMDLINE, &info), 0);
+        assert_true(info.argv_truncated);
+        assert_int_equal(info.argv_len, 12);
+        pw_proc_info_done(&info);
+        assert_int_equal(pw_proc_reader_set_argv_max(&f->r, 0), -EINVAL);
+        assert_int_equal(pw_proc_reader_set_argv_max(NULL, 10), -EINVAL);
+        assert_int_equal(pw_proc_reader_set_argv_max(&f->r, PW_ARGV_MAX_DEFAULT), 0);
+}
+
 static void test_fake_list_pids(void **state) {
         Fake *f = *state;
-        static const pid_t want[] = { 2, 4242, 4343, 4444, 4545, 4646 };
+        static const pid_t want[] = { 2, 4242, 4343, 4444, 4545, 4646, 4747 };
         pid_t *pids = NULL;
         int n;
 
@@ -1268,7 +1366,8 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_parse_status_table),
                 cmocka_unit_test(test_parse_cgroup_table),
                 cmocka_unit_test(test_parse_cgroup_long),
-                cmocka_unit_test(test_cgroup_to_unit_table),
+                cmocka_unit_test(test_cgroup_to_units_table),
+                cmocka_unit_test(test_parse_status_saved),
                 cmocka_unit_test(test_parse_cmdline_table),
                 cmocka_unit_test(test_starttime_conversion),
                 cmocka_unit_test(test_start_matches),
@@ -1279,6 +1378,8 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test_setup_teardown(test_fake_bad_stat, fake_setup, fake_teardown),
                 cmocka_unit_test_setup_teardown(test_fake_kthread, fake_setup, fake_teardown),
                 cmocka_unit_test_setup_teardown(test_fake_big_cmdline, fake_setup, fake_teardown),
+                cmocka_unit_test_setup_teardown(test_fake_image_before_identity, fake_setup, fake_teardown),
+                cmocka_unit_test_setup_teardown(test_fake_argv_max_beyond_scratch, fake_setup, fake_teardown),
                 cmocka_unit_test_setup_teardown(test_fake_list_pids, fake_setup, fake_teardown),
                 cmocka_unit_test(test_reader_open_errors),
                 cmocka_unit_test(test_real_self),

@@ -349,6 +349,9 @@ static void test_stats(void **state) {
         assert_int_equal(get_int(j, "processes_exited"), 1);
         assert_int_equal(get_int(j, "clients"), 3);
         assert_true(json_is_real(json_object_get(j, "events_per_sec")));
+        assert_int_equal(get_int(j, "budget_uids_bitten"), 0);
+        assert_int_equal(json_array_size(json_object_get(j, "budget_uids")), 0);
+        assert_int_equal(get_int(j, "uid_share_percent"), PROCTREE_UID_SHARE_PERCENT_DEFAULT);
         json_decref(j);
 
         /* Without a socket or tree every figure is there, as 0. */

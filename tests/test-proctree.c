@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The process tree under scripted event streams: every hard case of the proc connector, no kernel. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,6 +113,39 @@ static void test_fork_exec_exit(void **state) {
         assert_true(WIFEXITED(p->exit_code) && WEXITSTATUS(p->exit_code) == 1);
         /* Still listed under its parent, for the tree with exited processes. */
         assert_ptr_equal(bash->first_child, p);
+}
+
+/* Only the text a record carries is an id: sscanf() took " +1:5", "01:5" and a pid wrapped past
+ * int ("4294967297:5" named pid 1's record). */
+static void test_parse_id(void **state) {
+        static const char *const bad[] = {
+                "", ":", "1", "1:", ":5", " 1:5", "+1:5", "-1:5", "01:5", "1:05", "1: 5", "1:+5", "1:-1",
+                "1:5 ", "1:5x", "0:5", "2147483648:5", "4294967297:5", "1:18446744073709551616", "1:5:6",
+        };
+        pid_t pid;
+        uint64_t start;
+        PwProcess *init;
+
+        assert_int_equal(proctree_parse_id("1:0", &pid, &start), 0);
+        assert_int_equal(pid, 1);
+        assert_int_equal(start, 0);
+        assert_int_equal(proctree_parse_id("2147483647:18446744073709551615", &pid, &start), 0);
+        assert_int_equal(pid, INT32_MAX);
+        assert_true(start == UINT64_MAX);
+        assert_int_equal(proctree_parse_id("12:5", NULL, NULL), 0);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                pid = 7;
+                assert_int_equal(proctree_parse_id(bad[i], &pid, &start), -EINVAL);
+                assert_int_equal(pid, 7);
+        }
+        assert_int_equal(proctree_parse_id(NULL, &pid, &start), -EINVAL);
+
+        apply(ev_fork(5 * MS, 0, 1, 1));
+        init = proctree_get_live(t, 1);
+        assert_non_null(init);
+        assert_ptr_equal(proctree_get_by_id(t, init->id), init);
+        assert_null(proctree_get_by_id(t, "4294967297:5000000"));
+        assert_null(proctree_get_by_id(t, "01:5000000"));
 }
 
 static void test_apply_result(void **state) {
@@ -651,9 +685,368 @@ static void test_suspend_keeps_identity(void **state) {
         assert_true(pw_process_alive(p));
 }
 
+/* --- budgets per uid ------------------------------------------------------------------------------ */
+
+typedef struct StrSeen {
+        const PwStr **s;
+        size_t n, alloc;
+} StrSeen;
+
+static void seen_add(StrSeen *w, const PwStr *s) {
+        if (!s)
+                return;
+        for (size_t i = 0; i < w->n; i++)
+                if (w->s[i] == s)
+                        return;
+        if (w->n == w->alloc) {
+                w->alloc = w->alloc ? w->alloc * 2 : 64;
+                w->s = realloc(w->s, w->alloc * sizeof(*w->s));
+                assert_non_null(w->s);
+        }
+        w->s[w->n++] = s;
+}
+
+static void seen_process(StrSeen *w, const PwProcess *p) {
+        seen_add(w, p->exe);
+        seen_add(w, p->argv);
+        seen_add(w, p->cgroup);
+        seen_add(w, p->unit);
+}
+
+typedef struct Sums {
+        const StrSeen *strings;
+        size_t bytes;
+        unsigned retained, uids;
+} Sums;
+
+/* Each uid: its bytes are exactly those of the strings charged to it, its list holds exactly its
+ * retained records, oldest first. */
+static bool check_uid(const PwUidBudget *u, void *userdata) {
+        Sums *sum = userdata;
+        size_t bytes = 0;
+        unsigned n = 0;
+
+        for (size_t i = 0; i < sum->strings->n; i++)
+                if (sum->strings->s[i]->uid == u->uid)
+                        bytes += sum->strings->s[i]->len + 1;
+        assert_int_equal(u->bytes, bytes);
+        for (const PwProcess *p = u->ret_head; p; p = p->uid_ret_next, n++) {
+                assert_true(p->exited);
+                assert_int_equal(p->ret_uid, u->uid);
+                assert_ptr_equal(p->uid_ret_next ? p->uid_ret_next->uid_ret_prev : u->ret_tail, p);
+                if (p->uid_ret_next)
+                        assert_true(p->exit_ns <= p->uid_ret_next->exit_ns);
+        }
+        assert_int_equal(u->n_retained, n);
+        sum->bytes += u->bytes;
+        sum->retained += u->n_retained;
+        sum->uids++;
+        return true;
+}
+
+/* The accounting adds up: every string alive is charged once to one uid, every retained record to
+ * one uid, and the sums are the tree's. */
+static void check_accounting(void) {
+        StrSeen w = {};
+        Sums sum = { .strings = &w };
+        PwProcess *p;
+        int32_t key;
+        size_t total = 0;
+
+        for (size_t i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);)
+                seen_process(&w, p);
+        for (size_t i = 0; pidmap_next(&t->displaced, &i, &key, (void **) &p);)
+                seen_process(&w, p);
+        for (p = t->ret_head; p; p = p->ret_next)
+                seen_process(&w, p);
+        for (size_t i = 0; i < w.n; i++)
+                total += w.s[i]->len + 1;
+        assert_int_equal(t->bytes, total);
+        proctree_foreach_uid(t, check_uid, &sum);
+        assert_int_equal(sum.bytes, t->bytes);
+        assert_int_equal(sum.retained, t->n_retained);
+        free(w.s);
+}
+
+static char big_argv[4000];
+
+static void big_init(void) {
+        memset(big_argv, 'b', sizeof(big_argv));
+        for (size_t i = 99; i < sizeof(big_argv); i += 100)
+                big_argv[i] = '\0';
+        big_argv[sizeof(big_argv) - 1] = '\0';
+}
+
+/* A process of uid read from /proc with an argv of len bytes (of big_argv) and an exe. */
+static PwProcess *add_uid_proc(pid_t pid, uint64_t start, uint32_t uid, size_t len) {
+        PwProcInfo i = info_of(pid, 1, start, "p");
+
+        i.uid = i.euid = uid;
+        i.exe = (char *) "/usr/bin/p";
+        i.argv = big_argv;
+        i.argv_len = len;
+        assert_int_equal(proctree_add_from_proc(t, &i, PW_SOURCE_SCAN, HZ), 0);
+        check_accounting();
+        return proctree_get_live(t, pid);
+}
+
+static void end_proc(pid_t pid, uint64_t ts) {
+        apply(ev_exit(ts, pid, pid, 0));
+        check_accounting();
+}
+
+static ProcTree *new_tree(unsigned count, size_t budget, unsigned share) {
+        ProcTreeLimits lim = { .retain_count = count, .retain_age_ns = UINT64_MAX, .string_budget = budget,
+                               .uid_share_percent = share };
+        ProcTree *old = t;
+
+        big_init();
+        assert_int_equal(proctree_new(&t, &lim), 0);
+        return old;
+}
+
+/* Drops everything: every charge goes back to zero and only the uids that lost something remain. */
+static void drop_all_and_check(ProcTree *old) {
+        PwUidBudget *u;
+        PwProcess *p;
+        int32_t key;
+        size_t i;
+
+        proctree_drop_retained(t);
+        check_accounting();
+        while ((i = 0, pidmap_next(&t->live, &i, &key, (void **) &p))) {
+                apply(ev_exit(UINT64_MAX / 4, key, key, 0));
+                proctree_drop_retained(t);
+        }
+        while ((i = 0, pidmap_next(&t->displaced, &i, &key, (void **) &p))) {
+                apply(ev_exit(UINT64_MAX / 4, key, key, 0));
+                proctree_drop_retained(t);
+        }
+        check_accounting();
+        assert_int_equal(t->bytes, 0);
+        assert_int_equal(t->n_retained, 0);
+        proctree_expire(t, UINT64_MAX / 2);
+        for (i = 0; pidmap_next(&t->uids, &i, &key, (void **) &u);) {
+                assert_int_equal(u->bytes, 0);
+                assert_int_equal(u->n_retained, 0);
+                assert_true(u->evicted + u->argv_cut + u->strings_dropped > 0);
+        }
+        t = proctree_free(t);
+        t = old;
+}
+
+/* Root's history, then a user's processes, alive, each with 4000 bytes of argv, far more than the
+ * budget: the user's argv are cut, root keeps every record and its own new argv whole. */
+static void test_budget_user_cannot_wipe_root(void **state) {
+        ProcTree *old = new_tree(1000, 64 * 1024, 25);
+        const PwUidBudget *u, *r;
+        PwProcess *p;
+
+        for (int i = 0; i < 20; i++) {
+                add_uid_proc(2000 + i, (uint64_t) (i + 1) * MS, 0, 200);
+                end_proc(2000 + i, (uint64_t) (i + 1) * MS + 1);
+        }
+        for (int i = 0; i < 40; i++) {
+                p = add_uid_proc(3000 + i, (uint64_t) (100 + i) * MS, 1000, sizeof(big_argv));
+                assert_true(proctree_uid_budget(t, 1000)->bytes <= proctree_uid_share_bytes(t, 1000));
+                assert_true(t->bytes <= t->limits.string_budget);
+        }
+        assert_true(p->argv_truncated);
+        assert_true(p->argv == NULL || p->argv->len < sizeof(big_argv) - 1);
+        for (int i = 0; i < 20; i++)
+                assert_non_null(proctree_get(t, 2000 + i));
+        p = add_uid_proc(4000, 500 * MS, 0, sizeof(big_argv));
+        assert_false(p->argv_truncated);
+        assert_int_equal(p->argv->len, sizeof(big_argv) - 1);
+        u = proctree_uid_budget(t, 1000);
+        assert_true(u->argv_cut >= 30);
+        assert_int_equal(u->evicted, 0);
+        r = proctree_uid_budget(t, 0);
+        assert_int_equal(r->evicted, 0);
+        assert_int_equal(r->argv_cut, 0);
+        assert_int_equal(t->stats.evicted_for_others, 0);
+        drop_all_and_check(old);
+}
+
+/* Over its share a uid pays with its own records, oldest first, before its argv is cut. */
+static void test_budget_own_records_first(void **state) {
+        ProcTree *old = new_tree(1000, 64 * 1024, 25);
+        const PwUidBudget *u;
+        PwProcess *p;
+
+        add_uid_proc(2000, 1 * MS, 0, 200);
+        end_proc(2000, 2 * MS);
+        for (int i = 0; i < 3; i++) {
+                add_uid_proc(3000 + i, (uint64_t) (10 + i) * MS, 1000, sizeof(big_argv));
+                end_proc(3000 + i, (uint64_t) (10 + i) * MS + 1);
+        }
+        /* Four live ones fit in the 16 KiB share once its three exited records went, oldest first. */
+        for (int i = 0; i < 4; i++) {
+                add_uid_proc(3100 + i, (uint64_t) (20 + i) * MS, 1000, sizeof(big_argv));
+                assert_false(proctree_get_live(t, 3100 + i)->argv_truncated);
+        }
+        u = proctree_uid_budget(t, 1000);
+        assert_int_equal(u->evicted, 3);
+        assert_null(proctree_get(t, 3000));
+        assert_null(proctree_get(t, 3002));
+        /* The fifth: nothing of its own left to give, its argv is cut at a word. */
+        p = add_uid_proc(3104, 30 * MS, 1000, sizeof(big_argv));
+        assert_true(p->argv_truncated);
+        assert_int_equal(p->argv->len % 100, 99);
+        assert_int_equal(u->argv_cut, 1);
+        assert_non_null(proctree_get(t, 2000));
+        assert_int_equal(u->evicted_for_others, 0);
+        drop_all_and_check(old);
+}
+
+/* Under the total, the uid holding the most gives up records, never one holding less than the uid
+ * that needs room. */
+static void test_budget_total_takes_from_the_heaviest(void **state) {
+        ProcTree *old = new_tree(1000, 40 * 1024, 50);
+        const PwUidBudget *a, *b;
+
+        /* Uid 1000 keeps 4 exited records (16 KiB), uid 1001 2 (8 KiB), root holds 16 KiB alive. */
+        for (int i = 0; i < 4; i++) {
+                add_uid_proc(3000 + i, (uint64_t) (10 + i) * MS, 1000, sizeof(big_argv));
+                end_proc(3000 + i, (uint64_t) (10 + i) * MS + 1);
+        }
+        for (int i = 0; i < 2; i++) {
+                add_uid_proc(4000 + i, (uint64_t) (20 + i) * MS, 1001, sizeof(big_argv));
+                end_proc(4000 + i, (uint64_t) (20 + i) * MS + 1);
+        }
+        for (int i = 0; i < 4; i++)
+                add_uid_proc(5000 + i, (uint64_t) (30 + i) * MS, 0, sizeof(big_argv));
+        /* Uid 1001 needs 4 KiB more: uid 1000 holds more than 1001 will (12 KiB), it pays. */
+        add_uid_proc(4100, 40 * MS, 1001, sizeof(big_argv));
+        a = proctree_uid_budget(t, 1000);
+        b = proctree_uid_budget(t, 1001);
+        assert_true(a->evicted >= 1);
+        assert_int_equal(a->evicted, a->evicted_for_others);
+        assert_null(proctree_get(t, 3000));
+        assert_int_equal(b->evicted, 0);
+        assert_false(proctree_get_live(t, 4100)->argv_truncated);
+        /* Now uid 1000 needs room: uid 1001 holds less than 1000 will, so 1000 pays itself. */
+        add_uid_proc(3100, 50 * MS, 1000, sizeof(big_argv));
+        assert_int_equal(b->evicted, 0);
+        assert_non_null(proctree_get(t, 4000));
+        assert_true(a->evicted > a->evicted_for_others);
+        assert_int_equal(proctree_uid_budget(t, 0)->evicted, 0);
+        drop_all_and_check(old);
+}
+
+/* The retained count: a uid beyond its share evicts its own; under the total, the uid with the most
+ * records pays. */
+static void test_budget_count_shares(void **state) {
+        ProcTree *old = new_tree(20, 1 << 20, 25);
+        const PwUidBudget *u, *r;
+
+        for (int i = 0; i < 8; i++) {
+                add_uid_proc(2000 + i, (uint64_t) (1 + i) * MS, 0, 10);
+                end_proc(2000 + i, (uint64_t) (1 + i) * MS + 1);
+        }
+        for (int i = 0; i < 100; i++) {
+                add_uid_proc(3000 + i, (uint64_t) (100 + i) * MS, 1000, 10);
+                end_proc(3000 + i, (uint64_t) (100 + i) * MS + 1);
+        }
+        u = proctree_uid_budget(t, 1000);
+        r = proctree_uid_budget(t, 0);
+        assert_int_equal(u->n_retained, 5); /* 25% of 20 */
+        assert_int_equal(u->evicted, 95);
+        assert_non_null(proctree_get(t, 3099));
+        assert_null(proctree_get(t, 3094));
+        assert_int_equal(r->n_retained, 8);
+        assert_int_equal(r->evicted, 0);
+        /* Root fills the total: root, holding the most, pays itself; uid 1000 keeps its five. */
+        for (int i = 0; i < 20; i++) {
+                add_uid_proc(4000 + i, (uint64_t) (300 + i) * MS, 0, 10);
+                end_proc(4000 + i, (uint64_t) (300 + i) * MS + 1);
+                assert_true(t->n_retained <= 20);
+        }
+        assert_int_equal(u->n_retained, 5);
+        assert_int_equal(r->n_retained, 15);
+        assert_int_equal(r->evicted_for_others, 0);
+        assert_int_equal(u->evicted_for_others, 0);
+        drop_all_and_check(old);
+}
+
+/* A uid change moves no charge: strings stay with the uid they were read for until freed, the
+ * record's retention goes to its uid when it ends, and an exec charges the new image to the new uid. */
+static void test_budget_uid_change(void **state) {
+        ProcTree *old = new_tree(100, 1 << 20, 25);
+        PwEvent e;
+        PwProcess *p, *c;
+        PwProcInfo info;
+
+        p = add_uid_proc(2000, 1 * MS, 0, 300);
+        assert_int_equal(proctree_uid_budget(t, 0)->bytes, p->argv->len + 1 + p->exe->len + 1);
+        /* A child forks: it shares the strings and their charge. */
+        apply(ev_fork(2 * MS, 2000, 2001, 2001));
+        c = proctree_get_live(t, 2001);
+        assert_ptr_equal(c->argv, p->argv);
+        check_accounting();
+        /* It becomes uid 1000 without an exec: still root's bytes. */
+        e = (PwEvent){ .kind = PW_EVENT_UID, .timestamp_ns = 3 * MS, .id = { 2001, 2001, 1000, 1000 } };
+        apply(e);
+        check_accounting();
+        assert_null(proctree_uid_budget(t, 1000));
+        /* It execs: the new image is charged to uid 1000. */
+        apply(ev_exec(4 * MS, 2001));
+        {
+                pid_t *q;
+                proctree_take_enrich(t, &q);
+                free(q);
+        }
+        info = info_of(2001, 2000, 2 * MS, "q");
+        info.uid = info.euid = 1000;
+        info.argv = big_argv;
+        info.argv_len = 500;
+        assert_int_equal(proctree_enrich(t, &info, HZ), 0);
+        check_accounting();
+        assert_int_equal(proctree_uid_budget(t, 1000)->bytes, c->argv->len + 1);
+        /* A root process that setuid()s and ends: its record goes to uid 1000. */
+        e = (PwEvent){ .kind = PW_EVENT_UID, .timestamp_ns = 5 * MS, .id = { 2000, 2000, 1000, 1000 } };
+        apply(e);
+        end_proc(2000, 6 * MS);
+        assert_int_equal(proctree_uid_budget(t, 1000)->n_retained, 1);
+        assert_int_equal(proctree_uid_budget(t, 0)->n_retained, 0);
+        assert_int_equal(proctree_get(t, 2000)->ret_uid, 1000);
+        /* An unknown process ends: charged to the invalid uid. */
+        apply(ev_exit(7 * MS, 2500, 2500, 0));
+        check_accounting();
+        assert_int_equal(proctree_uid_budget(t, PW_UID_INVALID)->n_retained, 1);
+        drop_all_and_check(old);
+}
+
+/* What the log reports: pending figures, most bitten first, taken once. */
+static void test_budget_take_bitten(void **state) {
+        ProcTree *old = new_tree(8, 1 << 20, 25);
+        PwUidBudget got[4];
+        const PwUidBudget *top[4];
+
+        for (int i = 0; i < 10; i++) {
+                add_uid_proc(3000 + i, (uint64_t) (10 + i) * MS, 1000, 10);
+                end_proc(3000 + i, (uint64_t) (10 + i) * MS + 1);
+                add_uid_proc(4000 + i, (uint64_t) (30 + i) * MS, 1001, 10);
+                if (i < 5)
+                        end_proc(4000 + i, (uint64_t) (30 + i) * MS + 1);
+        }
+        assert_int_equal(proctree_uids_bitten(t, top, 4), 2);
+        assert_int_equal(top[0]->uid, 1000);
+        assert_int_equal(top[0]->evicted, 8);
+        assert_int_equal(top[1]->uid, 1001);
+        assert_int_equal(top[1]->evicted, 3);
+        assert_int_equal(proctree_take_bitten(t, got, 1), 2);
+        assert_int_equal(got[0].uid, 1000);
+        assert_int_equal(got[0].pending_evicted, 8);
+        assert_int_equal(proctree_take_bitten(t, got, 4), 0);
+        assert_int_equal(proctree_uids_bitten(t, top, 4), 2);
+        drop_all_and_check(old);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_fork_exec_exit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_parse_id, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_apply_result, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_in_subtree, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_retain_zero_keeps_the_last_for_its_caller, setup, teardown),
@@ -675,6 +1068,12 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_reconcile_from_fake_proc, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reconcile_zombies, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_drop_retained, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_budget_user_cannot_wipe_root, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_budget_own_records_first, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_budget_total_takes_from_the_heaviest, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_budget_count_shares, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_budget_uid_change, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_budget_take_bitten, setup, teardown),
         };
 
         tc_init("proctree");

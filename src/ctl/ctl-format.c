@@ -476,14 +476,15 @@ static void show_line(FILE *f, const char *label, const char *value) {
 int ctl_print_show(FILE *f, const json_t *p, const CtlFormat *fmt) {
         _cleanup_(freep) char *comm = ctl_format_field(p, "comm", fmt->utf8), *cmd = ctl_format_command(p, fmt->utf8),
                              *exe = ctl_format_field(p, "exe", fmt->utf8), *unit = ctl_format_field(p, "unit", fmt->utf8),
-                             *cgroup = ctl_format_field(p, "cgroup", fmt->utf8);
+                             *cgroup = ctl_format_field(p, "cgroup", fmt->utf8),
+                             *user_unit = ctl_format_field(p, "user_unit", fmt->utf8);
         const json_t *hist = json_object_get(p, "comm_history"), *children = json_object_get(p, "children"),
                      *unc = json_object_get(p, "uncertain"), *v;
         char buf[512], t1[64], t2[64];
         int64_t x;
         size_t i;
 
-        if (!comm || !cmd || !exe || !unit || !cgroup)
+        if (!comm || !cmd || !exe || !unit || !cgroup || !user_unit)
                 return -ENOMEM;
 
         fprintf(f, "%s (pid %" PRId64 ")\n", comm, int_or(p, "pid", 0));
@@ -510,6 +511,8 @@ int ctl_print_show(FILE *f, const json_t *p, const CtlFormat *fmt) {
                  int_or(p, "egid", 0));
         show_line(f, "Group", buf);
         show_line(f, "Unit", unit);
+        if (json_is_string(json_object_get(p, "user_unit")))
+                show_line(f, "User unit", user_unit);
         show_line(f, "Cgroup", cgroup);
 
         ctl_format_timestamp(t1, sizeof(t1), (uint64_t) MAX(int_or(p, "start_realtime_usec", 0), 0));
@@ -594,6 +597,29 @@ int ctl_print_stats(FILE *f, const json_t *stats) {
                                 stats_label(label, sizeof(label), sub);
                                 fprintf(f, "  %-22s ", label);
                                 stats_value(f, w);
+                                fputc('\n', f);
+                        }
+                        continue;
+                }
+                if (json_is_array(v)) {
+                        /* A list of objects (budget_uids): one line each, "uid 65534: string bytes 1, ...". */
+                        size_t i;
+
+                        if (json_array_size(v) == 0) {
+                                fprintf(f, "%-24s -\n", label);
+                                continue;
+                        }
+                        fprintf(f, "%s:\n", label);
+                        json_array_foreach((json_t *) v, i, w) {
+                                const json_t *x;
+                                unsigned k = 0;
+
+                                json_object_foreach((json_t *) w, sub, x) {
+                                        stats_label(label, sizeof(label), sub);
+                                        fprintf(f, "%s%s ", k == 0 ? "  " : k == 1 ? ": " : ", ", label);
+                                        stats_value(f, x);
+                                        k++;
+                                }
                                 fputc('\n', f);
                         }
                         continue;

@@ -27,6 +27,7 @@ static int64_t arg_depth = -1;
 static int64_t arg_uid = -1;
 static const char *arg_comm = NULL;
 static const char *arg_unit = NULL;
+static const char *arg_user_unit = NULL;
 static unsigned arg_kinds = 0;      /* events: bit per kind named by --kind */
 static int64_t arg_pid = 0;         /* events: subtree */
 static bool arg_threads = false;
@@ -37,7 +38,7 @@ static const char *const event_kinds[] = { "fork", "exec", "uid", "gid", "sid", 
 /* Which of the verb-specific options a verb takes. */
 typedef enum VerbFlags {
         VERB_STATE = 1 << 0,   /* --alive, --exited */
-        VERB_FILTERS = 1 << 1, /* --uid, --user, --comm, --unit */
+        VERB_FILTERS = 1 << 1, /* --uid, --user, --comm, --unit, --user-unit */
         VERB_DEPTH = 1 << 2,   /* --depth */
         VERB_EVENTS = 1 << 3,  /* --kind, --pid, --threads */
 } VerbFlags;
@@ -76,7 +77,10 @@ static void help(void) {
                "      --uid=UID, --user=NAME\n"
                "                     ps, events: only processes with this real or effective user\n"
                "      --comm=NAME    ps, events: only processes with this name\n"
-               "      --unit=UNIT    ps, events: only processes in this systemd unit\n"
+               "      --unit=UNIT    ps, events: only processes in this system unit\n"
+               "      --user-unit=UNIT\n"
+               "                     ps, events: only processes in this unit of a user's\n"
+               "                     service manager (below user@UID.service)\n"
                "      --depth=N      tree: at most N levels below the root\n"
                "      --kind=KIND[,KIND...]\n"
                "                     events: only these kinds (fork exec exit comm uid gid\n"
@@ -247,7 +251,8 @@ static int verb_ps(CtlClient *c, char **args) {
             (arg_state == 2 && json_object_set_new(params, "state", json_string("exited")) < 0) ||
             (arg_uid >= 0 && json_object_set_new(params, "uid", json_integer(arg_uid)) < 0) ||
             (arg_comm && json_object_set_new(params, "comm", json_string(arg_comm)) < 0) ||
-            (arg_unit && json_object_set_new(params, "unit", json_string(arg_unit)) < 0)) {
+            (arg_unit && json_object_set_new(params, "unit", json_string(arg_unit)) < 0) ||
+            (arg_user_unit && json_object_set_new(params, "user_unit", json_string(arg_user_unit)) < 0)) {
                 json_decref(params);
                 log_error("Invalid filter: names must be UTF-8.");
                 return CTL_EXIT_USAGE;
@@ -323,6 +328,7 @@ static int verb_events(CtlClient *c, char **args) {
         if ((arg_uid >= 0 && json_object_set_new(params, "uid", json_integer(arg_uid)) < 0) ||
             (arg_comm && json_object_set_new(params, "comm", json_string(arg_comm)) < 0) ||
             (arg_unit && json_object_set_new(params, "unit", json_string(arg_unit)) < 0) ||
+            (arg_user_unit && json_object_set_new(params, "user_unit", json_string(arg_user_unit)) < 0) ||
             (arg_pid > 0 && json_object_set_new(params, "pid", json_integer(arg_pid)) < 0) ||
             (arg_threads && json_object_set_new(params, "threads", json_true()) < 0)) {
                 json_decref(params);
@@ -568,6 +574,7 @@ static int parse_argv(int argc, char *argv[], unsigned *used) {
                 ARG_USER,
                 ARG_COMM,
                 ARG_UNIT,
+                ARG_USER_UNIT,
                 ARG_KIND,
                 ARG_PID,
                 ARG_THREADS,
@@ -584,6 +591,7 @@ static int parse_argv(int argc, char *argv[], unsigned *used) {
                 { "user", required_argument, NULL, ARG_USER },
                 { "comm", required_argument, NULL, ARG_COMM },
                 { "unit", required_argument, NULL, ARG_UNIT },
+                { "user-unit", required_argument, NULL, ARG_USER_UNIT },
                 { "kind", required_argument, NULL, ARG_KIND },
                 { "pid", required_argument, NULL, ARG_PID },
                 { "threads", no_argument, NULL, ARG_THREADS },
@@ -649,6 +657,10 @@ static int parse_argv(int argc, char *argv[], unsigned *used) {
                         break;
                 case ARG_UNIT:
                         arg_unit = optarg;
+                        *used |= VERB_FILTERS;
+                        break;
+                case ARG_USER_UNIT:
+                        arg_user_unit = optarg;
                         *used |= VERB_FILTERS;
                         break;
                 case ARG_KIND:

@@ -24,6 +24,9 @@
  * that grow struct proc_event, and a larger datagram is reported as truncated, not misread. */
 #define BATCH_SLOTS 128
 #define SLOT_SIZE 256
+/* Decoded events held until the batch is handed over: normally one per slot; a datagram holding
+ * more messages fills this sooner, and what is held is then handed over early. */
+#define PENDING_MAX (BATCH_SLOTS * 2)
 
 /* struct proc_input of kernels >= 6.6, missing from Debian 12's uapi header. */
 struct pw_proc_input {
@@ -50,6 +53,10 @@ struct CnProc {
         CnProcStats stats;
         CnProcCallbacks cb;
         void *userdata;
+
+        /* Events of the current batch, decoded but not yet handed to cb.event. */
+        PwEvent pending[PENDING_MAX];
+        unsigned n_pending;
 
         struct mmsghdr msgs[BATCH_SLOTS];
         struct iovec iov[BATCH_SLOTS];
@@ -297,6 +304,16 @@ static void count_malformed(CnProc *c, PwParseError why) {
                 c->stats.malformed_by_reason[why]++;
 }
 
+/* Hands the events decoded so far to cb.event, in order. */
+static void flush_pending(CnProc *c) {
+        for (unsigned i = 0; i < c->n_pending; i++)
+                if (c->cb.event)
+                        c->cb.event(&c->pending[i], c->userdata);
+        c->n_pending = 0;
+        if (c->cb.batch_done)
+                c->cb.batch_done(c->userdata);
+}
+
 static void handle_event(CnProc *c, const PwEvent *ev) {
         /* Every event and, on kernels that number it, every ack takes a number from its CPU. */
         if (ev->cpu != PW_CPU_NONE) {
@@ -317,8 +334,13 @@ static void handle_event(CnProc *c, const PwEvent *ev) {
 
         c->stats.events++;
         c->stats.events_by_kind[ev->kind]++;
-        if (c->cb.event)
-                c->cb.event(ev, c->userdata);
+        if (c->n_pending == PENDING_MAX)
+                flush_pending(c);
+        c->pending[c->n_pending++] = *ev;
+        /* The process that just exec'ed may live 1 ms: its /proc read comes now, before the events
+         * decoded before it are applied and before the rest of the batch is decoded. */
+        if (ev->kind == PW_EVENT_EXEC && c->cb.exec_decoded)
+                c->cb.exec_decoded(ev, c->userdata);
 }
 
 static void handle_datagram(CnProc *c, const uint8_t *buf, size_t len) {
@@ -384,6 +406,7 @@ int cnproc_read(CnProc *c, unsigned max_batches) {
                         }
                         handle_datagram(c, c->bufs[i], c->msgs[i].msg_len);
                 }
+                flush_pending(c);
 
                 if (n < BATCH_SLOTS)
                         return 0;

@@ -42,8 +42,14 @@ typedef enum CnProcLossKind {
 } CnProcLossKind;
 
 typedef struct CnProcCallbacks {
-        /* Every decoded event except our own acks. */
+        /* Every decoded event except our own acks, in order. A recvmmsg() batch is decoded whole
+         * first, then handed over event by event. */
         void (*event)(const PwEvent *ev, void *userdata);
+        /* An EXEC, as soon as it is decoded: before event() gets it or any event decoded before it in
+         * the same batch. For the one read that races the process's exit; optional. */
+        void (*exec_decoded)(const PwEvent *ev, void *userdata);
+        /* Every event decoded so far went to event(); optional. */
+        void (*batch_done)(void *userdata);
         /* A loss was seen: count is events lost (a gap, a rise in Drops), or 1 for ENOBUFS; cpu is
          * PW_CPU_NONE unless the loss is a gap on one CPU. */
         void (*loss)(CnProcLossKind kind, uint32_t cpu, uint64_t count, void *userdata);

@@ -48,9 +48,11 @@ static const PwConfigKeyInfo key_table[_PW_CONFIG_KEY_MAX] = {
         [PW_CONFIG_PRINT_EVENTS] = { "Daemon", "PrintEvents", "--print-events", false, false },
         [PW_CONFIG_RECEIVE_BUFFER] = { "Ingest", "ReceiveBuffer", "--rcvbuf", false, true },
         [PW_CONFIG_RECONCILE_INTERVAL] = { "Ingest", "ReconcileInterval", "--reconcile-interval", false, true },
+        [PW_CONFIG_TASKSTATS] = { "Ingest", "Taskstats", "--no-taskstats", false, false },
         [PW_CONFIG_RETAIN_COUNT] = { "Tree", "RetainCount", "--retain-count", false, true },
         [PW_CONFIG_RETAIN_AGE] = { "Tree", "RetainAge", "--retain-age", false, true },
         [PW_CONFIG_STRING_BUDGET] = { "Tree", "StringBudget", "--string-budget", false, true },
+        [PW_CONFIG_UID_SHARE] = { "Tree", "UidShare", "--uid-share", false, true },
         [PW_CONFIG_ARGV_MAX] = { "Tree", "ArgvMax", "--argv-max", false, true },
         [PW_CONFIG_JOURNAL_FORWARD] = { "Journal", "Forward", "--no-journal", false, false },
         [PW_CONFIG_JOURNAL_EVENTS] = { "Journal", "Events", "--journal-events", false, true },
@@ -59,6 +61,7 @@ static const PwConfigKeyInfo key_table[_PW_CONFIG_KEY_MAX] = {
         [PW_CONFIG_JOURNAL_UID] = { "Journal", "Uid", "--journal-uid", true, true },
         [PW_CONFIG_JOURNAL_COMM] = { "Journal", "Comm", "--journal-comm", true, true },
         [PW_CONFIG_JOURNAL_UNIT] = { "Journal", "Unit", "--journal-unit", true, true },
+        [PW_CONFIG_JOURNAL_USER_UNIT] = { "Journal", "UserUnit", "--journal-user-unit", true, true },
         [PW_CONFIG_JOURNAL_ARGV] = { "Journal", "Argv", "--journal-argv", false, true },
         [PW_CONFIG_JOURNAL_REDACT] = { "Journal", "Redact", "--journal-redact", true, true },
         [PW_CONFIG_SOCKET] = { "Control", "Socket", "--socket", false, false },
@@ -111,6 +114,9 @@ static void set_default(PwConfig *c, PwConfigKey k) {
         case PW_CONFIG_RECONCILE_INTERVAL:
                 c->reconcile_sec = MANAGER_RECONCILE_INTERVAL_USEC_DEFAULT / USEC_PER_SEC;
                 break;
+        case PW_CONFIG_TASKSTATS:
+                c->taskstats = true;
+                break;
         case PW_CONFIG_RETAIN_COUNT:
                 c->retain_count = PROCTREE_RETAIN_COUNT_DEFAULT;
                 break;
@@ -119,6 +125,9 @@ static void set_default(PwConfig *c, PwConfigKey k) {
                 break;
         case PW_CONFIG_STRING_BUDGET:
                 c->string_budget = PROCTREE_STRING_BUDGET_DEFAULT;
+                break;
+        case PW_CONFIG_UID_SHARE:
+                c->uid_share_percent = PROCTREE_UID_SHARE_PERCENT_DEFAULT;
                 break;
         case PW_CONFIG_ARGV_MAX:
                 c->argv_max = PW_ARGV_MAX_DEFAULT;
@@ -147,6 +156,11 @@ static void set_default(PwConfig *c, PwConfigKey k) {
                 for (size_t i = 0; i < f->n_units; i++)
                         free(f->units[i]);
                 f->n_units = 0;
+                break;
+        case PW_CONFIG_JOURNAL_USER_UNIT:
+                for (size_t i = 0; i < f->n_user_units; i++)
+                        free(f->user_units[i]);
+                f->n_user_units = 0;
                 break;
         case PW_CONFIG_JOURNAL_ARGV:
                 f->argv_mode = PW_ARGV_FULL;
@@ -217,6 +231,9 @@ static int copy_value(PwConfig *dst, const PwConfig *src, PwConfigKey k) {
         case PW_CONFIG_RECONCILE_INTERVAL:
                 dst->reconcile_sec = src->reconcile_sec;
                 return 0;
+        case PW_CONFIG_TASKSTATS:
+                dst->taskstats = src->taskstats;
+                return 0;
         case PW_CONFIG_RETAIN_COUNT:
                 dst->retain_count = src->retain_count;
                 return 0;
@@ -225,6 +242,9 @@ static int copy_value(PwConfig *dst, const PwConfig *src, PwConfigKey k) {
                 return 0;
         case PW_CONFIG_STRING_BUDGET:
                 dst->string_budget = src->string_budget;
+                return 0;
+        case PW_CONFIG_UID_SHARE:
+                dst->uid_share_percent = src->uid_share_percent;
                 return 0;
         case PW_CONFIG_ARGV_MAX:
                 dst->argv_max = src->argv_max;
@@ -258,6 +278,9 @@ static int copy_value(PwConfig *dst, const PwConfig *src, PwConfigKey k) {
                 break;
         case PW_CONFIG_JOURNAL_UNIT:
                 dv = d->units, dn = &d->n_units, sv = s->units, sn = s->n_units;
+                break;
+        case PW_CONFIG_JOURNAL_USER_UNIT:
+                dv = d->user_units, dn = &d->n_user_units, sv = s->user_units, sn = s->n_user_units;
                 break;
         case PW_CONFIG_JOURNAL_REDACT:
                 dv = d->redact, dn = &d->n_redact, sv = s->redact, sn = s->n_redact;
@@ -347,6 +370,7 @@ int pw_config_assign(PwConfig *c, PwConfigKey k, const char *value, const char *
                         c->log_level = r;
                 break;
         case PW_CONFIG_PRINT_EVENTS:
+        case PW_CONFIG_TASKSTATS:
         case PW_CONFIG_JOURNAL_FORWARD:
         case PW_CONFIG_JOURNAL_THREADS:
                 r = parse_boolean(value);
@@ -354,6 +378,8 @@ int pw_config_assign(PwConfig *c, PwConfigKey k, const char *value, const char *
                         why = "a boolean: yes or no";
                 else if (k == PW_CONFIG_PRINT_EVENTS)
                         c->print_events = r;
+                else if (k == PW_CONFIG_TASKSTATS)
+                        c->taskstats = r;
                 else if (k == PW_CONFIG_JOURNAL_FORWARD)
                         c->journal = r;
                 else
@@ -380,6 +406,10 @@ int pw_config_assign(PwConfig *c, PwConfigKey k, const char *value, const char *
                                      &c->string_budget);
                 why = "a size from 1M to 16G";
                 break;
+        case PW_CONFIG_UID_SHARE:
+                r = parse_number(value, PW_CONFIG_UID_SHARE_MIN, PW_CONFIG_UID_SHARE_MAX, &c->uid_share_percent);
+                why = "a percentage from 1 to 100";
+                break;
         case PW_CONFIG_ARGV_MAX:
                 r = parse_size_range(value, PW_CONFIG_ARGV_MAX_MIN, PW_CONFIG_ARGV_MAX_MAX, &c->argv_max);
                 why = "a size from 4K to 2M";
@@ -402,6 +432,10 @@ int pw_config_assign(PwConfig *c, PwConfigKey k, const char *value, const char *
                 break;
         case PW_CONFIG_JOURNAL_UNIT:
                 r = pw_journal_filter_add_unit(f, value);
+                why = "a glob";
+                break;
+        case PW_CONFIG_JOURNAL_USER_UNIT:
+                r = pw_journal_filter_add_user_unit(f, value);
                 why = "a glob";
                 break;
         case PW_CONFIG_JOURNAL_REDACT:
@@ -932,6 +966,9 @@ int pw_config_key_values(const PwConfig *c, PwConfigKey k, char ***ret) {
         case PW_CONFIG_PRINT_EVENTS:
                 PUSH(strdup(c->print_events ? "yes" : "no"));
                 break;
+        case PW_CONFIG_TASKSTATS:
+                PUSH(strdup(c->taskstats ? "yes" : "no"));
+                break;
         case PW_CONFIG_JOURNAL_FORWARD:
                 PUSH(strdup(c->journal ? "yes" : "no"));
                 break;
@@ -955,6 +992,9 @@ int pw_config_key_values(const PwConfig *c, PwConfigKey k, char ***ret) {
                 break;
         case PW_CONFIG_RETAIN_AGE:
                 PUSH(format_number(c->retain_age_sec));
+                break;
+        case PW_CONFIG_UID_SHARE:
+                PUSH(format_number(c->uid_share_percent));
                 break;
         case PW_CONFIG_JOURNAL_EVENTS:
                 PUSH(format_kinds(f->kinds));
@@ -980,6 +1020,10 @@ int pw_config_key_values(const PwConfig *c, PwConfigKey k, char ***ret) {
         case PW_CONFIG_JOURNAL_UNIT:
                 for (size_t i = 0; i < f->n_units; i++)
                         PUSH(strdup(f->units[i]));
+                break;
+        case PW_CONFIG_JOURNAL_USER_UNIT:
+                for (size_t i = 0; i < f->n_user_units; i++)
+                        PUSH(strdup(f->user_units[i]));
                 break;
         case PW_CONFIG_JOURNAL_REDACT:
                 for (size_t i = 0; i < f->n_redact; i++)

@@ -35,15 +35,19 @@
 #define PW_CONFIG_ARGV_MAX_MIN (4ULL << 10)
 #define PW_CONFIG_ARGV_MAX_MAX (2ULL << 20) /* the kernel's own limit on argv+envp is about that */
 #define PW_CONFIG_RECONCILE_MAX 86400ULL
+#define PW_CONFIG_UID_SHARE_MIN 1ULL
+#define PW_CONFIG_UID_SHARE_MAX 100ULL
 
 typedef enum PwConfigKey {
         PW_CONFIG_LOG_LEVEL,
         PW_CONFIG_PRINT_EVENTS,
         PW_CONFIG_RECEIVE_BUFFER,
         PW_CONFIG_RECONCILE_INTERVAL,
+        PW_CONFIG_TASKSTATS,
         PW_CONFIG_RETAIN_COUNT,
         PW_CONFIG_RETAIN_AGE,
         PW_CONFIG_STRING_BUDGET,
+        PW_CONFIG_UID_SHARE,
         PW_CONFIG_ARGV_MAX,
         PW_CONFIG_JOURNAL_FORWARD,
         PW_CONFIG_JOURNAL_EVENTS,
@@ -52,6 +56,7 @@ typedef enum PwConfigKey {
         PW_CONFIG_JOURNAL_UID,
         PW_CONFIG_JOURNAL_COMM,
         PW_CONFIG_JOURNAL_UNIT,
+        PW_CONFIG_JOURNAL_USER_UNIT,
         PW_CONFIG_JOURNAL_ARGV,
         PW_CONFIG_JOURNAL_REDACT,
         PW_CONFIG_SOCKET,
@@ -83,9 +88,11 @@ typedef struct PwConfig {
         bool print_events;
         uint64_t rcvbuf;
         uint64_t reconcile_sec;     /* 0: only after loss */
+        bool taskstats;             /* resource use at exit from the kernel's taskstats */
         uint64_t retain_count;
         uint64_t retain_age_sec;
         uint64_t string_budget;
+        uint64_t uid_share_percent; /* PW_CONFIG_UID_SHARE_MIN..MAX */
         uint64_t argv_max;
         bool journal;               /* forward to the journal at all */
         PwJournalFilter journal_filter;

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include "journal-entry.h"
+#include "resources.h"
 #include "procfs.h"
 #include "procwatch/message-ids.h"
 
@@ -175,66 +176,6 @@ static void msg_esc(char *msg, size_t size, const char *s, size_t n) {
         (void) pw_journal_escape(s, n, msg, size);
 }
 
-static bool is_unit_name(const char *c, size_t n) {
-        static const char *const suffixes[] = { ".service", ".scope", ".socket", ".mount", ".swap", ".device" };
-
-        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
-                size_t sl = strlen(suffixes[i]);
-
-                if (n > sl && memcmp(c + n - sl, suffixes[i], sl) == 0)
-                        return true;
-        }
-        return false;
-}
-
-int pw_journal_object_units(const char *cgroup, char **ret_system, char **ret_user) {
-        const char *first = NULL, *last = NULL;
-        size_t first_n = 0, last_n = 0;
-        char *sys = NULL, *user = NULL;
-
-        *ret_system = *ret_user = NULL;
-        if (!cgroup || cgroup[0] != '/')
-                return 0;
-        for (const char *c = cgroup; *c;) {
-                size_t n;
-
-                while (*c == '/')
-                        c++;
-                n = strcspn(c, "/");
-                if (n == 0)
-                        break;
-                if (is_unit_name(c, n)) {
-                        /* systemd escapes names that would clash with its own with a leading '_'. */
-                        const char *name = c[0] == '_' ? c + 1 : c;
-                        size_t nn = c[0] == '_' ? n - 1 : n;
-
-                        if (!first) {
-                                first = name;
-                                first_n = nn;
-                        }
-                        last = name;
-                        last_n = nn;
-                }
-                c += n;
-        }
-        if (first) {
-                sys = strndup(first, first_n);
-                if (!sys)
-                        return -ENOMEM;
-        }
-        /* A user manager's units: below user@UID.service, the innermost one. */
-        if (first && last != first && first_n > strlen("user@.service") && strncmp(first, "user@", 5) == 0) {
-                user = strndup(last, last_n);
-                if (!user) {
-                        free(sys);
-                        return -ENOMEM;
-                }
-        }
-        *ret_system = sys;
-        *ret_user = user;
-        return 0;
-}
-
 /* The wait status of a process's end: -1 when not known (events were lost). */
 static int exit_status(const PwEvent *ev, const PwApplyResult *res, const PwProcess *p) {
         if (res->process_ended) {
@@ -328,7 +269,7 @@ int pw_journal_entry_build(const PwEvent *ev, const PwApplyResult *res, const Pw
         char msg[PW_JOURNAL_MESSAGE_CMDLINE_MAX * 4 + 512] = "", sig[32], dur[32];
         const char *kind = pw_event_kind_to_string(ev->kind), *mid = message_id(ev->kind);
         PwArgvMode mode = ctx && ctx->filter ? ctx->filter->argv_mode : PW_ARGV_FULL;
-        _cleanup_(freep) char *redacted = NULL, *cmdline = NULL, *sys_unit = NULL, *user_unit = NULL;
+        _cleanup_(freep) char *redacted = NULL, *cmdline = NULL;
         const char *argv = NULL;
         size_t argv_len = 0, cmdline_len = 0;
         bool cmdline_cut = false, start_known, ids_known;
@@ -354,11 +295,6 @@ int pw_journal_entry_build(const PwEvent *ev, const PwApplyResult *res, const Pw
                 if (!cmdline)
                         return -ENOMEM;
                 cmdline_cut = cmdline_cut || p->argv_truncated;
-        }
-        if (p->cgroup) {
-                r = pw_journal_object_units(p->cgroup->data, &sys_unit, &user_unit);
-                if (r < 0)
-                        return r;
         }
         if (ev->kind == PW_EVENT_EXIT) {
                 status = exit_status(ev, res, p);
@@ -411,6 +347,8 @@ int pw_journal_entry_build(const PwEvent *ev, const PwApplyResult *res, const Pw
                         format_duration(dur, sizeof(dur), duration_usec);
                         msg_fmt(msg, sizeof(msg), " after %s", dur);
                 }
+                if (res->process_ended && (pw_process_has_resources(p) || (ctx && ctx->resources)))
+                        (void) pw_resources_message(p, msg, sizeof(msg));
                 break;
         case PW_EVENT_FORK:
                 msg_esc(msg, sizeof(msg), p->comm, strnlen(p->comm, sizeof(p->comm)));
@@ -478,14 +416,19 @@ int pw_journal_entry_build(const PwEvent *ev, const PwApplyResult *res, const Pw
         }
         if (p->sid > 0)
                 field_fmt(&b, "PROCWATCH_SID", "%d", (int) p->sid);
-        if (p->unit)
+        /* System and user unit apart, from the cgroup's system part and its user manager's part
+         * (pw_cgroup_to_units()): no user can give its process a system unit's name. */
+        if (p->unit) {
                 field(&b, "PROCWATCH_UNIT", p->unit->data, MIN(p->unit->len, PW_JOURNAL_VALUE_MAX));
+                field(&b, "OBJECT_SYSTEMD_UNIT", p->unit->data, MIN(p->unit->len, PW_JOURNAL_VALUE_MAX));
+        }
+        if (p->user_unit) {
+                field(&b, "PROCWATCH_USER_UNIT", p->user_unit->data, MIN(p->user_unit->len, PW_JOURNAL_VALUE_MAX));
+                field(&b, "OBJECT_SYSTEMD_USER_UNIT", p->user_unit->data,
+                      MIN(p->user_unit->len, PW_JOURNAL_VALUE_MAX));
+        }
         if (p->cgroup)
                 field(&b, "PROCWATCH_CGROUP", p->cgroup->data, MIN(p->cgroup->len, PW_JOURNAL_VALUE_MAX));
-        if (sys_unit)
-                field_str(&b, "OBJECT_SYSTEMD_UNIT", sys_unit);
-        if (user_unit)
-                field_str(&b, "OBJECT_SYSTEMD_USER_UNIT", user_unit);
         if (ev->kind == PW_EVENT_EXIT && status >= 0) {
                 if (WIFEXITED(status))
                         field_fmt(&b, "PROCWATCH_EXIT_CODE", "%d", WEXITSTATUS(status));
@@ -497,6 +440,19 @@ int pw_journal_entry_build(const PwEvent *ev, const PwApplyResult *res, const Pw
         }
         if (ev->kind == PW_EVENT_EXIT && start_known)
                 field_fmt(&b, "PROCWATCH_DURATION_USEC", "%" PRIu64, duration_usec);
+        if (ev->kind == PW_EVENT_EXIT && res->process_ended) {
+                PwResourcesField rf[PW_RESOURCES_FIELDS_MAX];
+                size_t n = pw_resources_journal_fields(p, rf, ELEMENTSOF(rf));
+
+                for (size_t i = 0; i < n; i++) {
+                        char name[64];
+
+                        snprintf(name, sizeof(name), "PROCWATCH_%s", rf[i].name);
+                        field_fmt(&b, name, "%" PRIu64, rf[i].value);
+                }
+                if (n == 0 && ctx && ctx->resources)
+                        field_str(&b, "PROCWATCH_RESOURCES", "unknown");
+        }
         if (start_known && ctx) {
                 int64_t t;
 

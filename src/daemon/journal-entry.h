@@ -27,7 +27,7 @@
 /* exe, cgroup and unit are paths below PATH_MAX already; this bounds any other value. */
 #define PW_JOURNAL_VALUE_MAX (PW_PATH_MAX + 64U)
 /* Fields in one entry, with room for the ones the writer adds (PROCWATCH_USER). */
-#define PW_JOURNAL_FIELDS_MAX 48U
+#define PW_JOURNAL_FIELDS_MAX 72U
 
 /* PRIORITY: warning for a death by signal or a core dump, notice for a non-zero exit code,
  * info for everything else (and for daemon messages as given). */
@@ -49,6 +49,7 @@ struct PwJournalEntry {
 typedef struct PwJournalContext {
         const PwJournalFilter *filter;  /* argv privacy; NULL: full */
         int64_t realtime_offset_ns;     /* CLOCK_REALTIME - CLOCK_MONOTONIC */
+        bool resources;                 /* taskstats is on: an exit without its record says so */
 } PwJournalContext;
 
 /* Builds the entry for ev (as applied: res, and p its record, which must not be NULL). The entry is
@@ -63,12 +64,6 @@ int pw_journal_entry_message(const char *message_id, int priority, const char *m
 
 /* PRIORITY of an event entry (see above). */
 int pw_journal_priority(const PwEvent *ev, const PwApplyResult *res, const PwProcess *p);
-
-/* The units for OBJECT_SYSTEMD_UNIT and OBJECT_SYSTEMD_USER_UNIT from a cgroup path: the outermost
- * system unit (a process inside a delegated subtree can name its inner folders freely, not that one),
- * and, below a user@UID.service, the innermost user unit. Either may come back NULL. Returns 0 or
- * -ENOMEM. */
-int pw_journal_object_units(const char *cgroup, char **ret_system, char **ret_user);
 
 /* Appends s (n bytes) to out (size bytes, always NUL-terminated) escaped for MESSAGE as set out at
  * the top; returns the length it would have (like snprintf). */

@@ -27,6 +27,7 @@ static void free_strv(char **v, size_t *n) {
 void pw_journal_filter_done(PwJournalFilter *f) {
         free_strv(f->comms, &f->n_comms);
         free_strv(f->units, &f->n_units);
+        free_strv(f->user_units, &f->n_user_units);
         free_strv(f->redact, &f->n_redact);
 }
 
@@ -114,6 +115,10 @@ int pw_journal_filter_add_unit(PwJournalFilter *f, const char *glob) {
         return add_glob(f->units, &f->n_units, glob);
 }
 
+int pw_journal_filter_add_user_unit(PwJournalFilter *f, const char *glob) {
+        return add_glob(f->user_units, &f->n_user_units, glob);
+}
+
 int pw_journal_filter_add_redact(PwJournalFilter *f, const char *glob) {
         return add_glob(f->redact, &f->n_redact, glob);
 }
@@ -161,6 +166,8 @@ bool pw_journal_filter_match(const PwJournalFilter *f, const PwEvent *ev, const 
         if (f->n_comms > 0 && !glob_any(f->comms, f->n_comms, p->comm))
                 return false;
         if (f->n_units > 0 && (!p->unit || !glob_any(f->units, f->n_units, p->unit->data)))
+                return false;
+        if (f->n_user_units > 0 && (!p->user_unit || !glob_any(f->user_units, f->n_user_units, p->user_unit->data)))
                 return false;
         return true;
 }

@@ -6,7 +6,8 @@
  * filter that has values: within one filter any value matches (OR), across filters all must (AND).
  * - pids: the process is one of them or descends from one (parent links in the tree, then ppid);
  * - uids: its real or effective uid is one of them;
- * - comms, units: a glob (fnmatch(3)) matches its comm / its unit as the tree has it (PROCWATCH_UNIT).
+ * - comms, units, user_units: a glob (fnmatch(3)) matches its comm / its system unit (PROCWATCH_UNIT)
+ *   / its user unit (PROCWATCH_USER_UNIT) as the tree has them (pw_cgroup_to_units()).
  *
  * argv privacy: full, none (no PROCWATCH_CMDLINE, MESSAGE shows the executable only), or redact:
  * each word is checked against the patterns (globs). A pattern with '=' that matches a word keeps
@@ -52,6 +53,8 @@ typedef struct PwJournalFilter {
         size_t n_comms;
         char *units[PW_JOURNAL_FILTER_VALUES_MAX];
         size_t n_units;
+        char *user_units[PW_JOURNAL_FILTER_VALUES_MAX];
+        size_t n_user_units;
         PwArgvMode argv_mode;
         char *redact[PW_JOURNAL_FILTER_VALUES_MAX];
         size_t n_redact;
@@ -71,6 +74,7 @@ int pw_journal_filter_add_pid(PwJournalFilter *f, const char *s);
 int pw_journal_filter_add_uid(PwJournalFilter *f, const char *s);
 int pw_journal_filter_add_comm(PwJournalFilter *f, const char *glob);
 int pw_journal_filter_add_unit(PwJournalFilter *f, const char *glob);
+int pw_journal_filter_add_user_unit(PwJournalFilter *f, const char *glob);
 int pw_journal_filter_add_redact(PwJournalFilter *f, const char *glob);
 
 /* Is this event, as applied to the tree (res; p its record, NULL for none), to be forwarded? */

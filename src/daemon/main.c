@@ -43,6 +43,10 @@ static void help(void) {
                "      --string-budget=BYTES\n"
                "                         Memory for argv, exe and cgroup strings of all\n"
                "                         processes (default %lluM); oldest exited go first\n"
+               "      --uid-share=PERCENT\n"
+               "                         Of the string budget and of the exited processes\n"
+               "                         kept, what one uid other than root may hold; beyond\n"
+               "                         it, it loses its own (default %u; 100: no share)\n"
                "      --argv-max=BYTES   Command line kept per process (default %lluK)\n"
                "      --reconcile-interval=SEC\n"
                "                         Check the tree against /proc this often, besides\n"
@@ -51,6 +55,8 @@ static void help(void) {
                "                         or debug\n"
                "      --socket=PATH      The control socket (default\n"
                "                         " PW_SOCKET_PATH_DEFAULT ")\n"
+               "      --no-taskstats     Do not record what exited processes cost (CPU,\n"
+               "                         memory, I/O from the kernel's taskstats)\n"
                "      --cat-config       Print the configuration files in the order read, and exit\n"
                "\n"
                "Journal (every filter repeatable: any value matches; all filters must):\n"
@@ -65,7 +71,11 @@ static void help(void) {
                "      --journal-comm=GLOB\n"
                "                         Only processes whose comm matches\n"
                "      --journal-unit=GLOB\n"
-               "                         Only processes whose unit (PROCWATCH_UNIT) matches\n"
+               "                         Only processes whose system unit (PROCWATCH_UNIT)\n"
+               "                         matches\n"
+               "      --journal-user-unit=GLOB\n"
+               "                         Only processes whose user unit (PROCWATCH_USER_UNIT)\n"
+               "                         matches\n"
                "      --journal-argv=full|none|redact\n"
                "                         Command lines in full (default), not at all, or with\n"
                "                         values matching --journal-redact replaced by ***\n"
@@ -79,7 +89,7 @@ static void help(void) {
                "See procwatchd(8).\n",
                CNPROC_RCVBUF_DEFAULT >> 20, PROCTREE_RETAIN_COUNT_DEFAULT,
                (unsigned long long) (PROCTREE_RETAIN_AGE_NS_DEFAULT / 1000000000ULL),
-               (unsigned long long) (PROCTREE_STRING_BUDGET_DEFAULT >> 20),
+               (unsigned long long) (PROCTREE_STRING_BUDGET_DEFAULT >> 20), PROCTREE_UID_SHARE_PERCENT_DEFAULT,
                (unsigned long long) (PW_ARGV_MAX_DEFAULT >> 10),
                (unsigned long long) (MANAGER_RECONCILE_INTERVAL_USEC_DEFAULT / USEC_PER_SEC));
 }
@@ -92,16 +102,19 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_RETAIN_COUNT,
                 ARG_RETAIN_AGE,
                 ARG_STRING_BUDGET,
+                ARG_UID_SHARE,
                 ARG_ARGV_MAX,
                 ARG_RECONCILE_INTERVAL,
                 ARG_SOCKET,
                 ARG_NO_JOURNAL,
+                ARG_NO_TASKSTATS,
                 ARG_JOURNAL_EVENTS,
                 ARG_JOURNAL_THREADS,
                 ARG_JOURNAL_PID,
                 ARG_JOURNAL_UID,
                 ARG_JOURNAL_COMM,
                 ARG_JOURNAL_UNIT,
+                ARG_JOURNAL_USER_UNIT,
                 ARG_JOURNAL_ARGV,
                 ARG_JOURNAL_REDACT,
                 ARG_CAT_CONFIG,
@@ -116,16 +129,19 @@ static int parse_argv(int argc, char *argv[]) {
                 { "retain-count", required_argument, NULL, ARG_RETAIN_COUNT },
                 { "retain-age", required_argument, NULL, ARG_RETAIN_AGE },
                 { "string-budget", required_argument, NULL, ARG_STRING_BUDGET },
+                { "uid-share", required_argument, NULL, ARG_UID_SHARE },
                 { "argv-max", required_argument, NULL, ARG_ARGV_MAX },
                 { "reconcile-interval", required_argument, NULL, ARG_RECONCILE_INTERVAL },
                 { "socket", required_argument, NULL, ARG_SOCKET },
                 { "no-journal", no_argument, NULL, ARG_NO_JOURNAL },
+                { "no-taskstats", no_argument, NULL, ARG_NO_TASKSTATS },
                 { "journal-events", required_argument, NULL, ARG_JOURNAL_EVENTS },
                 { "journal-threads", no_argument, NULL, ARG_JOURNAL_THREADS },
                 { "journal-pid", required_argument, NULL, ARG_JOURNAL_PID },
                 { "journal-uid", required_argument, NULL, ARG_JOURNAL_UID },
                 { "journal-comm", required_argument, NULL, ARG_JOURNAL_COMM },
                 { "journal-unit", required_argument, NULL, ARG_JOURNAL_UNIT },
+                { "journal-user-unit", required_argument, NULL, ARG_JOURNAL_USER_UNIT },
                 { "journal-argv", required_argument, NULL, ARG_JOURNAL_ARGV },
                 { "journal-redact", required_argument, NULL, ARG_JOURNAL_REDACT },
                 { "cat-config", no_argument, NULL, ARG_CAT_CONFIG },
@@ -160,6 +176,9 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_NO_JOURNAL:
                         key = PW_CONFIG_JOURNAL_FORWARD, value = "no";
                         break;
+                case ARG_NO_TASKSTATS:
+                        key = PW_CONFIG_TASKSTATS, value = "no";
+                        break;
                 case ARG_JOURNAL_THREADS:
                         key = PW_CONFIG_JOURNAL_THREADS, value = "yes";
                         break;
@@ -177,6 +196,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_STRING_BUDGET:
                         key = PW_CONFIG_STRING_BUDGET;
+                        break;
+                case ARG_UID_SHARE:
+                        key = PW_CONFIG_UID_SHARE;
                         break;
                 case ARG_ARGV_MAX:
                         key = PW_CONFIG_ARGV_MAX;
@@ -201,6 +223,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_JOURNAL_UNIT:
                         key = PW_CONFIG_JOURNAL_UNIT;
+                        break;
+                case ARG_JOURNAL_USER_UNIT:
+                        key = PW_CONFIG_JOURNAL_USER_UNIT;
                         break;
                 case ARG_JOURNAL_ARGV:
                         key = PW_CONFIG_JOURNAL_ARGV;
@@ -315,6 +340,9 @@ int main(int argc, char *argv[]) {
         opts.config_files = files;
         opts.config_root = arg_config_root;
         opts.config_layer = &arg_layer;
+        /* Only for tests: a family name the kernel does not have stands for a kernel without
+         * taskstats (procwatchd(8), ENVIRONMENT). */
+        opts.taskstats.family = secure_getenv("PROCWATCHD_TASKSTATS_FAMILY");
 
         /* The Manager owns config and files from here on, also when it fails. */
         r = manager_new(&m, &opts);

@@ -24,11 +24,15 @@ void manager_options_from_config(ManagerOptions *o, PwConfig *c) {
                 .retain_count = (unsigned) c->retain_count,
                 .retain_age_ns = c->retain_age_sec * 1000000000ULL,
                 .string_budget = (size_t) c->string_budget,
+                .uid_share_percent = (unsigned) c->uid_share_percent,
         };
         o->argv_max = (size_t) c->argv_max;
         o->reconcile_interval_usec = c->reconcile_sec * USEC_PER_SEC;
         o->socket_path = c->socket;
         o->journal = c->journal ? &c->journal_filter : NULL;
+        /* Callers of the control socket see argv as the journal does, forwarding or not. */
+        o->argv_privacy = &c->journal_filter;
+        o->taskstats.disabled = !c->taskstats;
         o->config = c;
 }
 
@@ -114,6 +118,9 @@ static int apply_live(Manager *m, PwConfig *n, const bool *changed) {
                 .retain_count = (unsigned) n->retain_count,
                 .retain_age_ns = n->retain_age_sec * 1000000000ULL,
                 .string_budget = (size_t) n->string_budget,
+                /* The tree reads the share at every charge: a lower one applies to each uid's next
+                 * record or string (what a uid holds beyond it goes as it needs room, or by age). */
+                .uid_share_percent = (unsigned) n->uid_share_percent,
         };
         m->tree->limits = m->opts.limits;
         proctree_expire(m->tree, now_nsec(CLOCK_MONOTONIC));
@@ -122,6 +129,11 @@ static int apply_live(Manager *m, PwConfig *n, const bool *changed) {
         /* The journal writer runs or not as started (Forward= needs a restart); the filter is read
          * only on this thread, when an entry is built. */
         m->opts.journal = m->journal ? &n->journal_filter : NULL;
+        /* The server borrows the filter for argv privacy: point it at the new one before the old
+         * configuration is freed. It too is read only on this thread. */
+        m->opts.argv_privacy = &n->journal_filter;
+        if (m->server)
+                server_set_argv_privacy(m->server, m->opts.argv_privacy);
         return 0;
 }
 

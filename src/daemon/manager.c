@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The daemon's Manager: the sd-event loop and what hangs off it. */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,27 +12,90 @@
 #include "procwatch/message-ids.h"
 #include "procwatch/protocol.h"
 
+static void early_clear(Manager *m) {
+        for (size_t i = 0; i < m->n_early; i++) {
+                m->early[i].dirfd = safe_close(m->early[i].dirfd);
+                pw_proc_info_done(&m->early[i].info);
+        }
+        m->n_early = m->early_next = 0;
+}
+
+/* An EXEC was just decoded: read the image of the process now, before anything else of the batch
+ * (see cnproc.h), and hold it until the event is applied. Only cmdline and exe (then stat, which
+ * vouches for them): they vanish when the process exits, and what can wait (cgroup, status) is read
+ * when the event is applied, through the same fd. While /proc is scanned the events are held and
+ * read when applied, as before. */
+static void on_exec_decoded(const PwEvent *ev, void *userdata) {
+        Manager *m = userdata;
+        EarlyRead *e;
+
+        if (m->queueing || m->n_early == MANAGER_EARLY_MAX)
+                return;
+        e = &m->early[m->n_early++];
+        *e = (EarlyRead){ .pid = ev->exec.tgid, .dirfd = pw_proc_open(&m->reader, ev->exec.tgid) };
+        e->r = e->dirfd >= 0 ? pw_proc_read_at(&m->reader, e->dirfd, e->pid, 0, PW_READ_CMDLINE | PW_READ_EXE, &e->info)
+                             : e->dirfd;
+        if (e->r < 0)
+                e->dirfd = safe_close(e->dirfd);
+}
+
+static void on_batch_done(void *userdata) {
+        early_clear(userdata);
+}
+
+/* The early read of the EXEC of pid being applied now, if one was made. Events are applied in the
+ * order they were decoded, so it is the next one held. */
+static EarlyRead *early_take(Manager *m, pid_t pid) {
+        while (m->early_next < m->n_early) {
+                EarlyRead *e = &m->early[m->early_next++];
+
+                if (e->pid == pid)
+                        return e;
+        }
+        return NULL;
+}
+
 /* Reads what /proc says of processes that just exec'ed (or that events named before we knew them),
- * at once: a process that lives 1 ms must be read before it is gone. */
-static void process_enrich_queue(Manager *m) {
+ * at once: a process that lives 1 ms must be read before it is gone. exec_pid: the process whose
+ * EXEC is being applied (0 for other events); its image was read when its event was decoded. */
+static void process_enrich_queue(Manager *m, pid_t exec_pid) {
         _cleanup_(freep) pid_t *pids = NULL;
         size_t n = proctree_take_enrich(m->tree, &pids);
 
         for (size_t i = 0; i < n; i++) {
                 PwProcess *p = proctree_get_live(m->tree, pids[i]);
+                bool placeholder = p && p->source == PW_SOURCE_PLACEHOLDER;
+                /* Real and effective ids come from the parent at fork and from UID and GID events
+                 * since (a set-id exec sends them). The saved ids and dumpability, which the access
+                 * policy needs (an exec can change both), are in status only: it is read after the
+                 * image, with the cgroup, off the race with a short process's exit. */
+                PwReadFlags more = PW_READ_CGROUP | PW_READ_STATUS | (placeholder ? PW_READ_TASKS : 0);
+                EarlyRead *e = NULL;
                 PwProcInfo info = {};
                 int r;
 
                 if (!p)
                         continue;
-                r = pw_proc_read(&m->reader, pids[i],
-                                 p->source == PW_SOURCE_PLACEHOLDER ? 0 : p->start_boot_ns,
-                                 PW_READ_STAT | PW_READ_STATUS | PW_READ_EXE | PW_READ_CMDLINE | PW_READ_CGROUP |
-                                         (p->source == PW_SOURCE_PLACEHOLDER ? PW_READ_TASKS : 0),
-                                 &info);
+                if (pids[i] == exec_pid)
+                        e = early_take(m, exec_pid);
+                if (e) {
+                        /* Checked already (stat through the same fd); the rest may fail if it exited
+                         * meanwhile, and then keeps what the parent gave at fork. */
+                        info = e->info;
+                        e->info = (PwProcInfo){};
+                        r = e->r;
+                        if (r >= 0)
+                                r = pw_proc_read_more(e->dirfd, more, &info);
+                        e->dirfd = safe_close(e->dirfd);
+                } else
+                        r = pw_proc_read(&m->reader, pids[i], placeholder ? 0 : p->start_boot_ns,
+                                         PW_READ_STAT | PW_READ_EXE | PW_READ_CMDLINE | more, &info);
                 if (r >= 0)
                         r = proctree_enrich(m->tree, &info, m->reader.hz);
                 if (r < 0) {
+                        /* Hook for the taskstats issue: the exit record of this process carries the
+                         * device and inode of its executable (ac_exe_dev, ac_exe_inode), enough to name
+                         * exe when this read lost the race; until then the image stays uncertain. */
                         m->enrich_failed++;
                         proctree_mark_unreadable(m->tree, pids[i], p->start_boot_ns);
                 }
@@ -69,6 +133,7 @@ static void journal_forward(Manager *m, const PwEvent *ev, const PwApplyResult *
         ctx = (PwJournalContext){
                 .filter = m->opts.journal,
                 .realtime_offset_ns = (int64_t) (now_nsec(CLOCK_REALTIME) - now_nsec(CLOCK_MONOTONIC)),
+                .resources = resmon_enabled(m->resmon),
         };
         r = pw_journal_entry_build(ev, res, res->process, &ctx, &e);
         if (r < 0) {
@@ -86,8 +151,17 @@ static void journal_message(Manager *m, const char *message_id, int priority, co
                 (void) journal_submit(m->journal, e);
 }
 
+/* An exit that waited for its taskstats record (resmon.h), now complete or given up on. */
+static void forward_exit(const PwEvent *ev, const PwApplyResult *res, void *userdata) {
+        Manager *m = userdata;
+
+        server_publish_event(m->server, ev, res);
+        journal_forward(m, ev, res);
+}
+
 static void apply_event(Manager *m, const PwEvent *ev) {
         PwApplyResult res;
+        bool held = false;
         int r;
 
         if (m->opts.print_events) {
@@ -102,15 +176,18 @@ static void apply_event(Manager *m, const PwEvent *ev) {
         if (r < 0)
                 log_warning_errno(r, "Failed to apply a %s event to the process tree, ignoring: %m",
                                   pw_event_kind_to_string(ev->kind));
+        /* A process's end waits (briefly) for what it cost; resmon forwards it then. */
+        if (r >= 0 && ev->kind == PW_EVENT_EXIT && res.process_ended)
+                held = resmon_defer_exit(m->resmon, ev, res.process);
         /* Live streams: an exec once /proc has given its image; anything else now, since reading
          * /proc for others may evict the exited record res names. */
-        if (r >= 0 && ev->kind != PW_EVENT_EXEC)
+        if (r >= 0 && ev->kind != PW_EVENT_EXEC && !held)
                 server_publish_event(m->server, ev, &res);
         /* The journal likewise: an exit while its record is certainly valid, an exec below. */
-        if (r >= 0 && ev->kind != PW_EVENT_EXEC)
+        if (r >= 0 && ev->kind != PW_EVENT_EXEC && !held)
                 journal_forward(m, ev, &res);
         if (m->tree->n_enrich > 0)
-                process_enrich_queue(m);
+                process_enrich_queue(m, r >= 0 && ev->kind == PW_EVENT_EXEC ? ev->exec.tgid : 0);
         if (m->tree->n_reparent > 0)
                 process_reparent_queue(m);
         if (r >= 0 && ev->kind == PW_EVENT_EXEC) {
@@ -350,20 +427,67 @@ static void report_loss(Manager *m) {
         m->pending_lost = m->pending_enobufs = m->pending_drops = 0;
 }
 
+/* Says whose budget bit and what it cost them, at most every MANAGER_BUDGET_REPORT_INTERVAL_USEC;
+ * the figures add up in between. */
+static void report_budget(Manager *m, usec_t now) {
+        PwUidBudget top[MANAGER_BUDGET_REPORT_UIDS];
+        size_t n;
+
+        if (now < m->last_budget_report_usec + MANAGER_BUDGET_REPORT_INTERVAL_USEC)
+                return;
+        n = proctree_take_bitten(m->tree, top, ELEMENTSOF(top));
+        if (n == 0)
+                return;
+        m->last_budget_report_usec = now;
+        for (size_t i = 0; i < MIN(n, ELEMENTSOF(top)); i++) {
+                char msg[256], f[5][64];
+                const char *extra[] = { f[0], f[1], f[2], f[3], f[4], NULL };
+                PwJournalEntry *e;
+
+                snprintf(msg, sizeof(msg),
+                         "Budget for uid %" PRIu32 " bit: %llu records evicted (%llu for other uids), "
+                         "%llu argv cut, %llu strings not stored%s.",
+                         top[i].uid, (unsigned long long) top[i].pending_evicted,
+                         (unsigned long long) top[i].pending_evicted_for_others,
+                         (unsigned long long) top[i].pending_argv_cut,
+                         (unsigned long long) top[i].pending_strings_dropped,
+                         i + 1 == ELEMENTSOF(top) && n > ELEMENTSOF(top) ? "; more uids in procwatchctl stats" : "");
+                log_notice("%s", msg);
+                snprintf(f[0], sizeof(f[0]), "PROCWATCH_BUDGET_UID=%" PRIu32, top[i].uid);
+                snprintf(f[1], sizeof(f[1]), "PROCWATCH_BUDGET_EVICTED=%llu", (unsigned long long) top[i].pending_evicted);
+                snprintf(f[2], sizeof(f[2]), "PROCWATCH_BUDGET_EVICTED_FOR_OTHERS=%llu",
+                         (unsigned long long) top[i].pending_evicted_for_others);
+                snprintf(f[3], sizeof(f[3]), "PROCWATCH_BUDGET_ARGV_CUT=%llu", (unsigned long long) top[i].pending_argv_cut);
+                snprintf(f[4], sizeof(f[4]), "PROCWATCH_BUDGET_STRINGS_DROPPED=%llu",
+                         (unsigned long long) top[i].pending_strings_dropped);
+                if (m->journal && pw_journal_entry_message(PW_MESSAGE_BUDGET_BIT, LOG_NOTICE, msg, extra, &e) >= 0)
+                        (void) journal_submit(m->journal, e);
+        }
+}
+
 static void send_status(Manager *m) {
         const CnProcStats *st = cnproc_get_stats(m->cnproc);
         const SeqTrack *t = cnproc_get_seqtrack(m->cnproc);
         JournalStats js;
+        ResMonFigures rf;
+        char ts[160];
 
         journal_get_stats(m->journal, &js);
+        resmon_figures(m->resmon, &rf);
+        if (rf.state == RESMON_ON)
+                snprintf(ts, sizeof(ts), "; taskstats: %llu records, %llu joined, %llu missing, %llu overflows",
+                         (unsigned long long) rf.join.records, (unsigned long long) rf.join.joined,
+                         (unsigned long long) rf.join.missing, (unsigned long long) rf.socket.enobufs);
+        else
+                snprintf(ts, sizeof(ts), "; taskstats: %s", resmon_state_to_string(rf.state));
         (void) sd_notifyf(false,
                           "STATUS=Watching: %.0f events/s, %llu events, %llu lost, %llu overflows, "
                           "%llu socket drops, %llu malformed, %u processes, %u exited; "
-                          "journal: %llu forwarded, %llu dropped",
+                          "journal: %llu forwarded, %llu dropped%s",
                           m->events_per_sec, (unsigned long long) st->events, (unsigned long long) t->lost,
                           (unsigned long long) st->enobufs, (unsigned long long) st->socket_drops,
                           (unsigned long long) st->malformed, m->tree->n_live, m->tree->n_retained,
-                          (unsigned long long) js.forwarded, (unsigned long long) journal_stats_dropped(&js));
+                          (unsigned long long) js.forwarded, (unsigned long long) journal_stats_dropped(&js), ts);
 }
 
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -385,7 +509,9 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         report_loss(m);
         if (m->repair_pending && now >= m->last_reconcile_usec + MANAGER_REPAIR_MIN_INTERVAL_USEC)
                 (void) manager_reconcile(m, "events lost");
+        resmon_tick(m->resmon);
         proctree_expire(m->tree, now_nsec(CLOCK_MONOTONIC));
+        report_budget(m, now);
         send_status(m);
 
         r = sd_event_source_set_time(s, usec + MANAGER_STATUS_INTERVAL_USEC);
@@ -401,6 +527,7 @@ static void manager_stopping(Manager *m) {
         m->stopping = true;
         (void) sd_notify(false, "STOPPING=1");
         (void) cnproc_unsubscribe(m->cnproc);
+        resmon_stop(m->resmon);
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -430,6 +557,7 @@ static void manager_get_stats(void *userdata, PwDaemonStats *ret) {
         ret->rcvbuf = m->cnproc ? cnproc_get_rcvbuf(m->cnproc) : 0;
         ret->events_per_sec = m->events_per_sec;
         ret->tree = m->tree;
+        resmon_figures(m->resmon, &ret->taskstats);
         if (m->journal) {
                 JournalStats js;
 
@@ -443,9 +571,6 @@ static void manager_get_stats(void *userdata, PwDaemonStats *ret) {
         }
 }
 
-/* The control socket, once the tree is complete. A path given explicitly must work; the default is
- * best effort, so that a daemon run by hand without /run/procwatchd, or beside a running instance,
- * still watches (procwatchctl then reports it as not running). */
 static int server_reload(void *userdata, json_t **ret) {
         return manager_reload(userdata, ret);
 }
@@ -454,6 +579,9 @@ static json_t *server_get_config(void *userdata) {
         return manager_config_json(userdata);
 }
 
+/* The control socket, once the tree is complete. A path given explicitly must work; the default is
+ * best effort, so that a daemon run by hand without /run/procwatchd, or beside a running instance,
+ * still watches (procwatchctl then reports it as not running). */
 static int manager_start_server(Manager *m) {
         static const ServerCallbacks cb_config = {
                 .get_stats = manager_get_stats, .reload = server_reload, .get_config = server_get_config
@@ -466,6 +594,7 @@ static int manager_start_server(Manager *m) {
         r = server_new(&m->server, m->event, m->tree, NULL, cbp, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the control socket: %m");
+        server_set_argv_privacy(m->server, m->opts.argv_privacy);
         /* A socket systemd passed (procwatchd.socket) wins over making one. */
         r = server_listen_activated(m->server);
         if (r < 0)
@@ -501,8 +630,11 @@ int manager_new(Manager **ret, const ManagerOptions *opts) {
         r = pw_proc_reader_open(&m->reader, NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to open /proc: %m");
-        if (m->opts.argv_max > 0)
-                m->reader.argv_max = m->opts.argv_max;
+        if (m->opts.argv_max > 0) {
+                r = pw_proc_reader_set_argv_max(&m->reader, m->opts.argv_max);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up the command line buffer: %m");
+        }
         m->tree->boot_minus_mono_ns = m->reader.boot_minus_mono_ns;
 
         r = sd_event_default(&m->event);
@@ -534,6 +666,9 @@ int manager_new(Manager **ret, const ManagerOptions *opts) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to start the journal writer: %m");
         }
+        r = resmon_new(&m->resmon, m->event, m->tree, &m->opts.taskstats, forward_exit, m);
+        if (r < 0)
+                return log_oom();
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -545,10 +680,13 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->cnproc_source);
         sd_event_source_disable_unref(m->status_timer);
         sd_event_source_disable_unref(m->reconcile_timer);
+        /* Before the journal and the server: it forwards the exits it still holds. */
+        resmon_free(m->resmon);
         /* First: bounded (JOURNAL_FLUSH_USEC), and the entries own their strings. */
         journal_free(m->journal);
         server_free(m->server);
         cnproc_free(m->cnproc);
+        early_clear(m);
         proctree_free(m->tree);
         pw_proc_reader_close(&m->reader);
         free(m->queue);
@@ -563,12 +701,22 @@ Manager *manager_free(Manager *m) {
 }
 
 int manager_startup(Manager *m) {
-        static const CnProcCallbacks cb = { .event = on_event, .loss = on_loss };
+        static const CnProcCallbacks cb = {
+                .event = on_event,
+                .exec_decoded = on_exec_decoded,
+                .batch_done = on_batch_done,
+                .loss = on_loss,
+        };
         int r;
 
         r = cnproc_new(&m->cnproc, m->opts.rcvbuf, &cb, m);
         if (r == -EPROTONOSUPPORT)
                 m->no_events = true;
+        if (r < 0)
+                return r;
+
+        /* Taskstats before the subscription: every exit the tree will see then has its record. */
+        r = resmon_start(m->resmon);
         if (r < 0)
                 return r;
 

@@ -13,6 +13,7 @@
 #include "journal-filter.h"
 #include "journal.h"
 #include "procfs.h"
+#include "resmon.h"
 #include "proctree.h"
 #include "server.h"
 #include "time-util.h"
@@ -28,6 +29,14 @@
 #define MANAGER_QUEUE_MAX (1024U * 1024U)
 /* Loss-triggered repairs are at least this far apart. */
 #define MANAGER_REPAIR_MIN_INTERVAL_USEC (1 * USEC_PER_SEC)
+/* Budgets that bit are reported at most this often, for at most this many uids at a time (the
+ * others in one line). */
+#define MANAGER_BUDGET_REPORT_INTERVAL_USEC (10 * USEC_PER_SEC)
+#define MANAGER_BUDGET_REPORT_UIDS 5
+/* EXECs of one batch whose image is read as they are decoded (each holds its /proc/PID fd until the
+ * event is applied); later ones in the same batch are read when applied. A batch holds at most 128
+ * datagrams, a third of them EXECs in an exec storm. */
+#define MANAGER_EARLY_MAX 128
 /* /proc entries read between two drains of the socket during a scan. */
 #define MANAGER_SCAN_DRAIN_EVERY 64
 
@@ -39,6 +48,11 @@ typedef struct ManagerOptions {
         usec_t reconcile_interval_usec; /* 0: only after loss */
         const char *socket_path;        /* the control socket; NULL: the default, best effort */
         const PwJournalFilter *journal; /* what to forward to the journal (borrowed); NULL: nothing */
+        /* argv privacy (--journal-argv, --journal-redact) for control-socket callers other than root
+         * and the process's owner (borrowed; a reload points it at the new configuration's filter);
+         * NULL: argv in full */
+        const PwJournalFilter *argv_privacy;
+        ResMonOptions taskstats;        /* resource use at exit (--no-taskstats, [Ingest] Taskstats=) */
         /* The configuration the above came from (manager_options_from_config): ownership of config
          * and config_files passes to the Manager, which re-reads config_root (NULL: "/") and applies
          * config_layer (the command line, borrowed) over it at each reload. All NULL: no reload. */
@@ -47,6 +61,14 @@ typedef struct ManagerOptions {
         const char *config_root;
         const PwConfigLayer *config_layer;
 } ManagerOptions;
+
+/* An exec's image, read as its event was decoded, waiting for the event to be applied. */
+typedef struct EarlyRead {
+        pid_t pid;
+        int dirfd;        /* /proc/PID, checked by the read; -EBADF when the read failed */
+        int r;            /* the read's result */
+        PwProcInfo info;  /* argv, exe, stat */
+} EarlyRead;
 
 typedef struct Manager {
         ManagerOptions opts;
@@ -58,6 +80,7 @@ typedef struct Manager {
         ProcTree *tree;
         Server *server;                 /* the control socket */
         Journal *journal;               /* the journal writer; NULL with --no-journal */
+        ResMon *resmon;                 /* taskstats: what exited processes cost */
         PwProcReader reader;
 
         /* While scanning /proc, events are held here and applied after the snapshot. */
@@ -70,6 +93,8 @@ typedef struct Manager {
         uint64_t reconciliations;
         usec_t last_reconcile_usec;
         uint64_t enrich_failed;         /* exec'ed processes gone before /proc could be read */
+        EarlyRead early[MANAGER_EARLY_MAX];
+        size_t n_early, early_next;     /* held, and the next to be applied (events keep order) */
         bool stopping;
         bool no_events;  /* start-up failed because the kernel gives us no events */
 
@@ -78,6 +103,7 @@ typedef struct Manager {
         uint64_t pending_enobufs;
         uint64_t pending_drops;
         uint64_t loss_incidents;
+        usec_t last_budget_report_usec;
 
         /* For events/s in STATUS=. */
         uint64_t rate_events;

@@ -3,16 +3,26 @@
  * /proc/PID directory fd per process.
  *
  * Identity. A pid names a process only until it is reaped; the next process may get the same number
- * at any moment. So pw_proc_read() opens /proc/PID once, as a directory fd, reads stat through it
- * first and compares stat's start time with the one the caller expects. Every later file (status,
- * exe, cmdline, cgroup, task) is opened relative to that same fd, and that is enough: the proc inode
- * behind the fd holds the kernel's struct pid of the process it was opened for, and a new process
- * that reuses the number gets a new struct pid. Once the old process is reaped, openat() through the
- * old fd fails with ENOENT and reads of files already open fail with ESRCH; the fd never starts to
- * show the newcomer. Hence no second stat read after the others. (An exec from a non-leader thread
- * moves the leader's pid to the exec'ing thread, which also inherits the leader's start time: same
- * process, same identity.) What the dirfd does not freeze is the image: an exec between two files
- * can make comm (stat) older than exe or cmdline. Callers re-read at EXEC events.
+ * at any moment. So pw_proc_read() opens /proc/PID once, as a directory fd, and reads every file
+ * through it: the proc inode behind the fd holds the kernel's struct pid of the process it was opened
+ * for, and a new process that reuses the number gets a new struct pid. Once the old process is
+ * reaped, openat() through the old fd fails with ENOENT and reads of files already open fail with
+ * ESRCH; the fd never starts to show the newcomer.
+ *
+ * Order. What vanishes first is read first: cmdline and exe go when the process's mm goes (at exit,
+ * long before it is reaped), so they are read right after the open; stat, which stays readable until
+ * the process is reaped, comes next, and its start time is compared with the one the caller expects.
+ * Because all three go through the same fd, a matching start time vouches for what was read before
+ * it; a mismatch (the fd was opened on a newcomer that already reused the pid) or a stat that cannot
+ * be read any more (reaped meanwhile: nothing vouches) discards everything. status, cgroup and the
+ * task list come last. (An exec from a non-leader thread moves the leader's pid to the exec'ing
+ * thread, which also inherits the leader's start time: same process, same identity.) What the dirfd
+ * does not freeze is the image: an exec between two files can make comm (stat) newer than exe or
+ * cmdline. Callers re-read at EXEC events.
+ *
+ * cmdline is read with one read() into a buffer of argv_max + 1 bytes: the kernel copies the whole
+ * argument area in one call (holding a reference on the mm meanwhile), so a long command line costs
+ * no second read, and no partial one can come from a process that exits between two reads.
  *
  * Nothing here logs: every failure is a negative errno for the caller to judge. */
 #include <dirent.h>
@@ -224,6 +234,32 @@ int pw_parse_status(const char *text, uint32_t *uid, uint32_t *euid, uint32_t *g
         return 0;
 }
 
+int pw_parse_status_saved(const char *text, uint32_t *suid, uint32_t *sgid) {
+        uint32_t uids[4], gids[4];
+        bool have_uid = false, have_gid = false;
+
+        if (!text)
+                return -EINVAL;
+        for (const char *p = text; p && *p && !(have_uid && have_gid); p = next_line(p)) {
+                if (!have_uid && strncmp(p, "Uid:", 4) == 0) {
+                        if (parse_u32_list(p + 4, uids, ELEMENTSOF(uids)) < 0)
+                                return -EBADMSG;
+                        have_uid = true;
+                } else if (!have_gid && strncmp(p, "Gid:", 4) == 0) {
+                        if (parse_u32_list(p + 4, gids, ELEMENTSOF(gids)) < 0)
+                                return -EBADMSG;
+                        have_gid = true;
+                }
+        }
+        if (!have_uid || !have_gid)
+                return -EBADMSG;
+        if (suid)
+                *suid = uids[2];
+        if (sgid)
+                *sgid = gids[2];
+        return 0;
+}
+
 /* Whether the comma-separated controller list [s, s+n) names the v1 systemd hierarchy. */
 static bool controllers_have_systemd(const char *s, size_t n) {
         static const char key[] = "name=systemd";
@@ -341,49 +377,82 @@ static bool is_process_unit(const char *s, size_t n) {
         return true;
 }
 
-int pw_cgroup_to_unit(const char *cgroup, char **ret) {
-        const char *unit = NULL, *p;
-        size_t unit_len = 0;
-        char *s;
+/* The component at *p (after any '/'), advancing *p past it; the name with systemd's '_' escape
+ * undone in *ret_name, *ret_n. False at the end of the path. */
+static bool next_component(const char **p, const char **ret_name, size_t *ret_n) {
+        const char *e;
 
-        if (!cgroup || !ret)
-                return -EINVAL;
-        if (cgroup[0] != '/')
-                return -EINVAL;
-
-        /* The innermost unit: the last component that is a unit name. A slice is not a unit a process
-         * runs in, and folders below a unit (a delegated subtree, a payload) still belong to it. */
-        for (p = cgroup; *p;) {
-                const char *e;
-                size_t n;
-
-                while (*p == '/')
-                        p++;
-                e = strchrnul(p, '/');
-                n = (size_t) (e - p);
-                if (n > 0) {
-                        const char *name = p;
-
-                        /* systemd's cg_escape() prefixes '_' to names that would clash with
-                         * kernel files or controller names ("_cpu.service"). */
-                        if (name[0] == '_') {
-                                name++;
-                                n--;
-                        }
-                        if (is_process_unit(name, n)) {
-                                unit = name;
-                                unit_len = n;
-                        }
-                }
-                p = e;
+        while (**p == '/')
+                (*p)++;
+        if (**p == '\0')
+                return false;
+        e = strchrnul(*p, '/');
+        *ret_name = *p;
+        *ret_n = (size_t) (e - *p);
+        *p = e;
+        /* systemd's cg_escape() prefixes '_' to names that would clash with kernel files or
+         * controller names ("_cpu.service"). */
+        if (*ret_n > 1 && (*ret_name)[0] == '_') {
+                (*ret_name)++;
+                (*ret_n)--;
         }
-        if (!unit)
-                return -ENOENT;
+        return true;
+}
 
-        s = strndup(unit, unit_len);
-        if (!s)
-                return -ENOMEM;
-        *ret = s;
+static bool is_slice(const char *s, size_t n) {
+        return n > strlen(".slice") && memcmp(s + n - strlen(".slice"), ".slice", strlen(".slice")) == 0;
+}
+
+/* From *p: skips slices; the next component, when a process unit, in *ret_name and *ret_n. */
+static bool unit_below(const char **p, const char **ret_name, size_t *ret_n) {
+        const char *name;
+        size_t n;
+
+        while (next_component(p, &name, &n))
+                if (!is_slice(name, n)) {
+                        if (!is_process_unit(name, n))
+                                return false;
+                        *ret_name = name;
+                        *ret_n = n;
+                        return true;
+                }
+        return false;
+}
+
+/* "user@" DIGITS ".service" */
+static bool is_user_manager(const char *s, size_t n) {
+        size_t i = strlen("user@");
+
+        if (n <= i + strlen(".service") || memcmp(s, "user@", i) != 0 ||
+            memcmp(s + n - strlen(".service"), ".service", strlen(".service")) != 0)
+                return false;
+        for (; i < n - strlen(".service"); i++)
+                if (!is_digit(s[i]))
+                        return false;
+        return true;
+}
+
+int pw_cgroup_to_units(const char *cgroup, char **ret_unit, char **ret_user_unit) {
+        _cleanup_(freep) char *unit = NULL, *user_unit = NULL;
+        const char *p = cgroup, *name;
+        size_t n;
+
+        if (!cgroup || cgroup[0] != '/')
+                return -EINVAL;
+        if (unit_below(&p, &name, &n)) {
+                unit = strndup(name, n);
+                if (!unit)
+                        return -ENOMEM;
+                if (is_user_manager(name, n) && unit_below(&p, &name, &n)) {
+                        user_unit = strndup(name, n);
+                        if (!user_unit)
+                                return -ENOMEM;
+                }
+        }
+        if (ret_unit)
+                *ret_unit = TAKE_PTR(unit);
+        if (ret_user_unit)
+                *ret_user_unit = TAKE_PTR(user_unit);
         return 0;
 }
 
@@ -467,6 +536,7 @@ void pw_proc_info_done(PwProcInfo *info) {
         free(info->argv);
         free(info->cgroup);
         free(info->unit);
+        free(info->user_unit);
         free(info->tids);
         *info = (PwProcInfo) {};
 }
@@ -487,6 +557,7 @@ static uint64_t sample_boot_minus_mono(void) {
 
 int pw_proc_reader_open(PwProcReader *r, const char *root) {
         long hz;
+        int k;
 
         if (!r)
                 return -EINVAL;
@@ -505,7 +576,23 @@ int pw_proc_reader_open(PwProcReader *r, const char *root) {
         hz = sysconf(_SC_CLK_TCK);
         r->hz = hz > 0 ? (uint64_t) hz : 100U;
         r->boot_minus_mono_ns = sample_boot_minus_mono();
-        r->argv_max = PW_ARGV_MAX_DEFAULT;
+        k = pw_proc_reader_set_argv_max(r, PW_ARGV_MAX_DEFAULT);
+        if (k < 0)
+                pw_proc_reader_close(r);
+        return k;
+}
+
+int pw_proc_reader_set_argv_max(PwProcReader *r, size_t argv_max) {
+        char *b;
+
+        if (!r || argv_max == 0 || argv_max >= SIZE_MAX / 2)
+                return -EINVAL;
+        b = realloc(r->scratch, argv_max + 1);
+        if (!b)
+                return -ENOMEM;
+        r->scratch = b;
+        r->scratch_size = argv_max + 1;
+        r->argv_max = argv_max;
         return 0;
 }
 
@@ -513,6 +600,8 @@ void pw_proc_reader_close(PwProcReader *r) {
         if (!r)
                 return;
         r->proc_fd = safe_close(r->proc_fd);
+        r->scratch = mfree(r->scratch);
+        r->scratch_size = 0;
 }
 
 void pw_proc_reader_refresh_clock(PwProcReader *r) {
@@ -527,6 +616,7 @@ static bool is_gone(int r) {
 
 static int read_status(int dirfd, PwProcInfo *info) {
         _cleanup_(freep) char *text = NULL;
+        struct stat st;
         int r;
 
         r = read_full_file_at(dirfd, "status", STATUS_FILE_MAX, &text, NULL);
@@ -535,6 +625,12 @@ static int read_status(int dirfd, PwProcInfo *info) {
         r = pw_parse_status(text, &info->uid, &info->euid, &info->gid, &info->egid, &info->tgid);
         if (r < 0)
                 return r;
+        r = pw_parse_status_saved(text, &info->suid, &info->sgid);
+        if (r < 0)
+                return r;
+        /* Owned by the euid when dumpable, by root when not (task_dump_owner()); stat'ed after the
+         * read, so ids changed in between make it disagree, and say "not dumpable". */
+        info->dumpable = fstatat(dirfd, "status", &st, 0) >= 0 && st.st_uid == info->euid && info->euid != 0;
         info->have_status = true;
         return 0;
 }
@@ -555,16 +651,32 @@ static int read_exe(int dirfd, PwProcInfo *info) {
         return info->exe ? 0 : -ENOMEM;
 }
 
-static int read_cmdline(int dirfd, size_t argv_max, PwProcInfo *info) {
-        _cleanup_(freep) char *data = NULL;
-        size_t len = 0;
-        int r;
+static int read_cmdline(const PwProcReader *r, int dirfd, PwProcInfo *info) {
+        _cleanup_(closep) int fd = -EBADF;
+        _cleanup_(freep) char *own = NULL;
+        size_t want = r->argv_max < SIZE_MAX / 2 ? r->argv_max + 1 : SIZE_MAX / 2;
+        char *buf;
+        ssize_t n;
 
-        /* One byte more than we keep tells a cmdline of exactly argv_max bytes from a longer one. */
-        r = read_file_head_at(dirfd, "cmdline", argv_max < SIZE_MAX ? argv_max + 1 : argv_max, &data, &len);
-        if (r < 0)
-                return r;
-        return pw_parse_cmdline(data, len, argv_max, &info->argv, &info->argv_len, &info->argv_truncated);
+        fd = openat(dirfd, "cmdline", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        /* One byte more than we keep tells a cmdline of exactly argv_max bytes from a longer one. The
+         * reader's scratch buffer spares a malloc per exec; a caller that raised argv_max past it gets
+         * a buffer of its own. */
+        if (r->scratch && r->scratch_size >= want)
+                buf = r->scratch;
+        else {
+                buf = own = malloc(want);
+                if (!buf)
+                        return -ENOMEM;
+        }
+        do
+                n = read(fd, buf, want);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return negative_errno();
+        return pw_parse_cmdline(buf, (size_t) n, r->argv_max, &info->argv, &info->argv_len, &info->argv_truncated);
 }
 
 static int read_cgroup(int dirfd, PwProcInfo *info) {
@@ -577,8 +689,7 @@ static int read_cgroup(int dirfd, PwProcInfo *info) {
         r = pw_parse_cgroup(text, &info->cgroup);
         if (r < 0)
                 return r;
-        r = pw_cgroup_to_unit(info->cgroup, &info->unit);
-        return r == -ENOENT ? 0 : r;
+        return pw_cgroup_to_units(info->cgroup, &info->unit, &info->user_unit);
 }
 
 /* A pid as a directory name: digits only, no leading zero, within pid_t. */
@@ -661,24 +772,66 @@ static int read_tasks(int dirfd, PwProcInfo *info) {
         return list_numeric_dirs(fd, &info->tids, &info->n_tids);
 }
 
-int pw_proc_read(const PwProcReader *r, pid_t pid, uint64_t expect_start_boot_ns, PwReadFlags flags,
-                 PwProcInfo *ret) {
-        _cleanup_(pw_proc_info_done) PwProcInfo info = {};
-        _cleanup_(closep) int dirfd = -EBADF;
-        _cleanup_(freep) char *stat_text = NULL;
+int pw_proc_open(const PwProcReader *r, pid_t pid) {
         char name[16];
+        int fd;
+
+        if (!r || r->proc_fd < 0 || pid <= 0)
+                return -EINVAL;
+        (void) snprintf(name, sizeof(name), "%d", (int) pid);
+        fd = openat(r->proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return is_gone(-errno) ? -ESRCH : negative_errno();
+        return fd;
+}
+
+/* The files read after the identity check. A file that fails (the process exited midway, no
+ * permission, odd contents) leaves its fields empty; only running out of memory is an error. */
+static int read_rest(int dirfd, PwReadFlags flags, PwProcInfo *info) {
         int k;
 
-        if (!r || !ret || r->proc_fd < 0 || pid <= 0)
+        if (flags & PW_READ_STATUS) {
+                k = read_status(dirfd, info);
+                if (k == -ENOMEM)
+                        return k;
+        }
+        if (flags & PW_READ_CGROUP) {
+                k = read_cgroup(dirfd, info);
+                if (k == -ENOMEM)
+                        return k;
+        }
+        if (flags & PW_READ_TASKS) {
+                k = read_tasks(dirfd, info);
+                if (k == -ENOMEM)
+                        return k;
+        }
+        return 0;
+}
+
+int pw_proc_read_at(const PwProcReader *r, int dirfd, pid_t pid, uint64_t expect_start_boot_ns, PwReadFlags flags,
+                    PwProcInfo *ret) {
+        _cleanup_(pw_proc_info_done) PwProcInfo info = {};
+        _cleanup_(freep) char *stat_text = NULL;
+        int k;
+
+        if (!r || !ret || dirfd < 0 || pid <= 0)
                 return -EINVAL;
         *ret = (PwProcInfo) {};
 
-        (void) snprintf(name, sizeof(name), "%d", (int) pid);
-        dirfd = openat(r->proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dirfd < 0)
-                return is_gone(-errno) ? -ESRCH : negative_errno();
+        /* What goes with the mm first (see the note at the top); empty fields when it is gone. */
+        if (flags & PW_READ_CMDLINE) {
+                k = read_cmdline(r, dirfd, &info);
+                if (k == -ENOMEM)
+                        return k;
+        }
+        if (flags & PW_READ_EXE) {
+                k = read_exe(dirfd, &info);
+                if (k == -ENOMEM)
+                        return k;
+                info.exe_error = k < 0 ? k : 0;
+        }
 
-        /* Identity first, through the fd everything else is read from (see the note at the top). */
+        /* Then identity, through the same fd: it vouches for what was read above, or voids it. */
         k = read_full_file_at(dirfd, "stat", STAT_FILE_MAX, &stat_text, NULL);
         if (is_gone(k))
                 return -ESRCH;
@@ -700,38 +853,33 @@ int pw_proc_read(const PwProcReader *r, pid_t pid, uint64_t expect_start_boot_ns
                 return -ESRCH;
         info.kthread = info.stat.flags & PF_KTHREAD_FLAG;
 
-        /* The rest is optional. A file that fails (the process exited midway, no permission, odd
-         * contents) leaves its fields empty; only running out of memory fails the whole read. */
-        if (flags & PW_READ_STATUS) {
-                k = read_status(dirfd, &info);
-                if (k == -ENOMEM)
-                        return k;
-        }
-        if (flags & PW_READ_EXE) {
-                k = read_exe(dirfd, &info);
-                if (k == -ENOMEM)
-                        return k;
-                info.exe_error = k < 0 ? k : 0;
-        }
-        if (flags & PW_READ_CMDLINE) {
-                k = read_cmdline(dirfd, r->argv_max, &info);
-                if (k == -ENOMEM)
-                        return k;
-        }
-        if (flags & PW_READ_CGROUP) {
-                k = read_cgroup(dirfd, &info);
-                if (k == -ENOMEM)
-                        return k;
-        }
-        if (flags & PW_READ_TASKS) {
-                k = read_tasks(dirfd, &info);
-                if (k == -ENOMEM)
-                        return k;
-        }
+        k = read_rest(dirfd, flags, &info);
+        if (k < 0)
+                return k;
 
         *ret = info;
         info = (PwProcInfo) {};
         return 0;
+}
+
+int pw_proc_read_more(int dirfd, PwReadFlags flags, PwProcInfo *info) {
+        if (dirfd < 0 || !info)
+                return -EINVAL;
+        return read_rest(dirfd, flags & (PW_READ_STATUS | PW_READ_CGROUP | PW_READ_TASKS), info);
+}
+
+int pw_proc_read(const PwProcReader *r, pid_t pid, uint64_t expect_start_boot_ns, PwReadFlags flags,
+                 PwProcInfo *ret) {
+        _cleanup_(closep) int dirfd = -EBADF;
+
+        if (!r || !ret || r->proc_fd < 0 || pid <= 0)
+                return -EINVAL;
+        *ret = (PwProcInfo) {};
+
+        dirfd = pw_proc_open(r, pid);
+        if (dirfd < 0)
+                return dirfd;
+        return pw_proc_read_at(r, dirfd, pid, expect_start_boot_ns, flags, ret);
 }
 
 int pw_proc_list_pids(const PwProcReader *r, pid_t **ret) {

@@ -9,6 +9,7 @@
 
 #include "json-util.h"
 #include "procjson.h"
+#include "resources.h"
 
 static const char *const uncertain_names[] = {
         "start", /* PW_UNCERTAIN_START */
@@ -69,15 +70,15 @@ static uint64_t realtime_usec(const ProcJsonContext *ctx, uint64_t mono_ns) {
         return (uint64_t) t / 1000U;
 }
 
-/* argv: NUL-separated words, the last NUL not counted in len. */
-static json_t *argv_json(const PwStr *argv) {
+/* argv: NUL-separated words, len bytes, the last NUL not counted. */
+static json_t *argv_json(const char *argv, size_t len) {
         json_t *a = json_array();
 
         if (!a || !argv)
                 return a;
         for (size_t i = 0;;) {
-                const char *w = argv->data + i, *end = memchr(w, '\0', argv->len - i);
-                size_t n = end ? (size_t) (end - w) : argv->len - i;
+                const char *w = argv + i, *end = memchr(w, '\0', len - i);
+                size_t n = end ? (size_t) (end - w) : len - i;
 
                 if (json_array_append_new(a, json_string_sanitized(w, n)) < 0) {
                         json_decref(a);
@@ -151,8 +152,15 @@ static int cmp_child(const void *a, const void *b) {
         return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-/* Children's pids, oldest first. */
-static json_t *children_json(const PwProcess *p, bool alive_only) {
+/* Does the context's caller see q? */
+static bool ctx_sees(const ProcJsonContext *ctx, const PwProcess *q) {
+        return !ctx->policy || pw_access_visible(ctx->policy, ctx->caller, q);
+}
+
+/* Children's pids, oldest first; only those the caller sees (hidden is true when it does not see
+ * every process). */
+static json_t *children_json(const PwProcess *p, const ProcJsonContext *ctx, bool hidden) {
+        bool alive_only = ctx->children_alive_only;
         _cleanup_(freep) const PwProcess **v = NULL;
         json_t *a = json_array();
         size_t n = 0;
@@ -165,7 +173,7 @@ static json_t *children_json(const PwProcess *p, bool alive_only) {
                 return NULL;
         }
         for (const PwProcess *c = p->first_child; c && n < p->n_children; c = c->next_sibling)
-                if (!alive_only || pw_process_alive(c))
+                if ((!alive_only || pw_process_alive(c)) && (!hidden || ctx_sees(ctx, c)))
                         v[n++] = c;
         qsort(v, n, sizeof(*v), cmp_child);
         for (size_t i = 0; i < n; i++)
@@ -190,36 +198,56 @@ static json_t *uncertain_json(unsigned uncertain) {
 }
 
 int procjson_process(const PwProcess *p, const ProcJsonContext *ctx, json_t **ret) {
-        Builder b = { .obj = json_object() };
+        Builder b = {};
         char parent_id[sizeof(p->id)];
+        PwAccess access = { .visible = true, .ptrace_read = true, .argv = PW_ARGV_FULL };
+        _cleanup_(freep) char *argv_copy = NULL;
+        const char *argv = NULL;
+        size_t argv_len = 0;
+        bool hidden = false, parent_shown;
         uint64_t end_ns;
+        int r;
 
+        if (ctx->policy) {
+                access = pw_access_check(ctx->policy, ctx->caller, p);
+                if (!access.visible)
+                        return -EACCES;
+                /* Relatives are named only when the caller sees them too. */
+                hidden = !pw_access_sees_all(ctx->policy, ctx->caller);
+        }
+        r = pw_access_argv(ctx->policy, access.argv, p, &argv, &argv_len, &argv_copy);
+        if (r < 0)
+                return r;
+        parent_shown = !hidden || (p->parent && p->parent->pid == p->ppid && ctx_sees(ctx, p->parent));
+
+        b.obj = json_object();
         if (!b.obj)
                 return -ENOMEM;
-
         put_str(&b, "id", p->id, strnlen(p->id, sizeof(p->id)));
         put_int(&b, "pid", p->pid);
-        put_int(&b, "ppid", p->ppid);
-        if (p->ppid > 0 && p->parent_start_ns > 0) {
+        put_int(&b, "ppid", parent_shown ? p->ppid : 0);
+        if (parent_shown && p->ppid > 0 && p->parent_start_ns > 0) {
                 snprintf(parent_id, sizeof(parent_id), "%d:%" PRIu64, (int) p->ppid, p->parent_start_ns);
                 put_str(&b, "parent_id", parent_id, strlen(parent_id));
         } else
                 put(&b, "parent_id", json_null());
-        put_int_or_null(&b, "original_ppid", p->original_ppid, p->original_ppid <= 0);
+        put_int_or_null(&b, "original_ppid", p->original_ppid, hidden || p->original_ppid <= 0);
         put_str(&b, "comm", p->comm, strnlen(p->comm, sizeof(p->comm)));
         put(&b, "comm_history", comm_history_json(p, ctx));
         put_int(&b, "comm_changes", p->n_comm_changes);
-        put_pwstr(&b, "exe", p->exe);
-        put(&b, "argv", argv_json(p->argv));
+        put_pwstr(&b, "exe", access.ptrace_read ? p->exe : NULL);
+        put(&b, "argv", argv_json(argv, argv_len));
         put(&b, "argv_truncated", json_boolean(p->argv_truncated));
+        put(&b, "argv_redacted", json_boolean(p->argv && access.argv != PW_ARGV_FULL));
         put_int(&b, "uid", p->uid);
         put_int(&b, "euid", p->euid);
         put_int(&b, "gid", p->gid);
         put_int(&b, "egid", p->egid);
         put_int(&b, "sid", p->sid);
         put_pwstr(&b, "unit", p->unit);
+        put_pwstr(&b, "user_unit", p->user_unit);
         put_pwstr(&b, "cgroup", p->cgroup);
-        put_int_or_null(&b, "tracer", p->tracer, p->tracer <= 0);
+        put_int_or_null(&b, "tracer", p->tracer, hidden || p->tracer <= 0);
         put_int(&b, "threads", p->n_tasks);
         put_int(&b, "execs", p->n_execs);
         put(&b, "kthread", json_boolean(p->kthread));
@@ -236,7 +264,13 @@ int procjson_process(const PwProcess *p, const ProcJsonContext *ctx, json_t **re
 
         put(&b, "source", json_string(pw_source_to_string(p->source) ?: "unknown"));
         put(&b, "uncertain", uncertain_json(p->uncertain));
-        put(&b, "children", children_json(p, ctx->children_alive_only));
+        put(&b, "children", children_json(p, ctx, hidden));
+        /* What it cost (taskstats), and its exited descendants with it. */
+        put(&b, "resources", pw_resources_json(p));
+        put(&b, "resources_state", p->resources && p->resources->state == PW_RESOURCES_JOINED    ? json_string("joined")
+                                   : p->resources && p->resources->state == PW_RESOURCES_MISSING ? json_string("missing")
+                                                                                                 : json_null());
+        put(&b, "subtree_resources", pw_subtree_resources_json(p));
 
         if (b.failed) {
                 json_decref(b.obj);
@@ -244,6 +278,39 @@ int procjson_process(const PwProcess *p, const ProcJsonContext *ctx, json_t **re
         }
         *ret = b.obj;
         return 0;
+}
+
+static void put_budget_uids(Builder *b, const ProcTree *t) {
+        const PwUidBudget *top[PROCJSON_BUDGET_UIDS_MAX];
+        size_t n = t ? proctree_uids_bitten(t, top, ELEMENTSOF(top)) : 0;
+        json_t *arr = json_array();
+
+        put_u64(b, "budget_uids_bitten", n);
+        if (!arr) {
+                b->failed = true;
+                return;
+        }
+        for (size_t i = 0; i < MIN(n, ELEMENTSOF(top)); i++) {
+                Builder e = { .obj = json_object() };
+
+                if (!e.obj) {
+                        b->failed = true;
+                        break;
+                }
+                put_u64(&e, "uid", top[i]->uid);
+                put_u64(&e, "string_bytes", top[i]->bytes);
+                put_u64(&e, "retained", top[i]->n_retained);
+                put_u64(&e, "evicted", top[i]->evicted);
+                put_u64(&e, "evicted_for_others", top[i]->evicted_for_others);
+                put_u64(&e, "argv_cut", top[i]->argv_cut);
+                put_u64(&e, "strings_dropped", top[i]->strings_dropped);
+                if (e.failed || json_array_append_new(arr, e.obj) < 0) {
+                        json_decref(e.obj);
+                        b->failed = true;
+                        break;
+                }
+        }
+        put(b, "budget_uids", arr);
 }
 
 int procjson_stats(const PwDaemonStats *s, json_t **ret) {
@@ -295,13 +362,21 @@ int procjson_stats(const PwDaemonStats *s, json_t **ret) {
         put_u64(&b, "duplicate_exits", t ? t->stats.duplicate_exits : 0);
         put_u64(&b, "evicted", t ? t->stats.evicted : 0);
         put_u64(&b, "evicted_for_bytes", t ? t->stats.evicted_for_bytes : 0);
+        put_u64(&b, "evicted_for_others", t ? t->stats.evicted_for_others : 0);
         put_u64(&b, "argv_truncated_budget", t ? t->stats.argv_truncated_budget : 0);
+        put_u64(&b, "strings_dropped_budget", t ? t->stats.strings_dropped_budget : 0);
         put_u64(&b, "reconciled_ended", t ? t->stats.reconciled_ended : 0);
         put_u64(&b, "reconciled_added", t ? t->stats.reconciled_added : 0);
         put_u64(&b, "string_bytes", t ? t->bytes : 0);
         put_u64(&b, "string_budget", t ? t->limits.string_budget : 0);
         put_u64(&b, "retain_count", t ? t->limits.retain_count : 0);
         put_u64(&b, "retain_age_usec", t ? t->limits.retain_age_ns / 1000U : 0);
+        /* What one uid other than root may hold, and the uids whose budget bit, most bitten first. */
+        put_u64(&b, "uid_share_percent",
+                t ? (t->limits.uid_share_percent ?: PROCTREE_UID_SHARE_PERCENT_DEFAULT) : 0);
+        put_u64(&b, "uid_string_share", t ? MIN(proctree_uid_share_bytes(t, 1), t->limits.string_budget) : 0);
+        put_u64(&b, "uid_retain_share", t ? MIN(proctree_uid_share_count(t, 1), t->limits.retain_count) : 0);
+        put_budget_uids(&b, t);
 
         put_u64(&b, "clients", s->clients);
         put_u64(&b, "clients_total", s->clients_total);
@@ -321,6 +396,9 @@ int procjson_stats(const PwDaemonStats *s, json_t **ret) {
         put_u64(&b, "journal_dropped_queue_full", s->journal_dropped_queue_full);
         put_u64(&b, "journal_dropped_unavailable", s->journal_dropped_unavailable);
         put_u64(&b, "journal_dropped_shutdown", s->journal_dropped_shutdown);
+
+        if (resmon_figures_json(&s->taskstats, b.obj) < 0)
+                b.failed = true;
 
         if (b.failed) {
                 json_decref(b.obj);

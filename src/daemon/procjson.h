@@ -10,8 +10,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "access-policy.h"
 #include "cnproc.h"
 #include "proctree.h"
+#include "resmon.h"
 
 typedef struct ProcJsonContext {
         /* CLOCK_REALTIME - CLOCK_MONOTONIC in ns, sampled when the reply is built: wall time of a
@@ -21,9 +23,14 @@ typedef struct ProcJsonContext {
         uint64_t now_ns;
         /* "children" lists only live children (a tree without exited processes). */
         bool children_alive_only;
+        /* Whom the record is for (access-policy.h): exe, argv and relatives as the policy lets
+         * caller see them. policy NULL: everything (the daemon's own use, tests). */
+        const PwAccessPolicy *policy;
+        const PwCaller *caller;
 } ProcJsonContext;
 
-/* The Process object of io.procwatch.varlink. Returns 0 or -ENOMEM. */
+/* The Process object of io.procwatch.varlink, as ctx->caller may see it. Returns 0, -ENOMEM, or
+ * -EACCES when the caller may not see p at all (check pw_access_visible() first). */
 int procjson_process(const PwProcess *p, const ProcJsonContext *ctx, json_t **ret);
 
 /* "alive", "exited" or "displaced" (its pid was reused before its EXIT came). */
@@ -50,8 +57,12 @@ typedef struct PwDaemonStats {
         unsigned subscribers;         /* Events streams now */
         uint64_t events_published;    /* events offered to subscribers since start */
         uint64_t events_missed;       /* events a subscriber did not get (its buffer full), summed */
+        ResMonFigures taskstats;      /* resource use at exit (resmon.h) */
         bool journal; uint64_t journal_offered, journal_forwarded, journal_dropped_queue_full, journal_dropped_unavailable, journal_dropped_shutdown;
 } PwDaemonStats;
+
+/* Stats lists at most this many uids whose budget bit (budget_uids), most bitten first. */
+#define PROCJSON_BUDGET_UIDS_MAX 16
 
 /* The parameters of the Stats reply. Returns 0 or -ENOMEM. */
 int procjson_stats(const PwDaemonStats *s, json_t **ret);

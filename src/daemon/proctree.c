@@ -2,6 +2,7 @@
 /* The process tree; the rules it follows are set out in proctree.h. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,21 +26,172 @@ const char *pw_source_to_string(PwSource s) {
         return (unsigned) s < _PW_SOURCE_MAX ? source_names[s] : NULL;
 }
 
+/* --- uids ----------------------------------------------------------------------------------------- */
+
+/* Entries are freed only by uid_gc(), never while a caller may hold one. */
+static PwUidBudget *uid_find(const ProcTree *t, uint32_t uid) {
+        return uid == PW_UID_INVALID ? t->uid_invalid : pidmap_get(&t->uids, (int32_t) (uid + 1U));
+}
+
+static PwUidBudget *uid_get(ProcTree *t, uint32_t uid) {
+        PwUidBudget *u = uid_find(t, uid);
+
+        if (u)
+                return u;
+        u = calloc(1, sizeof(*u));
+        if (!u)
+                return NULL;
+        u->uid = uid;
+        if (uid == PW_UID_INVALID)
+                t->uid_invalid = u;
+        else if (pidmap_put(&t->uids, (int32_t) (uid + 1U), u) < 0) {
+                free(u);
+                return NULL;
+        }
+        return u;
+}
+
+static bool uid_bitten(const PwUidBudget *u) {
+        return u->evicted > 0 || u->argv_cut > 0 || u->strings_dropped > 0;
+}
+
+static bool uid_empty(const PwUidBudget *u) {
+        return u->bytes == 0 && u->n_retained == 0 && !uid_bitten(u);
+}
+
+/* Frees the entries of uids that hold nothing and lost nothing. */
+static void uid_gc(ProcTree *t) {
+        PwUidBudget *u;
+        int32_t key;
+
+        for (size_t i = 0; pidmap_next(&t->uids, &i, &key, (void **) &u);)
+                if (uid_empty(u)) {
+                        (void) pidmap_remove(&t->uids, key);
+                        free(u);
+                        i = 0; /* removal may move entries */
+                }
+        if (t->uid_invalid && uid_empty(t->uid_invalid))
+                t->uid_invalid = mfree(t->uid_invalid);
+}
+
+size_t proctree_uid_share_bytes(const ProcTree *t, uint32_t uid) {
+        unsigned pct = t->limits.uid_share_percent ?: PROCTREE_UID_SHARE_PERCENT_DEFAULT;
+
+        if (uid == 0 || pct >= 100)
+                return SIZE_MAX;
+        return t->limits.string_budget / 100U * pct + t->limits.string_budget % 100U * pct / 100U;
+}
+
+unsigned proctree_uid_share_count(const ProcTree *t, uint32_t uid) {
+        unsigned pct = t->limits.uid_share_percent ?: PROCTREE_UID_SHARE_PERCENT_DEFAULT;
+
+        if (uid == 0 || pct >= 100)
+                return UINT_MAX;
+        return (unsigned) ((uint64_t) t->limits.retain_count * pct / 100U);
+}
+
+const PwUidBudget *proctree_uid_budget(const ProcTree *t, uint32_t uid) {
+        return uid_find(t, uid);
+}
+
+void proctree_foreach_uid(const ProcTree *t, bool (*f)(const PwUidBudget *u, void *userdata), void *userdata) {
+        PwUidBudget *u;
+        int32_t key;
+
+        for (size_t i = 0; pidmap_next(&t->uids, &i, &key, (void **) &u);)
+                if (!f(u, userdata))
+                        return;
+        if (t->uid_invalid)
+                (void) f(t->uid_invalid, userdata);
+}
+
+/* Keeps the max heaviest by weight in ret (sorted, heaviest first); returns how many had weight. */
+static size_t top_insert(const PwUidBudget **ret, size_t max, size_t n, const PwUidBudget *u, uint64_t w,
+                         uint64_t (*weight)(const PwUidBudget *u)) {
+        size_t k = MIN(n, max);
+
+        if (w == 0)
+                return n;
+        if (k < max)
+                ret[k++] = u;
+        else if (max > 0 && w > weight(ret[max - 1]))
+                ret[max - 1] = u;
+        else
+                return n + 1;
+        for (size_t j = k - 1; j > 0 && weight(ret[j]) > weight(ret[j - 1]); j--) {
+                const PwUidBudget *x = ret[j];
+                ret[j] = ret[j - 1];
+                ret[j - 1] = x;
+        }
+        return n + 1;
+}
+
+static uint64_t bitten_weight(const PwUidBudget *u) {
+        return u->evicted + u->argv_cut + u->strings_dropped;
+}
+
+static uint64_t pending_weight(const PwUidBudget *u) {
+        return u->pending_evicted + u->pending_argv_cut + u->pending_strings_dropped;
+}
+
+size_t proctree_uids_bitten(const ProcTree *t, const PwUidBudget **ret, size_t max) {
+        PwUidBudget *u;
+        int32_t key;
+        size_t n = 0;
+
+        for (size_t i = 0; pidmap_next(&t->uids, &i, &key, (void **) &u);)
+                n = top_insert(ret, max, n, u, bitten_weight(u), bitten_weight);
+        if (t->uid_invalid)
+                n = top_insert(ret, max, n, t->uid_invalid, bitten_weight(t->uid_invalid), bitten_weight);
+        return n;
+}
+
+static void pending_clear(PwUidBudget *u) {
+        u->pending_evicted = u->pending_evicted_for_others = u->pending_argv_cut = u->pending_strings_dropped = 0;
+}
+
+size_t proctree_take_bitten(ProcTree *t, PwUidBudget *ret, size_t max) {
+        const PwUidBudget *top[64];
+        PwUidBudget *u;
+        int32_t key;
+        size_t n = 0;
+
+        max = MIN(max, ELEMENTSOF(top));
+        for (size_t i = 0; pidmap_next(&t->uids, &i, &key, (void **) &u);)
+                n = top_insert(top, max, n, u, pending_weight(u), pending_weight);
+        if (t->uid_invalid)
+                n = top_insert(top, max, n, t->uid_invalid, pending_weight(t->uid_invalid), pending_weight);
+        for (size_t i = 0; i < MIN(n, max); i++)
+                ret[i] = *top[i];
+        for (size_t i = 0; pidmap_next(&t->uids, &i, &key, (void **) &u);)
+                pending_clear(u);
+        if (t->uid_invalid)
+                pending_clear(t->uid_invalid);
+        return n;
+}
+
 /* --- strings ------------------------------------------------------------------------------------ */
 
-static PwStr *str_new(ProcTree *t, const char *data, size_t len) {
+/* A new string charged to uid (see "Budgets per uid" in proctree.h). */
+static PwStr *str_new(ProcTree *t, uint32_t uid, const char *data, size_t len) {
+        PwUidBudget *u;
         PwStr *s;
 
         if (!data)
+                return NULL;
+        u = uid_get(t, uid);
+        if (!u)
                 return NULL;
         s = malloc(sizeof(PwStr) + len + 1);
         if (!s)
                 return NULL;
         s->ref = 1;
+        s->uid = uid;
         s->len = len;
         memcpy(s->data, data, len);
         s->data[len] = '\0';
         t->bytes += len + 1;
+        u->bytes += len + 1;
         return s;
 }
 
@@ -50,9 +202,14 @@ static PwStr *str_ref(PwStr *s) {
 }
 
 static void str_unref(ProcTree *t, PwStr *s) {
+        PwUidBudget *u;
+
         if (!s || --s->ref > 0)
                 return;
         t->bytes -= s->len + 1;
+        u = uid_find(t, s->uid);
+        if (u)
+                u->bytes -= s->len + 1;
         free(s);
 }
 
@@ -212,6 +369,8 @@ static void process_free(ProcTree *t, PwProcess *p) {
         str_unref(t, p->argv);
         str_unref(t, p->cgroup);
         str_unref(t, p->unit);
+        str_unref(t, p->user_unit);
+        free(p->resources);
         free(p);
 }
 
@@ -233,8 +392,11 @@ static void live_remove(ProcTree *t, PwProcess *p) {
         }
 }
 
+/* Files an exited record for retention, charged to its uid; out of memory for the uid's entry, it is
+ * kept uncharged (on no uid's list), and goes by age or DropRetained. */
 static void retained_link(ProcTree *t, PwProcess *p) {
         PwProcess *newest = pidmap_get(&t->retained, p->pid);
+        PwUidBudget *u;
 
         /* Records end roughly in order; the chain is newest first by end. */
         p->older_same_pid = newest;
@@ -251,9 +413,25 @@ static void retained_link(ProcTree *t, PwProcess *p) {
                 t->ret_head = p;
         t->ret_tail = p;
         t->n_retained++;
+
+        /* Charged to its real uid now; entries are never freed while records are charged. */
+        p->ret_uid = p->uncertain & PW_UNCERTAIN_IDS ? PW_UID_INVALID : p->uid;
+        u = uid_get(t, p->ret_uid);
+        if (!u)
+                return;
+        p->uid_ret_prev = u->ret_tail;
+        p->uid_ret_next = NULL;
+        if (u->ret_tail)
+                u->ret_tail->uid_ret_next = p;
+        else
+                u->ret_head = p;
+        u->ret_tail = p;
+        u->n_retained++;
 }
 
 static void retained_unlink(ProcTree *t, PwProcess *p) {
+        PwUidBudget *u;
+
         if (p->ret_prev)
                 p->ret_prev->ret_next = p->ret_next;
         else
@@ -274,6 +452,20 @@ static void retained_unlink(ProcTree *t, PwProcess *p) {
                 p->older_same_pid->newer_same_pid = p->newer_same_pid;
         p->older_same_pid = p->newer_same_pid = NULL;
         t->n_retained--;
+
+        u = uid_find(t, p->ret_uid);
+        if (u && (u->ret_head == p || p->uid_ret_prev)) {
+                if (p->uid_ret_prev)
+                        p->uid_ret_prev->uid_ret_next = p->uid_ret_next;
+                else
+                        u->ret_head = p->uid_ret_next;
+                if (p->uid_ret_next)
+                        p->uid_ret_next->uid_ret_prev = p->uid_ret_prev;
+                else
+                        u->ret_tail = p->uid_ret_prev;
+                u->n_retained--;
+        }
+        p->uid_ret_prev = p->uid_ret_next = NULL;
 }
 
 static void evict(ProcTree *t, PwProcess *p) {
@@ -284,6 +476,68 @@ static void evict(ProcTree *t, PwProcess *p) {
                 child_detach(p->first_child);
         t->stats.evicted++;
         process_free(t, p);
+}
+
+typedef enum EvictReason {
+        EVICT_COUNT,
+        EVICT_BYTES,
+} EvictReason;
+
+/* Evicts the oldest record of u (other than keep) over a limit, for the uid `for_uid`, and counts it
+ * against u. Returns false when u has no such record. */
+static bool evict_oldest_of(ProcTree *t, PwUidBudget *u, const PwProcess *keep, uint32_t for_uid, EvictReason why) {
+        PwProcess *p = u->ret_head;
+
+        if (p && p == keep)
+                p = p->uid_ret_next;
+        if (!p)
+                return false;
+        evict(t, p);
+        if (why == EVICT_BYTES)
+                t->stats.evicted_for_bytes++;
+        u->evicted++;
+        u->pending_evicted++;
+        if (u->uid != for_uid) {
+                u->evicted_for_others++;
+                u->pending_evicted_for_others++;
+                t->stats.evicted_for_others++;
+        }
+        return true;
+}
+
+/* Under the total limit, whose record goes so that uid self, holding `need` once served, gets room:
+ * the uid holding the most among those holding more than `need`, else self (NULL: nobody needs room,
+ * the uid holding the most). Weights
+ * are bytes (EVICT_BYTES) or retained records (EVICT_COUNT); only uids with records (other than keep)
+ * to give qualify. NULL: nobody may give one up. */
+static PwUidBudget *pick_victim(ProcTree *t, PwUidBudget *self, uint64_t need, const PwProcess *keep, EvictReason why) {
+        PwUidBudget *u, *best = NULL;
+        uint64_t best_w = 0;
+        int32_t key;
+        size_t i = 0;
+
+        for (bool more = true; more;) {
+                uint64_t w;
+
+                if (!pidmap_next(&t->uids, &i, &key, (void **) &u)) {
+                        more = false;
+                        u = t->uid_invalid;
+                        if (!u)
+                                break;
+                }
+                if (u == self || u->n_retained == 0 || (u->n_retained == 1 && u->ret_head == keep))
+                        continue;
+                w = why == EVICT_BYTES ? u->bytes : u->n_retained;
+                if (w > need && (!best || w > best_w)) {
+                        best = u;
+                        best_w = w;
+                }
+        }
+        if (best)
+                return best;
+        if (self && self->n_retained > 0 && !(self->n_retained == 1 && self->ret_head == keep))
+                return self;
+        return NULL;
 }
 
 static void clear_tracees(ProcTree *t, PwProcess *tracer) {
@@ -313,6 +567,8 @@ static void set_tracer(ProcTree *t, PwProcess *p, pid_t tracer) {
 /* Ends a live (or displaced) record: files it for retention and queues its live children, whom the
  * kernel has already reparented, for a /proc read. */
 static void process_end(ProcTree *t, PwProcess *p, uint64_t exit_ns, uint32_t code, bool uncertain) {
+        PwUidBudget *u;
+
         if (p->exited)
                 return;
         if (p->displaced)
@@ -331,12 +587,26 @@ static void process_end(ProcTree *t, PwProcess *p, uint64_t exit_ns, uint32_t co
         for (PwProcess *c = p->first_child; c; c = c->next_sibling)
                 if (pw_process_alive(c))
                         (void) queue_push(&t->reparent, &t->n_reparent, &t->alloc_reparent, c->pid);
-        retained_link(t, p);
         t->stats.processes_exited++;
-        /* The count bound holds at every moment, not only when the caller expires by age; the record
-         * just ended survives until the next one (the caller may still forward it). */
-        while (t->n_retained > t->limits.retain_count && t->ret_head && t->ret_head != p)
-                evict(t, t->ret_head);
+        retained_link(t, p);
+        /* The count bounds hold at every moment, not only when the caller expires by age; the record
+         * just ended survives until the next one (the caller may still forward it). First its uid's
+         * share, from its own records; then the total, from whoever holds more. */
+        u = uid_find(t, p->ret_uid);
+        if (!u) {
+                while (t->n_retained > t->limits.retain_count && t->ret_head && t->ret_head != p)
+                        evict(t, t->ret_head);
+                return;
+        }
+        while (u->n_retained > proctree_uid_share_count(t, u->uid))
+                if (!evict_oldest_of(t, u, p, u->uid, EVICT_COUNT))
+                        break;
+        while (t->n_retained > t->limits.retain_count) {
+                PwUidBudget *v = pick_victim(t, u, u->n_retained, p, EVICT_COUNT);
+
+                if (!v || !evict_oldest_of(t, v, p, u->uid, EVICT_COUNT))
+                        break;
+        }
 }
 
 /* The pid of a live record now belongs to a new process: the old one is gone, its EXIT may follow. */
@@ -431,10 +701,15 @@ static int apply_fork(ProcTree *t, const PwEvent *ev, PwApplyResult *res) {
                 p->argv_truncated = parent->argv_truncated;
                 p->cgroup = str_ref(parent->cgroup);
                 p->unit = str_ref(parent->unit);
+                p->user_unit = str_ref(parent->user_unit);
                 p->uid = parent->uid;
                 p->euid = parent->euid;
                 p->gid = parent->gid;
                 p->egid = parent->egid;
+                p->suid = parent->suid;
+                p->sgid = parent->sgid;
+                p->dumpable = parent->dumpable;
+                p->creds_read = parent->creds_read;
                 p->sid = parent->sid;
                 p->uncertain |= parent->uncertain & (PW_UNCERTAIN_IMAGE | PW_UNCERTAIN_IDS);
         } else
@@ -452,6 +727,9 @@ static int apply_exec(ProcTree *t, const PwEvent *ev, PwApplyResult *res) {
         if (!p)
                 return -ENOMEM;
         res->process = p;
+        /* A set-id image changes the ids with no UID event, and exec recomputes dumpability: unknown
+         * until the image is read. */
+        p->creds_read = false;
         /* Every other thread is gone; the exec'ing thread now holds the tgid. */
         keep = pidmap_get(&t->tasks, ev->exec.tgid);
         while (p->tasks) {
@@ -564,10 +842,12 @@ int proctree_apply(ProcTree *t, const PwEvent *ev, PwApplyResult *ret) {
         case PW_EVENT_UID:
                 p->uid = ev->id.real;
                 p->euid = ev->id.effective;
+                p->creds_read = false;
                 break;
         case PW_EVENT_GID:
                 p->gid = ev->id.real;
                 p->egid = ev->id.effective;
+                p->creds_read = false;
                 break;
         case PW_EVENT_SID:
                 p->sid = tgid;
@@ -604,39 +884,86 @@ int proctree_apply(ProcTree *t, const PwEvent *ev, PwApplyResult *ret) {
 
 /* --- /proc ---------------------------------------------------------------------------------------- */
 
-/* Stores argv within the byte budget: evicting the oldest exited records first, then truncating. */
-static PwStr *budget_argv(ProcTree *t, const char *argv, size_t len, bool *truncated) {
-        while (t->bytes + len + 1 > t->limits.string_budget && t->ret_head) {
-                evict(t, t->ret_head);
-                t->stats.evicted_for_bytes++;
-        }
-        if (t->bytes + len + 1 > t->limits.string_budget) {
-                size_t room = t->limits.string_budget > t->bytes + 1 ? t->limits.string_budget - t->bytes - 1 : 0;
+/* Makes room for `want` more bytes charged to uid (see "Budgets per uid" in proctree.h) and returns
+ * the room there is, which may be less. */
+static size_t budget_room(ProcTree *t, PwUidBudget *u, size_t want) {
+        size_t share = proctree_uid_share_bytes(t, u->uid), room;
 
+        while (u->bytes + want > share)
+                if (!evict_oldest_of(t, u, NULL, u->uid, EVICT_BYTES))
+                        break;
+        while (t->bytes + want > t->limits.string_budget) {
+                PwUidBudget *v = pick_victim(t, u, (uint64_t) u->bytes + want, NULL, EVICT_BYTES);
+
+                if (!v || !evict_oldest_of(t, v, NULL, u->uid, EVICT_BYTES))
+                        break;
+        }
+        room = t->limits.string_budget > t->bytes ? t->limits.string_budget - t->bytes : 0;
+        if (share != SIZE_MAX)
+                room = MIN(room, share > u->bytes ? share - u->bytes : 0);
+        return room;
+}
+
+/* exe, cgroup or unit: whole, or not at all when its uid has no room for it. */
+static PwStr *budget_str(ProcTree *t, PwUidBudget *u, const char *s) {
+        size_t len;
+
+        if (!s)
+                return NULL;
+        len = strlen(s);
+        if (budget_room(t, u, len + 1) < len + 1) {
+                u->strings_dropped++;
+                u->pending_strings_dropped++;
+                t->stats.strings_dropped_budget++;
+                return NULL;
+        }
+        return str_new(t, u->uid, s, len);
+}
+
+/* argv: whole, or cut at a word boundary to the room its uid has (marked truncated). */
+static PwStr *budget_argv(ProcTree *t, PwUidBudget *u, const char *argv, size_t len, bool *truncated) {
+        size_t room = budget_room(t, u, len + 1);
+
+        if (room < len + 1) {
                 /* Cut at a word boundary inside what fits, so the kept words are whole. */
                 while (room > 0 && argv[room - 1] != '\0')
                         room--;
                 len = room > 0 ? room - 1 : 0;
                 *truncated = true;
+                u->argv_cut++;
+                u->pending_argv_cut++;
                 t->stats.argv_truncated_budget++;
                 if (len == 0)
                         return NULL;
         }
-        return str_new(t, argv, len);
+        return str_new(t, u->uid, argv, len);
 }
 
 static void set_image(ProcTree *t, PwProcess *p, const PwProcInfo *info) {
         bool trunc = info->argv_truncated;
         size_t alen = info->argv_len;
+        uint32_t uid = info->have_status ? info->uid : p->uncertain & PW_UNCERTAIN_IDS ? PW_UID_INVALID : p->uid;
+        PwUidBudget *u;
 
+        /* The old image goes first: what it held is not the new one's to pay for. */
+        str_set(t, &p->exe, NULL);
+        str_set(t, &p->argv, NULL);
+        str_set(t, &p->cgroup, NULL);
+        str_set(t, &p->unit, NULL);
+        str_set(t, &p->user_unit, NULL);
         /* The stored form drops the final NUL; the words stay NUL-separated. */
         if (info->argv && alen > 0 && info->argv[alen - 1] == '\0')
                 alen--;
-        str_set(t, &p->exe, info->exe ? str_new(t, info->exe, strlen(info->exe)) : NULL);
-        str_set(t, &p->argv, info->argv ? budget_argv(t, info->argv, alen, &trunc) : NULL);
+        u = uid_get(t, uid);
+        if (u) {
+                /* The short strings that say what runs where before the long one. */
+                p->exe = budget_str(t, u, info->exe);
+                p->cgroup = budget_str(t, u, info->cgroup);
+                p->unit = budget_str(t, u, info->unit);
+                p->user_unit = budget_str(t, u, info->user_unit);
+                p->argv = info->argv ? budget_argv(t, u, info->argv, alen, &trunc) : NULL;
+        }
         p->argv_truncated = trunc;
-        str_set(t, &p->cgroup, info->cgroup ? str_new(t, info->cgroup, strlen(info->cgroup)) : NULL);
-        str_set(t, &p->unit, info->unit ? str_new(t, info->unit, strlen(info->unit)) : NULL);
         if (info->stat.comm[0] || !p->comm[0])
                 memcpy(p->comm, info->stat.comm, sizeof(p->comm));
         if (info->have_status) {
@@ -644,6 +971,10 @@ static void set_image(ProcTree *t, PwProcess *p, const PwProcInfo *info) {
                 p->euid = info->euid;
                 p->gid = info->gid;
                 p->egid = info->egid;
+                p->suid = info->suid;
+                p->sgid = info->sgid;
+                p->dumpable = info->dumpable;
+                p->creds_read = true;
                 p->uncertain &= ~(unsigned) PW_UNCERTAIN_IDS;
         }
         p->kthread = info->kthread;
@@ -729,8 +1060,10 @@ void proctree_set_parent(ProcTree *t, pid_t pid, pid_t new_ppid) {
         }
         if (new_ppid == p->ppid && p->parent && pw_process_alive(p->parent))
                 return;
-        if (p->original_ppid == 0)
+        if (p->original_ppid == 0) {
                 p->original_ppid = p->ppid;
+                p->original_parent_start_ns = p->parent_start_ns;
+        }
         set_parent(t, p, new_ppid);
 }
 
@@ -820,15 +1153,31 @@ finish:
 }
 
 void proctree_expire(ProcTree *t, uint64_t now_ns) {
+        /* Age first, oldest first, whoever owns them. */
         while (t->ret_head) {
                 PwProcess *p = t->ret_head;
-                bool over_count = t->n_retained > t->limits.retain_count;
-                bool too_old = now_ns > p->exit_ns && now_ns - p->exit_ns > t->limits.retain_age_ns;
 
-                if (!over_count && !too_old && t->bytes <= t->limits.string_budget)
+                if (!(now_ns > p->exit_ns && now_ns - p->exit_ns > t->limits.retain_age_ns))
                         break;
                 evict(t, p);
         }
+        /* Then the totals (lowered limits, strings that grew), from whoever holds the most. */
+        while (t->n_retained > t->limits.retain_count) {
+                PwUidBudget *v = pick_victim(t, NULL, 0, NULL, EVICT_COUNT);
+
+                if (!v || !evict_oldest_of(t, v, NULL, v->uid, EVICT_COUNT))
+                        break;
+        }
+        while (t->bytes > t->limits.string_budget) {
+                PwUidBudget *v = pick_victim(t, NULL, 0, NULL, EVICT_BYTES);
+
+                if (!v || !evict_oldest_of(t, v, NULL, v->uid, EVICT_BYTES))
+                        break;
+        }
+        /* Records charged to no uid (out of memory when they ended) go by the count alone. */
+        while (t->n_retained > t->limits.retain_count && t->ret_head)
+                evict(t, t->ret_head);
+        uid_gc(t);
 }
 
 unsigned proctree_drop_retained(ProcTree *t) {
@@ -836,6 +1185,7 @@ unsigned proctree_drop_retained(ProcTree *t) {
 
         for (; t->ret_head; n++)
                 evict(t, t->ret_head);
+        uid_gc(t);
         return n;
 }
 
@@ -862,12 +1212,44 @@ PwProcess *proctree_get(const ProcTree *t, pid_t pid) {
         return p ?: pidmap_get(&t->retained, pid);
 }
 
-PwProcess *proctree_get_by_id(const ProcTree *t, const char *id) {
-        unsigned long long start;
-        PwProcess *p;
-        int pid, n = 0;
+/* A decimal number as set_id() writes one: digits only, no leading zero, no overflow. */
+static int parse_id_number(const char **p, uint64_t *ret) {
+        const char *s = *p;
+        uint64_t v = 0;
 
-        if (!id || sscanf(id, "%d:%llu%n", &pid, &start, &n) != 2 || id[n] != '\0' || pid <= 0)
+        if (*s < '0' || *s > '9' || (s[0] == '0' && s[1] >= '0' && s[1] <= '9'))
+                return -EINVAL;
+        for (; *s >= '0' && *s <= '9'; s++)
+                if (__builtin_mul_overflow(v, 10U, &v) || __builtin_add_overflow(v, (uint64_t) (*s - '0'), &v))
+                        return -EINVAL;
+        *p = s;
+        *ret = v;
+        return 0;
+}
+
+int proctree_parse_id(const char *id, pid_t *ret_pid, uint64_t *ret_start_ns) {
+        const char *p = id;
+        uint64_t pid, start;
+
+        /* Not sscanf("%d:%llu"): it takes blanks, signs and leading zeros, and wraps a pid beyond
+         * int, so "4294967297:START" named the record of pid 1. Only the text set_id() makes. */
+        if (!id || parse_id_number(&p, &pid) < 0 || *p++ != ':' || parse_id_number(&p, &start) < 0 || *p != '\0')
+                return -EINVAL;
+        if (pid == 0 || pid > INT32_MAX)
+                return -EINVAL;
+        if (ret_pid)
+                *ret_pid = (pid_t) pid;
+        if (ret_start_ns)
+                *ret_start_ns = start;
+        return 0;
+}
+
+PwProcess *proctree_get_by_id(const ProcTree *t, const char *id) {
+        uint64_t start;
+        PwProcess *p;
+        pid_t pid;
+
+        if (proctree_parse_id(id, &pid, &start) < 0)
                 return NULL;
         p = pidmap_get(&t->live, pid);
         if (p && p->start_ns == start)
@@ -897,6 +1279,7 @@ int proctree_new(ProcTree **ret, const ProcTreeLimits *limits) {
 }
 
 ProcTree *proctree_free(ProcTree *t) {
+        PwUidBudget *u;
         PwProcess *p;
         int32_t key;
 
@@ -913,9 +1296,16 @@ ProcTree *proctree_free(ProcTree *t) {
                 str_unref(t, p->argv);
                 str_unref(t, p->cgroup);
                 str_unref(t, p->unit);
+                str_unref(t, p->user_unit);
         }
-        for (size_t i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);)
+        for (size_t i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);) {
+                free(p->resources);
                 free(p);
+        }
+        for (size_t i = 0; pidmap_next(&t->uids, &i, &key, (void **) &u);)
+                free(u);
+        free(t->uid_invalid);
+        pidmap_done(&t->uids);
         pidmap_done(&t->live);
         pidmap_done(&t->tasks);
         pidmap_done(&t->retained);

@@ -22,10 +22,26 @@
  * child subreaper or init; events do not say where. The tree queues them (proctree_take_reparent()),
  * the caller reads their ppid from /proc and calls proctree_set_parent(); init is the fallback.
  *
- * Retention. Exited processes stay queryable, oldest evicted first, bounded by count, age and a
- * global byte budget for strings (argv, exe, cgroup, unit). Live processes are bounded by pid_max;
- * their strings count against the same budget, and when it is exhausted by live processes alone a
- * new argv is stored truncated to what fits (marked truncated). */
+ * Retention. Exited processes stay queryable, bounded by count, age and a byte budget for strings
+ * (argv, exe, cgroup, unit). Live processes are bounded by pid_max; their strings count against the
+ * same budget.
+ *
+ * Budgets per uid. Every local user's processes feed the tree, so one user must not be able to
+ * push the others out of it. Each string is charged, for its whole life, to the uid of the process it
+ * was read for (its real uid then; PW_UID_INVALID when /proc gave no ids): a forked child shares its
+ * parent's strings and their charge, and a later uid change moves nothing, so a charge is released
+ * exactly when its string is freed. Each exited record is charged to its real uid when it ends. A uid
+ * other than root may hold at most its share (uid_share_percent) of the byte budget and of the
+ * retained count; root is bounded by the totals only. When a uid needs room:
+ *   1. beyond its share, it evicts its own oldest records, then stores its argv cut at a word
+ *      (marked truncated), or leaves out an exe, cgroup or unit that does not fit;
+ *   2. beyond the total, the uid holding the most gives up its oldest record, but only a uid holding
+ *      more than the one that needs room, else that uid's own oldest; when no record may go, the
+ *      new argv is cut as above.
+ * So one uid's processes never evict the records of a uid that holds less than they do, never cut
+ * anything but their own strings, and (with the share) cannot hold more than a share. Age expiry and
+ * DropRetained take records oldest first whoever owns them. Evictions and cuts are counted per uid
+ * (the uid that lost them) for Stats, and as pending figures the caller takes for the log. */
 #pragma once
 
 #include <stdbool.h>
@@ -45,6 +61,11 @@
 #define PROCTREE_STRING_BUDGET_DEFAULT (64U * 1024U * 1024U)
 /* COMM changes kept per process (the oldest are dropped beyond). */
 #define PROCTREE_COMM_HISTORY_MAX 8
+/* The share of the byte budget and of the retained count that one uid other than root may hold:
+ * four users at full share still leave root its history. */
+#define PROCTREE_UID_SHARE_PERCENT_DEFAULT 25U
+/* Strings and records of a process whose ids /proc did not give: the kernel's invalid uid. */
+#define PW_UID_INVALID UINT32_MAX
 
 typedef enum PwSource {
         PW_SOURCE_EVENT,      /* learned from its FORK */
@@ -70,12 +91,15 @@ typedef struct PwCommChange {
 
 typedef struct PwTask PwTask;
 typedef struct PwProcess PwProcess;
+/* What the process cost, from taskstats (resources.h); NULL until a record or a subtree total. */
+typedef struct PwProcResources PwProcResources;
 
 /* An immutable, reference-counted string: a forked child shares its parent's exe and argv until it
  * execs, so a fork storm of one program costs no copies. data is NUL-terminated; len counts the
  * bytes before that final NUL (argv holds NUL-separated words, its last NUL not counted). */
 typedef struct PwStr {
         unsigned ref;
+        uint32_t uid;                 /* charged to */
         size_t len;
         char data[];
 } PwStr;
@@ -89,6 +113,7 @@ struct PwProcess {
         pid_t ppid;                   /* 0: none (pid 1, kthreadd) or unknown */
         uint64_t parent_start_ns;     /* with ppid: the parent's identity */
         pid_t original_ppid;          /* the parent at fork when since reparented, else 0 */
+        uint64_t original_parent_start_ns; /* with original_ppid: that parent's identity */
         pid_t sid;
         pid_t tracer;                 /* tgid of the tracer, 0 when not traced */
 
@@ -101,8 +126,17 @@ struct PwProcess {
         PwStr *argv;                  /* NUL-separated words */
         bool argv_truncated;
         PwStr *cgroup;
-        PwStr *unit;
+        PwStr *unit;                  /* the system unit */
+        PwStr *user_unit;             /* the user manager's unit, below user@UID.service */
         uint32_t uid, euid, gid, egid;
+        /* For the kernel's ptrace-read rule (access-policy.h): the saved ids and whether the mm is
+         * dumpable, as /proc showed them. creds_read says they were read after the last id change
+         * the events told of: a UID or GID event clears it, since the saved ids and dumpability
+         * change with it (commit_creds() resets dumpability on an euid change) and events carry
+         * neither. */
+        uint32_t suid, sgid;
+        bool dumpable;
+        bool creds_read;
         unsigned n_execs;
 
         PwTask *tasks;                /* live tasks (threads), leader included while alive */
@@ -123,13 +157,18 @@ struct PwProcess {
         PwSource source;
         unsigned uncertain;           /* PwUncertain */
 
+        PwProcResources *resources;   /* owned; freed with the record */
+
         /* Tree links; a child's parent pointer is cleared when the parent record is evicted. */
         PwProcess *parent;
         PwProcess *first_child, *next_sibling, *prev_sibling;
         unsigned n_children;
 
-        /* Exited records in exit order, for retention; and older records that had the same pid. */
+        /* Exited records in exit order, for retention; the same for its charged uid (ret_uid); and
+         * older records that had the same pid. */
         PwProcess *ret_prev, *ret_next;
+        PwProcess *uid_ret_prev, *uid_ret_next;
+        uint32_t ret_uid;
         PwProcess *older_same_pid, *newer_same_pid;
 };
 
@@ -142,7 +181,9 @@ typedef struct ProcTreeStats {
         uint64_t duplicate_exits;
         uint64_t evicted;
         uint64_t evicted_for_bytes;
+        uint64_t evicted_for_others;  /* evicted to make room for another uid */
         uint64_t argv_truncated_budget;
+        uint64_t strings_dropped_budget; /* exe, cgroup or unit not stored: no room for its uid */
         uint64_t reconciled_ended;
         uint64_t reconciled_added;
 } ProcTreeStats;
@@ -151,7 +192,22 @@ typedef struct ProcTreeLimits {
         unsigned retain_count;
         uint64_t retain_age_ns;
         size_t string_budget;
+        unsigned uid_share_percent;   /* 1..100; 0: PROCTREE_UID_SHARE_PERCENT_DEFAULT */
 } ProcTreeLimits;
+
+/* What one uid holds and what the budgets took from it. */
+typedef struct PwUidBudget {
+        uint32_t uid;
+        size_t bytes;                 /* string bytes charged */
+        unsigned n_retained;          /* exited records charged */
+        PwProcess *ret_head, *ret_tail; /* those records, oldest first */
+        uint64_t evicted;             /* records evicted over the count or byte limits */
+        uint64_t evicted_for_others;  /* of them, to make room for another uid */
+        uint64_t argv_cut;            /* argv stored truncated */
+        uint64_t strings_dropped;     /* exe, cgroup or unit not stored */
+        /* The same since last taken (proctree_take_bitten()). */
+        uint64_t pending_evicted, pending_evicted_for_others, pending_argv_cut, pending_strings_dropped;
+} PwUidBudget;
 
 typedef struct ProcTree {
         PidMap live;                  /* tgid -> the live PwProcess */
@@ -162,6 +218,8 @@ typedef struct ProcTree {
         unsigned n_live, n_retained;
         size_t bytes;                 /* PwStr bytes alive, against limits.string_budget */
         ProcTreeLimits limits;
+        PidMap uids;                  /* uid + 1 -> PwUidBudget (PW_UID_INVALID in uid_invalid) */
+        PwUidBudget *uid_invalid;
         ProcTreeStats stats;
         /* CLOCK_BOOTTIME - CLOCK_MONOTONIC, kept current by the caller: turns an event's timestamp
          * into the BOOTTIME start that /proc shows. */
@@ -216,6 +274,21 @@ void proctree_expire(ProcTree *t, uint64_t now_ns);
 /* Drops every retained exited record (io.procwatch.DropRetained); returns how many. */
 unsigned proctree_drop_retained(ProcTree *t);
 
+/* The per-uid budget limits: bytes and retained records one uid may hold (SIZE_MAX/UINT_MAX: no
+ * share, for root). */
+size_t proctree_uid_share_bytes(const ProcTree *t, uint32_t uid);
+unsigned proctree_uid_share_count(const ProcTree *t, uint32_t uid);
+/* The accounting of uid, or NULL when nothing is charged to it and nothing was taken from it. */
+const PwUidBudget *proctree_uid_budget(const ProcTree *t, uint32_t uid);
+/* Up to max uids whose budget bit (something evicted or cut), most bitten first, into ret; returns
+ * how many uids in all have been bitten. */
+size_t proctree_uids_bitten(const ProcTree *t, const PwUidBudget **ret, size_t max);
+/* Like proctree_uids_bitten() for the pending figures (bitten since last taken); copies them into
+ * ret and resets every uid's pending figures. Returns how many uids had pending figures. */
+size_t proctree_take_bitten(ProcTree *t, PwUidBudget *ret, size_t max);
+/* Calls f for every uid accounted (tests check the sums); stops when f returns false. */
+void proctree_foreach_uid(const ProcTree *t, bool (*f)(const PwUidBudget *u, void *userdata), void *userdata);
+
 /* The pid list of processes whose parent must be re-read (ownership to the caller, free()); and
  * the same for processes that exec'ed and need their image read. */
 size_t proctree_take_reparent(ProcTree *t, pid_t **ret);
@@ -227,7 +300,11 @@ void proctree_set_parent(ProcTree *t, pid_t pid, pid_t new_ppid);
 PwProcess *proctree_get_live(const ProcTree *t, pid_t pid);
 /* The live process with that pid, else the newest retained one. */
 PwProcess *proctree_get(const ProcTree *t, pid_t pid);
-/* By id string "PID:START_NS". */
+/* Parses an id "PID:START_NS" exactly as records carry it: decimal digits without sign, blanks or
+ * leading zeros, pid in [1, INT32_MAX], START_NS within 64 bits. Returns 0 or -EINVAL. Either output
+ * may be NULL. */
+int proctree_parse_id(const char *id, pid_t *ret_pid, uint64_t *ret_start_ns);
+/* By id string "PID:START_NS" (proctree_parse_id()); NULL when malformed or not known. */
 PwProcess *proctree_get_by_id(const ProcTree *t, const char *id);
 
 /* Is p the process root or one of its descendants? Walks parent links, at most max_depth of them; at

@@ -38,10 +38,12 @@
  *   like any client that does not read its replies. The record PwApplyResult names is valid only
  *   until the tree changes again (an exited one may be evicted), hence serialising at once.
  *
- * - Who sees what. Reading is open to every local user, as ps is. When /proc is mounted with hidepid,
- *   a caller other than root (by SO_PEERCRED) sees only processes whose real or effective uid is its
- *   own, in every method and in Events. Methods that change the daemon (DropRetained, Reload) are
- *   for root only.
+ * - Who sees what. Reading is open to every local user, as ps is; what each caller sees of each
+ *   record is the one access policy's decision (access-policy.h: what /proc would show it, argv as
+ *   the journal's privacy settings say for others' processes), in every method and in Events. The
+ *   caller's credentials are taken once, at accept. An event is serialised once per distinct view
+ *   (caller ids and rights) among the subscribers it goes to, not once per subscriber. Methods that
+ *   change the daemon (DropRetained, Reload) are for root only.
  *
  * - Connections. At most SERVER_CLIENTS_MAX; one more is accepted and closed at once (no reply: it
  *   has sent no call to reply to), so that it learns at once rather than waiting in the backlog.
@@ -62,6 +64,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "access-policy.h"
 #include "fileio.h"
 #include "json-util.h"
 #include "log.h"
@@ -99,7 +102,7 @@ typedef struct Subscription {
         pid_t pid;                  /* subtree root; 0: all */
         bool has_uid;
         uint32_t uid;
-        char *comm, *unit;
+        char *comm, *unit, *user_unit;
         bool threads;               /* also events about threads other than the leader */
         uint64_t missed;            /* events not queued since the last "missed" record */
 } Subscription;
@@ -125,7 +128,7 @@ struct Server {
         unsigned n_clients;
         Client *subscribers;        /* clients with a Subscription, linked by sub_prev/sub_next */
         unsigned n_subscribers;
-        bool hidepid;               /* non-root callers see only their own processes */
+        PwAccessPolicy policy;      /* who sees what (access-policy.h) */
         usec_t warned_full_usec;    /* warnings a client can provoke: at most one per interval */
         usec_t warned_accept_usec;
 
@@ -139,6 +142,7 @@ struct Client {
         VarlinkConn conn;
         sd_event_source *source;
         struct ucred ucred;
+        PwCaller caller;            /* for the access policy, taken at accept */
         usec_t progress_usec;       /* the queue last became non-empty or was written to */
         Stream *stream;
         Subscription *sub;
@@ -226,7 +230,7 @@ typedef struct ListFilter {
         bool has_uid;
         uint32_t uid;
         const char *comm;
-        const char *unit;
+        const char *unit, *user_unit;
         int state; /* 0 all, 1 alive, 2 exited */
 } ListFilter;
 
@@ -237,6 +241,8 @@ static bool list_match(const PwProcess *p, const ListFilter *f) {
                 return false;
         if (f->unit && (!p->unit || strcmp(p->unit->data, f->unit) != 0))
                 return false;
+        if (f->user_unit && (!p->user_unit || strcmp(p->user_unit->data, f->user_unit) != 0))
+                return false;
         if (f->state == 1 && !pw_process_alive(p))
                 return false;
         if (f->state == 2 && pw_process_alive(p))
@@ -244,9 +250,15 @@ static bool list_match(const PwProcess *p, const ListFilter *f) {
         return true;
 }
 
-/* With hidepid, a caller other than root sees only the processes /proc shows it: its own. */
+/* Does this caller see p at all (access-policy.h)? */
 static bool client_sees(const Client *c, const PwProcess *p) {
-        return !c->server->hidepid || c->ucred.uid == 0 || p->uid == c->ucred.uid || p->euid == c->ucred.uid;
+        return pw_access_visible(&c->server->policy, &c->caller, p);
+}
+
+/* The record as JSON for this caller. */
+static void client_json_context(const Client *c, ProcJsonContext *ctx) {
+        ctx->policy = &c->server->policy;
+        ctx->caller = &c->caller;
 }
 
 static int snapshot_list(const ProcTree *t, const ListFilter *f, Stream *st) {
@@ -538,6 +550,7 @@ static int method_show(Client *c, const VarlinkCall *call) {
                 return reply_no_such_process(c, call, has_pid, pid, has_id ? id : NULL);
 
         client_sample_clock(&ctx);
+        client_json_context(c, &ctx);
         r = procjson_process(p, &ctx, &j);
         if (r < 0)
                 return r;
@@ -560,6 +573,7 @@ static int stream_start(Client *c, const VarlinkCall *call, Stream *st) {
         }
         client_note_queued(c, before);
         client_sample_clock(&st->ctx);
+        client_json_context(c, &st->ctx);
         c->stream = st;
         return 0;
 }
@@ -620,6 +634,8 @@ static int method_list(Client *c, const VarlinkCall *call) {
                 return reply_invalid(c, call, "comm");
         if (param_string(call->parameters, "unit", &f.unit) < 0)
                 return reply_invalid(c, call, "unit");
+        if (param_string(call->parameters, "user_unit", &f.user_unit) < 0)
+                return reply_invalid(c, call, "user_unit");
         r = param_string(call->parameters, "state", &state);
         if (r < 0)
                 return reply_invalid(c, call, "state");
@@ -720,6 +736,7 @@ static Subscription *subscription_free(Subscription *sub) {
         if (sub) {
                 free(sub->comm);
                 free(sub->unit);
+                free(sub->user_unit);
                 free(sub);
         }
         return NULL;
@@ -772,7 +789,7 @@ static int method_events(Client *c, const VarlinkCall *call) {
         static const char ready[] = "{\"parameters\":{\"ready\":true},\"continues\":true}";
         _cleanup_(subscription_freep) Subscription *sub = NULL;
         Server *s = c->server;
-        const char *comm = NULL, *unit = NULL;
+        const char *comm = NULL, *unit = NULL, *user_unit = NULL;
         unsigned kinds;
         int64_t v;
         int r;
@@ -799,12 +816,15 @@ static int method_events(Client *c, const VarlinkCall *call) {
                 return reply_invalid(c, call, "comm");
         if (param_string(call->parameters, "unit", &unit) < 0)
                 return reply_invalid(c, call, "unit");
+        if (param_string(call->parameters, "user_unit", &user_unit) < 0)
+                return reply_invalid(c, call, "user_unit");
         if (param_bool(call->parameters, "threads", &sub->threads) < 0)
                 return reply_invalid(c, call, "threads");
         /* A stream needs "more"; "oneway" asks for no reply at all, so it gets nothing. */
         if (!call->more || call->oneway)
                 return reply_error(c, call, PW_VARLINK_ERROR_EXPECTED_MORE, NULL);
-        if ((comm && !(sub->comm = strdup(comm))) || (unit && !(sub->unit = strdup(unit))))
+        if ((comm && !(sub->comm = strdup(comm))) || (unit && !(sub->unit = strdup(unit))) ||
+            (user_unit && !(sub->user_unit = strdup(user_unit))))
                 return -ENOMEM;
 
         /* The first reply says the subscription is in place: what happens from now on is seen. */
@@ -833,7 +853,8 @@ static bool subscription_match(const Client *c, const PwEvent *ev, const PwApply
                 return false;
         if (!p)
                 /* An event about nothing the tree holds: only an unfiltered subscriber wants it. */
-                return !sub->pid && !sub->has_uid && !sub->comm && !sub->unit && !c->server->hidepid;
+                return !sub->pid && !sub->has_uid && !sub->comm && !sub->unit && !sub->user_unit &&
+                       pw_access_sees_all(&c->server->policy, &c->caller);
         if (!client_sees(c, p))
                 return false;
         if (sub->has_uid && p->uid != sub->uid && p->euid != sub->uid)
@@ -842,29 +863,38 @@ static bool subscription_match(const Client *c, const PwEvent *ev, const PwApply
                 return false;
         if (sub->unit && (!p->unit || strcmp(p->unit->data, sub->unit) != 0))
                 return false;
+        if (sub->user_unit && (!p->user_unit || strcmp(p->user_unit->data, sub->user_unit) != 0))
+                return false;
         if (sub->pid && !proctree_in_subtree(p, sub->pid, SERVER_SUBTREE_DEPTH_MAX))
                 return false;
         return true;
 }
 
 
-/* The whole reply message for one event, NUL-terminated, malloc'ed. */
-static char *event_message(const PwEvent *ev, const PwApplyResult *res, size_t *ret_len) {
+/* The whole reply message for one event as c may see it, NUL-terminated, malloc'ed. */
+static char *event_message(const Client *c, const PwEvent *ev, const PwApplyResult *res, size_t *ret_len) {
         _cleanup_(json_decrefp) json_t *msg = NULL;
         json_t *e, *proc = NULL;
         ProcJsonContext ctx = {};
+        const PwProcess *parent = res->process ? res->process->parent : NULL;
+        bool parent_shown;
         char *text;
 
         client_sample_clock(&ctx);
+        client_json_context(c, &ctx);
         if (res->process && procjson_process(res->process, &ctx, &proc) < 0)
                 return NULL;
+        /* The fork's parent is named only to a caller that sees it. */
+        parent_shown = pw_access_sees_all(ctx.policy, ctx.caller) ||
+                       (parent && parent->pid == ev->fork.parent_tgid && pw_access_visible(ctx.policy, ctx.caller, parent));
         e = json_pack("{s:s, s:I, s:I, s:i, s:i, s:b, s:o*}", "kind", pw_event_kind_to_string(ev->kind),
                       "time_monotonic_ns", (json_int_t) ev->timestamp_ns, "time_realtime_usec",
                       (json_int_t) (((int64_t) ev->timestamp_ns + ctx.realtime_offset_ns) / 1000), "pid",
                       (int) pw_event_tgid(ev), "tid", (int) pw_event_tid(ev), "thread", res->thread, "process", proc);
         if (!e)
                 return NULL;
-        if (ev->kind == PW_EVENT_FORK && json_object_set_new(e, "parent_pid", json_integer(ev->fork.parent_tgid)) < 0)
+        if (ev->kind == PW_EVENT_FORK && parent_shown &&
+            json_object_set_new(e, "parent_pid", json_integer(ev->fork.parent_tgid)) < 0)
                 goto oom;
         if (res->process_ended && res->process && res->process->exit_ns >= res->process->start_ns &&
             json_object_set_new(e, "lifetime_usec",
@@ -903,30 +933,63 @@ static void subscriber_flush_missed(Client *c, size_t room_after) {
 
 static int client_update_events(Client *c, bool input_waiting);
 
+/* An event's text for each distinct view among its subscribers: callers with the same ids, the same
+ * CAP_SYS_PTRACE and the same "sees every process" get the same bytes. Views beyond
+ * SERVER_EVENT_VIEWS_MAX in one event are serialised for each subscriber. */
+#define SERVER_EVENT_VIEWS_MAX 8U
+
+typedef struct EventView {
+        uint32_t uid, gid;
+        bool cap, all;
+        char *text;
+        size_t len;
+} EventView;
+
+static const EventView *event_view(EventView *views, size_t *n_views, EventView *scratch, const Client *c,
+                                   const PwEvent *ev, const PwApplyResult *res) {
+        EventView key = {
+                .uid = c->caller.uid,
+                .gid = c->caller.gid,
+                .cap = c->caller.cap_sys_ptrace,
+                .all = pw_access_sees_all(&c->server->policy, &c->caller),
+        };
+        EventView *v;
+
+        for (size_t i = 0; i < *n_views; i++)
+                if (views[i].uid == key.uid && views[i].gid == key.gid && views[i].cap == key.cap &&
+                    views[i].all == key.all)
+                        return views[i].text ? &views[i] : NULL;
+        v = *n_views < SERVER_EVENT_VIEWS_MAX ? &views[(*n_views)++] : scratch;
+        free(scratch->text);
+        *v = key;
+        v->text = event_message(c, ev, res, &v->len);
+        return v->text ? v : NULL;
+}
+
 void server_publish_event(Server *s, const PwEvent *ev, const PwApplyResult *res) {
-        _cleanup_(freep) char *text = NULL;
-        size_t len = 0;
-        bool failed = false;
+        EventView views[SERVER_EVENT_VIEWS_MAX], scratch = {};
+        size_t n_views = 0;
 
         if (!s || !s->subscribers || ev->kind <= PW_EVENT_NONE || ev->kind >= _PW_EVENT_KIND_MAX)
                 return;
         s->events_published++;
         for (Client *c = s->subscribers, *next; c; c = next) {
-                size_t before = varlink_conn_pending_out(&c->conn);
+                size_t before = varlink_conn_pending_out(&c->conn), len;
+                const EventView *view;
+                const char *text;
 
                 next = c->sub_next;
                 if (!subscription_match(c, ev, res))
                         continue;
-                if (!text && !failed) {
-                        text = event_message(ev, res, &len);
-                        failed = !text;
-                }
-                if (failed) {
+                view = event_view(views, &n_views, &scratch, c, ev, res);
+                if (!view) {
                         /* Out of memory: the subscriber learns of it as missed events. */
                         c->sub->missed++;
                         s->events_missed++;
                         continue;
                 }
+                text = view->text;
+                len = view->len;
                 subscriber_flush_missed(c, len);
                 if (c->sub->missed > 0 || before + len > s->limits.events_buffer_max ||
                     varlink_conn_queue(&c->conn, text, len) < 0) {
@@ -938,6 +1001,9 @@ void server_publish_event(Server *s, const PwEvent *ev, const PwApplyResult *res
                 if (before == 0)
                         (void) client_update_events(c, false);
         }
+        for (size_t i = 0; i < n_views; i++)
+                free(views[i].text);
+        free(scratch.text);
 }
 
 /* --- methods that change the daemon ---------------------------------------------------------------- */
@@ -960,34 +1026,37 @@ static int method_drop_retained(Client *c, const VarlinkCall *call) {
         return reply(c, call, json_pack("{s:i}", "dropped", (int) n));
 }
 
-static int read_hidepid(bool *ret) {
+/* /proc's mount options as the policy needs them. A /proc mount whose options cannot be read fully
+ * counts as hidepid=invisible: when in doubt, hide. */
+static int read_proc_mount(PwProcMount *ret) {
         _cleanup_(freep) char *text = NULL;
         int r;
 
         r = read_full_file("/proc/self/mountinfo", &text, NULL);
         if (r < 0)
                 return r;
-        r = server_parse_hidepid(text);
-        if (r < 0)
-                return r;
-        *ret = r > 0;
-        return 0;
+        r = pw_parse_proc_mount(text, ret);
+        if (r == -EINVAL && ret->hidepid != PW_HIDEPID_OFF)
+                return 0;
+        return r;
 }
 
 static int method_reload(Client *c, const VarlinkCall *call) {
         Server *s = c->server;
+        PwProcMount m;
         bool hidepid;
         int r;
 
         if (!client_is_root(c))
                 return reply_permission_denied(c, call);
-        /* No configuration file yet: what can change under a running daemon is /proc's mount. */
-        r = read_hidepid(&hidepid);
+        /* /proc's mount options, then the configuration files (the callback). */
+        r = read_proc_mount(&m);
         if (r < 0)
                 log_warning_errno(r, "Failed to read /proc's mount options, keeping hidepid=%s: %m",
-                                  s->hidepid ? "yes" : "no");
+                                  pw_hidepid_to_string(s->policy.proc.hidepid));
         else
-                s->hidepid = hidepid;
+                s->policy.proc = m;
+        hidepid = s->policy.proc.hidepid != PW_HIDEPID_OFF;
         if (s->cb.reload) {
                 json_t *out = NULL;
 
@@ -995,11 +1064,11 @@ static int method_reload(Client *c, const VarlinkCall *call) {
                 r = s->cb.reload(s->userdata, &out);
                 if (r < 0)
                         return reply_error(c, call, PW_VARLINK_ERROR_CONFIG_INVALID, out);
-                if (out && json_object_set_new(out, "hidepid", json_boolean(s->hidepid)) < 0)
+                if (out && json_object_set_new(out, "hidepid", json_boolean(hidepid)) < 0)
                         out = (json_decref(out), NULL);
                 return reply(c, call, out);
         }
-        return reply(c, call, json_pack("{s:b}", "hidepid", s->hidepid));
+        return reply(c, call, json_pack("{s:b}", "hidepid", hidepid));
 }
 
 static int method_get_config(Client *c, const VarlinkCall *call) {
@@ -1015,9 +1084,9 @@ typedef int (*MethodFunc)(Client *c, const VarlinkCall *call);
 static const char *const params_none[] = { NULL };
 static const char *const params_get_interface_description[] = { "interface", NULL };
 static const char *const params_show[] = { "pid", "id", NULL };
-static const char *const params_list[] = { "uid", "comm", "unit", "state", NULL };
+static const char *const params_list[] = { "uid", "comm", "unit", "user_unit", "state", NULL };
 static const char *const params_tree[] = { "root", "depth", "include_exited", NULL };
-static const char *const params_events[] = { "kinds", "pid", "uid", "comm", "unit", "threads", NULL };
+static const char *const params_events[] = { "kinds", "pid", "uid", "comm", "unit", "user_unit", "threads", NULL };
 
 static const struct {
         const char *name;
@@ -1308,6 +1377,7 @@ static int client_new(Server *s, int fd) {
         varlink_conn_init(&c->conn, fd, s->limits.request_max, s->limits.output_max);
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->ucred, &sl) < 0)
                 c->ucred = (struct ucred){ .pid = 0, .uid = UINT32_MAX, .gid = UINT32_MAX };
+        (void) pw_caller_from_socket(fd, &c->caller); /* a failure leaves it fewer rights */
 
         c->next = s->clients;
         if (s->clients)
@@ -1421,8 +1491,8 @@ int server_new(Server **ret, sd_event *event, ProcTree *tree, const ServerLimits
         if (cb)
                 s->cb = *cb;
         s->userdata = userdata;
-        if (read_hidepid(&s->hidepid) < 0)
-                s->hidepid = false; /* no /proc mount listed: nothing to hide behind */
+        if (read_proc_mount(&s->policy.proc) < 0)
+                s->policy.proc = (PwProcMount){}; /* no /proc mount listed: nothing to hide behind */
 
         r = sd_event_add_time_relative(event, &s->stall_timer, CLOCK_MONOTONIC,
                                        MIN(s->limits.stall_usec / 4, USEC_PER_SEC), 0, on_stall_timer, s);
@@ -1585,52 +1655,12 @@ int server_listen(Server *s, const char *path) {
         return server_listen_fd(s, TAKE_FD(fd));
 }
 
-int server_parse_hidepid(const char *mountinfo) {
-        bool found = false, hidden = false;
-
-        /* "36 25 0:23 / /proc rw,nosuid shared:13 - proc proc rw,hidepid=invisible": the mount point
-         * is the fifth field; the superblock options, after " - TYPE SOURCE ", carry hidepid. */
-        for (const char *line = mountinfo; line && *line;) {
-                const char *end = strchrnul(line, '\n'), *sep, *opts, *h;
-                char point[16];
-                unsigned fields = 0;
-                const char *q = line;
-
-                /* The fifth field, compared without copying more than "/proc". */
-                while (q < end && fields < 4) {
-                        q = memchr(q, ' ', (size_t) (end - q));
-                        if (!q)
-                                break;
-                        q++;
-                        fields++;
-                }
-                if (q && fields == 4 && (size_t) (end - q) > 6 && sscanf(q, "%15s", point) == 1 &&
-                    strcmp(point, "/proc") == 0 && (sep = strstr(q, " - proc ")) && sep < end) {
-                        opts = memchr(sep + 8, ' ', (size_t) (end - (sep + 8)));
-                        found = true;
-                        hidden = false; /* the last /proc mount listed is the one on top */
-                        if (opts) {
-                                size_t n = (size_t) (end - opts);
-                                _cleanup_(freep) char *o = strndup(opts, n);
-
-                                if (!o)
-                                        return -ENOMEM;
-                                h = strstr(o, "hidepid=");
-                                if (h) {
-                                        h += strlen("hidepid=");
-                                        hidden = !(strncmp(h, "0", 1) == 0 || strncmp(h, "off", 3) == 0);
-                                }
-                        }
-                }
-                line = *end ? end + 1 : NULL;
-        }
-        if (!found)
-                return -EINVAL;
-        return hidden;
+void server_set_proc_mount(Server *s, const PwProcMount *m) {
+        s->policy.proc = *m;
 }
 
-void server_set_hidepid(Server *s, bool hidepid) {
-        s->hidepid = hidepid;
+void server_set_argv_privacy(Server *s, const PwJournalFilter *f) {
+        s->policy.argv_privacy = f;
 }
 
 unsigned server_n_subscribers(const Server *s) {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "access-policy.h"
 #include "macro.h"
 #include "procjson.h"
 #include "proctree.h"
@@ -96,12 +97,12 @@ int server_listen_activated(Server *s);
  * a subscriber's buffer is counted as missed for it. */
 void server_publish_event(Server *s, const PwEvent *ev, const PwApplyResult *res);
 
-/* Whether /proc hides other users' processes (mount option hidepid=1, 2, noaccess or invisible), from
- * the text of /proc/self/mountinfo. Returns 1, 0, or -EINVAL when no /proc mount is listed. */
-int server_parse_hidepid(const char *mountinfo);
-/* Sets whether non-root callers see only their own processes (as /proc shows them with hidepid).
- * server_new() reads it from /proc/self/mountinfo; Reload reads it again. */
-void server_set_hidepid(Server *s, bool hidepid);
+/* /proc's mount options for the access policy (access-policy.h). server_new() reads them from
+ * /proc/self/mountinfo; Reload reads them again. */
+void server_set_proc_mount(Server *s, const PwProcMount *m);
+/* argv for callers other than root and the process's owner: the journal's --journal-argv and
+ * --journal-redact (borrowed; must outlive the server). NULL: argv in full to everyone. */
+void server_set_argv_privacy(Server *s, const PwJournalFilter *f);
 
 unsigned server_n_clients(const Server *s);
 unsigned server_n_subscribers(const Server *s);

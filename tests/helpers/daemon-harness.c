@@ -127,12 +127,16 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
                 unsetenv("JOURNAL_STREAM");
                 for (char *const *e = extra_env; e && *e; e++)
                         putenv(*e);
-                if (!has_arg(argv, "--socket=") || !has_arg(argv, "-journal") || !has_arg(argv, "--config-root=")) {
+                {
                         /* Every test daemon gets its own control socket, so tests can run side by
-                         * side and never touch the system's; it keeps out of the machine's
-                         * journal unless the test is about the journal; and it reads no
-                         * configuration file of the machine's (its root is the scratch folder). */
-                        char **nargv = calloc(argv_len(argv) + 4, sizeof(char *));
+                         * side and never touch the system's; it keeps out of the machine's journal
+                         * unless the test is about the journal; and it reads no configuration file
+                         * of the machine's (its root is the scratch folder). Its retention is as
+                         * large as the daemon allows unless the test sets it: the connector is
+                         * multicast, so whatever else runs on the machine (a storm of 40,000
+                         * processes, say) would otherwise evict the test's own exited records
+                         * before it reads them. */
+                        char **nargv = calloc(argv_len(argv) + 6, sizeof(char *));
                         size_t k = 0;
 
                         if (!nargv)
@@ -145,6 +149,10 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
                                 nargv[k++] = (char *) "--no-journal";
                         if (!has_arg(argv, "--config-root="))
                                 nargv[k++] = d->config_root_arg;
+                        if (!has_arg(argv, "--retain-count="))
+                                nargv[k++] = (char *) "--retain-count=10000000";
+                        if (!has_arg(argv, "--string-budget="))
+                                nargv[k++] = (char *) "--string-budget=4G";
                         nargv[k] = NULL;
                         argv = nargv;
                 }

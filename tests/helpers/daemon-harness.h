@@ -52,8 +52,9 @@ unsigned harness_notify_wrong_pid(Daemon *d);
 uint64_t harness_now_ms(void);
 
 /* Starts binary with argv (NULL-terminated, argv[0] included; "--socket=" + socket_path is added
- * unless argv names a socket, --no-journal unless argv has a journal option, and
- * --config-root= an empty folder unless argv names one) and extra
+ * unless argv names a socket, --no-journal unless argv has a journal option, --config-root= an
+ * empty folder unless argv names one, and --retain-count=10000000 and --string-budget=4G unless
+ * argv sets them) and extra
  * environment entries
  * ("K=V", NULL-terminated, may be NULL), with NOTIFY_SOCKET set to a fresh socket; when
  * watchdog_usec is not 0, also WATCHDOG_USEC and WATCHDOG_PID. Returns 0 or a negative errno. */

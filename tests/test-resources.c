@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Tests of the join of taskstats records to the process tree: either order, pid reuse, thread groups,
+ * subtree totals across reparenting, missing and late records, loss. A real ProcTree fed events. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proctree.h"
+#include "resources.h"
+#include "test-cleanup.h"
+
+#define MS 1000000ULL
+#define BASE (1000ULL * 1000ULL * MS) /* monotonic "now" around 1000 s */
+
+static void fork_ev(ProcTree *t, pid_t parent, pid_t child, uint64_t ts) {
+        PwEvent ev = { .kind = PW_EVENT_FORK, .timestamp_ns = ts };
+
+        ev.fork.parent_pid = ev.fork.parent_tgid = parent;
+        ev.fork.child_pid = ev.fork.child_tgid = child;
+        assert_int_equal(proctree_apply(t, &ev, NULL), 0);
+}
+
+static PwProcess *exit_ev(ProcTree *t, pid_t pid, uint32_t code, uint64_t ts) {
+        PwEvent ev = { .kind = PW_EVENT_EXIT, .timestamp_ns = ts };
+        PwApplyResult res;
+
+        ev.exit.pid = ev.exit.tgid = pid;
+        ev.exit.code = code;
+        assert_int_equal(proctree_apply(t, &ev, &res), 0);
+        assert_true(res.process_ended);
+        return res.process;
+}
+
+/* A process record: the last task of tgid, alive lifetime_ms, with cpu_ms of CPU and write_kib. */
+static PwTsMsg record(pid_t pid, pid_t tgid, bool last, uint32_t code, uint64_t lifetime_ms, uint64_t cpu_ms,
+                      uint64_t write_kib, uint64_t rss_kib) {
+        PwTsMsg m = { .kind = PW_TS_MSG_RECORD };
+
+        m.task.version = 16;
+        m.task.have = PW_TS_HAVE_BASIC | PW_TS_HAVE_XACCT | PW_TS_HAVE_IO | PW_TS_HAVE_TGID | PW_TS_HAVE_DELAY;
+        m.task.pid = (uint32_t) pid;
+        m.task.tgid = (uint32_t) tgid;
+        m.task.flag = last ? PW_TS_AGROUP : 0;
+        m.task.exitcode = code;
+        m.task.etime_usec = lifetime_ms * 1000;
+        m.task.tgetime_usec = lifetime_ms * 1000;
+        m.task.cpu_run_virtual_total_ns = cpu_ms * MS;
+        m.task.utime_usec = cpu_ms * 1000 * 3 / 4;
+        m.task.stime_usec = cpu_ms * 1000 / 4;
+        m.task.write_bytes = write_kib * 1024;
+        m.task.hiwater_rss_kib = rss_kib;
+        return m;
+}
+
+static ProcTree *tree(void) {
+        ProcTree *t = NULL;
+
+        assert_int_equal(proctree_new(&t, NULL), 0);
+        fork_ev(t, 0, 1, MS); /* init */
+        return t;
+}
+
+static void test_record_after_exit(void **state) {
+        _cleanup_(proctree_freep) ProcTree *t = tree();
+        _cleanup_(resjoin_freep) ResJoin *j = NULL;
+        PwTsMsg m = record(100, 100, true, 3 << 8, 50, 40, 8, 2048);
+        PwProcess *p;
+
+        assert_int_equal(resjoin_new(&j), 0);
+        fork_ev(t, 1, 100, BASE);
+        p = exit_ev(t, 100, 3 << 8, BASE + 50 * MS + 300000);
+        assert_false(resjoin_process_ended(j, t, p, BASE + 51 * MS));
+        assert_ptr_equal(resjoin_record(j, t, &m, BASE + 52 * MS), p);
+        assert_true(pw_process_has_resources(p));
+        assert_int_equal(p->resources->self.cpu_usec, 40000);
+        assert_int_equal(p->resources->self.cpu_user_usec + p->resources->self.cpu_system_usec, 40000);
+        assert_int_equal(p->resources->self.cpu_user_usec, 30000);
+        assert_int_equal(p->resources->self.write_bytes, 8192);
+        assert_int_equal(p->resources->self.max_rss_bytes, 2048 * 1024);
+        assert_int_equal(p->resources->self.elapsed_usec, 50000);
+        assert_false(p->resources->uncertain);
+        assert_int_equal(resjoin_get_stats(j)->joined, 1);
+        (void) state;
+}
+
+static void test_record_before_exit(void **state) {
+        _cleanup_(proctree_freep) ProcTree *t = tree();
+        _cleanup_(resjoin_freep) ResJoin *j = NULL;
+        PwTsMsg m = record(100, 100, true, 0, 20, 5, 0, 100);
+        PwProcess *p;
+
+        assert_int_equal(resjoin_new(&j), 0);
+        fork_ev(t, 1, 100, BASE);
+        /* Read first: the process is still alive in the tree, so the record waits. */
+        assert_null(resjoin_record(j, t, &m, BASE + 20 * MS));
+        assert_int_equal(resjoin_get_stats(j)->held_now, 1);
+        p = exit_ev(t, 100, 0, BASE + 20 * MS + 100000);
+        assert_true(resjoin_process_ended(j, t, p, BASE + 21 * MS));
+        assert_int_equal(p->resources->self.cpu_usec, 5000);
+        assert_int_equal(resjoin_get_stats(j)->held_now, 0);
+        (void) state;
+}
+
+/* Two incarnations of one pid, records read late and in order: each to its own. */
+static void test_pid_reuse(void **state) {
+        _cleanup_(proctree_freep) ProcTree *t = tree();
+        _cleanup_(resjoin_freep) ResJoin *j = NULL;
+        PwTsMsg a = record(100, 100, true, 1 << 8, 10, 1, 1, 10), b = record(100, 100, true, 2 << 8, 10, 2, 2, 20);
+        PwProcess *pa, *pb;
+
+        assert_int_equal(resjoin_new(&j), 0);
+        fork_ev(t, 1, 100, BASE);
+        pa = exit_ev(t, 100, 1 << 8, BASE + 10 * MS + 200000);
+        fork_ev(t, 1, 100, BASE + 15 * MS);
+        pb = exit_ev(t, 100, 2 << 8, BASE + 25 * MS + 200000);
+        assert_ptr_not_equal(pa, pb);
+        assert_false(resjoin_process_ended(j, t, pa, BASE + 26 * MS));
+        assert_false(resjoin_process_ended(j, t, pb, BASE + 26 * MS));
+        assert_ptr_equal(resjoin_record(j, t, &a, BASE + 30 * MS), pa);
+        assert_ptr_equal(resjoin_record(j, t, &b, BASE + 30 * MS), pb);
+        assert_int_equal(pa->resources->self.write_bytes, 1024);
+        assert_int_equal(pb->resources->self.write_bytes, 2048);
+        (void) state;
+}
+
+/* A record whose lifetime fits no incarnation is not forced onto one. */
+static void test_disagreeing_lifetime(void **state) {
+        _cleanup_(proctree_freep) ProcTree *t = tree();
+        _cleanup_(resjoin_freep) ResJoin *j = NULL;
+        PwTsMsg m = record(100, 100, true, 0, 5000, 1, 0, 1);
+        PwProcess *p;
+
+        assert_int_equal(resjoin_new(&j), 0);
+        fork_ev(t, 1, 100, BASE);
+        p = exit_ev(t, 100, 0, BASE + 10 * MS);
+        assert_null(resjoin_record(j, t, &m, BASE + 11 * MS));
+        assert_false(pw_process_has_resources(p));
+        resjoin_expire(j, BASE + 11 * MS + RESOURCES_HOLD_NS + 1);
+        assert_int_equal(resjoin_get_stats(j)->unmatched, 1);
+        (void) state;
+}
+
+static void test_thread_group(void **state) {
+        _cleanup_(proctree_freep) ProcTree *t = tree();
+        _cleanup_(resjoin_freep) ResJoin *j = NULL;
+        PwTsMsg t1 = record(101, 100, false, 0, 30, 100, 4, 5000), t2 = record(102, 100, false, 0, 30, 200, 8, 7000);
+        PwTsMsg last = record(100, 100, true, 0, 30, 10, 0, 6000);
+        PwProcess *p;
+
+        assert_int_equal(resjoin_new(&j), 0);
+        fork_ev(t, 1, 100, BASE);
+        assert_null(resjoin_record(j, t, &t1, BASE + 29 * MS));
+        assert_null(resjoin_record(j, t, &t2, BASE + 29 * MS));
+        p = exit_ev(t, 100, 0, BASE + 30 * MS + 100000);
+        assert_ptr_equal(resjoin_record(j, t, &last, BASE + 31 * MS), p);
+        assert_int_equal(p->resources->self.cpu_usec, 310000);
+        assert_int_equal(p->resources->self.write_bytes, 12 * 1024);
+        assert_int_equal(p->resources->self.max_rss_bytes, 7000 * 1024);
+        assert_int_equal(p->resources->self.tasks, 3);
+        (void) state;
+}
+
+/* A shell's children and a grandchild reparented to init when its parent exits: all in the shell's
+ * subtree; a missing one counted. */
+static void test_subtree(void **state) {
+        _cleanup_(proctree_freep) ProcTree *t = tree();
+        _cleanup_(resjoin_freep) ResJoin *j = NULL;
+        PwTsMsg c1 = record(201, 201, true, 0, 10, 100, 1, 100), g = record(203, 203, true, 0, 50, 300, 3, 300);
+        PwProcess *sh, *p1, *p2, *pg;
+
+        assert_int_equal(resjoin_new(&j), 0);
+        fork_ev(t, 1, 200, BASE);
+        fork_ev(t, 200, 201, BASE + 1 * MS);
+        fork_ev(t, 200, 202, BASE + 2 * MS);
+        fork_ev(t, 202, 203, BASE + 3 * MS);
+        sh = proctree_get_live(t, 200);
+        p1 = exit_ev(t, 201, 0, BASE + 11 * MS);
+        assert_ptr_equal(resjoin_record(j, t, &c1, BASE + 12 * MS), p1);
+        /* 202 exits, its record never comes; 203 is reparented to init. */
+        p2 = exit_ev(t, 202, 0, BASE + 20 * MS);
+        resjoin_mark_missing(j, t, p2);
+        proctree_set_parent(t, 203, 1);
+        pg = exit_ev(t, 203, 0, BASE + 53 * MS);
+        assert_ptr_equal(resjoin_record(j, t, &g, BASE + 54 * MS), pg);
+
+        assert_non_null(sh->resources);
+        assert_false(pw_process_has_resources(sh)); /* still alive */
+        assert_int_equal(sh->resources->subtree_processes, 2);
+        assert_int_equal(sh->resources->subtree_missing, 1);
+        assert_int_equal(sh->resources->subtree.cpu_usec, 400000);
+        assert_int_equal(sh->resources->subtree.max_rss_bytes, 300 * 1024);
+        /* init's subtree: everything, by fork-time parentage only once. */
+        assert_int_equal(proctree_get_live(t, 1)->resources->subtree_processes, 2);
+        /* 202 has its grandchild though it was reparented away. */
+        assert_int_equal(p2->resources->subtree_processes, 1);
+        assert_int_equal(p2->resources->subtree.cpu_usec, 300000);
+        (void) state;
+}
+
+static void test_missing_then_late_and_loss(void **state) {
+        _cleanup_(proctree_freep) ProcTree *t = tree();
+        _cleanup_(resjoin_freep) ResJoin *j = NULL;
+        PwTsMsg m = record(100, 100, true, 0, 10, 1, 0, 1);
+        PwProcess *p;
+
+        assert_int_equal(resjoin_new(&j), 0);
+        fork_ev(t, 1, 100, BASE);
+        p = exit_ev(t, 100, 0, BASE + 10 * MS);
+        resjoin_mark_missing(j, t, p);
+        assert_int_equal(p->resources->state, PW_RESOURCES_MISSING);
+        resjoin_loss(j, BASE + 200 * MS);
+        assert_ptr_equal(resjoin_record(j, t, &m, BASE + 300 * MS), p);
+        assert_true(pw_process_has_resources(p));
+        assert_true(p->resources->uncertain);
+        assert_int_equal(p->resources->subtree_missing, 0);
+        assert_int_equal(resjoin_get_stats(j)->joined_late, 1);
+        assert_int_equal(resjoin_get_stats(j)->joined_uncertain, 1);
+        (void) state;
+}
+
+static void test_output(void **state) {
+        _cleanup_(proctree_freep) ProcTree *t = tree();
+        _cleanup_(resjoin_freep) ResJoin *j = NULL;
+        PwTsMsg m = record(100, 100, true, 0, 12300, 8100, 0, 512 * 1024);
+        PwResourcesField f[PW_RESOURCES_FIELDS_MAX];
+        char msg[128] = "exit 100 x: status 0 after 12.3s";
+        PwProcess *p;
+        json_t *o;
+        size_t n;
+
+        assert_int_equal(resjoin_new(&j), 0);
+        fork_ev(t, 1, 100, BASE);
+        p = exit_ev(t, 100, 0, BASE + 12300 * MS);
+        assert_ptr_equal(resjoin_record(j, t, &m, BASE + 12301 * MS), p);
+        pw_resources_message(p, msg, sizeof(msg));
+        assert_string_equal(msg, "exit 100 x: status 0 after 12.3s, cpu 8.1s, max rss 512 MiB");
+        n = pw_resources_journal_fields(p, f, ELEMENTSOF(f));
+        assert_true(n >= 10);
+        assert_string_equal(f[0].name, "CPU_USER_USEC");
+        o = pw_resources_json(p);
+        assert_non_null(o);
+        assert_int_equal(json_integer_value(json_object_get(o, "cpu_usec")), 8100000);
+        json_decref(o);
+        p->resources->state = PW_RESOURCES_MISSING;
+        msg[0] = '\0';
+        pw_resources_message(p, msg, sizeof(msg));
+        assert_string_equal(msg, ", resources unknown");
+        (void) state;
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_record_after_exit),
+                cmocka_unit_test(test_record_before_exit),
+                cmocka_unit_test(test_pid_reuse),
+                cmocka_unit_test(test_disagreeing_lifetime),
+                cmocka_unit_test(test_thread_group),
+                cmocka_unit_test(test_subtree),
+                cmocka_unit_test(test_missing_then_late_and_loss),
+                cmocka_unit_test(test_output),
+        };
+
+        tc_init("resources");
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
