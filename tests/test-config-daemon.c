@@ -2,8 +2,9 @@
 /* The real procwatchd and procwatchctl with configuration files under a scratch root
  * (--config-root=, never the machine's /etc): bad files at start and at reload, --cat-config, the
  * reload protocol with the service manager, reload refused to other users, argv privacy for other
- * users following the files at reload, and 100 reloads during a fork storm with no event lost and
- * the subscriber still streaming. Root only (exits 77 without). */
+ * users following the files at reload, SIGHUP re-reading /proc's hidepid= as Reload does, and 100
+ * reloads during a fork storm with no event lost and the subscriber still streaming. Runs in a mount
+ * namespace of its own with a /proc of its own. Root only (exits 77 without). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -356,6 +359,57 @@ static void test_argv_privacy_follows_reload(void **state) {
         harness_cleanup(&d, false);
 }
 
+/* SIGHUP re-reads /proc's mount options as io.procwatch.Reload does: with hidepid=invisible another
+ * user no longer sees a root process, and sees it again once it is off. */
+static void test_sighup_rereads_proc_mount(void **state) {
+        char root[64], word[64], out[16384];
+        uint64_t deadline;
+        json_t *j;
+        Daemon d;
+        pid_t pid;
+
+        snprintf(word, sizeof(word), "pw-cfg-hidepid-%d", (int) getpid());
+        make_root(root, sizeof(root));
+        start(&d, root);
+        assert_int_equal(chmod(d.dir, 0755), 0);
+        pid = start_sleeper(word);
+        deadline = harness_now_ms() + 60000;
+        while (!(show(&d, pid, false, out, sizeof(out)) == 0 && strstr(out, word))) {
+                if (harness_now_ms() > deadline)
+                        fail_msg("pid %d never showed its argv: %s", (int) pid, out);
+                harness_pump(&d, 20);
+        }
+        assert_int_equal(show(&d, pid, true, out, sizeof(out)), 0);
+
+        /* This test's own /proc (main() made it), so the machine's is never touched. */
+        assert_int_equal(mount("proc", "/proc", "proc", MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                               "hidepid=invisible"),
+                         0);
+        harness_notify_clear(&d);
+        assert_int_equal(kill(d.pid, SIGHUP), 0);
+        assert_true(harness_wait_notify(&d, "READY=1", true, 30000));
+        assert_int_equal(show(&d, pid, true, out, sizeof(out)), 5); /* no such process, for them */
+        assert_int_equal(show(&d, pid, false, out, sizeof(out)), 0);
+        /* Reload says so too. */
+        assert_int_equal(ctl(&d, "reload", true, out, sizeof(out)), 0);
+        j = json_loads(out, 0, NULL);
+        assert_non_null(j);
+        assert_true(json_is_true(json_object_get(j, "hidepid")));
+        json_decref(j);
+
+        assert_int_equal(mount("proc", "/proc", "proc", MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=off"),
+                         0);
+        harness_notify_clear(&d);
+        assert_int_equal(kill(d.pid, SIGHUP), 0);
+        assert_true(harness_wait_notify(&d, "READY=1", true, 30000));
+        assert_int_equal(show(&d, pid, true, out, sizeof(out)), 0);
+        assert_non_null(strstr(out, word));
+
+        (void) kill(pid, SIGKILL);
+        (void) waitpid(pid, NULL, 0);
+        harness_cleanup(&d, false);
+}
+
 /* --- 100 reloads during a fork storm ------------------------------------------------------------- */
 
 #define STORM_CHILDREN 2000
@@ -613,6 +667,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_cat_config),
                 cmocka_unit_test(test_reload),
                 cmocka_unit_test(test_argv_privacy_follows_reload),
+                cmocka_unit_test(test_sighup_rereads_proc_mount),
                 cmocka_unit_test(test_reloads_during_fork_storm),
         };
 
@@ -628,5 +683,12 @@ int main(int argc, char *argv[]) {
         daemon_path = argv[1];
         ctl_path = argv[2];
         sleeper_path = argv[3];
+        /* A /proc of this test's own, that it may remount with hidepid=; the namespace and the mount go
+         * with the test, whatever way it ends. */
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+                fprintf(stderr, "needs a private mount namespace and a /proc of its own: %m\n");
+                return 77;
+        }
         return cmocka_run_group_tests_name("procwatchd configuration", tests, NULL, NULL);
 }

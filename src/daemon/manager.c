@@ -535,6 +535,9 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
         if (si->ssi_signo == SIGHUP) {
                 log_info("Received SIGHUP from pid %d, reloading.", (int) si->ssi_pid);
+                /* As io.procwatch.Reload: /proc's mount options, then the configuration. */
+                if (m->server)
+                        server_reread_proc_mount(m->server);
                 (void) manager_reload(m, NULL);
                 return 0;
         }

@@ -1041,21 +1041,27 @@ static int read_proc_mount(PwProcMount *ret) {
         return r;
 }
 
-static int method_reload(Client *c, const VarlinkCall *call) {
-        Server *s = c->server;
+void server_reread_proc_mount(Server *s) {
         PwProcMount m;
-        bool hidepid;
         int r;
 
-        if (!client_is_root(c))
-                return reply_permission_denied(c, call);
-        /* /proc's mount options, then the configuration files (the callback). */
         r = read_proc_mount(&m);
         if (r < 0)
                 log_warning_errno(r, "Failed to read /proc's mount options, keeping hidepid=%s: %m",
                                   pw_hidepid_to_string(s->policy.proc.hidepid));
         else
                 s->policy.proc = m;
+}
+
+static int method_reload(Client *c, const VarlinkCall *call) {
+        Server *s = c->server;
+        bool hidepid;
+        int r;
+
+        if (!client_is_root(c))
+                return reply_permission_denied(c, call);
+        /* /proc's mount first, then the configuration files (the callback), as SIGHUP does. */
+        server_reread_proc_mount(s);
         hidepid = s->policy.proc.hidepid != PW_HIDEPID_OFF;
         if (s->cb.reload) {
                 json_t *out = NULL;

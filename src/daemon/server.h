@@ -100,6 +100,8 @@ void server_publish_event(Server *s, const PwEvent *ev, const PwApplyResult *res
 /* /proc's mount options for the access policy (access-policy.h). server_new() reads them from
  * /proc/self/mountinfo; Reload reads them again. */
 void server_set_proc_mount(Server *s, const PwProcMount *m);
+/* Reads /proc's mount options again (Reload and SIGHUP); on failure keeps the old ones, logged. */
+void server_reread_proc_mount(Server *s);
 /* argv for callers other than root and the process's owner: the journal's --journal-argv and
  * --journal-redact (borrowed; must outlive the server). NULL: argv in full to everyone. */
 void server_set_argv_privacy(Server *s, const PwJournalFilter *f);
