@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz target: process ids ("PID:START") as a client sends them to io.procwatch.Show, through
- * proctree_parse_id() and proctree_get_by_id() on a small real tree. procwatchctl does not parse ids
+ * parse_process_id() and proctree_get_by_id() on a small real tree. procwatchctl does not parse ids
  * itself: an argument holding ':' goes to the daemon as it is.
  *
  * The text is a NUL-terminated copy of exactly the input (a JSON string reaches the parser as a C
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "parse-util.h"
 #include "proctree.h"
 
 #define HZ 100
@@ -67,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         ProcTree *t = tree();
         char *text, canon[64];
         PwProcess *p;
-        pid_t pid = -1;
+        int32_t pid = -1;
         uint64_t start = 0;
         int r;
 
@@ -77,8 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         memcpy(text, data, size);
         text[size] = '\0';
 
-        r = proctree_parse_id(text, &pid, &start);
-        check(r == 0 || r == -EINVAL, "-EINVAL is the only error");
+        r = parse_process_id(text, &pid, &start);
+        check(r == 0 || r == -EINVAL || r == -ERANGE, "-EINVAL and -ERANGE are the only errors");
         if (r == 0) {
                 check(pid > 0, "a pid is positive");
                 snprintf(canon, sizeof(canon), "%d:%" PRIu64, (int) pid, start);
@@ -102,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 memcpy(&s, data + 4, sizeof(s));
                 if (v > 0) {
                         snprintf(canon, sizeof(canon), "%d:%" PRIu64, (int) v, s);
-                        check(proctree_parse_id(canon, &pid, &start) == 0 && pid == v && start == s,
+                        check(parse_process_id(canon, &pid, &start) == 0 && pid == v && start == s,
                               "a record's id parses back to its pid and start");
                 }
         }

@@ -68,7 +68,7 @@ static void test_overflow_is_counted(void **state) {
         char *line;
 
         assert_int_equal(harness_start(&d, daemon_path, argv, NULL, 0), 0);
-        assert_true(harness_wait_notify(&d, "READY=1", false, 5000));
+        assert_true(harness_wait_notify(&d, "READY=1", false, 30000));
 
         /* With so small a buffer, a burst from elsewhere on the machine can overflow it and take our
          * event with it: try again with a new child until one is seen per CPU. */

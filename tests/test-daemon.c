@@ -42,7 +42,7 @@ static int setup(void **state) {
                 fprintf(stderr, "Failed to start %s: %s\n", daemon_path, strerror(-r));
                 return -1;
         }
-        if (!harness_wait_notify(&d, "READY=1", false, 5000)) {
+        if (!harness_wait_notify(&d, "READY=1", false, 30000)) {
                 harness_cleanup(&d, true);
                 return -1;
         }
@@ -101,7 +101,7 @@ static void test_notify(void **state) {
         uint64_t deadline = harness_now_ms() + 5000;
         char *all, *p;
 
-        assert_true(harness_wait_notify(&d, "STATUS=", true, 5000));
+        assert_true(harness_wait_notify(&d, "STATUS=", true, 15000));
         all = harness_notify_copy(&d);
         assert_non_null(p = strstr(all, "STATUS="));
         assert_non_null(strstr(p, "events/s"));
@@ -112,7 +112,7 @@ static void test_notify(void **state) {
         while (count_status() < 3 && harness_now_ms() < deadline)
                 harness_pump(&d, 100);
         assert_true(count_status() >= 3);
-        assert_true(harness_wait_notify(&d, "WATCHDOG=1", false, 2000));
+        assert_true(harness_wait_notify(&d, "WATCHDOG=1", false, 10000));
         assert_int_equal(harness_notify_wrong_pid(&d), 0);
         free(all);
 }
@@ -244,7 +244,7 @@ static void test_no_loss(void **state) {
 
         /* The newest STATUS= after everything above must report nothing lost and nothing malformed. */
         harness_notify_clear(&d);
-        assert_true(harness_wait_notify(&d, "STATUS=", true, 3000));
+        assert_true(harness_wait_notify(&d, "STATUS=", true, 15000));
         all = harness_notify_copy(&d);
         last = strstr(all, "STATUS=");
         assert_non_null(last);
@@ -261,7 +261,8 @@ static void test_sigterm(void **state) {
         assert_true(WIFEXITED(status));
         assert_int_equal(WEXITSTATUS(status), 0);
         assert_true(ms < 1000);
-        assert_true(harness_wait_notify(&d, "STOPPING=1", false, 100));
+        /* Sent before the exit; the harness's reader thread may still have it queued: a deadline, not a speed. */
+        assert_true(harness_wait_notify(&d, "STOPPING=1", false, 10000));
 }
 
 int main(int argc, char *argv[]) {

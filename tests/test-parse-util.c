@@ -97,6 +97,9 @@ static const NumberCase number_cases[] = {
         { "6", 6, 6, 0, 6 },
         { "18446744073709551615", 0, UINT64_MAX, 0, UINT64_MAX },
         { "18446744073709551616", 0, UINT64_MAX, -ERANGE, 0 },
+        { "18446744073709551620", 0, UINT64_MAX, -ERANGE, 0 },
+        { "184467440737095516150", 0, UINT64_MAX, -ERANGE, 0 },
+        { "4294967297", 0, UINT32_MAX, -ERANGE, 0 },
         { "", 0, 10, -EINVAL, 0 },
         { "1x", 0, 10, -EINVAL, 0 },
         { "1K", 0, 10, -EINVAL, 0 },
@@ -117,6 +120,63 @@ static void test_parse_number(void **state) {
                 assert_int_equal(v, c->r == 0 ? c->value : UNTOUCHED);
         }
         assert_int_equal(parse_number(NULL, 0, 10, &(uint64_t) { 0 }), -EINVAL);
+}
+
+typedef struct IdCase {
+        const char *text;
+        int r;
+        int32_t pid;
+        uint64_t start;
+} IdCase;
+
+/* Process ids as Show and procwatchctl show take them. The four of issue 10 (each once resolved to
+ * pid 1 through sscanf) must all be refused. */
+static const IdCase id_cases[] = {
+        { "1:0", 0, 1, 0 },
+        { "1:123456789", 0, 1, 123456789 },
+        { "2147483647:18446744073709551615", 0, INT32_MAX, UINT64_MAX },
+        { "0001:02", -EINVAL, 0, 0 },                  /* only the text a record carries */
+        { "1:05", -EINVAL, 0, 0 },
+        { "4294967297:123", -ERANGE, 0, 0 },              /* pid 2^32 + 1: was pid 1 */
+        { "+1:123", -EINVAL, 0, 0 },
+        { " 1:123", -EINVAL, 0, 0 },
+        { "1:-18446744073409551656", -EINVAL, 0, 0 },     /* strtoull wraps a negative start */
+        { "1:18446744073709551616", -ERANGE, 0, 0 },     /* start 2^64 */
+        { "1:99999999999999999999999", -ERANGE, 0, 0 },
+        { "2147483648:1", -ERANGE, 0, 0 },
+        { "99999999999999999999999:1", -ERANGE, 0, 0 },
+        { "0:1", -ERANGE, 0, 0 },
+        { "-1:1", -EINVAL, 0, 0 },
+        { "1: 1", -EINVAL, 0, 0 },
+        { "1:+1", -EINVAL, 0, 0 },
+        { "1 :1", -EINVAL, 0, 0 },
+        { "1:1 ", -EINVAL, 0, 0 },
+        { "1:1\n", -EINVAL, 0, 0 },
+        { "1:1:1", -EINVAL, 0, 0 },
+        { "1:", -EINVAL, 0, 0 },
+        { ":1", -EINVAL, 0, 0 },
+        { "1", -EINVAL, 0, 0 },
+        { "", -EINVAL, 0, 0 },
+        { ":", -EINVAL, 0, 0 },
+        { "0x1:1", -EINVAL, 0, 0 },
+        { "1:0x1", -EINVAL, 0, 0 },
+        { "1:1e3", -EINVAL, 0, 0 },
+        { "1.0:1", -EINVAL, 0, 0 },
+        { "\xd9\xa1:1", -EINVAL, 0, 0 },                 /* ARABIC-INDIC DIGIT ONE */
+};
+
+static void test_parse_process_id(void **state) {
+        for (size_t i = 0; i < ELEMENTSOF(id_cases); i++) {
+                const IdCase *c = &id_cases[i];
+                int32_t pid = -7;
+                uint64_t start = UNTOUCHED;
+
+                print_message("case \"%s\"\n", c->text);
+                assert_int_equal(parse_process_id(c->text, &pid, &start), c->r);
+                assert_int_equal(pid, c->r == 0 ? c->pid : -7);
+                assert_int_equal(start, c->r == 0 ? c->start : UNTOUCHED);
+        }
+        assert_int_equal(parse_process_id(NULL, &(int32_t) { 0 }, &(uint64_t) { 0 }), -EINVAL);
 }
 
 /* As this kernel writes it: fixed-width columns, values padded with trailing spaces. */
@@ -473,6 +533,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_size),
                 cmocka_unit_test(test_parse_number),
+                cmocka_unit_test(test_parse_process_id),
                 cmocka_unit_test(test_netlink_drops),
                 cmocka_unit_test(test_netlink_drops_columns_by_name),
                 cmocka_unit_test(test_netlink_drops_bad_header),

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "parse-util.h"
 #include "proctree.h"
 #include "test-cleanup.h"
 
@@ -122,23 +123,23 @@ static void test_parse_id(void **state) {
                 "", ":", "1", "1:", ":5", " 1:5", "+1:5", "-1:5", "01:5", "1:05", "1: 5", "1:+5", "1:-1",
                 "1:5 ", "1:5x", "0:5", "2147483648:5", "4294967297:5", "1:18446744073709551616", "1:5:6",
         };
-        pid_t pid;
+        int32_t pid;
         uint64_t start;
         PwProcess *init;
 
-        assert_int_equal(proctree_parse_id("1:0", &pid, &start), 0);
+        assert_int_equal(parse_process_id("1:0", &pid, &start), 0);
         assert_int_equal(pid, 1);
         assert_int_equal(start, 0);
-        assert_int_equal(proctree_parse_id("2147483647:18446744073709551615", &pid, &start), 0);
+        assert_int_equal(parse_process_id("2147483647:18446744073709551615", &pid, &start), 0);
         assert_int_equal(pid, INT32_MAX);
         assert_true(start == UINT64_MAX);
-        assert_int_equal(proctree_parse_id("12:5", NULL, NULL), 0);
+        assert_int_equal(parse_process_id("12:5", NULL, NULL), 0);
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 pid = 7;
-                assert_int_equal(proctree_parse_id(bad[i], &pid, &start), -EINVAL);
+                assert_true(parse_process_id(bad[i], &pid, &start) < 0);
                 assert_int_equal(pid, 7);
         }
-        assert_int_equal(proctree_parse_id(NULL, &pid, &start), -EINVAL);
+        assert_int_equal(parse_process_id(NULL, &pid, &start), -EINVAL);
 
         apply(ev_fork(5 * MS, 0, 1, 1));
         init = proctree_get_live(t, 1);
@@ -304,6 +305,72 @@ static void test_exec_before_fork(void **state) {
         assert_string_equal(p->id, "340:50000000");
         apply(ev_exit(60 * MS, 340, 340, 0));
         assert_true(p->exited);
+}
+
+/* A placeholder is made for an unknown pid named by an event, and completed from /proc. When the
+ * pid went to another process before the read (the placeholder's own exited meanwhile), that
+ * process started after the event: it must not be merged into the placeholder. */
+static void test_placeholder_rejects_reused_pid(void **state) {
+        PwProcInfo later = info_of(345, 1, 80 * MS, "newcomer");
+        PwProcInfo own = info_of(345, 100, 40 * MS, "own");
+        PwProcess *p;
+
+        later.exe = strdup("/usr/bin/newcomer");
+        own.exe = strdup("/usr/bin/own");
+        apply(ev_exec(60 * MS, 345));
+        p = proctree_get_live(t, 345);
+        assert_int_equal(p->source, PW_SOURCE_PLACEHOLDER);
+        assert_false(proctree_read_matches(t, 345, later.start_boot_ns, HZ));
+        assert_int_equal(proctree_enrich(t, &later, HZ), -ESRCH);
+        assert_ptr_equal(proctree_get_live(t, 345), p);
+        assert_int_equal(p->source, PW_SOURCE_PLACEHOLDER);
+        assert_null(p->exe);
+        assert_true(p->uncertain & PW_UNCERTAIN_IMAGE);
+        assert_true(p->uncertain & PW_UNCERTAIN_START);
+
+        /* Within a millisecond of the event: the clock offset's sampling error, accepted. */
+        assert_true(proctree_read_matches(t, 345, 60 * MS + MS / 2, HZ));
+        /* Its own process, started before the event, completes it. */
+        assert_true(proctree_read_matches(t, 345, own.start_boot_ns, HZ));
+        assert_int_equal(proctree_enrich(t, &own, HZ), 0);
+        assert_ptr_equal(proctree_get_live(t, 345), p);
+        assert_int_equal(p->start_ns, 40 * MS);
+        assert_string_equal(p->exe->data, "/usr/bin/own");
+        assert_false(p->uncertain & PW_UNCERTAIN_START);
+        pw_proc_info_done(&later);
+        pw_proc_info_done(&own);
+}
+
+/* The same through a reconciliation: the placeholder's process ended unseen, and the pid's new
+ * process is added as a record of its own. */
+static void test_reconcile_placeholder_reused_pid(void **state) {
+        PwProcInfo snap[3];
+        unsigned ended = 0, added = 0;
+        PwProcess *ph, *fresh;
+
+        apply(ev_exec(60 * MS, 346));
+        ph = proctree_get_live(t, 346);
+        snap[0] = info_of(1, 0, 1 * MS, "init");
+        snap[1] = info_of(100, 1, 50 * MS, "bash");
+        snap[2] = info_of(346, 100, 70 * MS, "newcomer");
+        assert_int_equal(proctree_reconcile(t, snap, 3, 1000 * MS, HZ, PW_SOURCE_RECONCILED, &ended, &added), 0);
+        assert_int_equal(ended, 1);
+        assert_int_equal(added, 1);
+        assert_true(ph->exited);
+        assert_true(ph->uncertain & PW_UNCERTAIN_EXIT);
+        fresh = proctree_get_live(t, 346);
+        assert_ptr_not_equal(fresh, ph);
+        assert_int_equal(fresh->start_ns, 70 * MS);
+        assert_string_equal(fresh->comm, "newcomer");
+
+        /* And directly: add_from_proc displaces a placeholder that the read cannot be. */
+        apply(ev_exec(80 * MS, 347));
+        ph = proctree_get_live(t, 347);
+        snap[2] = info_of(347, 100, 85 * MS, "later");
+        assert_int_equal(proctree_add_from_proc(t, &snap[2], PW_SOURCE_RECONCILED, HZ), 0);
+        assert_ptr_not_equal(proctree_get_live(t, 347), ph);
+        assert_true(ph->displaced);
+        assert_int_equal(proctree_get_live(t, 347)->start_ns, 85 * MS);
 }
 
 static void test_lost_fork(void **state) {
@@ -1055,6 +1122,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_non_leader_exec, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pid_reuse_late_exit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_exec_before_fork, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_placeholder_rejects_reused_pid, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reconcile_placeholder_reused_pid, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lost_fork, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_double_exit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reparent, setup, teardown),

@@ -62,7 +62,27 @@ static uint64_t stat_u64(const json_t *stats, const char *key) {
         return (uint64_t) json_integer_value(v);
 }
 
-/* Marks every numeric entry of /proc in set (byte per pid). */
+/* Whether /proc/PID is a zombie (or dead): the tree counts those as ended, and other processes on
+ * the machine may leave zombies unreaped for as long as they like. */
+static bool is_zombie(long pid) {
+        char path[64], buf[512], *close_paren;
+        ssize_t n;
+        int fd;
+
+        snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+                return false;
+        buf[n] = '\0';
+        close_paren = strrchr(buf, ')');
+        return close_paren && (close_paren[2] == 'Z' || close_paren[2] == 'X');
+}
+
+/* Marks every numeric entry of /proc that is not a zombie in set (byte per pid). */
 static void proc_pids(uint8_t *set) {
         DIR *dir = opendir("/proc");
         struct dirent *de;
@@ -73,7 +93,7 @@ static void proc_pids(uint8_t *set) {
                 char *end;
                 long pid = strtol(de->d_name, &end, 10);
 
-                if (*end == '\0' && pid > 0 && pid < PID_SLOTS)
+                if (*end == '\0' && pid > 0 && pid < PID_SLOTS && !is_zombie(pid))
                         set[pid] = 1;
         }
         closedir(dir);

@@ -111,6 +111,32 @@ static bool is_alive(const json_t *p) {
         return json_is_null(json_object_get(p, "exit"));
 }
 
+/* Waits for pid to end and returns its wait status, but leaves it a zombie: a zombie keeps its pid,
+ * so no other process on the machine takes it while the test asks the daemon about it by pid.
+ * reap() ends it. */
+static void wait_exit_keep(pid_t pid, int *status) {
+        siginfo_t info = {};
+
+        assert_int_equal(waitid(P_PID, (id_t) pid, &info, WEXITED | WNOWAIT), 0);
+        switch (info.si_code) {
+        case CLD_EXITED:
+                *status = (info.si_status & 0xff) << 8;
+                break;
+        case CLD_KILLED:
+                *status = info.si_status;
+                break;
+        case CLD_DUMPED:
+                *status = info.si_status | 0x80;
+                break;
+        default:
+                fail_msg("pid %d: unexpected si_code %d", (int) pid, info.si_code);
+        }
+}
+
+static void reap(pid_t pid) {
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+}
+
 /* Polls `show PID` until pred holds; returns the object (caller decrefs) or fails. */
 static json_t *wait_show(pid_t pid, bool (*pred)(const json_t *p, void *u), void *u, const char *what) {
         uint64_t deadline = harness_now_ms() + TIMEOUT_MS;
@@ -242,9 +268,10 @@ static void test_nonleader_exec(void **state) {
         json_decref(p);
         assert_int_equal(write(w, "\n", 1), 1);
         close(w);
-        assert_int_equal(waitpid(pid, &status, 0), pid);
+        wait_exit_keep(pid, &status);
         /* One process from start to end: the leader-looking EXIT before the EXEC did not end it. */
         p = wait_show(pid, pred_exited, NULL, "its exit");
+        reap(pid);
         check_exit(p, status);
         assert_int_equal(WEXITSTATUS(status), 4);
         json_decref(p);
@@ -259,8 +286,9 @@ static void test_leader_exits_first(void **state) {
         json_decref(wait_show(pid, pred_alive_with_threads, &one, "one thread left"));
         assert_int_equal(write(w, "x", 1), 1);
         close(w);
-        assert_int_equal(waitpid(pid, &status, 0), pid);
+        wait_exit_keep(pid, &status);
         p = wait_show(pid, pred_exited, NULL, "its exit");
+        reap(pid);
         check_exit(p, status);
         assert_int_equal(WEXITSTATUS(status), 5);
         json_decref(p);
@@ -323,8 +351,9 @@ static void test_sigkill(void **state) {
                 for (;;)
                         pause(); /* until killed */
         kill(pid, SIGKILL);
-        assert_int_equal(waitpid(pid, &status, 0), pid);
+        wait_exit_keep(pid, &status);
         p = wait_show(pid, pred_exited, NULL, "its death");
+        reap(pid);
         check_exit(p, status);
         json_decref(p);
 }
@@ -342,7 +371,7 @@ static void segv_in(const char *dir, rlim_t core, int *status, pid_t *ret) {
                 raise(SIGSEGV);
                 _exit(2);
         }
-        assert_int_equal(waitpid(pid, status, 0), pid);
+        wait_exit_keep(pid, status);
         *ret = pid;
 }
 
@@ -358,12 +387,14 @@ static void test_sigsegv(void **state) {
         segv_in(dir, 0, &status, &pid);
         assert_true(WIFSIGNALED(status) && !WCOREDUMP(status));
         p = wait_show(pid, pred_exited, NULL, "its death");
+        reap(pid);
         check_exit(p, status);
         json_decref(p);
 
         segv_in(dir, RLIM_INFINITY, &status, &pid);
         assert_true(WIFSIGNALED(status));
         p = wait_show(pid, pred_exited, NULL, "its death");
+        reap(pid);
         check_exit(p, status); /* core_dumped as the workload's own wait status says */
         json_decref(p);
 
@@ -415,9 +446,10 @@ static void test_short_lived_long_argv(void **state) {
                         execv("/bin/sleep", argv);
                         _exit(127);
                 }
-                assert_int_equal(waitpid(pid, &status, 0), pid);
+                wait_exit_keep(pid, &status);
                 assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
                 p = wait_show(pid, pred_exited, NULL, "its exit");
+                reap(pid);
                 check_exit(p, status);
                 assert_true(json_integer_value(json_object_get(p, "duration_usec")) >= 1000);
                 if (json_array_size(json_object_get(p, "argv")) > 0) {

@@ -119,6 +119,28 @@ if [ $rc -ne 0 ] || [ -z "$score" ]; then
         printf '%s\n' "$out" | grep -E '✗|exposure|Failed|rror' | sed 's/^/    /' >&2
 fi
 
+# 4a. Issue 10: the powers a compromised daemon must not keep.
+expect_line() {
+        if ! grep -qxF "$1" "$unit"; then
+                fail "$unit lacks '$1' ($2)."
+        else
+                echo "ok: $1"
+        fi
+}
+expect_line 'SystemCallFilter=~process_vm_readv process_vm_writev' "no access to other processes' memory"
+expect_line 'ReadOnlyPaths=/proc' "/proc is read, never written"
+expect_line 'InaccessiblePaths=-/run/systemd/private -/run/dbus -/run/systemd/userdb' \
+        "no AF_UNIX reach to the service manager or the system bus"
+# And what systemd makes of them: the syscalls are really denied in the effective filter.
+out=$(sandboxed systemd-analyze security --offline=yes --no-pager "$copy" 2>&1)
+if ! printf '%s\n' "$out" | grep -q 'SystemCallFilter=~@debug'; then
+        fail "systemd-analyze security does not see @debug (ptrace) as denied:"
+        printf '%s\n' "$out" | grep SystemCallFilter | sed 's/^/    /' >&2
+fi
+if grep -E '^(AmbientCapabilities|CapabilityBoundingSet)=.*CAP_(SYS_ADMIN|DAC_OVERRIDE|SYS_MODULE)' "$unit" >&2; then
+        fail "the unit keeps a capability it has no use for (above)."
+fi
+
 # 5. Capability names: systemd drops unknown ones without a word, so compare with the kernel's list.
 if [ ! -r "$capability_h" ]; then
         fail "$capability_h not readable (linux-libc-dev); cannot check capability names."

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1650,6 +1651,71 @@ static void test_events_stuck_subscriber(void **state) {
 
 /* Makes one call as uid (a forked child with setresuid()), the server running here meanwhile.
  * Returns the parsed reply, or NULL when the child could not get one. */
+/* The client cap left by RLIMIT_NOFILE: SERVER_FD_RESERVE stays for the daemon's own reads. */
+static void test_limit_nofile(void **state) {
+        static const struct {
+                uint64_t nofile;
+                unsigned cap, want;
+        } cases[] = {
+                { UINT64_MAX, SERVER_CLIENTS_MAX, SERVER_CLIENTS_MAX },
+                { 65536, SERVER_CLIENTS_MAX, SERVER_CLIENTS_MAX },
+                { 1024, SERVER_CLIENTS_MAX, SERVER_CLIENTS_MAX },
+                { SERVER_CLIENTS_MAX + SERVER_FD_RESERVE, SERVER_CLIENTS_MAX, SERVER_CLIENTS_MAX },
+                { SERVER_CLIENTS_MAX + SERVER_FD_RESERVE - 1, SERVER_CLIENTS_MAX, SERVER_CLIENTS_MAX - 1 },
+                { 128, SERVER_CLIENTS_MAX, 128 - SERVER_FD_RESERVE },
+                { SERVER_FD_RESERVE + 2, SERVER_CLIENTS_MAX, 2 },
+                { SERVER_FD_RESERVE + 1, SERVER_CLIENTS_MAX, 1 },
+                { SERVER_FD_RESERVE, SERVER_CLIENTS_MAX, 1 },
+                { 0, SERVER_CLIENTS_MAX, 1 },
+                { 128, 10, 10 },
+        };
+        struct rlimit old, low;
+        Server *s2 = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                print_message("nofile %" PRIu64 " cap %u\n", cases[i].nofile, cases[i].cap);
+                assert_int_equal(server_clients_max_for_nofile(cases[i].nofile, cases[i].cap), cases[i].want);
+        }
+        /* server_new() applies it. */
+        assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+        low = (struct rlimit){ .rlim_cur = 128, .rlim_max = old.rlim_max };
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+        assert_int_equal(server_new(&s2, event, tree, NULL, NULL, NULL), 0);
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+        assert_int_equal(server_clients_max(s2), 128 - SERVER_FD_RESERVE);
+        server_free(s2);
+}
+
+static int setup_idle(void **state) {
+        ServerLimits l = SERVER_LIMITS_DEFAULT;
+
+        l.idle_usec = 300 * USEC_PER_MSEC; /* SERVER_IDLE_USEC is 60 s: too long for a test */
+        return start_server(&l);
+}
+
+/* A connection with nothing in progress is closed after idle_usec; a subscriber is not idle. */
+static void test_limit_idle(void **state) {
+        TestClient idle, sub;
+        json_t *msg;
+        uint64_t start = now_usec(CLOCK_MONOTONIC);
+
+        assert_int_equal(tc_connect(&idle), 0);
+        msg = tc_call(&idle, "{\"method\":\"io.procwatch.Stats\"}");
+        expect_reply(msg);
+        json_decref(msg);
+        subscribe(&sub, "{}");
+        /* A request sent a byte at a time is not progress until whole. */
+        assert_int_equal(tc_send(&idle, "{", 1), 0);
+        while (server_n_clients(server) > 1) {
+                pump(10);
+                assert_true(now_usec(CLOCK_MONOTONIC) - start < 10 * USEC_PER_SEC);
+        }
+        assert_true(now_usec(CLOCK_MONOTONIC) - start >= 300 * USEC_PER_MSEC);
+        assert_int_equal(server_n_subscribers(server), 1);
+        tc_close(&idle);
+        tc_close(&sub);
+}
+
 static json_t *call_as(uid_t uid, const char *request) {
         int pfd[2], status;
         char buf[256 * 1024];
@@ -1829,6 +1895,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_limit_depth, setup_server, teardown_server),
                 cmocka_unit_test_setup_teardown(test_limit_never_reads, setup_stall, teardown_server),
                 cmocka_unit_test_setup_teardown(test_limit_output_max, setup_small_output, teardown_server),
+                cmocka_unit_test_setup_teardown(test_limit_nofile, setup_server, teardown_server),
+                cmocka_unit_test_setup_teardown(test_limit_idle, setup_idle, teardown_server),
                 cmocka_unit_test_setup_teardown(test_events_filters, setup_server, teardown_server),
                 cmocka_unit_test_setup_teardown(test_events_errors, setup_server, teardown_server),
                 cmocka_unit_test_setup_teardown(test_events_subtree_depth, setup_server, teardown_server),

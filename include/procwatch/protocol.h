@@ -35,6 +35,8 @@
 #define PW_VARLINK_ERROR_PERMISSION_DENIED "io.procwatch.PermissionDenied"
 /* Reload found the configuration files invalid; the running configuration stays. */
 #define PW_VARLINK_ERROR_CONFIG_INVALID "io.procwatch.ConfigInvalid"
+/* A per-user limit was reached; "limit" names it ("subscribers"). */
+#define PW_VARLINK_ERROR_LIMIT_REACHED "io.procwatch.LimitReached"
 
 /* The pseudo parameter names InvalidParameter carries for a message that is not a call at all:
  * not JSON, not an object, nested too deep or too long ("request"), or without a method string

@@ -193,6 +193,13 @@ static int call(CtlClient *c, const char *method, json_t *params, CtlReply *ret)
                 ctl_reply_done(ret);
                 return CTL_EXIT_PERMISSION;
         }
+        if (strcmp(ret->error, PW_VARLINK_ERROR_LIMIT_REACHED) == 0 &&
+            json_is_string(json_object_get(ret->parameters, "limit"))) {
+                log_error("procwatchd refused: this user has reached its limit of %s (see procwatchd(8), LIMITS).",
+                          json_string_value(json_object_get(ret->parameters, "limit")));
+                ctl_reply_done(ret);
+                return CTL_EXIT_FAILURE;
+        }
         text = json_dumps(ret->parameters, JSON_COMPACT);
         log_error("%s failed: %s %s", method, ret->error, text ?: "");
         ctl_reply_done(ret);
@@ -212,10 +219,12 @@ static int add_users(json_t *processes) {
 static int verb_show(CtlClient *c, char **args) {
         _cleanup_(ctl_reply_done) CtlReply reply = {};
         json_t *params, *p;
-        uint64_t pid;
+        uint64_t pid, start;
+        int32_t id_pid;
         int r;
 
-        if (strchr(args[0], ':'))
+        /* The daemon parses ids with the same strict parser; checking here gives a usage error. */
+        if (parse_process_id(args[0], &id_pid, &start) >= 0)
                 params = json_pack("{s:s}", "id", args[0]);
         else if (parse_number(args[0], 1, INT32_MAX, &pid) >= 0)
                 params = json_pack("{s:I}", "pid", (json_int_t) pid);

@@ -19,6 +19,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "nl-batch.h"
 
 /* recvmmsg() batch: each proc-connector datagram is 76 bytes; a slot of 256 leaves room for kernels
  * that grow struct proc_event, and a larger datagram is reported as truncated, not misread. */
@@ -58,10 +59,7 @@ struct CnProc {
         PwEvent pending[PENDING_MAX];
         unsigned n_pending;
 
-        struct mmsghdr msgs[BATCH_SLOTS];
-        struct iovec iov[BATCH_SLOTS];
-        struct sockaddr_nl addr[BATCH_SLOTS];
-        uint8_t bufs[BATCH_SLOTS][SLOT_SIZE] __attribute__((aligned(8)));
+        NlBatch *batch;
 };
 
 static int possible_cpus(uint32_t *ret) {
@@ -79,21 +77,14 @@ static int possible_cpus(uint32_t *ret) {
 }
 
 static int set_rcvbuf(CnProc *c, uint32_t want) {
-        int v = (int) MIN(want, (uint32_t) INT32_MAX / 2), fd = mnl_socket_get_fd(c->nl);
-        socklen_t l = sizeof(v);
+        int r = nl_socket_set_rcvbuf(mnl_socket_get_fd(c->nl), want, &c->rcvbuf);
 
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0) {
-                if (errno != EPERM)
-                        return log_error_errno(errno, "Failed to set receive buffer to %u bytes: %m", want);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set the receive buffer to %u bytes: %m", want);
+        if (r == 0)
                 /* Without CAP_NET_ADMIN the kernel caps SO_RCVBUF at net.core.rmem_max. */
-                log_warning("No CAP_NET_ADMIN to force a %u byte receive buffer; "
-                            "asking for it within net.core.rmem_max.", want);
-                if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)) < 0)
-                        return log_error_errno(errno, "Failed to set receive buffer: %m");
-        }
-        if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &l) < 0)
-                return log_error_errno(errno, "Failed to read back the receive buffer size: %m");
-        c->rcvbuf = (uint32_t) v;
+                log_warning("No CAP_NET_ADMIN to force a %u byte receive buffer; asked for it within "
+                            "net.core.rmem_max and got %u.", want, c->rcvbuf);
         return 0;
 }
 
@@ -134,16 +125,9 @@ int cnproc_new(CnProc **ret, uint32_t rcvbuf, const CnProcCallbacks *cb, void *u
         r = set_rcvbuf(c, rcvbuf);
         if (r < 0)
                 return r;
-
-        for (unsigned i = 0; i < BATCH_SLOTS; i++) {
-                c->iov[i] = (struct iovec){ .iov_base = c->bufs[i], .iov_len = SLOT_SIZE };
-                c->msgs[i].msg_hdr = (struct msghdr){
-                        .msg_name = &c->addr[i],
-                        .msg_namelen = sizeof(c->addr[i]),
-                        .msg_iov = &c->iov[i],
-                        .msg_iovlen = 1,
-                };
-        }
+        r = nl_batch_new(&c->batch, BATCH_SLOTS, SLOT_SIZE);
+        if (r < 0)
+                return log_oom();
 
         *ret = TAKE_PTR(c);
         return 0;
@@ -157,6 +141,7 @@ CnProc *cnproc_free(CnProc *c) {
                 mnl_socket_close(c->nl);
         }
         seqtrack_free(c->seq);
+        nl_batch_free(c->batch);
         free(c);
         return NULL;
 }
@@ -369,42 +354,39 @@ int cnproc_read(CnProc *c, unsigned max_batches) {
         for (unsigned b = 0; b < max_batches; b++) {
                 int n;
 
-                for (unsigned i = 0; i < BATCH_SLOTS; i++) {
-                        c->msgs[i].msg_hdr.msg_namelen = sizeof(c->addr[i]);
-                        c->msgs[i].msg_hdr.msg_flags = 0;
+                n = nl_batch_recv(c->batch, fd);
+                if (n == -EINTR)
+                        continue;
+                if (n == -ENOBUFS) {
+                        /* The queue overflowed: events were dropped. The sequence numbers tell how
+                         * many; here we only learn that it happened. Keep reading. */
+                        c->stats.enobufs++;
+                        report_loss(c, CNPROC_LOSS_ENOBUFS, PW_CPU_NONE, 1);
+                        continue;
                 }
-
-                n = recvmmsg(fd, c->msgs, BATCH_SLOTS, MSG_DONTWAIT, NULL);
-                if (n < 0) {
-                        if (errno == EAGAIN)
-                                return 0;
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == ENOBUFS) {
-                                /* The queue overflowed: events were dropped. The sequence numbers tell
-                                 * how many; here we only learn that it happened. Keep reading. */
-                                c->stats.enobufs++;
-                                report_loss(c, CNPROC_LOSS_ENOBUFS, PW_CPU_NONE, 1);
-                                continue;
-                        }
-                        return log_error_errno(errno, "Failed to read from the proc connector: %m");
-                }
+                if (n < 0)
+                        return log_error_errno(n, "Failed to read from the proc connector: %m");
+                if (n == 0)
+                        return 0;
 
                 for (int i = 0; i < n; i++) {
-                        const struct msghdr *m = &c->msgs[i].msg_hdr;
+                        const uint8_t *data;
+                        size_t len;
 
                         c->stats.datagrams++;
-                        if (m->msg_namelen < sizeof(struct sockaddr_nl) || c->addr[i].nl_pid != 0) {
+                        switch (nl_batch_get(c->batch, (unsigned) i, &data, &len)) {
+                        case NL_DATAGRAM_FOREIGN:
                                 /* Only the kernel speaks for the connector; a local process can
                                  * unicast to our port id, and we will not believe it. */
                                 c->stats.foreign++;
-                                continue;
-                        }
-                        if (m->msg_flags & MSG_TRUNC) {
+                                break;
+                        case NL_DATAGRAM_TRUNCATED:
                                 count_malformed(c, PW_PARSE_TRUNCATED);
-                                continue;
+                                break;
+                        case NL_DATAGRAM_KERNEL:
+                                handle_datagram(c, data, len);
+                                break;
                         }
-                        handle_datagram(c, c->bufs[i], c->msgs[i].msg_len);
                 }
                 flush_pending(c);
 

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "fileio.h"
 #include "log.h"
@@ -297,6 +298,19 @@ static void log_diags(const PwConfigDiags *d) {
                 log_warning("... and %u more problems in the configuration.", d->n_dropped);
 }
 
+/* Control clients take one descriptor each, and the server caps them at what RLIMIT_NOFILE leaves
+ * beyond SERVER_FD_RESERVE: take all the hard limit allows. Nothing here uses select(), and the
+ * daemon starts no programs that could inherit a raised soft limit. */
+static void raise_nofile(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_debug_errno(errno, "Failed to raise RLIMIT_NOFILE to its hard limit, ignoring: %m");
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(pw_config_diags_done) PwConfigDiags diags = {};
@@ -334,6 +348,7 @@ int main(int argc, char *argv[]) {
                 return r == -ENOMEM ? EXIT_FAILURE : EXIT_USAGE;
         }
         log_set_max_level(config->log_level);
+        raise_nofile();
 
         manager_options_from_config(&opts, config);
         opts.print_events = config->print_events ? stdout : NULL;

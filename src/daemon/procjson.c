@@ -386,6 +386,7 @@ int procjson_stats(const PwDaemonStats *s, json_t **ret) {
         put_u64(&b, "subscribers", s->subscribers);
         put_u64(&b, "events_published", s->events_published);
         put_u64(&b, "events_missed", s->events_missed);
+        put_u64(&b, "subtree_steps", s->subtree_steps);
 
         /* The journal writer (all 0 with --no-journal, journal false). */
         put(&b, "journal", json_boolean(s->journal));

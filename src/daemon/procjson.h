@@ -57,6 +57,7 @@ typedef struct PwDaemonStats {
         unsigned subscribers;         /* Events streams now */
         uint64_t events_published;    /* events offered to subscribers since start */
         uint64_t events_missed;       /* events a subscriber did not get (its buffer full), summed */
+        uint64_t subtree_steps;       /* ancestors followed for subtree filters: at most one walk per event */
         ResMonFigures taskstats;      /* resource use at exit (resmon.h) */
         bool journal; uint64_t journal_offered, journal_forwarded, journal_dropped_queue_full, journal_dropped_unavailable, journal_dropped_shutdown;
 } PwDaemonStats;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parse-util.h"
 #include "proctree.h"
 
 struct PwTask {
@@ -997,19 +998,40 @@ static int set_tasks(ProcTree *t, PwProcess *p, const PwProcInfo *info) {
         return 0;
 }
 
+/* The margin for sampling BOOTTIME - MONOTONIC when a placeholder's bound is compared with /proc. */
+#define PLACEHOLDER_EPSILON_NS (1000ULL * 1000ULL)
+
+/* A placeholder stands for the process that held its pid when the event that made it was sent: its
+ * start_boot_ns is that event's time, a bound the real start cannot exceed (/proc also rounds starts
+ * down to a tick). A process /proc shows as started later got the pid after the placeholder's own
+ * process was reaped, and must lend it neither its start time nor its image. */
+static bool placeholder_may_be(const PwProcess *p, uint64_t start_boot_ns) {
+        return start_boot_ns <= p->start_boot_ns + PLACEHOLDER_EPSILON_NS;
+}
+
+bool proctree_read_matches(const ProcTree *t, pid_t pid, uint64_t start_boot_ns, uint64_t hz) {
+        PwProcess *p = pidmap_get(&t->live, pid);
+
+        if (!p)
+                return false;
+        if (p->source == PW_SOURCE_PLACEHOLDER)
+                return placeholder_may_be(p, start_boot_ns);
+        return pw_start_matches(p->start_boot_ns, start_boot_ns, hz);
+}
+
 int proctree_add_from_proc(ProcTree *t, const PwProcInfo *info, PwSource source, uint64_t hz) {
         pid_t pid = info->stat.pid;
         PwProcess *p = pidmap_get(&t->live, pid);
         int r;
 
-        if (p && p->source == PW_SOURCE_PLACEHOLDER) {
+        if (p && p->source == PW_SOURCE_PLACEHOLDER && placeholder_may_be(p, info->start_boot_ns)) {
                 /* Complete what the events began. */
                 p->start_ns = info->start_ns;
                 p->start_boot_ns = info->start_boot_ns;
                 p->source = source;
                 p->uncertain &= ~(unsigned) (PW_UNCERTAIN_START | PW_UNCERTAIN_PARENT);
                 set_id(p);
-        } else if (p && pw_start_matches(p->start_boot_ns, info->start_boot_ns, hz)) {
+        } else if (p && p->source != PW_SOURCE_PLACEHOLDER && pw_start_matches(p->start_boot_ns, info->start_boot_ns, hz)) {
                 /* Known already: /proc fills in what the events could not say. */
         } else {
                 if (p)
@@ -1031,12 +1053,12 @@ int proctree_add_from_proc(ProcTree *t, const PwProcInfo *info, PwSource source,
 int proctree_enrich(ProcTree *t, const PwProcInfo *info, uint64_t hz) {
         PwProcess *p = pidmap_get(&t->live, info->stat.pid);
 
-        if (!p)
+        /* The read went through a /proc/PID fd whose stat gave this start time: it is that process's
+         * image, and only the record of that process takes it. */
+        if (!p || !proctree_read_matches(t, info->stat.pid, info->start_boot_ns, hz))
                 return -ESRCH;
         if (p->source == PW_SOURCE_PLACEHOLDER)
                 return proctree_add_from_proc(t, info, PW_SOURCE_RECONCILED, hz);
-        if (!pw_start_matches(p->start_boot_ns, info->start_boot_ns, hz))
-                return -ESRCH;
         set_image(t, p, info);
         return 0;
 }
@@ -1097,8 +1119,7 @@ int proctree_reconcile(ProcTree *t, const PwProcInfo *snapshot, size_t n, uint64
         for (i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);) {
                 const PwProcInfo *info = pidmap_get(&snap, key);
 
-                if (!info || only_zombie(info) ||
-                    (p->source != PW_SOURCE_PLACEHOLDER && !pw_start_matches(p->start_boot_ns, info->start_boot_ns, hz)))
+                if (!info || only_zombie(info) || !proctree_read_matches(t, key, info->start_boot_ns, hz))
                         gone[n_gone++] = p;
         }
         for (i = 0; pidmap_next(&t->displaced, &i, &key, (void **) &p);)
@@ -1212,44 +1233,13 @@ PwProcess *proctree_get(const ProcTree *t, pid_t pid) {
         return p ?: pidmap_get(&t->retained, pid);
 }
 
-/* A decimal number as set_id() writes one: digits only, no leading zero, no overflow. */
-static int parse_id_number(const char **p, uint64_t *ret) {
-        const char *s = *p;
-        uint64_t v = 0;
-
-        if (*s < '0' || *s > '9' || (s[0] == '0' && s[1] >= '0' && s[1] <= '9'))
-                return -EINVAL;
-        for (; *s >= '0' && *s <= '9'; s++)
-                if (__builtin_mul_overflow(v, 10U, &v) || __builtin_add_overflow(v, (uint64_t) (*s - '0'), &v))
-                        return -EINVAL;
-        *p = s;
-        *ret = v;
-        return 0;
-}
-
-int proctree_parse_id(const char *id, pid_t *ret_pid, uint64_t *ret_start_ns) {
-        const char *p = id;
-        uint64_t pid, start;
-
-        /* Not sscanf("%d:%llu"): it takes blanks, signs and leading zeros, and wraps a pid beyond
-         * int, so "4294967297:START" named the record of pid 1. Only the text set_id() makes. */
-        if (!id || parse_id_number(&p, &pid) < 0 || *p++ != ':' || parse_id_number(&p, &start) < 0 || *p != '\0')
-                return -EINVAL;
-        if (pid == 0 || pid > INT32_MAX)
-                return -EINVAL;
-        if (ret_pid)
-                *ret_pid = (pid_t) pid;
-        if (ret_start_ns)
-                *ret_start_ns = start;
-        return 0;
-}
-
 PwProcess *proctree_get_by_id(const ProcTree *t, const char *id) {
         uint64_t start;
         PwProcess *p;
-        pid_t pid;
+        int32_t pid;
 
-        if (proctree_parse_id(id, &pid, &start) < 0)
+        /* Strict: "4294967297:S", "+1:S" or " 1:S" must not name pid 1. */
+        if (parse_process_id(id, &pid, &start) < 0)
                 return NULL;
         p = pidmap_get(&t->live, pid);
         if (p && p->start_ns == start)

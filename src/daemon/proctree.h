@@ -251,12 +251,17 @@ typedef struct PwApplyResult {
 int proctree_apply(ProcTree *t, const PwEvent *ev, PwApplyResult *ret);
 
 /* Adds or completes a process from a /proc read. An existing live record with the same identity is
- * completed (strings, ids, parent, threads); one with another start time is ended as displaced and
- * a new record made. source says why the read was made. */
+ * completed (strings, ids, parent, threads), a placeholder only by a process started no later than
+ * its event (proctree_read_matches()); one with another start time is ended as displaced and a new
+ * record made. source says why the read was made. */
 int proctree_add_from_proc(ProcTree *t, const PwProcInfo *info, PwSource source, uint64_t hz);
 
+/* Whether a /proc read of pid that found start_boot_ns is of the live record of pid: the same start
+ * time (within a tick), or for a placeholder (start unknown) a start no later than the event that
+ * made it; a process that started after that event got the pid when the placeholder's was gone. */
+bool proctree_read_matches(const ProcTree *t, pid_t pid, uint64_t start_boot_ns, uint64_t hz);
 /* Updates exe, argv, ids, cgroup and unit of the live process info->stat.pid if its identity
- * matches (after an EXEC). */
+ * matches (proctree_read_matches(); after an EXEC, or for a placeholder); -ESRCH if not. */
 int proctree_enrich(ProcTree *t, const PwProcInfo *info, uint64_t hz);
 /* The process could not be read (gone, or its pid already reused): keep what events said. */
 void proctree_mark_unreadable(ProcTree *t, pid_t pid, uint64_t start_boot_ns);
@@ -300,11 +305,7 @@ void proctree_set_parent(ProcTree *t, pid_t pid, pid_t new_ppid);
 PwProcess *proctree_get_live(const ProcTree *t, pid_t pid);
 /* The live process with that pid, else the newest retained one. */
 PwProcess *proctree_get(const ProcTree *t, pid_t pid);
-/* Parses an id "PID:START_NS" exactly as records carry it: decimal digits without sign, blanks or
- * leading zeros, pid in [1, INT32_MAX], START_NS within 64 bits. Returns 0 or -EINVAL. Either output
- * may be NULL. */
-int proctree_parse_id(const char *id, pid_t *ret_pid, uint64_t *ret_start_ns);
-/* By id string "PID:START_NS" (proctree_parse_id()); NULL when malformed or not known. */
+/* By id string "PID:START_NS" (parse_process_id()); NULL when malformed or not known. */
 PwProcess *proctree_get_by_id(const ProcTree *t, const char *id);
 
 /* Is p the process root or one of its descendants? Walks parent links, at most max_depth of them; at

@@ -45,9 +45,21 @@
  *   (caller ids and rights) among the subscribers it goes to, not once per subscriber. Methods that
  *   change the daemon (DropRetained, Reload) are for root only.
  *
- * - Connections. At most SERVER_CLIENTS_MAX; one more is accepted and closed at once (no reply: it
- *   has sent no call to reply to), so that it learns at once rather than waiting in the backlog.
- *   SO_PEERCRED is recorded per connection for access decisions.
+ * - Connections. At most SERVER_CLIENTS_MAX, fewer when RLIMIT_NOFILE would not leave
+ *   SERVER_FD_RESERVE descriptors for the daemon's own /proc reads; one more is accepted and closed
+ *   at once (no reply: it has sent no call to reply to), so that it learns at once rather than
+ *   waiting in the backlog. SO_PEERCRED is read at accept and recorded for access decisions.
+ *
+ * - Fair shares. What the connections of one uid hold together is kept in its UidShare: a user
+ *   other than root gets at most SERVER_CLIENTS_PER_UID_MAX connections, SERVER_SUBSCRIBERS_PER_UID_MAX
+ *   Events streams and SERVER_OUTPUT_PER_UID_MAX queued bytes (beyond, its requests are not read,
+ *   its List and Tree not generated further, its events counted as missed, until it reads); users
+ *   other than root together get all places but SERVER_CLIENTS_ROOT_RESERVE, so root is always
+ *   answered. A connection with nothing in progress for SERVER_IDLE_USEC is closed.
+ *
+ * - Cost per event. Whether an event's process is in a subscriber's subtree is decided once per
+ *   event for all subscribers: its ancestors are followed once (at most SERVER_SUBTREE_DEPTH_MAX)
+ *   and looked up in the sorted set of the subtree roots subscribers named.
  *
  * Client-caused failures are logged at debug level only (a local user must not be able to flood
  * the journal) and counted in Stats. */
@@ -58,6 +70,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -109,6 +122,14 @@ typedef struct Subscription {
 
 typedef struct Client Client;
 
+/* What the connections of one uid hold together. */
+typedef struct UidShare {
+        struct UidShare *next;
+        uint32_t uid;
+        unsigned n_clients, n_subscribers;
+        size_t queued;              /* bytes queued for all of them */
+} UidShare;
+
 struct Server {
         sd_event *event;
         ProcTree *tree;
@@ -129,11 +150,20 @@ struct Server {
         Client *subscribers;        /* clients with a Subscription, linked by sub_prev/sub_next */
         unsigned n_subscribers;
         PwAccessPolicy policy;      /* who sees what (access-policy.h) */
+        unsigned n_clients_nonroot;
+        UidShare *shares;
+        /* The distinct subtree roots subscribers named, sorted, with how many named each; per event,
+         * which of them the event's process descends from. */
+        pid_t *roots;
+        unsigned *root_refs;
+        bool *root_hit;
+        size_t n_roots, roots_alloc;
         usec_t warned_full_usec;    /* warnings a client can provoke: at most one per interval */
         usec_t warned_accept_usec;
 
         uint64_t clients_total, clients_refused, clients_dropped, requests;
         uint64_t events_published, events_missed;
+        uint64_t subtree_steps;     /* ancestors followed for subtree filters, in all */
 };
 
 struct Client {
@@ -143,13 +173,194 @@ struct Client {
         sd_event_source *source;
         struct ucred ucred;
         PwCaller caller;            /* for the access policy, taken at accept */
+        UidShare *share;
+        size_t accounted;           /* bytes of ours counted in share->queued */
         usec_t progress_usec;       /* the queue last became non-empty or was written to */
+        usec_t active_usec;         /* a request was last answered or a reply written to */
         Stream *stream;
         Subscription *sub;
         Client *sub_prev, *sub_next;
         bool read_eof;              /* the client will send nothing more */
         bool closing;               /* close once the queue is written */
 };
+
+/* --- fair shares ---------------------------------------------------------------------------------- */
+
+static int client_update_events(Client *c, bool input_waiting);
+
+static UidShare *share_find(const Server *s, uint32_t uid) {
+        for (UidShare *sh = s->shares; sh; sh = sh->next)
+                if (sh->uid == uid)
+                        return sh;
+        return NULL;
+}
+
+static UidShare *share_get(Server *s, uint32_t uid) {
+        UidShare *sh = share_find(s, uid);
+
+        if (sh)
+                return sh;
+        sh = calloc(1, sizeof(*sh));
+        if (!sh)
+                return NULL;
+        sh->uid = uid;
+        sh->next = s->shares;
+        s->shares = sh;
+        return sh;
+}
+
+static void share_put(Server *s, UidShare *sh) {
+        if (!sh || sh->n_clients > 0)
+                return;
+        for (UidShare **p = &s->shares; *p; p = &(*p)->next)
+                if (*p == sh) {
+                        *p = sh->next;
+                        break;
+                }
+        free(sh);
+}
+
+/* Root is bound only by the totals: it is who must be able to look when others misbehave. */
+static bool share_capped(const UidShare *sh) {
+        return sh->uid != 0;
+}
+
+/* This uid's queue is full: nothing more is read or generated for it until some is read. */
+static bool share_full(const Server *s, const UidShare *sh) {
+        return share_capped(sh) && sh->queued >= s->limits.output_per_uid_max;
+}
+
+/* Counts what c has queued now in its share; once the share has room again, its other connections
+ * that waited for it are polled again. */
+static void client_account(Client *c) {
+        Server *s = c->server;
+        UidShare *sh = c->share;
+        size_t now = varlink_conn_pending_out(&c->conn);
+        bool was_full = share_full(s, sh);
+
+        sh->queued = sh->queued - c->accounted + now;
+        c->accounted = now;
+        if (was_full && !share_full(s, sh))
+                for (Client *o = s->clients; o; o = o->next)
+                        if (o != c && o->share == sh && !o->sub)
+                                (void) client_update_events(o, varlink_conn_pending_in(&o->conn) > 0);
+}
+
+unsigned server_clients_max_for_nofile(uint64_t nofile, unsigned cap) {
+        if (nofile == UINT64_MAX)
+                return MAX(cap, 1U);
+        if (nofile <= SERVER_FD_RESERVE + 1)
+                return 1;
+        return (unsigned) MAX(MIN((uint64_t) cap, nofile - SERVER_FD_RESERVE), (uint64_t) 1);
+}
+
+/* Why a connection of uid may not be taken now, or NULL. */
+static const char *admission_refused(const Server *s, uint32_t uid) {
+        unsigned reserve = MIN(s->limits.clients_root_reserve, s->limits.clients_max / 2);
+        const UidShare *sh;
+
+        if (s->n_clients >= s->limits.clients_max)
+                return "all places are taken";
+        if (uid == 0)
+                return NULL;
+        if (s->n_clients_nonroot >= s->limits.clients_max - reserve)
+                return "the rest is kept for root";
+        sh = share_find(s, uid);
+        if (sh && sh->n_clients >= s->limits.clients_per_uid_max)
+                return "this user has its share";
+        return NULL;
+}
+
+/* --- subtree roots ---------------------------------------------------------------------------------- */
+
+/* Where pid is in s->roots, or where it would go (*found false). */
+static size_t roots_find(const Server *s, pid_t pid, bool *found) {
+        size_t lo = 0, hi = s->n_roots;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (s->roots[mid] < pid)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        *found = lo < s->n_roots && s->roots[lo] == pid;
+        return lo;
+}
+
+static int roots_add(Server *s, pid_t pid) {
+        bool found;
+        size_t i = roots_find(s, pid, &found);
+
+        if (found) {
+                s->root_refs[i]++;
+                return 0;
+        }
+        if (s->n_roots == s->roots_alloc) {
+                size_t na = s->roots_alloc ? s->roots_alloc * 2 : 16;
+                pid_t *nr = reallocarray(s->roots, na, sizeof(pid_t));
+                unsigned *nc;
+                bool *nh;
+
+                if (!nr)
+                        return -ENOMEM;
+                s->roots = nr;
+                nc = reallocarray(s->root_refs, na, sizeof(unsigned));
+                if (!nc)
+                        return -ENOMEM;
+                s->root_refs = nc;
+                nh = reallocarray(s->root_hit, na, sizeof(bool));
+                if (!nh)
+                        return -ENOMEM;
+                s->root_hit = nh;
+                s->roots_alloc = na;
+        }
+        memmove(s->roots + i + 1, s->roots + i, (s->n_roots - i) * sizeof(pid_t));
+        memmove(s->root_refs + i + 1, s->root_refs + i, (s->n_roots - i) * sizeof(unsigned));
+        s->roots[i] = pid;
+        s->root_refs[i] = 1;
+        s->n_roots++;
+        return 0;
+}
+
+static void roots_remove(Server *s, pid_t pid) {
+        bool found;
+        size_t i = roots_find(s, pid, &found);
+
+        if (!found || --s->root_refs[i] > 0)
+                return;
+        memmove(s->roots + i, s->roots + i + 1, (s->n_roots - i - 1) * sizeof(pid_t));
+        memmove(s->root_refs + i, s->root_refs + i + 1, (s->n_roots - i - 1) * sizeof(unsigned));
+        s->n_roots--;
+}
+
+static unsigned roots_mark(Server *s, pid_t pid) {
+        bool found;
+        size_t i = roots_find(s, pid, &found);
+
+        if (!found || s->root_hit[i])
+                return 0;
+        s->root_hit[i] = true;
+        return 1;
+}
+
+/* Which roots p descends from, by the rule of proctree_in_subtree(), following its ancestors once for
+ * every subscriber: at most SERVER_SUBTREE_DEPTH_MAX steps, fewer once every root was found. */
+static void roots_walk(Server *s, const PwProcess *p) {
+        unsigned hits = 0;
+
+        memset(s->root_hit, 0, s->n_roots * sizeof(bool));
+        for (unsigned depth = 0; p && depth < SERVER_SUBTREE_DEPTH_MAX && hits < s->n_roots;
+             p = p->parent, depth++) {
+                s->subtree_steps++;
+                hits += roots_mark(s, p->pid);
+                if (!p->parent)
+                        hits += roots_mark(s, p->ppid);
+                if (p->parent == p)
+                        break;
+        }
+}
 
 /* --- snapshots ------------------------------------------------------------------------------------- */
 
@@ -377,6 +588,7 @@ static void client_sample_clock(ProcJsonContext *ctx) {
 static void client_note_queued(Client *c, size_t before) {
         usec_t now;
 
+        client_account(c);
         /* The stall clock starts when the queue stops being empty. */
         if (before == 0 && varlink_conn_pending_out(&c->conn) > 0 &&
             sd_event_now(c->server->event, CLOCK_MONOTONIC, &now) >= 0)
@@ -586,7 +798,7 @@ static int stream_step(Client *c) {
         int r;
 
         while (st->pos < st->n && varlink_conn_pending_out(&c->conn) < c->server->limits.output_chunk &&
-               looked++ < SERVER_STREAM_STEP_MAX) {
+               !share_full(c->server, c->share) && looked++ < SERVER_STREAM_STEP_MAX) {
                 const StreamItem *it = &st->items[st->pos++];
                 PwProcess *p = tree_lookup(c->server->tree, it->pid, it->start_ns);
                 _cleanup_(json_decrefp) json_t *j = NULL;
@@ -724,6 +936,7 @@ static int method_stats(Client *c, const VarlinkCall *call) {
         stats.subscribers = s->n_subscribers;
         stats.events_published = s->events_published;
         stats.events_missed = s->events_missed;
+        stats.subtree_steps = s->subtree_steps;
         r = procjson_stats(&stats, &j);
         if (r < 0)
                 return r;
@@ -756,6 +969,9 @@ static void subscriber_unlink(Client *c) {
                 c->sub_next->sub_prev = c->sub_prev;
         c->sub_prev = c->sub_next = NULL;
         s->n_subscribers--;
+        c->share->n_subscribers--;
+        if (c->sub->pid)
+                roots_remove(s, c->sub->pid);
         c->sub = subscription_free(c->sub);
 }
 
@@ -823,15 +1039,26 @@ static int method_events(Client *c, const VarlinkCall *call) {
         /* A stream needs "more"; "oneway" asks for no reply at all, so it gets nothing. */
         if (!call->more || call->oneway)
                 return reply_error(c, call, PW_VARLINK_ERROR_EXPECTED_MORE, NULL);
+        if (share_capped(c->share) && c->share->n_subscribers >= s->limits.subscribers_per_uid_max) {
+                log_debug("Refused an Events stream to uid %u: it has %u already.", (unsigned) c->ucred.uid,
+                          c->share->n_subscribers);
+                return reply_error(c, call, PW_VARLINK_ERROR_LIMIT_REACHED, param_object("limit", "subscribers"));
+        }
         if ((comm && !(sub->comm = strdup(comm))) || (unit && !(sub->unit = strdup(unit))) ||
             (user_unit && !(sub->user_unit = strdup(user_unit))))
+                return -ENOMEM;
+        if (sub->pid && roots_add(s, sub->pid) < 0)
                 return -ENOMEM;
 
         /* The first reply says the subscription is in place: what happens from now on is seen. */
         r = varlink_conn_queue(&c->conn, ready, sizeof(ready)); /* with its NUL */
-        if (r < 0)
+        if (r < 0) {
+                if (sub->pid)
+                        roots_remove(s, sub->pid);
                 return r;
+        }
         client_note_queued(c, 0);
+        c->share->n_subscribers++;
         c->sub = TAKE_PTR(sub);
         c->sub_next = s->subscribers;
         if (s->subscribers)
@@ -843,7 +1070,20 @@ static int method_events(Client *c, const VarlinkCall *call) {
         return 0;
 }
 
-static bool subscription_match(const Client *c, const PwEvent *ev, const PwApplyResult *res) {
+/* Whether p is in the subtree of root, the ancestors followed once per event (*walked). */
+static bool subtree_hit(Server *s, const PwProcess *p, pid_t root, bool *walked) {
+        bool found;
+        size_t i;
+
+        if (!*walked) {
+                roots_walk(s, p);
+                *walked = true;
+        }
+        i = roots_find(s, root, &found);
+        return found && s->root_hit[i];
+}
+
+static bool subscription_match(const Client *c, const PwEvent *ev, const PwApplyResult *res, bool *walked) {
         const Subscription *sub = c->sub;
         const PwProcess *p = res->process;
 
@@ -865,7 +1105,7 @@ static bool subscription_match(const Client *c, const PwEvent *ev, const PwApply
                 return false;
         if (sub->user_unit && (!p->user_unit || strcmp(p->user_unit->data, sub->user_unit) != 0))
                 return false;
-        if (sub->pid && !proctree_in_subtree(p, sub->pid, SERVER_SUBTREE_DEPTH_MAX))
+        if (sub->pid && !subtree_hit(c->server, p, sub->pid, walked))
                 return false;
         return true;
 }
@@ -931,8 +1171,6 @@ static void subscriber_flush_missed(Client *c, size_t room_after) {
         client_note_queued(c, before);
 }
 
-static int client_update_events(Client *c, bool input_waiting);
-
 /* An event's text for each distinct view among its subscribers: callers with the same ids, the same
  * CAP_SYS_PTRACE and the same "sees every process" get the same bytes. Views beyond
  * SERVER_EVENT_VIEWS_MAX in one event are serialised for each subscriber. */
@@ -969,6 +1207,7 @@ static const EventView *event_view(EventView *views, size_t *n_views, EventView 
 void server_publish_event(Server *s, const PwEvent *ev, const PwApplyResult *res) {
         EventView views[SERVER_EVENT_VIEWS_MAX], scratch = {};
         size_t n_views = 0;
+        bool walked = false;
 
         if (!s || !s->subscribers || ev->kind <= PW_EVENT_NONE || ev->kind >= _PW_EVENT_KIND_MAX)
                 return;
@@ -979,7 +1218,7 @@ void server_publish_event(Server *s, const PwEvent *ev, const PwApplyResult *res
                 const char *text;
 
                 next = c->sub_next;
-                if (!subscription_match(c, ev, res))
+                if (!subscription_match(c, ev, res, &walked))
                         continue;
                 view = event_view(views, &n_views, &scratch, c, ev, res);
                 if (!view) {
@@ -992,6 +1231,7 @@ void server_publish_event(Server *s, const PwEvent *ev, const PwApplyResult *res
                 len = view->len;
                 subscriber_flush_missed(c, len);
                 if (c->sub->missed > 0 || before + len > s->limits.events_buffer_max ||
+                    (share_capped(c->share) && c->share->queued + len > s->limits.output_per_uid_max) ||
                     varlink_conn_queue(&c->conn, text, len) < 0) {
                         c->sub->missed++;
                         s->events_missed++;
@@ -1148,6 +1388,7 @@ static int handle_message(Client *c, const char *msg, size_t len) {
         int r;
 
         c->server->requests++;
+        (void) sd_event_now(c->server->event, CLOCK_MONOTONIC, &c->active_usec);
         r = varlink_message_parse(msg, len, c->server->limits.depth_max, &j);
         if (r < 0)
                 return reply_invalid(c, NULL, PW_VARLINK_PARAMETER_REQUEST);
@@ -1178,8 +1419,17 @@ static Client *client_free(Client *c) {
         s->n_clients--;
         subscriber_unlink(c);
         sd_event_source_disable_unref(c->source);
+        c->source = NULL;
         stream_free(c->stream);
+        c->stream = NULL;
         varlink_conn_done(&c->conn);
+        if (c->share) {
+                if (share_capped(c->share))
+                        s->n_clients_nonroot--;
+                c->share->n_clients--;
+                client_account(c); /* nothing queued any more */
+                share_put(s, c->share);
+        }
         free(c);
         return NULL;
 }
@@ -1195,14 +1445,16 @@ static bool client_wants_input(const Client *c) {
         if (c->sub)
                 return !c->read_eof; /* only to notice its end */
         return !c->read_eof && !c->closing && !c->stream &&
-               varlink_conn_pending_out(&c->conn) < c->server->limits.output_chunk;
+               varlink_conn_pending_out(&c->conn) < c->server->limits.output_chunk &&
+               !share_full(c->server, c->share);
 }
 
 /* Answers what is complete in the input buffer, until a reply is in progress or the queue is full.
  * Returns 1 when every complete message was answered, 0 when some must wait, or a negative errno. */
 static int client_handle_input(Client *c) {
         while (!c->closing && !c->stream && !c->sub &&
-               varlink_conn_pending_out(&c->conn) < c->server->limits.output_chunk) {
+               varlink_conn_pending_out(&c->conn) < c->server->limits.output_chunk &&
+               !share_full(c->server, c->share)) {
                 char *msg;
                 size_t len;
                 int r;
@@ -1231,8 +1483,11 @@ static int client_flush(Client *c) {
 
         if (n < 0)
                 return (int) n;
-        if (n > 0 && sd_event_now(c->server->event, CLOCK_MONOTONIC, &now) >= 0)
-                c->progress_usec = now;
+        if (n > 0) {
+                if (sd_event_now(c->server->event, CLOCK_MONOTONIC, &now) >= 0)
+                        c->progress_usec = c->active_usec = now;
+                client_account(c);
+        }
         return 0;
 }
 
@@ -1243,7 +1498,8 @@ static int client_update_events(Client *c, bool input_waiting) {
                 events |= EPOLLIN;
         /* With a reply in progress, or requests waiting in our buffer, and the queue drained, EPOLLOUT
          * fires at once: that is the next step, after the loop has served everyone else. */
-        if (varlink_conn_pending_out(&c->conn) > 0 || c->stream || (input_waiting && !c->closing && !c->sub))
+        if (varlink_conn_pending_out(&c->conn) > 0 ||
+            ((c->stream || (input_waiting && !c->closing && !c->sub)) && !share_full(c->server, c->share)))
                 events |= EPOLLOUT;
         return sd_event_source_set_io_events(c->source, events);
 }
@@ -1369,9 +1625,8 @@ static int on_client_io(sd_event_source *source, int fd, uint32_t revents, void 
         return 0; /* a client's failure is never the loop's */
 }
 
-static int client_new(Server *s, int fd) {
+static int client_new(Server *s, int fd, const struct ucred *ucred) {
         Client *c;
-        socklen_t sl = sizeof(c->ucred);
         int r;
 
         c = calloc(1, sizeof(*c));
@@ -1381,8 +1636,17 @@ static int client_new(Server *s, int fd) {
         }
         c->server = s;
         varlink_conn_init(&c->conn, fd, s->limits.request_max, s->limits.output_max);
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->ucred, &sl) < 0)
-                c->ucred = (struct ucred){ .pid = 0, .uid = UINT32_MAX, .gid = UINT32_MAX };
+        c->ucred = *ucred;
+        c->share = share_get(s, ucred->uid);
+        if (!c->share) {
+                varlink_conn_done(&c->conn);
+                free(c);
+                return -ENOMEM;
+        }
+        c->share->n_clients++;
+        if (share_capped(c->share))
+                s->n_clients_nonroot++;
+        (void) sd_event_now(s->event, CLOCK_MONOTONIC, &c->active_usec);
         (void) pw_caller_from_socket(fd, &c->caller); /* a failure leaves it fewer rights */
 
         c->next = s->clients;
@@ -1445,20 +1709,34 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
                         log_error_errno(errno, "Failed to accept a control connection, ignoring: %m");
                         return 0;
                 }
-                if (s->n_clients >= s->limits.clients_max) {
+                socklen_t sl = sizeof(struct ucred);
+                struct ucred uc;
+                const char *why;
+
+                if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &uc, &sl) < 0)
+                        /* Nobody in particular: capped like any user but root. */
+                        uc = (struct ucred){ .pid = 0, .uid = UINT32_MAX, .gid = UINT32_MAX };
+                why = admission_refused(s, uc.uid);
+                if (why) {
                         safe_close(cfd);
                         s->clients_refused++;
                         if (warn_now(s, &s->warned_full_usec))
-                                log_warning("%u clients connected to the control socket; refusing more "
-                                            "(%" PRIu64 " refused since start).",
-                                            s->n_clients, s->clients_refused);
+                                log_warning("Refusing a control connection of uid %u (pid %d): %s (%u clients, %u "
+                                            "of users other than root; %" PRIu64 " refused since start).",
+                                            (unsigned) uc.uid, (int) uc.pid, why, s->n_clients,
+                                            s->n_clients_nonroot, s->clients_refused);
                         continue;
                 }
-                r = client_new(s, cfd);
+                r = client_new(s, cfd, &uc);
                 if (r < 0)
                         log_warning_errno(r, "Failed to set up a control connection, ignoring: %m");
         }
         return 0;
+}
+
+/* How often stalled and idle connections are looked for. */
+static usec_t timer_interval(const Server *s) {
+        return MIN(MIN(s->limits.stall_usec, s->limits.idle_usec) / 4, USEC_PER_SEC);
 }
 
 static int on_stall_timer(sd_event_source *source, uint64_t usec, void *userdata) {
@@ -1470,10 +1748,13 @@ static int on_stall_timer(sd_event_source *source, uint64_t usec, void *userdata
                 now = usec;
         for (c = s->clients; c; c = next) {
                 next = c->next;
-                if (varlink_conn_pending_out(&c->conn) > 0 && now >= c->progress_usec + s->limits.stall_usec)
-                        client_drop(c, -ETIMEDOUT, "reply not read");
+                if (varlink_conn_pending_out(&c->conn) > 0) {
+                        if (now >= c->progress_usec + s->limits.stall_usec)
+                                client_drop(c, -ETIMEDOUT, "reply not read");
+                } else if (!c->sub && !c->stream && now >= c->active_usec + s->limits.idle_usec)
+                        client_drop(c, -ETIMEDOUT, "idle");
         }
-        return sd_event_source_set_time(source, usec + MIN(s->limits.stall_usec / 4, USEC_PER_SEC));
+        return sd_event_source_set_time(source, usec + timer_interval(s));
 }
 
 /* --- the server ------------------------------------------------------------------------------------ */
@@ -1481,6 +1762,7 @@ static int on_stall_timer(sd_event_source *source, uint64_t usec, void *userdata
 int server_new(Server **ret, sd_event *event, ProcTree *tree, const ServerLimits *limits,
                const ServerCallbacks *cb, void *userdata) {
         _cleanup_(server_freep) Server *s = NULL;
+        struct rlimit rl;
         int r;
 
         s = calloc(1, sizeof(*s));
@@ -1492,8 +1774,28 @@ int server_new(Server **ret, sd_event *event, ProcTree *tree, const ServerLimits
         s->limits = limits ? *limits : SERVER_LIMITS_DEFAULT;
         if (s->limits.events_buffer_max == 0)
                 s->limits.events_buffer_max = SERVER_EVENTS_BUFFER_MAX;
-        if (s->limits.stall_usec == 0 || s->limits.output_chunk > s->limits.output_max)
+        if (s->limits.clients_per_uid_max == 0)
+                s->limits.clients_per_uid_max = SERVER_CLIENTS_PER_UID_MAX;
+        if (s->limits.clients_root_reserve == 0)
+                s->limits.clients_root_reserve = SERVER_CLIENTS_ROOT_RESERVE;
+        if (s->limits.subscribers_per_uid_max == 0)
+                s->limits.subscribers_per_uid_max = SERVER_SUBSCRIBERS_PER_UID_MAX;
+        if (s->limits.output_per_uid_max == 0)
+                s->limits.output_per_uid_max = SERVER_OUTPUT_PER_UID_MAX;
+        if (s->limits.idle_usec == 0)
+                s->limits.idle_usec = SERVER_IDLE_USEC;
+        if (s->limits.stall_usec == 0 || s->limits.output_chunk > s->limits.output_max || s->limits.clients_max == 0)
                 return -EINVAL;
+        /* One descriptor per client: leave the daemon its own. */
+        if (getrlimit(RLIMIT_NOFILE, &rl) >= 0) {
+                unsigned cap = server_clients_max_for_nofile(
+                        rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t) rl.rlim_cur, s->limits.clients_max);
+
+                if (cap < s->limits.clients_max)
+                        log_info("RLIMIT_NOFILE is %llu: serving at most %u control clients, not %u.",
+                                 (unsigned long long) rl.rlim_cur, cap, s->limits.clients_max);
+                s->limits.clients_max = cap;
+        }
         if (cb)
                 s->cb = *cb;
         s->userdata = userdata;
@@ -1501,7 +1803,7 @@ int server_new(Server **ret, sd_event *event, ProcTree *tree, const ServerLimits
                 s->policy.proc = (PwProcMount){}; /* no /proc mount listed: nothing to hide behind */
 
         r = sd_event_add_time_relative(event, &s->stall_timer, CLOCK_MONOTONIC,
-                                       MIN(s->limits.stall_usec / 4, USEC_PER_SEC), 0, on_stall_timer, s);
+                                       timer_interval(s), 0, on_stall_timer, s);
         if (r < 0)
                 return r;
         /* Timers start as one-shot; this one rearms itself. */
@@ -1535,6 +1837,9 @@ Server *server_free(Server *s) {
         if (s->path && lstat(s->path, &st) >= 0 && st.st_dev == s->path_dev && st.st_ino == s->path_ino)
                 (void) unlink(s->path);
         free(s->path);
+        free(s->roots);
+        free(s->root_refs);
+        free(s->root_hit);
         sd_event_unref(s->event);
         free(s);
         return NULL;
@@ -1675,6 +1980,10 @@ unsigned server_n_subscribers(const Server *s) {
 
 unsigned server_n_clients(const Server *s) {
         return s->n_clients;
+}
+
+unsigned server_clients_max(const Server *s) {
+        return s->limits.clients_max;
 }
 
 size_t server_max_backlog(const Server *s) {

@@ -34,6 +34,27 @@
 /* Event bytes queued for one Events subscriber. An event that would go beyond is not queued but
  * counted; once the subscriber has read enough, a {"missed": N} record goes first in its stream. */
 #define SERVER_EVENTS_BUFFER_MAX (256U * 1024U)
+/* Connections of one user other than root; one more is accepted and closed at once. Root has no
+ * cap of its own but the total. */
+#define SERVER_CLIENTS_PER_UID_MAX 32U
+/* Places kept for root: users other than root hold at most clients_max minus this many (or minus
+ * half of clients_max, when that is smaller), so that root's `procwatchctl stats` is answered
+ * whoever holds the rest. */
+#define SERVER_CLIENTS_ROOT_RESERVE 16U
+/* Events subscriptions of one user other than root; one more gets LimitReached ("subscribers"). */
+#define SERVER_SUBSCRIBERS_PER_UID_MAX 8U
+/* Bytes queued for all the connections of one user other than root, replies and events alike.
+ * Beyond, that user's List and Tree replies are not generated further and its requests not read
+ * until some of it is read; its events are counted as missed. */
+#define SERVER_OUTPUT_PER_UID_MAX (4U * 1024U * 1024U)
+/* A connection with nothing in progress (no request being answered, nothing queued for it, no
+ * subscription) for this long is closed. A request sent a byte at a time does not count as
+ * progress until it is whole. */
+#define SERVER_IDLE_USEC (60 * USEC_PER_SEC)
+/* Descriptors kept for the daemon's own use (the proc connector, the journal, /proc reads, the
+ * loop's own): the client cap is RLIMIT_NOFILE's soft limit minus this, and at most
+ * SERVER_CLIENTS_MAX. */
+#define SERVER_FD_RESERVE 64U
 /* Ancestors followed to decide whether a process is in an Events subscriber's subtree. */
 #define SERVER_SUBTREE_DEPTH_MAX 4096U
 
@@ -45,6 +66,12 @@ typedef struct ServerLimits {
         size_t output_max;
         usec_t stall_usec;
         size_t events_buffer_max;
+        /* Fair shares; 0 in any of these: its SERVER_* default. */
+        unsigned clients_per_uid_max;
+        unsigned clients_root_reserve;
+        unsigned subscribers_per_uid_max;
+        size_t output_per_uid_max;
+        usec_t idle_usec;
 } ServerLimits;
 
 /* The limits in force unless a caller (a test) narrows one of them. */
@@ -57,7 +84,17 @@ typedef struct ServerLimits {
                 .output_max = SERVER_OUTPUT_MAX,                                                          \
                 .stall_usec = SERVER_STALL_USEC,                                                          \
                 .events_buffer_max = SERVER_EVENTS_BUFFER_MAX,                                            \
+                .clients_per_uid_max = SERVER_CLIENTS_PER_UID_MAX,                                        \
+                .clients_root_reserve = SERVER_CLIENTS_ROOT_RESERVE,                                      \
+                .subscribers_per_uid_max = SERVER_SUBSCRIBERS_PER_UID_MAX,                                \
+                .output_per_uid_max = SERVER_OUTPUT_PER_UID_MAX,                                          \
+                .idle_usec = SERVER_IDLE_USEC,                                                            \
         })
+
+/* The client cap for a soft RLIMIT_NOFILE of nofile (UINT64_MAX: unlimited): cap, or fewer so that
+ * SERVER_FD_RESERVE descriptors stay for the daemon's own use; at least 1. server_new() applies it
+ * to limits->clients_max. */
+unsigned server_clients_max_for_nofile(uint64_t nofile, unsigned cap);
 
 typedef struct ServerCallbacks {
         /* Fills the daemon's figures for Stats (the server adds its own client counts). */
@@ -72,7 +109,8 @@ typedef struct ServerCallbacks {
 
 typedef struct Server Server;
 
-/* tree is borrowed and must outlive the server. limits NULL: the SERVER_* defaults. */
+/* tree is borrowed and must outlive the server. limits NULL: the SERVER_* defaults. The client cap
+ * is lowered to fit RLIMIT_NOFILE (server_clients_max_for_nofile()). */
 int server_new(Server **ret, sd_event *event, ProcTree *tree, const ServerLimits *limits,
                const ServerCallbacks *cb, void *userdata);
 /* Closes every connection and the listening socket, and removes the socket file if it is still the
@@ -107,6 +145,8 @@ void server_reread_proc_mount(Server *s);
 void server_set_argv_privacy(Server *s, const PwJournalFilter *f);
 
 unsigned server_n_clients(const Server *s);
+/* The client cap in force (after RLIMIT_NOFILE). */
+unsigned server_clients_max(const Server *s);
 unsigned server_n_subscribers(const Server *s);
 /* The most bytes queued for any one client now (tests check the bound). */
 size_t server_max_backlog(const Server *s);

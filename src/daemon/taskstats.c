@@ -17,6 +17,7 @@
 #include "cnproc-parse.h"
 #include "fileio.h"
 #include "macro.h"
+#include "nl-batch.h"
 #include "taskstats.h"
 
 /* A record is 596 bytes, 1172 with the thread-group part; a larger datagram is counted as truncated. */
@@ -45,10 +46,7 @@ struct Taskstats {
         TaskstatsCallbacks cb;
         void *userdata;
 
-        struct mmsghdr msgs[BATCH_SLOTS];
-        struct iovec iov[BATCH_SLOTS];
-        struct sockaddr_nl addr[BATCH_SLOTS];
-        uint8_t bufs[BATCH_SLOTS][SLOT_SIZE] __attribute__((aligned(8)));
+        NlBatch *batch;
 };
 
 static uint64_t mono_usec(void) {
@@ -106,18 +104,11 @@ static int resolve_family(Taskstats *t, const char *name) {
 }
 
 static int set_rcvbuf(Taskstats *t, uint32_t want) {
-        int v = (int) MIN(want, (uint32_t) INT32_MAX / 2), fd = mnl_socket_get_fd(t->nl);
-        socklen_t l = sizeof(v);
-
         /* Without CAP_NET_ADMIN the kernel caps SO_RCVBUF at net.core.rmem_max; we could not register
          * anyway, but the socket stays usable. */
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0 &&
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)) < 0)
-                return negative_errno();
-        if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &l) < 0)
-                return negative_errno();
-        t->rcvbuf = (uint32_t) v;
-        return 0;
+        int r = nl_socket_set_rcvbuf(mnl_socket_get_fd(t->nl), want, &t->rcvbuf);
+
+        return r < 0 ? r : 0;
 }
 
 static int read_cpumask(char **ret) {
@@ -169,16 +160,9 @@ int taskstats_new(Taskstats **ret, const char *family_name, uint32_t rcvbuf, con
         r = set_rcvbuf(t, rcvbuf);
         if (r < 0)
                 return r;
-
-        for (unsigned i = 0; i < BATCH_SLOTS; i++) {
-                t->iov[i] = (struct iovec){ .iov_base = t->bufs[i], .iov_len = SLOT_SIZE };
-                t->msgs[i].msg_hdr = (struct msghdr){
-                        .msg_name = &t->addr[i],
-                        .msg_namelen = sizeof(t->addr[i]),
-                        .msg_iov = &t->iov[i],
-                        .msg_iovlen = 1,
-                };
-        }
+        r = nl_batch_new(&t->batch, BATCH_SLOTS, SLOT_SIZE);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(t);
         return 0;
 }
@@ -191,6 +175,7 @@ Taskstats *taskstats_free(Taskstats *t) {
                 mnl_socket_close(t->nl);
         }
         free(t->cpumask);
+        nl_batch_free(t->batch);
         free(t);
         return NULL;
 }
@@ -359,38 +344,34 @@ int taskstats_read(Taskstats *t, unsigned max_batches) {
         for (unsigned b = 0; b < max_batches; b++) {
                 int n;
 
-                for (unsigned i = 0; i < BATCH_SLOTS; i++) {
-                        t->msgs[i].msg_hdr.msg_namelen = sizeof(t->addr[i]);
-                        t->msgs[i].msg_hdr.msg_flags = 0;
+                n = nl_batch_recv(t->batch, fd);
+                if (n == -EINTR)
+                        continue;
+                if (n == -ENOBUFS) {
+                        /* Records were dropped; the socket's Drops says how many. Keep reading. */
+                        t->stats.enobufs++;
+                        report_loss(t, true, 1);
+                        continue;
                 }
-                n = recvmmsg(fd, t->msgs, BATCH_SLOTS, MSG_DONTWAIT, NULL);
-                if (n < 0) {
-                        if (errno == EAGAIN)
-                                return 0;
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == ENOBUFS) {
-                                /* Records were dropped; the socket's Drops says how many. Keep reading. */
-                                t->stats.enobufs++;
-                                report_loss(t, true, 1);
-                                continue;
-                        }
-                        return negative_errno();
-                }
+                if (n <= 0)
+                        return n;
                 for (int i = 0; i < n; i++) {
-                        const struct msghdr *m = &t->msgs[i].msg_hdr;
+                        const uint8_t *data;
+                        size_t len;
 
                         t->stats.datagrams++;
-                        if (m->msg_namelen < sizeof(struct sockaddr_nl) || t->addr[i].nl_pid != 0) {
+                        switch (nl_batch_get(t->batch, (unsigned) i, &data, &len)) {
+                        case NL_DATAGRAM_FOREIGN:
                                 /* Only the kernel sends records; anyone can unicast to our port id. */
                                 t->stats.foreign++;
-                                continue;
-                        }
-                        if (m->msg_flags & MSG_TRUNC) {
+                                break;
+                        case NL_DATAGRAM_TRUNCATED:
                                 count_malformed(t, PW_TS_PARSE_TRUNCATED);
-                                continue;
+                                break;
+                        case NL_DATAGRAM_KERNEL:
+                                handle_datagram(t, data, len);
+                                break;
                         }
-                        handle_datagram(t, t->bufs[i], t->msgs[i].msg_len);
                 }
                 if (n < BATCH_SLOTS)
                         return 0;
