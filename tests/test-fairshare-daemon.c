@@ -587,7 +587,7 @@ static void test_fd_headroom(void **state) {
         char nofile[32];
         /* The harness adds --socket= and --no-journal after these. */
         char *argv[] = { (char *) "prlimit", nofile, (char *) "--", (char *) daemon_path, NULL };
-        int fds[TRIES], n = 0, held = 0, go[2], probe_fd;
+        int fds[TRIES], held_idx[TRIES], n = 0, held = 0, n_freed = 0, go[2];
         char marker[64];
         pid_t child;
         json_t *j = NULL, *p = NULL;
@@ -599,7 +599,6 @@ static void test_fd_headroom(void **state) {
         assert_true(harness_wait_notify(&a, "READY=1", false, WAIT_MS));
 
         /* Root's connections (no per-uid cap), as many as the daemon takes. */
-        probe_fd = -1;
         for (n = 0; n < TRIES; n++) {
                 fds[n] = connect_to(a.socket_path, true);
                 if (fds[n] < 0)
@@ -608,11 +607,8 @@ static void test_fd_headroom(void **state) {
         for (int i = 0; i < n; i++) {
                 struct pollfd pf = { .fd = fds[i], .events = POLLIN };
 
-                if (poll(&pf, 1, 300) == 0) {
-                        held++;
-                        if (probe_fd < 0)
-                                probe_fd = i;
-                }
+                if (poll(&pf, 1, 300) == 0)
+                        held_idx[held++] = i;
         }
         /* A new exec while the clients hold what they can. */
         snprintf(marker, sizeof(marker), "fd-headroom-%d", (int) getpid());
@@ -635,12 +631,14 @@ static void test_fd_headroom(void **state) {
                 char req[128];
 
                 snprintf(req, sizeof(req), "{\"method\":\"io.procwatch.Show\",\"parameters\":{\"pid\":%d}}", (int) child);
-                /* Free one slot for the question, then take it back. */
-                if (probe_fd >= 0) {
-                        close(fds[probe_fd]);
-                        fds[probe_fd] = -1;
-                        probe_fd = -1;
-                        usleep(50000);
+                /* Free a slot for the question. A connection of ours still waiting in the listen
+                 * backlog may take it first (the daemon accepts at its own pace), so each refused
+                 * question frees one more. */
+                if (n_freed < held) {
+                        int i = held_idx[n_freed++];
+
+                        close(fds[i]);
+                        fds[i] = -1;
                 }
                 json_decref(j);
                 j = call_once(a.socket_path, req, 2000);
