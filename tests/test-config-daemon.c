@@ -628,6 +628,20 @@ static void test_reloads_during_fork_storm(void **state) {
                         harness_pump(&d, 200);
                 }
                 print_message("the daemon has %zu of %zu children ended\n", found, n);
+                if (found != n) {
+                        /* What it says of the first child, and of the storm's process, for the log. */
+                        static char out[64 * 1024];
+                        char sock[160], arg[32];
+                        char *argv[] = { (char *) ctl_path, sock, (char *) "--json", (char *) "show", arg, NULL };
+
+                        snprintf(sock, sizeof(sock), "--socket=%s", d.socket_path);
+                        snprintf(arg, sizeof(arg), "%d", (int) pids[0]);
+                        (void) harness_run_capture(argv, out, sizeof(out), 30000);
+                        print_message("comm %s; pid %d: %s\n", comm, (int) pids[0], out);
+                        snprintf(arg, sizeof(arg), "%d", (int) storm_pid);
+                        (void) harness_run_capture(argv, out, sizeof(out), 30000);
+                        print_message("storm pid %d: %s\n", (int) storm_pid, out);
+                }
                 assert_int_equal(found, n);
         }
 
