@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The access policy: /proc's mount options, the kernel's ptrace-read rule, hidepid with and without
- * gid=, argv privacy, and relatives in the JSON records; then the edge (a real socket's peer). */
+ * gid=, argv privacy, relatives in the JSON records, what a process cost (guarded I/O and delays,
+ * subtree totals of several owners); then the edge (a real socket's peer). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 
 #include "access-policy.h"
 #include "procjson.h"
+#include "resources.h"
 #include "test-cleanup.h"
 
 #define HZ 100
@@ -293,6 +295,157 @@ static void test_record_for_caller(void **state) {
         pw_journal_filter_done(&f);
 }
 
+/* p (started at pid * MS) exits after lifetime_ms and its taskstats record is joined: cpu_ms of CPU,
+ * write_kib written to storage, a swap-in delay. */
+static void exit_with_record(ResJoin *j, PwProcess *p, uint64_t lifetime_ms, uint64_t cpu_ms, uint64_t write_kib) {
+        uint64_t exit_ns = p->start_ns + lifetime_ms * MS;
+        PwEvent ev = { .kind = PW_EVENT_EXIT, .timestamp_ns = exit_ns };
+        PwTsMsg m = { .kind = PW_TS_MSG_RECORD };
+        PwApplyResult res;
+        pid_t pid = p->pid;
+
+        ev.exit.pid = ev.exit.tgid = pid;
+        assert_int_equal(proctree_apply(t, &ev, &res), 0);
+        assert_true(res.process_ended);
+        m.task.version = 16;
+        m.task.have = PW_TS_HAVE_BASIC | PW_TS_HAVE_XACCT | PW_TS_HAVE_IO | PW_TS_HAVE_TGID | PW_TS_HAVE_DELAY;
+        m.task.pid = m.task.tgid = (uint32_t) pid;
+        m.task.flag = PW_TS_AGROUP;
+        m.task.etime_usec = m.task.tgetime_usec = lifetime_ms * 1000;
+        m.task.cpu_run_virtual_total_ns = cpu_ms * MS;
+        m.task.write_bytes = m.task.write_char = write_kib * 1024;
+        m.task.delay_count[PW_TS_DELAY_CPU] = 2;
+        m.task.delay_total_ns[PW_TS_DELAY_CPU] = 1000;
+        m.task.delay_count[PW_TS_DELAY_SWAPIN] = 1;
+        m.task.delay_total_ns[PW_TS_DELAY_SWAPIN] = 5000;
+        assert_ptr_equal(resjoin_record(j, t, &m, exit_ns + MS), res.process);
+        assert_true(pw_process_has_resources(res.process));
+}
+
+static json_t *record_for(const PwProcess *p, const PwAccessPolicy *pol, const PwCaller *c) {
+        ProcJsonContext ctx = { .policy = pol, .caller = c };
+        json_t *j = NULL;
+
+        assert_int_equal(procjson_process(p, &ctx, &j), 0);
+        return j;
+}
+
+static int64_t sub_int(const json_t *j, const char *obj, const char *key) {
+        const json_t *v = json_object_get(json_object_get(j, obj), key);
+
+        return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
+/* What a process cost, as /proc would show it: CPU and memory to everyone, I/O (/proc/PID/io) and the
+ * delays /proc does not show by the ptrace-read rule; subtree totals whole only to a caller who passes
+ * it on every process summed, without the guarded part to one who sees every record, else null. */
+static void test_resources_for_caller(void **state) {
+        _cleanup_(resjoin_freep) ResJoin *j = NULL;
+        PwAccessPolicy pol = { .proc = { .hidepid = PW_HIDEPID_OFF } };
+        PwCaller u = user(1000), other = user(1001), root = user(0);
+        PwProcess *shell, *own, *su, *shell2, *own2, *shell3, *lost;
+        json_t *r;
+        uint32_t uid, gid;
+
+        root.cap_sys_ptrace = true;
+        assert_int_equal(resjoin_new(&j), 0);
+        add(1, 0, 0, false, NULL, 0);
+        shell = add(20, 1, 1000, true, NULL, 0);
+        own = add(21, 20, 1000, true, NULL, 0);
+        su = add(22, 20, 0, true, NULL, 0);
+        exit_with_record(j, own, 10, 7, 4);
+        exit_with_record(j, su, 10, 3, 8);
+
+        /* Its own child: every figure. */
+        r = record_for(own, &pol, &u);
+        assert_int_equal(sub_int(r, "resources", "cpu_usec"), 7000);
+        assert_int_equal(sub_int(r, "resources", "write_bytes"), 4096);
+        assert_int_equal(sub_int(r, "resources", "write_syscall_bytes"), 4096);
+        assert_true(json_is_object(json_object_get(json_object_get(json_object_get(r, "resources"), "delays"), "swapin")));
+        json_decref(r);
+
+        /* root's child: CPU and memory, no I/O, cpu and blkio delays only. */
+        r = record_for(su, &pol, &u);
+        assert_int_equal(sub_int(r, "resources", "cpu_usec"), 3000);
+        for (const char *const *k = (const char *const[]){ "read_bytes", "write_bytes", "cancelled_write_bytes",
+                                                             "read_syscall_bytes", "write_syscall_bytes", NULL };
+             *k; k++)
+                assert_true(json_is_null(json_object_get(json_object_get(r, "resources"), *k)));
+        {
+                const json_t *d = json_object_get(json_object_get(r, "resources"), "delays");
+
+                assert_int_equal(sub_int(d, "cpu", "count"), 2);
+                assert_true(json_is_object(json_object_get(d, "blkio")));
+                for (unsigned k = 0; k < _PW_TS_DELAY_MAX; k++)
+                        assert_true(json_is_null(json_object_get(d, pw_ts_delay_to_string(k))) ==
+                                    !pw_resources_delay_public(k));
+        }
+        json_decref(r);
+        r = record_for(su, &pol, &root);
+        assert_int_equal(sub_int(r, "resources", "write_bytes"), 8192);
+        json_decref(r);
+
+        /* The shell's subtree sums two owners: its user sees CPU summed, not I/O; root all of it. */
+        assert_int_equal(shell->resources->subtree_owners, PW_SUBTREE_OWNERS_MANY);
+        r = record_for(shell, &pol, &u);
+        assert_int_equal(sub_int(r, "subtree_resources", "cpu_usec"), 10000);
+        assert_int_equal(sub_int(r, "subtree_resources", "processes"), 2);
+        assert_true(json_is_null(json_object_get(json_object_get(r, "subtree_resources"), "write_bytes")));
+        assert_true(json_is_null(json_object_get(json_object_get(json_object_get(r, "subtree_resources"), "delays"), "swapin")));
+        json_decref(r);
+        r = record_for(shell, &pol, &root);
+        assert_int_equal(sub_int(r, "subtree_resources", "write_bytes"), 12288);
+        json_decref(r);
+        /* Under hidepid its user does not see su's record, so not the sum either. */
+        pol.proc.hidepid = PW_HIDEPID_INVISIBLE;
+        assert_int_equal(pw_access_subtree(&pol, &u, shell), PW_SUBTREE_HIDDEN);
+        r = record_for(shell, &pol, &u);
+        assert_true(json_is_null(json_object_get(r, "subtree_resources")));
+        json_decref(r);
+        assert_int_equal(pw_access_subtree(&pol, &root, shell), PW_SUBTREE_FULL);
+
+        /* A subtree of one owner: whole to that owner, even under hidepid; hidden from others there,
+         * without I/O to others who see every record. */
+        shell2 = add(30, 1, 1000, true, NULL, 0);
+        own2 = add(31, 30, 1000, true, NULL, 0);
+        exit_with_record(j, own2, 10, 5, 2);
+        assert_int_equal(shell2->resources->subtree_owners, PW_SUBTREE_OWNERS_ONE);
+        r = record_for(shell2, &pol, &u);
+        assert_int_equal(sub_int(r, "subtree_resources", "write_bytes"), 2048);
+        json_decref(r);
+        assert_int_equal(pw_access_subtree(&pol, &other, shell2), PW_SUBTREE_HIDDEN);
+        pol.proc.hidepid = PW_HIDEPID_OFF;
+        assert_int_equal(pw_access_subtree(&pol, &other, shell2), PW_SUBTREE_PUBLIC);
+        r = record_for(shell2, &pol, &other);
+        assert_int_equal(sub_int(r, "subtree_resources", "cpu_usec"), 5000);
+        assert_true(json_is_null(json_object_get(json_object_get(r, "subtree_resources"), "read_bytes")));
+        json_decref(r);
+        /* A group member with a gid= mount sees every record, not their I/O. */
+        pol.proc = (PwProcMount){ .hidepid = PW_HIDEPID_INVISIBLE, .has_gid = true, .gid = 1001 };
+        assert_int_equal(pw_access_subtree(&pol, &other, shell2), PW_SUBTREE_PUBLIC);
+        assert_int_equal(pw_access_subtree(NULL, &other, shell2), PW_SUBTREE_FULL);
+
+        /* A descendant counted missing counts as summed: a setuid child's missing record hides the
+         * total under hidepid too (its existence is what the count would tell). */
+        pol.proc = (PwProcMount){ .hidepid = PW_HIDEPID_INVISIBLE };
+        shell3 = add(40, 1, 1000, true, NULL, 0);
+        lost = add(41, 40, 1000, true, NULL, 0);
+        lost->euid = 0; /* setuid: no plain caller passes the rule */
+        assert_false(pw_access_ptrace_owner(lost, &uid, &gid));
+        assert_int_equal(proctree_apply(t, &(PwEvent){ .kind = PW_EVENT_EXIT, .timestamp_ns = lost->start_ns + MS,
+                                                        .exit = { .pid = 41, .tgid = 41 } },
+                                        NULL), 0);
+        resjoin_mark_missing(j, t, lost);
+        assert_int_equal(shell3->resources->subtree_missing, 1);
+        assert_int_equal(shell3->resources->subtree_owners, PW_SUBTREE_OWNERS_MANY);
+        assert_int_equal(pw_access_subtree(&pol, &u, shell3), PW_SUBTREE_HIDDEN);
+
+        /* The owner the rule names is the one the rule checks. */
+        assert_true(pw_access_ptrace_owner(own2, &uid, &gid));
+        assert_int_equal(uid, 1000);
+        assert_int_equal(gid, 1000);
+}
+
 static void test_parse_status_cap(void **state) {
         bool cap;
         uint32_t euid;
@@ -361,6 +514,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_hidepid_modes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_argv_privacy, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_record_for_caller, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_resources_for_caller, setup, teardown),
                 cmocka_unit_test(test_parse_status_cap),
                 cmocka_unit_test(test_caller_from_socket),
         };

@@ -55,6 +55,11 @@ complete_line "procwatchctl events --kind=fork,ex" fork,exec fork,exit
 complete_line "procwatchctl tree --" --help --version --json --socket= --alive --depth=
 complete_line "procwatchctl ps --a" --alive
 complete_line "procwatchctl events --th" --threads
+complete_line "procwatchctl ps --so" --socket= --sort=
+complete_line "procwatchctl ps --sort=" cpu rss io lifetime
+complete_line "procwatchctl ps --sort=l" lifetime
+complete_line "procwatchctl ps --sort l" lifetime
+complete_line "procwatchctl ps --sort=cpu --e" --exited
 
 if [ $failures -ne 0 ]; then
         exit 1

@@ -22,7 +22,9 @@
 #define T0 (1700000000ULL * 1000000ULL)
 
 /* A flat Tree reply: init -> bash -> (sleep alive, false exit 1, crash SIGSEGV+core, lost: unknown), and a
- * process whose parent is not listed. Names and argv carry escapes and control characters. */
+ * process whose parent is not listed. Names and argv carry escapes and control characters. Resources:
+ * false has its record, crash's never came, lost's I/O is hidden from the caller (null), bash sums its
+ * exited children. */
 static const char flat_json[] =
         "["
         "{\"id\":\"1:1\",\"pid\":1,\"ppid\":0,\"parent_id\":null,\"comm\":\"init\",\"argv\":[\"/sbin/init\"],"
@@ -30,20 +32,42 @@ static const char flat_json[] =
         " \"start_realtime_usec\":1700000000000000,\"duration_usec\":3600000000,\"children\":[100]},"
         "{\"id\":\"100:5\",\"pid\":100,\"ppid\":1,\"parent_id\":\"1:1\",\"comm\":\"bash\",\"argv\":[\"bash\",\"-l\"],"
         " \"euid\":1000,\"uid\":1000,\"gid\":1000,\"egid\":1000,\"state\":\"alive\",\"exit\":null,"
-        " \"start_realtime_usec\":1700000001000000,\"duration_usec\":65000000,\"children\":[200,201,202,203]},"
+        " \"start_realtime_usec\":1700000001000000,\"duration_usec\":65000000,\"children\":[200,201,202,203],"
+        " \"resources\":null,\"resources_state\":null,"
+        " \"subtree_resources\":{\"cpu_usec\":8140000,\"cpu_user_usec\":7930000,\"cpu_system_usec\":210000,"
+        "  \"max_rss_bytes\":536870912,\"minor_faults\":1300,\"major_faults\":3,\"read_bytes\":null,"
+        "  \"write_bytes\":null,\"cancelled_write_bytes\":null,\"read_syscall_bytes\":null,"
+        "  \"write_syscall_bytes\":null,\"delays\":null,\"processes\":2,\"missing\":1,\"uncertain\":0}},"
         "{\"id\":\"200:7\",\"pid\":200,\"ppid\":100,\"parent_id\":\"100:5\",\"comm\":\"sleep\",\"argv\":[\"sleep\",\"1e3\"],"
         " \"euid\":1000,\"state\":\"alive\",\"exit\":null,"
         " \"start_realtime_usec\":1700000002000000,\"duration_usec\":1500,\"children\":[]},"
         "{\"id\":\"201:8\",\"pid\":201,\"ppid\":100,\"parent_id\":\"100:5\",\"comm\":\"false\",\"argv\":[\"false\"],"
         " \"euid\":1000,\"state\":\"exited\",\"exit\":{\"code\":1,\"signal\":null,\"core_dumped\":false},"
-        " \"start_realtime_usec\":1700000003000000,\"duration_usec\":2500000,\"children\":[]},"
+        " \"start_realtime_usec\":1700000003000000,\"duration_usec\":2500000,\"children\":[],"
+        " \"resources\":{\"cpu_usec\":8100000,\"cpu_user_usec\":7900000,\"cpu_system_usec\":200000,"
+        "  \"elapsed_usec\":2500000,\"max_rss_bytes\":536870912,\"max_vm_bytes\":1288490188,"
+        "  \"minor_faults\":1200,\"major_faults\":3,\"read_bytes\":4096,\"write_bytes\":20971520,"
+        "  \"cancelled_write_bytes\":262144,\"read_syscall_bytes\":5120,\"write_syscall_bytes\":20971520,"
+        "  \"voluntary_ctxsw\":12,\"involuntary_ctxsw\":3,\"tasks\":1,"
+        "  \"delays\":{\"cpu\":{\"count\":34,\"total_ns\":1200000},\"blkio\":{\"count\":0,\"total_ns\":0},"
+        "   \"swapin\":{\"count\":2,\"total_ns\":3000000000}},\"uncertain\":false},"
+        " \"resources_state\":\"joined\"},"
         "{\"id\":\"202:9\",\"pid\":202,\"ppid\":100,\"parent_id\":\"100:5\",\"comm\":\"cr\\u001bash\","
         " \"argv\":[\"./crash\",\"a\\nb\",\"caf\\u00e9\"],\"argv_truncated\":true,"
         " \"euid\":1000,\"state\":\"exited\",\"exit\":{\"code\":null,\"signal\":11,\"core_dumped\":true},"
-        " \"start_realtime_usec\":1700000004000000,\"duration_usec\":12000,\"children\":[]},"
+        " \"start_realtime_usec\":1700000004000000,\"duration_usec\":12000,\"children\":[],"
+        " \"resources\":null,\"resources_state\":\"missing\"},"
         "{\"id\":\"203:10\",\"pid\":203,\"ppid\":100,\"parent_id\":\"100:5\",\"comm\":\"lost\",\"argv\":[],"
         " \"euid\":1000,\"state\":\"exited\",\"exit\":{\"code\":null,\"signal\":null,\"core_dumped\":false},"
-        " \"start_realtime_usec\":1700000005000000,\"duration_usec\":4000000000,\"children\":[]},"
+        " \"start_realtime_usec\":1700000005000000,\"duration_usec\":4000000000,\"children\":[],"
+        " \"resources\":{\"cpu_usec\":40000,\"cpu_user_usec\":30000,\"cpu_system_usec\":10000,"
+        "  \"elapsed_usec\":4000000000,\"max_rss_bytes\":3145728,\"max_vm_bytes\":8388608,"
+        "  \"minor_faults\":100,\"major_faults\":0,\"read_bytes\":null,\"write_bytes\":null,"
+        "  \"cancelled_write_bytes\":null,\"read_syscall_bytes\":null,\"write_syscall_bytes\":null,"
+        "  \"voluntary_ctxsw\":1,\"involuntary_ctxsw\":0,\"tasks\":1,\"uncertain\":true,"
+        "  \"delays\":{\"cpu\":{\"count\":3,\"total_ns\":2000000},\"blkio\":{\"count\":0,\"total_ns\":0},"
+        "   \"swapin\":null,\"irq\":null}},"
+        " \"resources_state\":\"joined\"},"
         "{\"id\":\"300:11\",\"pid\":300,\"ppid\":299,\"parent_id\":\"299:1\",\"comm\":\"orphan\",\"argv\":[\"orphan\"],"
         " \"euid\":0,\"state\":\"displaced\",\"exit\":null,"
         " \"start_realtime_usec\":1600000000000000,\"duration_usec\":5000000,\"children\":[]}"
@@ -198,14 +222,14 @@ static void test_print_tree(void **state) {
 static void test_print_ps(void **state) {
         /* Times in UTC (TZ set in main); the orphan started long before "now": a date. */
         static const char want[] =
-                "PID PPID USER START    LIFETIME STATUS                CMD\n"
-                "  1    0 0    22:13:20    1h00m running               /sbin/init\n"
-                "100    1 1000 22:13:21    1m05s running               bash -l\n"
-                "200  100 1000 22:13:22      1ms running               sleep 1e3\n"
-                "201  100 1000 22:13:23     2.5s exit 1                false\n"
-                "202  100 1000 22:13:24     12ms killed SIGSEGV (core) ./crash a\\nb caf\\xc3\\xa9 ...\n"
-                "203  100 1000 22:13:25    1h06m unknown               [lost]\n"
-                "300  299 0    Sep13        5.0s gone                  orphan\n";
+                "PID PPID USER START    LIFETIME  CPU MAXRSS  IO STATUS                CMD\n"
+                "  1    0 0    22:13:20    1h00m    -      -   - running               /sbin/init\n"
+                "100    1 1000 22:13:21    1m05s    -      -   - running               bash -l\n"
+                "200  100 1000 22:13:22      1ms    -      -   - running               sleep 1e3\n"
+                "201  100 1000 22:13:23     2.5s 8.1s   512M 20M exit 1                false\n"
+                "202  100 1000 22:13:24     12ms    -      -   - killed SIGSEGV (core) ./crash a\\nb caf\\xc3\\xa9 ...\n"
+                "203  100 1000 22:13:25    1h06m 40ms   3.0M   - unknown               [lost]\n"
+                "300  299 0    Sep13        5.0s    -      -   - gone                  orphan\n";
         json_t *flat = load(flat_json);
         char *out = NULL;
 
@@ -234,6 +258,118 @@ static void test_print_show(void **state) {
         assert_non_null(strstr(out, "     Uncertain: image\n"));
         assert_null(strchr(out, '\x1b'));
         free(out);
+        json_decref(flat);
+}
+
+static void test_bytes(void **state) {
+        static const struct {
+                uint64_t bytes;
+                const char *want, *want_short;
+        } cases[] = {
+                { 0, "0 B", "0" },
+                { 512, "512 B", "512B" },
+                { 1023, "1023 B", "1023B" },
+                { 1024, "1.0 KiB", "1.0K" },
+                { 1536, "1.5 KiB", "1.5K" },
+                { 10 * 1024, "10 KiB", "10K" },
+                { 512ULL << 20, "512 MiB", "512M" },
+                { 1288490188, "1.2 GiB", "1.2G" },
+                { UINT64_MAX, "16384 PiB", "16384P" },
+        };
+        char buf[32];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                assert_string_equal(ctl_format_bytes(buf, sizeof(buf), cases[i].bytes), cases[i].want);
+                assert_string_equal(ctl_format_bytes_short(buf, sizeof(buf), cases[i].bytes), cases[i].want_short);
+        }
+}
+
+/* show's Resources block: every figure of a joined record, hidden I/O and delays, a record that never
+ * came, and the subtree totals of a live shell; nothing for a live process without exited children. */
+static void test_print_show_resources(void **state) {
+        json_t *flat = load(flat_json);
+        char *out = NULL;
+
+        CAPTURE(out, ctl_print_show(f, json_array_get(flat, 3), &fmt_ascii));
+        assert_non_null(strstr(out, "     Resources: from the kernel's exit record\n"
+                                    "           CPU: 8.1s (user 7.9s, system 200ms)\n"
+                                    "       Elapsed: 2.5s\n"
+                                    "       Max RSS: 512 MiB\n"
+                                    "        Max VM: 1.2 GiB\n"
+                                    "        Faults: 1200 minor, 3 major\n"
+                                    "   Storage I/O: read 4.0 KiB, written 20 MiB, cancelled 256 KiB\n"
+                                    "   Syscall I/O: read 5.0 KiB, written 20 MiB\n"
+                                    "  Ctx switches: 12 voluntary, 3 involuntary\n"
+                                    "        Delays: cpu 1ms (34), swapin 3.0s (2)\n"));
+        assert_null(strstr(out, "Subtree"));
+        free(out);
+
+        /* I/O and delays null: hidden from this caller; joined just after a loss. */
+        CAPTURE(out, ctl_print_show(f, json_array_get(flat, 5), &fmt_ascii));
+        assert_non_null(strstr(out, "     Resources: uncertain: joined just after records were lost\n"));
+        assert_non_null(strstr(out, "           CPU: 40ms (user 30ms, system 10ms)\n"));
+        assert_non_null(strstr(out, "   Storage I/O: hidden\n   Syscall I/O: hidden\n"));
+        assert_non_null(strstr(out, "        Delays: cpu 2ms (3); others hidden\n"));
+        free(out);
+
+        CAPTURE(out, ctl_print_show(f, json_array_get(flat, 4), &fmt_ascii));
+        assert_non_null(strstr(out, "     Resources: unknown: no exit record came\n"));
+        assert_null(strstr(out, "CPU"));
+        free(out);
+
+        CAPTURE(out, ctl_print_show(f, json_array_get(flat, 1), &fmt_ascii));
+        assert_null(strstr(out, "Resources"));
+        assert_non_null(strstr(out, "       Subtree: 2 processes summed, 1 missing, 0 uncertain\n"
+                                    "   Subtree CPU: 8.1s (user 7.9s, system 210ms)\n"
+                                    "   Subtree RSS: 512 MiB (the largest process)\n"
+                                    "Subtree faults: 1300 minor, 3 major\n"
+                                    "   Subtree I/O: storage hidden; syscalls hidden\n"));
+        free(out);
+
+        CAPTURE(out, ctl_print_show(f, json_array_get(flat, 2), &fmt_ascii));
+        assert_null(strstr(out, "Resources"));
+        assert_null(strstr(out, "Subtree"));
+        free(out);
+        json_decref(flat);
+}
+
+static void assert_pid_order(const json_t *procs, const int *want, size_t n) {
+        assert_int_equal(json_array_size(procs), n);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(json_integer_value(json_object_get(json_array_get(procs, i), "pid")), want[i]);
+}
+
+/* ps --sort: the largest first, processes without the figure after them in the daemon's order. */
+static void test_sort(void **state) {
+        static const int by_cpu[] = { 201, 203, 1, 100, 200, 202, 300 };
+        static const int by_rss[] = { 201, 203, 1, 100, 200, 202, 300 };
+        static const int by_io[] = { 201, 1, 100, 200, 202, 203, 300 };
+        static const int by_lifetime[] = { 203, 1, 100, 300, 201, 202, 200 };
+        static const int daemon_order[] = { 1, 100, 200, 201, 202, 203, 300 };
+        static const struct {
+                const char *name;
+                const int *want;
+        } cases[] = { { "cpu", by_cpu }, { "rss", by_rss }, { "io", by_io }, { "lifetime", by_lifetime } };
+        CtlSortKey key;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                json_t *flat = load(flat_json);
+
+                assert_int_equal(ctl_sort_key_from_string(cases[i].name, &key), 0);
+                assert_int_equal(ctl_sort_processes(flat, key), 0);
+                assert_pid_order(flat, cases[i].want, ELEMENTSOF(daemon_order));
+                json_decref(flat);
+        }
+        json_t *flat = load(flat_json);
+        assert_int_equal(ctl_sort_processes(flat, CTL_SORT_NONE), 0);
+        assert_pid_order(flat, daemon_order, ELEMENTSOF(daemon_order));
+        json_decref(flat);
+
+        assert_int_equal(ctl_sort_key_from_string("CPU", &key), -EINVAL);
+        assert_int_equal(ctl_sort_key_from_string("", &key), -EINVAL);
+        assert_int_equal(ctl_sort_key_from_string("mem", &key), -EINVAL);
+        flat = load("{}");
+        assert_int_equal(ctl_sort_processes(flat, CTL_SORT_CPU), -EBADMSG);
         json_decref(flat);
 }
 
@@ -294,7 +430,15 @@ static void test_print_events(void **state) {
                 " \"process\":{\"pid\":4400,\"comm\":\"sudo\",\"uid\":1000,\"euid\":0}},"
                 "{\"kind\":\"exit\",\"time_realtime_usec\":1700000001000000,\"pid\":4500,\"tid\":4500,\"thread\":false,"
                 " \"lifetime_usec\":3200000,\"process\":{\"pid\":4500,\"comm\":\"crash\",\"state\":\"exited\","
-                " \"exit\":{\"code\":null,\"signal\":11,\"core_dumped\":true}}}"
+                " \"exit\":{\"code\":null,\"signal\":11,\"core_dumped\":true}}},"
+                "{\"kind\":\"exit\",\"time_realtime_usec\":1700000002000000,\"pid\":4600,\"tid\":4600,\"thread\":false,"
+                " \"lifetime_usec\":12300000,\"process\":{\"pid\":4600,\"comm\":\"make\",\"state\":\"exited\","
+                " \"exit\":{\"code\":0,\"signal\":null,\"core_dumped\":false},\"resources_state\":\"joined\","
+                " \"resources\":{\"cpu_usec\":8149999,\"max_rss_bytes\":536870912}}},"
+                "{\"kind\":\"exit\",\"time_realtime_usec\":1700000003000000,\"pid\":4700,\"tid\":4700,\"thread\":false,"
+                " \"lifetime_usec\":5000,\"process\":{\"pid\":4700,\"comm\":\"true\",\"state\":\"exited\","
+                " \"exit\":{\"code\":0,\"signal\":null,\"core_dumped\":false},\"resources_state\":\"missing\","
+                " \"resources\":null}}"
                 "]";
         static const char want[] =
                 "22:13:20.250 fork       4242 bash child of 100\n"
@@ -303,6 +447,8 @@ static void test_print_events(void **state) {
                 "22:13:20.264 exit       4300 java thread 4301 ended\n"
                 "22:13:20.265 uid        4400 sudo uid 1000, effective 0\n"
                 "22:13:21.000 exit       4500 crash killed SIGSEGV (core), lived 3.2s\n"
+                "22:13:22.000 exit       4600 make exit 0, lived 12.3s, cpu 8.1s, max rss 512 MiB\n"
+                "22:13:23.000 exit       4700 true exit 0, lived 5ms, resources unknown\n"
                 "-- 17 events missed: procwatchctl did not keep up --\n";
         json_t *events = load(events_json), *e;
         char *out = NULL;
@@ -342,12 +488,12 @@ static void test_color_and_width(void **state) {
         assert_non_null(strstr(out, "\033[32mrunning\033[0m"));
         free(out);
 
-        /* 64 columns: every line of ps fits; the command is what gets cut. */
+        /* 80 columns: every line of ps fits; the command is what gets cut. */
         fmt.color = false;
-        fmt.columns = 64;
+        fmt.columns = 80;
         CAPTURE(out, ctl_print_ps(f, flat, &fmt));
         for (char *line = out, *nl; (nl = strchr(line, '\n')); line = nl + 1)
-                assert_true(line_cells(line, (size_t) (nl - line)) <= 64);
+                assert_true(line_cells(line, (size_t) (nl - line)) <= 80);
         assert_non_null(strstr(out, " bash -l\n"));
         assert_null(strstr(out, "caf"));
         free(out);
@@ -374,6 +520,9 @@ int main(void) {
                 cmocka_unit_test(test_print_ps),
                 cmocka_unit_test(test_print_show),
                 cmocka_unit_test(test_print_stats),
+                cmocka_unit_test(test_bytes),
+                cmocka_unit_test(test_print_show_resources),
+                cmocka_unit_test(test_sort),
                 cmocka_unit_test(test_add_user_and_exit_codes),
                 cmocka_unit_test(test_ago),
                 cmocka_unit_test(test_print_events),

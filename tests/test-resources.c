@@ -243,7 +243,7 @@ static void test_output(void **state) {
         n = pw_resources_journal_fields(p, f, ELEMENTSOF(f));
         assert_true(n >= 10);
         assert_string_equal(f[0].name, "CPU_USER_USEC");
-        o = pw_resources_json(p);
+        o = pw_resources_json(p, true);
         assert_non_null(o);
         assert_int_equal(json_integer_value(json_object_get(o, "cpu_usec")), 8100000);
         json_decref(o);

@@ -84,6 +84,134 @@ char *ctl_format_ago(char *buf, size_t size, uint64_t realtime_usec, uint64_t no
         return buf;
 }
 
+/* --- resources ------------------------------------------------------------------------------------ */
+
+char *ctl_format_bytes(char *buf, size_t size, uint64_t bytes) {
+        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+        double d = (double) bytes;
+        unsigned u = 0;
+
+        while (d >= 1024.0 && u + 1 < ELEMENTSOF(units)) {
+                d /= 1024.0;
+                u++;
+        }
+        if (u == 0)
+                snprintf(buf, size, "%" PRIu64 " B", bytes);
+        else
+                snprintf(buf, size, d < 10.0 ? "%.1f %s" : "%.0f %s", d, units[u]);
+        return buf;
+}
+
+char *ctl_format_bytes_short(char *buf, size_t size, uint64_t bytes) {
+        static const char units[] = "BKMGTP";
+        double d = (double) bytes;
+        unsigned u = 0;
+
+        while (d >= 1024.0 && u + 2 < sizeof(units)) {
+                d /= 1024.0;
+                u++;
+        }
+        if (bytes == 0)
+                snprintf(buf, size, "0");
+        else if (u == 0)
+                snprintf(buf, size, "%" PRIu64 "B", bytes);
+        else
+                snprintf(buf, size, d < 10.0 ? "%.1f%c" : "%.0f%c", d, units[u]);
+        return buf;
+}
+
+/* A non-negative integer field of o (null, absent or hidden: false). */
+static bool get_u64(const json_t *o, const char *key, uint64_t *ret) {
+        int64_t v;
+
+        if (!get_int(o, key, &v) || v < 0)
+                return false;
+        *ret = (uint64_t) v;
+        return true;
+}
+
+/* The figure ps sorts and shows: false when p has none. */
+static bool sort_value(const json_t *p, CtlSortKey key, uint64_t *ret) {
+        const json_t *r = json_object_get(p, "resources");
+        uint64_t a, b;
+
+        switch (key) {
+        case CTL_SORT_CPU:
+                return get_u64(r, "cpu_usec", ret);
+        case CTL_SORT_RSS:
+                return get_u64(r, "max_rss_bytes", ret);
+        case CTL_SORT_IO:
+                if (!get_u64(r, "read_bytes", &a) || !get_u64(r, "write_bytes", &b))
+                        return false;
+                *ret = a > UINT64_MAX - b ? UINT64_MAX : a + b;
+                return true;
+        case CTL_SORT_LIFETIME:
+                return get_u64(p, "duration_usec", ret);
+        default:
+                return false;
+        }
+}
+
+int ctl_sort_key_from_string(const char *s, CtlSortKey *ret) {
+        static const char *const names[_CTL_SORT_MAX] = {
+                [CTL_SORT_CPU] = "cpu", [CTL_SORT_RSS] = "rss", [CTL_SORT_IO] = "io", [CTL_SORT_LIFETIME] = "lifetime",
+        };
+
+        for (unsigned k = 0; k < _CTL_SORT_MAX; k++)
+                if (names[k] && strcmp(s, names[k]) == 0) {
+                        *ret = (CtlSortKey) k;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+typedef struct SortItem {
+        json_t *p;
+        uint64_t value;
+        bool has;
+        size_t index;
+} SortItem;
+
+static int sort_item_cmp(const void *a, const void *b) {
+        const SortItem *x = a, *y = b;
+
+        if (x->has != y->has)
+                return x->has ? -1 : 1;
+        if (x->has && x->value != y->value)
+                return x->value > y->value ? -1 : 1;
+        /* Ties and processes without the figure keep the daemon's order. */
+        return (x->index > y->index) - (x->index < y->index);
+}
+
+int ctl_sort_processes(json_t *processes, CtlSortKey key) {
+        _cleanup_(freep) SortItem *items = NULL;
+        size_t n, i;
+        json_t *p;
+
+        if (!json_is_array(processes))
+                return -EBADMSG;
+        n = json_array_size(processes);
+        if (key == CTL_SORT_NONE || n < 2)
+                return 0;
+        items = calloc(n, sizeof(*items));
+        if (!items)
+                return -ENOMEM;
+        json_array_foreach(processes, i, p) {
+                items[i] = (SortItem){ .p = json_incref(p), .index = i };
+                items[i].has = sort_value(p, key, &items[i].value);
+        }
+        qsort(items, n, sizeof(*items), sort_item_cmp);
+        /* The array holds its own references: clearing it leaves ours. */
+        json_array_clear(processes);
+        for (i = 0; i < n; i++)
+                if (json_array_append_new(processes, items[i].p) < 0) {
+                        for (size_t k = i + 1; k < n; k++)
+                                json_decref(items[k].p);
+                        return -ENOMEM;
+                }
+        return 0;
+}
+
 /* --- terminal -------------------------------------------------------------------------------------- */
 
 #define ANSI_RED "\033[31m"
@@ -401,12 +529,27 @@ int ctl_print_tree(FILE *f, const json_t *roots, const CtlFormat *fmt) {
 
 /* --- ps -------------------------------------------------------------------------------------------- */
 
-#define PS_COLUMNS 7
+#define PS_COLUMNS 10
+#define PS_STATUS 8
+
+/* A resource figure of an exited process for a ps column: "-" when it has none (alive, resources
+ * unknown, taskstats off, or hidden from the caller). */
+static char *ps_resource_cell(const json_t *p, CtlSortKey key) {
+        char buf[32];
+        uint64_t v;
+
+        if (!sort_value(p, key, &v))
+                return strdup("-");
+        if (key == CTL_SORT_CPU)
+                return strdup(ctl_format_duration(buf, sizeof(buf), v));
+        return strdup(ctl_format_bytes_short(buf, sizeof(buf), v));
+}
 
 int ctl_print_ps(FILE *f, const json_t *processes, const CtlFormat *fmt) {
-        static const char *const header[PS_COLUMNS] = { "PID", "PPID", "USER", "START", "LIFETIME", "STATUS", "CMD" };
+        static const char *const header[PS_COLUMNS] = { "PID", "PPID", "USER", "START",  "LIFETIME",
+                                                         "CPU", "MAXRSS", "IO",  "STATUS", "CMD" };
         /* Numbers right-aligned, text left-aligned, as ps does. */
-        static const bool right[PS_COLUMNS] = { true, true, false, false, true, false, false };
+        static const bool right[PS_COLUMNS] = { true, true, false, false, true, true, true, true, false, false };
         size_t n = json_array_size(processes), width[PS_COLUMNS], i;
         _cleanup_(freep) char **cells = NULL;
         const json_t *p;
@@ -429,8 +572,11 @@ int ctl_print_ps(FILE *f, const json_t *processes, const CtlFormat *fmt) {
                 row[3] = strdup(ctl_format_start(buf, sizeof(buf), (uint64_t) MAX(int_or(p, "start_realtime_usec", 0), 0),
                                                  fmt->now_usec));
                 row[4] = strdup(ctl_format_duration(buf, sizeof(buf), (uint64_t) MAX(int_or(p, "duration_usec", 0), 0)));
-                row[5] = strdup(ctl_format_status(buf, sizeof(buf), p));
-                row[6] = ctl_format_command(p, fmt->utf8);
+                row[5] = ps_resource_cell(p, CTL_SORT_CPU);
+                row[6] = ps_resource_cell(p, CTL_SORT_RSS);
+                row[7] = ps_resource_cell(p, CTL_SORT_IO);
+                row[PS_STATUS] = strdup(ctl_format_status(buf, sizeof(buf), p));
+                row[9] = ctl_format_command(p, fmt->utf8);
                 for (unsigned k = 0; k < PS_COLUMNS; k++) {
                         if (!row[k]) {
                                 r = -ENOMEM;
@@ -455,7 +601,7 @@ int ctl_print_ps(FILE *f, const json_t *processes, const CtlFormat *fmt) {
                                 fprintf(f, "%.*s\n", (int) fit_bytes(s, room), s);
                         } else if (right[k])
                                 fprintf(f, "%*s ", (int) width[k], s);
-                        else if (k == 5 && row > 0)
+                        else if (k == PS_STATUS && row > 0)
                                 fprintf(f, "%s%s%s%*s ", color_on(fmt, status_color(s)), s, color_off(fmt),
                                         (int) (width[k] - strlen(s)), "");
                         else
@@ -471,6 +617,127 @@ finish:
 
 static void show_line(FILE *f, const char *label, const char *value) {
         fprintf(f, "%14s: %s\n", label, value);
+}
+
+/* "8.1s (user 7.9s, system 200ms)". */
+static void cpu_text(char *buf, size_t size, const json_t *r) {
+        char t[3][32];
+        uint64_t cpu = 0, user, system;
+
+        (void) get_u64(r, "cpu_usec", &cpu);
+        ctl_format_duration(t[0], sizeof(t[0]), cpu);
+        if (get_u64(r, "cpu_user_usec", &user) && get_u64(r, "cpu_system_usec", &system))
+                snprintf(buf, size, "%s (user %s, system %s)", t[0], ctl_format_duration(t[1], sizeof(t[1]), user),
+                         ctl_format_duration(t[2], sizeof(t[2]), system));
+        else
+                snprintf(buf, size, "%s", t[0]);
+}
+
+/* "storage read 0 B, written 20 MiB, cancelled 0 B" (with_storage), "read 4.0 KiB, written 20 MiB"
+ * for the syscall figures; "hidden" when the caller may not read them (the ptrace-read rule). */
+static void io_text(char *buf, size_t size, const json_t *r, bool storage) {
+        char a[32], b[32], c[32];
+        uint64_t rd, wr, cancelled;
+
+        if (storage) {
+                if (!get_u64(r, "read_bytes", &rd) || !get_u64(r, "write_bytes", &wr) ||
+                    !get_u64(r, "cancelled_write_bytes", &cancelled)) {
+                        snprintf(buf, size, "hidden");
+                        return;
+                }
+                snprintf(buf, size, "read %s, written %s, cancelled %s", ctl_format_bytes(a, sizeof(a), rd),
+                         ctl_format_bytes(b, sizeof(b), wr), ctl_format_bytes(c, sizeof(c), cancelled));
+        } else if (!get_u64(r, "read_syscall_bytes", &rd) || !get_u64(r, "write_syscall_bytes", &wr))
+                snprintf(buf, size, "hidden");
+        else
+                snprintf(buf, size, "read %s, written %s", ctl_format_bytes(a, sizeof(a), rd), ctl_format_bytes(b, sizeof(b), wr));
+}
+
+/* "cpu 1.2ms (34), blkio 3ms (2)": the delays that happened, then "others hidden" when some kinds
+ * are kept from the caller (null); false when there is nothing to say. */
+static bool delays_text(char *buf, size_t size, const json_t *r) {
+        const json_t *delays = json_object_get(r, "delays"), *d;
+        const char *name;
+        bool hidden = json_is_null(delays);
+        size_t len = 0;
+
+        buf[0] = 0;
+        json_object_foreach((json_t *) delays, name, d) {
+                uint64_t count, total;
+                char t[32];
+                int k;
+
+                if (json_is_null(d))
+                        hidden = true;
+                if (!get_u64(d, "count", &count) || !get_u64(d, "total_ns", &total) || count == 0)
+                        continue;
+                k = snprintf(buf + len, size - len, "%s%s %s (%" PRIu64 ")", len > 0 ? ", " : "", name,
+                             ctl_format_duration(t, sizeof(t), total / 1000U), count);
+                if (k < 0 || (size_t) k >= size - len)
+                        break;
+                len += (size_t) k;
+        }
+        if (hidden && len < size)
+                snprintf(buf + len, size - len, "%s", len > 0 ? "; others hidden" : "hidden");
+        return buf[0] != 0;
+}
+
+/* What the process and its exited descendants cost (taskstats): nothing while alive without exited
+ * descendants, or with taskstats off. */
+static void show_resources(FILE *f, const json_t *p) {
+        const json_t *r = json_object_get(p, "resources"), *sub = json_object_get(p, "subtree_resources");
+        const char *rstate = str_or(p, "resources_state", NULL);
+        char buf[512], storage[160], calls[160], a[32];
+        uint64_t x, y;
+
+        if (json_is_object(r)) {
+                show_line(f, "Resources", json_is_true(json_object_get(r, "uncertain"))
+                                                  ? "uncertain: joined just after records were lost"
+                                                  : "from the kernel's exit record");
+                cpu_text(buf, sizeof(buf), r);
+                show_line(f, "CPU", buf);
+                if (get_u64(r, "elapsed_usec", &x))
+                        show_line(f, "Elapsed", ctl_format_duration(buf, sizeof(buf), x));
+                if (get_u64(r, "max_rss_bytes", &x))
+                        show_line(f, "Max RSS", ctl_format_bytes(buf, sizeof(buf), x));
+                if (get_u64(r, "max_vm_bytes", &x))
+                        show_line(f, "Max VM", ctl_format_bytes(buf, sizeof(buf), x));
+                if (get_u64(r, "minor_faults", &x) && get_u64(r, "major_faults", &y)) {
+                        snprintf(buf, sizeof(buf), "%" PRIu64 " minor, %" PRIu64 " major", x, y);
+                        show_line(f, "Faults", buf);
+                }
+                io_text(buf, sizeof(buf), r, true);
+                show_line(f, "Storage I/O", buf);
+                io_text(buf, sizeof(buf), r, false);
+                show_line(f, "Syscall I/O", buf);
+                if (get_u64(r, "voluntary_ctxsw", &x) && get_u64(r, "involuntary_ctxsw", &y)) {
+                        snprintf(buf, sizeof(buf), "%" PRIu64 " voluntary, %" PRIu64 " involuntary", x, y);
+                        show_line(f, "Ctx switches", buf);
+                }
+                if (delays_text(buf, sizeof(buf), r))
+                        show_line(f, "Delays", buf);
+        } else if (rstate && strcmp(rstate, "missing") == 0)
+                show_line(f, "Resources", "unknown: no exit record came");
+
+        if (!json_is_object(sub))
+                return;
+        snprintf(buf, sizeof(buf), "%" PRId64 " processes summed, %" PRId64 " missing, %" PRId64 " uncertain",
+                 int_or(sub, "processes", 0), int_or(sub, "missing", 0), int_or(sub, "uncertain", 0));
+        show_line(f, "Subtree", buf);
+        cpu_text(buf, sizeof(buf), sub);
+        show_line(f, "Subtree CPU", buf);
+        if (get_u64(sub, "max_rss_bytes", &x)) {
+                snprintf(buf, sizeof(buf), "%s (the largest process)", ctl_format_bytes(a, sizeof(a), x));
+                show_line(f, "Subtree RSS", buf);
+        }
+        if (get_u64(sub, "minor_faults", &x) && get_u64(sub, "major_faults", &y)) {
+                snprintf(buf, sizeof(buf), "%" PRIu64 " minor, %" PRIu64 " major", x, y);
+                show_line(f, "Subtree faults", buf);
+        }
+        io_text(storage, sizeof(storage), sub, true);
+        io_text(calls, sizeof(calls), sub, false);
+        snprintf(buf, sizeof(buf), "storage %s; syscalls %s", storage, calls);
+        show_line(f, "Subtree I/O", buf);
 }
 
 int ctl_print_show(FILE *f, const json_t *p, const CtlFormat *fmt) {
@@ -552,6 +819,7 @@ int ctl_print_show(FILE *f, const json_t *p, const CtlFormat *fmt) {
                 else
                         fprintf(f, "%14s  %s %s -> %s\n", "", t1, o, nw);
         }
+        show_resources(f, p);
         show_line(f, "Source", str_or(p, "source", "-"));
         fprintf(f, "%14s:", "Uncertain");
         if (json_array_size(unc) == 0)
@@ -645,6 +913,22 @@ static const char *kind_color(const char *kind) {
         return ANSI_MAGENTA;
 }
 
+/* What an exit cost, as the journal's MESSAGE says it: ", cpu 8.1s, max rss 512 MiB"; ", resources
+ * unknown" when the daemon waited in vain for the record; "" with taskstats off. */
+static void exit_cost(char *buf, size_t size, const json_t *p) {
+        const json_t *r = json_object_get(p, "resources");
+        const char *rstate = str_or(p, "resources_state", NULL);
+        uint64_t cpu, rss;
+        char b[32];
+
+        if (get_u64(r, "cpu_usec", &cpu) && get_u64(r, "max_rss_bytes", &rss))
+                snprintf(buf, size, ", cpu %.1fs, max rss %s", (double) cpu / 1e6, ctl_format_bytes(b, sizeof(b), rss));
+        else if (rstate && strcmp(rstate, "missing") == 0)
+                snprintf(buf, size, ", resources unknown");
+        else
+                buf[0] = 0;
+}
+
 int ctl_print_event(FILE *f, const json_t *e, const CtlFormat *fmt) {
         const json_t *p = json_object_get(e, "process");
         const char *kind = str_or(e, "kind", "?");
@@ -665,9 +949,13 @@ int ctl_print_event(FILE *f, const json_t *e, const CtlFormat *fmt) {
         else if (strcmp(kind, "exec") == 0) {
                 detail = json_is_object(p) ? ctl_format_command(p, fmt->utf8) : strdup("");
                 r = detail ? 0 : -1;
-        } else if (strcmp(kind, "exit") == 0 && get_int(e, "lifetime_usec", &v))
-                r = asprintf(&detail, "%s, lived %s", ctl_format_status(status, sizeof(status), p),
-                             ctl_format_duration(d, sizeof(d), (uint64_t) MAX(v, 0)));
+        } else if (strcmp(kind, "exit") == 0 && get_int(e, "lifetime_usec", &v)) {
+                char cost[96];
+
+                exit_cost(cost, sizeof(cost), p);
+                r = asprintf(&detail, "%s, lived %s%s", ctl_format_status(status, sizeof(status), p),
+                             ctl_format_duration(d, sizeof(d), (uint64_t) MAX(v, 0)), cost);
+        }
         else if (strcmp(kind, "exit") == 0)
                 r = asprintf(&detail, "thread %" PRId64 " ended", int_or(e, "tid", 0));
         else if (strcmp(kind, "uid") == 0 && json_is_object(p))

@@ -36,6 +36,26 @@ char *ctl_format_command(const json_t *process, bool utf8);
 /* A string field escaped for a terminal, "-" when absent or null. malloc'ed. */
 char *ctl_format_field(const json_t *process, const char *key, bool utf8);
 
+/* "0 B", "512 B", "4.0 KiB", "512 MiB": binary units, a decimal under ten (as the journal's MESSAGE). */
+char *ctl_format_bytes(char *buf, size_t size, uint64_t bytes);
+/* The same, compact for a column: "0", "512B", "4.0K", "512M", "1.2G". */
+char *ctl_format_bytes_short(char *buf, size_t size, uint64_t bytes);
+
+/* What ps --sort orders by: the largest first; processes without the figure (alive, resources
+ * unknown or hidden from the caller) after them in the daemon's order. */
+typedef enum CtlSortKey {
+        CTL_SORT_NONE,
+        CTL_SORT_CPU,      /* resources.cpu_usec */
+        CTL_SORT_RSS,      /* resources.max_rss_bytes */
+        CTL_SORT_IO,       /* resources.read_bytes + write_bytes (storage) */
+        CTL_SORT_LIFETIME, /* duration_usec (every process) */
+        _CTL_SORT_MAX,
+} CtlSortKey;
+/* "cpu", "rss", "io", "lifetime" -> key; -EINVAL for anything else. */
+int ctl_sort_key_from_string(const char *s, CtlSortKey *ret);
+/* Reorders an array of Process objects in place. Returns 0, -ENOMEM or -EBADMSG (not an array). */
+int ctl_sort_processes(json_t *processes, CtlSortKey key);
+
 /* The user name of uid, or its number; looked up once per uid. */
 const char *ctl_user_name(uint32_t uid, bool resolve);
 const char *ctl_group_name(uint32_t gid, bool resolve);
@@ -53,7 +73,8 @@ int ctl_print_tree(FILE *f, const json_t *roots, const CtlFormat *fmt);
 int ctl_print_show(FILE *f, const json_t *process, const CtlFormat *fmt);
 int ctl_print_stats(FILE *f, const json_t *stats);
 /* One line for one Event of io.procwatch.Events: "HH:MM:SS.mmm KIND PID COMM DETAIL", e.g.
- * "12:00:01.250 exit  4242 ls exit 0, lived 12ms". */
+ * "12:00:01.250 exit  4242 ls exit 0, lived 12ms, cpu 0.0s, max rss 3.9 MiB" (", resources unknown"
+ * when the daemon waited for the record in vain; nothing with taskstats off). */
 int ctl_print_event(FILE *f, const json_t *event, const CtlFormat *fmt);
 /* The line for a {"missed": N} reply. */
 int ctl_print_missed(FILE *f, uint64_t missed, const CtlFormat *fmt);

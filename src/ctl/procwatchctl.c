@@ -31,6 +31,7 @@ static const char *arg_user_unit = NULL;
 static unsigned arg_kinds = 0;      /* events: bit per kind named by --kind */
 static int64_t arg_pid = 0;         /* events: subtree */
 static bool arg_threads = false;
+static CtlSortKey arg_sort = CTL_SORT_NONE; /* ps */
 
 /* The kinds of io.procwatch.Events, in the bit order of arg_kinds. */
 static const char *const event_kinds[] = { "fork", "exec", "uid", "gid", "sid", "ptrace", "comm", "coredump", "exit" };
@@ -41,6 +42,7 @@ typedef enum VerbFlags {
         VERB_FILTERS = 1 << 1, /* --uid, --user, --comm, --unit, --user-unit */
         VERB_DEPTH = 1 << 2,   /* --depth */
         VERB_EVENTS = 1 << 3,  /* --kind, --pid, --threads */
+        VERB_SORT = 1 << 4,    /* --sort */
 } VerbFlags;
 
 typedef struct Verb {
@@ -81,6 +83,8 @@ static void help(void) {
                "      --user-unit=UNIT\n"
                "                     ps, events: only processes in this unit of a user's\n"
                "                     service manager (below user@UID.service)\n"
+               "      --sort=KEY     ps: largest first by cpu, rss, io (storage bytes) or\n"
+               "                     lifetime\n"
                "      --depth=N      tree: at most N levels below the root\n"
                "      --kind=KIND[,KIND...]\n"
                "                     events: only these kinds (fork exec exit comm uid gid\n"
@@ -274,6 +278,8 @@ static int verb_ps(CtlClient *c, char **args) {
                 log_error("procwatchd's reply holds no process list.");
                 return CTL_EXIT_FAILURE;
         }
+        if (ctl_sort_processes(procs, arg_sort) < 0)
+                return oom();
         if (arg_json)
                 return add_users(procs) < 0 || print_json(procs) < 0 ? CTL_EXIT_FAILURE : 0;
         CtlFormat fmt = format_options();
@@ -528,7 +534,7 @@ static int verb_config(CtlClient *c, char **args) {
 
 static const Verb verbs[] = {
         { "show", 1, 1, 0, verb_show },
-        { "ps", 0, 0, VERB_STATE | VERB_FILTERS, verb_ps },
+        { "ps", 0, 0, VERB_STATE | VERB_FILTERS | VERB_SORT, verb_ps },
         { "tree", 0, 1, VERB_STATE | VERB_DEPTH, verb_tree },
         { "stats", 0, 0, 0, verb_stats },
         { "events", 0, 0, VERB_FILTERS | VERB_EVENTS, verb_events },
@@ -587,6 +593,7 @@ static int parse_argv(int argc, char *argv[], unsigned *used) {
                 ARG_KIND,
                 ARG_PID,
                 ARG_THREADS,
+                ARG_SORT,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -604,6 +611,7 @@ static int parse_argv(int argc, char *argv[], unsigned *used) {
                 { "kind", required_argument, NULL, ARG_KIND },
                 { "pid", required_argument, NULL, ARG_PID },
                 { "threads", no_argument, NULL, ARG_THREADS },
+                { "sort", required_argument, NULL, ARG_SORT },
                 {},
         };
         uint64_t v;
@@ -691,6 +699,13 @@ static int parse_argv(int argc, char *argv[], unsigned *used) {
                 case ARG_THREADS:
                         arg_threads = true;
                         *used |= VERB_EVENTS;
+                        break;
+                case ARG_SORT:
+                        if (ctl_sort_key_from_string(optarg, &arg_sort) < 0) {
+                                log_error("Invalid --sort '%s': cpu, rss, io or lifetime.", optarg);
+                                return -CTL_EXIT_USAGE;
+                        }
+                        *used |= VERB_SORT;
                         break;
                 case '?':
                         return -CTL_EXIT_USAGE;

@@ -140,20 +140,28 @@ static bool caller_in_group(const PwCaller *c, uint32_t gid) {
         return false;
 }
 
+bool pw_access_ptrace_owner(const PwProcess *p, uint32_t *ret_uid, uint32_t *ret_gid) {
+        /* Ids not read since they last changed: the saved ones and dumpability are unknown. */
+        if (!p->creds_read || (p->uncertain & PW_UNCERTAIN_IDS))
+                return false;
+        if (p->euid != p->uid || p->suid != p->uid || p->egid != p->gid || p->sgid != p->gid)
+                return false;
+        /* A kernel thread has no mm, and the kernel then skips the dumpability check. */
+        if (!p->kthread && !p->dumpable)
+                return false;
+        *ret_uid = p->uid;
+        *ret_gid = p->gid;
+        return true;
+}
+
 bool pw_access_ptrace_read(const PwCaller *c, const PwProcess *p) {
+        uint32_t uid, gid;
+
         if (c->cap_sys_ptrace)
                 return true;
         if (c->uid == UINT32_MAX || c->gid == UINT32_MAX)
                 return false;
-        /* Ids not read since they last changed: the saved ones and dumpability are unknown. */
-        if (!p->creds_read || (p->uncertain & PW_UNCERTAIN_IDS))
-                return false;
-        if (p->uid != c->uid || p->euid != c->uid || p->suid != c->uid)
-                return false;
-        if (p->gid != c->gid || p->egid != c->gid || p->sgid != c->gid)
-                return false;
-        /* A kernel thread has no mm, and the kernel then skips the dumpability check. */
-        return p->kthread || p->dumpable;
+        return pw_access_ptrace_owner(p, &uid, &gid) && uid == c->uid && gid == c->gid;
 }
 
 bool pw_access_sees_all(const PwAccessPolicy *pol, const PwCaller *c) {
@@ -183,6 +191,25 @@ PwAccess pw_access_check(const PwAccessPolicy *pol, const PwCaller *c, const PwP
         if (pol && pol->argv_privacy && c->uid != 0 && !(c->uid == p->uid && c->uid == p->euid))
                 a.argv = pol->argv_privacy->argv_mode;
         return a;
+}
+
+PwSubtreeAccess pw_access_subtree(const PwAccessPolicy *pol, const PwCaller *c, const PwProcess *p) {
+        const PwProcResources *pr = p->resources;
+
+        if (!pol || c->cap_sys_ptrace || !pr)
+                return PW_SUBTREE_FULL;
+        switch (pr->subtree_owners) {
+        case PW_SUBTREE_OWNERS_NONE:
+                return PW_SUBTREE_FULL;
+        case PW_SUBTREE_OWNERS_ONE:
+                if (c->uid != UINT32_MAX && c->gid != UINT32_MAX && pr->subtree_owner_uid == c->uid &&
+                    pr->subtree_owner_gid == c->gid)
+                        return PW_SUBTREE_FULL;
+                break;
+        default:
+                break;
+        }
+        return pw_access_sees_all(pol, c) ? PW_SUBTREE_PUBLIC : PW_SUBTREE_HIDDEN;
 }
 
 int pw_access_argv(const PwAccessPolicy *pol, PwArgvMode mode, const PwProcess *p, const char **ret_argv,

@@ -22,6 +22,20 @@
  *   A process looking at itself (the kernel's same-thread-group case) is not recognised: a pid
  *   taken at connect can be reused.
  *
+ * - What a process cost (taskstats, resources.h), read as /proc shows the same figures: CPU times,
+ *   faults (stat), peak memory and context switches (status), CPU and block-I/O delays (schedstat,
+ *   stat's delayacct_blkio_ticks) are world-readable, so they go with the record. I/O
+ *   (/proc/PID/io, do_io_accounting()) is ptrace-guarded, and the other delays (swap-in, memory
+ *   reclaim, thrashing, compaction, write-protect copy, IRQ) have no /proc file at all (taskstats
+ *   itself needs CAP_NET_ADMIN): both follow the ptrace-read rule, else null.
+ *
+ * - Subtree totals (a process's own and its exited descendants' summed cost) must not tell a
+ *   caller about processes it could not read one by one, and a sum cannot be taken apart after the
+ *   summed records are gone. So the tree keeps, per subtree, whose processes were summed (one owner
+ *   whose ids would pass the ptrace-read rule, or several): a caller with CAP_SYS_PTRACE, or whose
+ *   ids are that one owner's, gets the whole total; a caller that sees every record (no hidepid,
+ *   gid= member) gets it with the I/O and the guarded delays null; anyone else gets null.
+ *
  * - No leak through relatives: a caller that does not see every process gets ppid 0 and parent_id
  *   null unless it sees the parent record, children only those it sees, original_ppid and tracer
  *   null, and an event's parent_pid null unless it sees the parent.
@@ -49,6 +63,7 @@
 
 #include "journal-filter.h"
 #include "proctree.h"
+#include "resources.h"
 
 typedef enum PwHidePid {
         PW_HIDEPID_OFF = 0,
@@ -99,12 +114,24 @@ typedef struct PwAccess {
 
 /* The kernel's ptrace-read rule for caller on p, as set out at the top. */
 bool pw_access_ptrace_read(const PwCaller *caller, const PwProcess *p);
+/* The one uid and gid a caller without CAP_SYS_PTRACE must have to pass the ptrace-read rule on p;
+ * false when no such caller does (ids set apart, not dumpable, or not known). */
+bool pw_access_ptrace_owner(const PwProcess *p, uint32_t *ret_uid, uint32_t *ret_gid);
 /* Does the caller see every record (no hidepid, a gid= member, or CAP_SYS_PTRACE)? */
 bool pw_access_sees_all(const PwAccessPolicy *pol, const PwCaller *caller);
 /* Does the caller see p at all? */
 bool pw_access_visible(const PwAccessPolicy *pol, const PwCaller *caller, const PwProcess *p);
 /* Everything about p for caller. */
 PwAccess pw_access_check(const PwAccessPolicy *pol, const PwCaller *caller, const PwProcess *p);
+typedef enum PwSubtreeAccess {
+        PW_SUBTREE_HIDDEN,   /* subtree_resources null */
+        PW_SUBTREE_PUBLIC,   /* without I/O and the guarded delays */
+        PW_SUBTREE_FULL,
+} PwSubtreeAccess;
+
+/* How much of p's subtree totals the caller may read, as set out at the top. policy NULL: all. */
+PwSubtreeAccess pw_access_subtree(const PwAccessPolicy *pol, const PwCaller *caller, const PwProcess *p);
+
 /* argv as this caller may read it: *ret_argv points either into p (full) or to a malloc'ed copy in
  * *ret_free; with PW_ARGV_NONE, NULL. Returns 0 or -ENOMEM. */
 int pw_access_argv(const PwAccessPolicy *pol, PwArgvMode mode, const PwProcess *p, const char **ret_argv,

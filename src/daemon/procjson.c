@@ -205,6 +205,7 @@ int procjson_process(const PwProcess *p, const ProcJsonContext *ctx, json_t **re
         const char *argv = NULL;
         size_t argv_len = 0;
         bool hidden = false, parent_shown;
+        PwSubtreeAccess subtree;
         uint64_t end_ns;
         int r;
 
@@ -266,11 +267,13 @@ int procjson_process(const PwProcess *p, const ProcJsonContext *ctx, json_t **re
         put(&b, "uncertain", uncertain_json(p->uncertain));
         put(&b, "children", children_json(p, ctx, hidden));
         /* What it cost (taskstats), and its exited descendants with it. */
-        put(&b, "resources", pw_resources_json(p));
+        put(&b, "resources", pw_resources_json(p, access.ptrace_read));
         put(&b, "resources_state", p->resources && p->resources->state == PW_RESOURCES_JOINED    ? json_string("joined")
                                    : p->resources && p->resources->state == PW_RESOURCES_MISSING ? json_string("missing")
                                                                                                  : json_null());
-        put(&b, "subtree_resources", pw_subtree_resources_json(p));
+        subtree = ctx->policy ? pw_access_subtree(ctx->policy, ctx->caller, p) : PW_SUBTREE_FULL;
+        put(&b, "subtree_resources", subtree == PW_SUBTREE_HIDDEN ? json_null()
+                                                                   : pw_subtree_resources_json(p, subtree == PW_SUBTREE_FULL));
 
         if (b.failed) {
                 json_decref(b.obj);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access-policy.h"
 #include "resources.h"
 
 #define RES_NSEC_PER_SEC 1000000000ULL
@@ -192,8 +193,22 @@ static PwProcess *fork_parent(const ProcTree *t, const PwProcess *p) {
         return p->ppid > 0 && p->parent_start_ns ? lookup_exact(t, p->ppid, p->parent_start_ns) : NULL;
 }
 
+/* Folds the owner of a process summed (or counted missing) into a subtree's owners. */
+static void add_owner(PwProcResources *pr, bool single, uint32_t uid, uint32_t gid) {
+        if (!single)
+                pr->subtree_owners = PW_SUBTREE_OWNERS_MANY;
+        else if (pr->subtree_owners == PW_SUBTREE_OWNERS_NONE) {
+                pr->subtree_owners = PW_SUBTREE_OWNERS_ONE;
+                pr->subtree_owner_uid = uid;
+                pr->subtree_owner_gid = gid;
+        } else if (pr->subtree_owners == PW_SUBTREE_OWNERS_ONE && (pr->subtree_owner_uid != uid || pr->subtree_owner_gid != gid))
+                pr->subtree_owners = PW_SUBTREE_OWNERS_MANY;
+}
+
 /* Adds to p's subtree and every ancestor's. */
 static void credit(const ProcTree *t, PwProcess *p, const PwResources *r, int processes, int missing, int uncertain) {
+        uint32_t uid = 0, gid = 0;
+        bool single = pw_access_ptrace_owner(p, &uid, &gid);
         unsigned depth = 0;
 
         for (PwProcess *a = p; a && depth < RESOURCES_DEPTH_MAX; depth++) {
@@ -207,6 +222,7 @@ static void credit(const ProcTree *t, PwProcess *p, const PwResources *r, int pr
                 pr->subtree_processes += (uint32_t) processes;
                 pr->subtree_missing += (uint32_t) missing;
                 pr->subtree_uncertain += (uint32_t) uncertain;
+                add_owner(pr, single, uid, gid);
                 next = fork_parent(t, a);
                 if (next == a)
                         break;
@@ -459,7 +475,11 @@ static json_t *int_json(uint64_t v) {
         return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t) v);
 }
 
-static json_t *resources_object(const PwResources *r, bool with_elapsed) {
+bool pw_resources_delay_public(unsigned d) {
+        return d == PW_TS_DELAY_CPU || d == PW_TS_DELAY_BLKIO;
+}
+
+static json_t *resources_object(const PwResources *r, bool with_elapsed, bool guarded) {
         json_t *o = json_object(), *delays = json_object();
 
         if (!o || !delays)
@@ -480,17 +500,26 @@ static json_t *resources_object(const PwResources *r, bool with_elapsed) {
         SET("max_vm_bytes", r->max_vm_bytes);
         SET("minor_faults", r->minor_faults);
         SET("major_faults", r->major_faults);
-        SET("read_bytes", r->read_bytes);
-        SET("write_bytes", r->write_bytes);
-        SET("cancelled_write_bytes", r->cancelled_write_bytes);
-        SET("read_syscall_bytes", r->read_char);
-        SET("write_syscall_bytes", r->write_char);
+        /* /proc/PID/io's figures: ptrace-guarded. */
+#define SET_GUARDED(k, v)                                                                               \
+        do {                                                                                            \
+                if (json_object_set_new_nocheck(o, k, guarded ? int_json(v) : json_null()) < 0)        \
+                        goto fail;                                                                      \
+        } while (0)
+        SET_GUARDED("read_bytes", r->read_bytes);
+        SET_GUARDED("write_bytes", r->write_bytes);
+        SET_GUARDED("cancelled_write_bytes", r->cancelled_write_bytes);
+        SET_GUARDED("read_syscall_bytes", r->read_char);
+        SET_GUARDED("write_syscall_bytes", r->write_char);
+#undef SET_GUARDED
         SET("voluntary_ctxsw", r->voluntary_ctxsw);
         SET("involuntary_ctxsw", r->involuntary_ctxsw);
         SET("tasks", r->tasks);
 #undef SET
         for (unsigned d = 0; d < _PW_TS_DELAY_MAX; d++) {
-                json_t *one = json_pack("{s:I,s:I}", "count", (json_int_t) MIN(r->delay_count[d], (uint64_t) INT64_MAX),
+                json_t *one = !guarded && !pw_resources_delay_public(d)
+                                      ? json_null()
+                                      : json_pack("{s:I,s:I}", "count", (json_int_t) MIN(r->delay_count[d], (uint64_t) INT64_MAX),
                                         "total_ns", (json_int_t) MIN(r->delay_total_ns[d], (uint64_t) INT64_MAX));
 
                 if (json_object_set_new_nocheck(delays, pw_ts_delay_to_string(d), one) < 0)
@@ -507,12 +536,12 @@ fail:
         return NULL;
 }
 
-json_t *pw_resources_json(const PwProcess *p) {
+json_t *pw_resources_json(const PwProcess *p, bool guarded) {
         json_t *o;
 
         if (!pw_process_has_resources(p))
                 return json_null();
-        o = resources_object(&p->resources->self, true);
+        o = resources_object(&p->resources->self, true, guarded);
         if (o && json_object_set_new_nocheck(o, "uncertain", json_boolean(p->resources->uncertain)) < 0) {
                 json_decref(o);
                 return NULL;
@@ -520,13 +549,13 @@ json_t *pw_resources_json(const PwProcess *p) {
         return o;
 }
 
-json_t *pw_subtree_resources_json(const PwProcess *p) {
+json_t *pw_subtree_resources_json(const PwProcess *p, bool guarded) {
         const PwProcResources *pr = p->resources;
         json_t *o;
 
         if (!pr || (pr->subtree_processes == 0 && pr->subtree_missing == 0))
                 return json_null();
-        o = resources_object(&pr->subtree, false);
+        o = resources_object(&pr->subtree, false, guarded);
         if (!o)
                 return NULL;
         if (json_object_set_new_nocheck(o, "processes", json_integer(pr->subtree_processes)) < 0 ||

@@ -76,6 +76,15 @@ typedef enum PwResourcesState {
         PW_RESOURCES_MISSING, /* the wait ended without one */
 } PwResourcesState;
 
+/* Whose processes a subtree total sums, for the access policy (access-policy.h): a caller without
+ * CAP_SYS_PTRACE may read the ptrace-guarded part of the sums only when every process summed (or
+ * counted missing) had one owner whose ids are the caller's. */
+typedef enum PwSubtreeOwners {
+        PW_SUBTREE_OWNERS_NONE, /* nothing summed or counted yet */
+        PW_SUBTREE_OWNERS_ONE,  /* all pass the ptrace-read rule for subtree_owner_uid/gid alone */
+        PW_SUBTREE_OWNERS_MANY, /* several owners, or a process no plain caller passes for */
+} PwSubtreeOwners;
+
 struct PwProcResources {
         PwResourcesState state;
         bool uncertain;               /* joined close to a loss: may be another incarnation's */
@@ -86,6 +95,8 @@ struct PwProcResources {
         uint32_t subtree_processes;   /* records summed in subtree */
         uint32_t subtree_missing;     /* exited descendants (and self) without a record */
         uint32_t subtree_uncertain;
+        PwSubtreeOwners subtree_owners;
+        uint32_t subtree_owner_uid, subtree_owner_gid;
 };
 
 typedef struct ResJoinStats {
@@ -134,9 +145,13 @@ static inline bool pw_process_has_resources(const PwProcess *p) {
 }
 
 /* The Resources object of io.procwatch.varlink (null when p has no record); the SubtreeResources
- * object (null when nothing was summed). */
-json_t *pw_resources_json(const PwProcess *p);
-json_t *pw_subtree_resources_json(const PwProcess *p);
+ * object (null when nothing was summed). Without guarded, the fields /proc guards with the
+ * ptrace-read rule or does not show at all (I/O; delays other than cpu and blkio) are null: the
+ * caller decides (access-policy.h). */
+json_t *pw_resources_json(const PwProcess *p, bool guarded);
+json_t *pw_subtree_resources_json(const PwProcess *p, bool guarded);
+/* Is delay kind d shown to everyone (/proc/PID/schedstat, stat's delayacct_blkio_ticks)? */
+bool pw_resources_delay_public(unsigned d);
 
 /* One journal field: name without "PROCWATCH_", value. */
 typedef struct PwResourcesField {
