@@ -43,7 +43,10 @@ complete_line() {
         fi
 }
 
-complete_line "procwatchctl " show ps tree stats events drop-retained
+complete_line "procwatchctl " show ps tree stats events drop-retained reload config
+complete_line "procwatchctl re" reload
+complete_line "procwatchctl --json co" config
+complete_line "procwatchctl config --" --help --version --json --socket=
 complete_line "procwatchctl e" events
 complete_line "procwatchctl --json d" drop-retained
 complete_line "procwatchctl events --k" --kind=

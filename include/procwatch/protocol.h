@@ -14,7 +14,7 @@
 /* The version of the io.procwatch interface, reported by GetInfo as "interface_version". It grows
  * by one whenever a method, a parameter or a field is added; fields documented as stable in
  * procwatchctl(1) are never removed or changed in meaning within a major version. */
-#define PW_VARLINK_INTERFACE_VERSION 2
+#define PW_VARLINK_INTERFACE_VERSION 3
 
 /* What GetInfo reports. */
 #define PW_VARLINK_VENDOR "procwatchd"
@@ -33,6 +33,8 @@
 #define PW_VARLINK_ERROR_NO_SUCH_PROCESS "io.procwatch.NoSuchProcess"
 /* A method that changes the daemon (DropRetained, Reload) called by another user than root. */
 #define PW_VARLINK_ERROR_PERMISSION_DENIED "io.procwatch.PermissionDenied"
+/* Reload found the configuration files invalid; the running configuration stays. */
+#define PW_VARLINK_ERROR_CONFIG_INVALID "io.procwatch.ConfigInvalid"
 /* A per-user limit was reached; "limit" names it ("subscribers"). */
 #define PW_VARLINK_ERROR_LIMIT_REACHED "io.procwatch.LimitReached"
 

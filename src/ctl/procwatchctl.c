@@ -65,6 +65,9 @@ static void help(void) {
                "  stats              Show procwatchd's counters\n"
                "  events             Print process events live, one line each, until interrupted\n"
                "  drop-retained      Make procwatchd forget the exited processes it keeps (root)\n"
+               "  reload             Make procwatchd re-read its configuration files (root)\n"
+               "  config             Show the configuration in force and where each value came\n"
+               "                     from\n"
                "\n"
                "Options:\n"
                "  -h, --help         Show this help and exit\n"
@@ -175,6 +178,19 @@ static int call(CtlClient *c, const char *method, json_t *params, CtlReply *ret)
                         log_error("No such process.");
                 ctl_reply_done(ret);
                 return CTL_EXIT_NO_SUCH_PROCESS;
+        }
+        if (strcmp(ret->error, PW_VARLINK_ERROR_CONFIG_INVALID) == 0) {
+                json_t *e;
+                size_t i;
+
+                log_error("The configuration is invalid; procwatchd keeps the one it runs:");
+                json_array_foreach(json_object_get(ret->parameters, "errors"), i, e) {
+                        _cleanup_(freep) char *d = utf8_escape_display(json_string_value(e) ?: "?",
+                                                                       json_string_length(e), true);
+                        log_error("  %s", d ?: "?");
+                }
+                ctl_reply_done(ret);
+                return CTL_EXIT_FAILURE;
         }
         if (strcmp(ret->error, PW_VARLINK_ERROR_PERMISSION_DENIED) == 0) {
                 log_error("Permission denied: %s is for root only.", method);
@@ -421,6 +437,101 @@ static int verb_drop_retained(CtlClient *c, char **args) {
         return 0;
 }
 
+/* "Section.Key" names from a reply, one line. */
+static void print_keys(const char *what, json_t *keys) {
+        json_t *k;
+        size_t i;
+
+        if (json_array_size(keys) == 0)
+                return;
+        printf("%s:", what);
+        json_array_foreach(keys, i, k)
+                printf(" %s", json_string_value(k) ?: "?");
+        putchar('\n');
+}
+
+static int verb_reload(CtlClient *c, char **args) {
+        _cleanup_(ctl_reply_done) CtlReply reply = {};
+        int r;
+
+        r = call(c, "io.procwatch.Reload", NULL, &reply);
+        if (r != 0)
+                return r;
+        if (arg_json)
+                return print_json(reply.parameters) < 0 ? CTL_EXIT_FAILURE : 0;
+        printf("Reloaded the configuration.\n");
+        print_keys("Changed", json_object_get(reply.parameters, "changed"));
+        print_keys("Needs a restart", json_object_get(reply.parameters, "restart_needed"));
+        return 0;
+}
+
+static int verb_config(CtlClient *c, char **args) {
+        _cleanup_(ctl_reply_done) CtlReply reply = {};
+        const char *section = NULL;
+        json_t *s, *f;
+        size_t i;
+        int r;
+
+        r = call(c, "io.procwatch.GetConfig", NULL, &reply);
+        if (r != 0)
+                return r;
+        if (arg_json)
+                return print_json(reply.parameters) < 0 ? CTL_EXIT_FAILURE : 0;
+        /* A file procwatchd could read back, with each value's origin as a comment. */
+        if (json_array_size(json_object_get(reply.parameters, "files")) == 0)
+                printf("# No configuration files were read.\n");
+        json_array_foreach(json_object_get(reply.parameters, "files"), i, f) {
+                _cleanup_(freep) char *d = utf8_escape_display(json_string_value(f) ?: "?", json_string_length(f), true);
+                printf("# Read %s\n", d ?: "?");
+        }
+        json_array_foreach(json_object_get(reply.parameters, "settings"), i, s) {
+                const char *sec = json_string_value(json_object_get(s, "section"));
+                const char *key = json_string_value(json_object_get(s, "key"));
+                json_t *value = json_object_get(s, "value"), *src = json_object_get(s, "source");
+                json_t *line = json_object_get(s, "line"), *v;
+                char origin[512];
+                size_t j;
+
+                if (!sec || !key)
+                        continue;
+                if (!section || strcmp(section, sec) != 0)
+                        printf("\n[%s]\n", sec);
+                section = sec;
+                if (!json_is_string(src))
+                        snprintf(origin, sizeof(origin), "default");
+                else if (json_is_integer(line))
+                        snprintf(origin, sizeof(origin), "%s:%" JSON_INTEGER_FORMAT, json_string_value(src),
+                                 json_integer_value(line));
+                else
+                        snprintf(origin, sizeof(origin), "%s", json_string_value(src));
+                if (json_is_array(value) && json_array_size(value) == 0) {
+                        char buf[512];
+
+                        snprintf(buf, sizeof(buf), "%s=", key);
+                        printf("%-40s # %s\n", buf, origin);
+                }
+                json_array_foreach(json_is_array(value) ? value : NULL, j, v) {
+                        _cleanup_(freep) char *d = utf8_escape_display(json_string_value(v) ?: "", json_string_length(v), true);
+                        char buf[512];
+
+                        snprintf(buf, sizeof(buf), "%s=%s", key, d ?: "?");
+                        printf("%-40s # %s\n", buf, origin);
+                }
+                if (json_is_string(value)) {
+                        _cleanup_(freep) char *d = utf8_escape_display(json_string_value(value), json_string_length(value), true);
+                        char buf[512];
+
+                        snprintf(buf, sizeof(buf), "%s=%s", key, d ?: "?");
+                        printf("%-40s # %s\n", buf, origin);
+                }
+        }
+        if (json_array_size(json_object_get(reply.parameters, "restart_needed")) > 0) {
+                putchar('\n');
+                print_keys("# Changed in the files, applied at the next restart", json_object_get(reply.parameters, "restart_needed"));
+        }
+        return 0;
+}
+
 static const Verb verbs[] = {
         { "show", 1, 1, 0, verb_show },
         { "ps", 0, 0, VERB_STATE | VERB_FILTERS | VERB_SORT, verb_ps },
@@ -428,6 +539,8 @@ static const Verb verbs[] = {
         { "stats", 0, 0, 0, verb_stats },
         { "events", 0, 0, VERB_FILTERS | VERB_EVENTS, verb_events },
         { "drop-retained", 0, 0, 0, verb_drop_retained },
+        { "reload", 0, 0, 0, verb_reload },
+        { "config", 0, 0, 0, verb_config },
 };
 
 static int parse_kinds(const char *list) {
@@ -616,7 +729,8 @@ int main(int argc, char *argv[]) {
                 return -r;
 
         if (optind >= argc) {
-                log_error("A command is needed: show, ps, tree, stats, events or drop-retained (see --help).");
+                log_error("A command is needed: show, ps, tree, stats, events, drop-retained, reload or config "
+                          "(see --help).");
                 return CTL_EXIT_USAGE;
         }
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)

@@ -150,6 +150,10 @@ int cnproc_get_fd(const CnProc *c) {
         return mnl_socket_get_fd(c->nl);
 }
 
+int cnproc_set_rcvbuf(CnProc *c, uint32_t rcvbuf) {
+        return set_rcvbuf(c, rcvbuf);
+}
+
 uint32_t cnproc_get_rcvbuf(const CnProc *c) {
         return c->rcvbuf;
 }

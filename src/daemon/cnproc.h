@@ -63,6 +63,8 @@ CnProc *cnproc_free(CnProc *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CnProc *, cnproc_free);
 
 int cnproc_get_fd(const CnProc *c);
+/* Resizes the receive buffer of a running socket (a reload); queued events stay. Logs failures. */
+int cnproc_set_rcvbuf(CnProc *c, uint32_t rcvbuf);
 /* The receive buffer the kernel granted (as SO_RCVBUF reports it). */
 uint32_t cnproc_get_rcvbuf(const CnProc *c);
 const CnProcStats *cnproc_get_stats(const CnProc *c);

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* procwatchd: parses options, runs the Manager, returns an exit code. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 
+#include "fileio.h"
 #include "log.h"
+#include "daemon-config.h"
 #include "manager.h"
 #include "parse-util.h"
 #include "procwatch/protocol.h"
@@ -16,30 +19,13 @@
 #define EXIT_NO_EVENTS 3
 #define EXIT_USAGE 2
 
-/* Ranges of the options. */
-#define RCVBUF_MIN (64U * 1024U)
-#define RCVBUF_MAX (1024U * 1024U * 1024U)
-#define RETAIN_COUNT_MAX 10000000U
-#define STRING_BUDGET_MIN (1ULL << 20)
-#define STRING_BUDGET_MAX (16ULL << 30)
-#define ARGV_MAX_MIN (4ULL << 10)
-#define ARGV_MAX_MAX (2ULL << 20) /* the kernel's own limit on argv+envp is about that */
-
-static uint32_t arg_rcvbuf = CNPROC_RCVBUF_DEFAULT;
-static unsigned arg_retain_count = PROCTREE_RETAIN_COUNT_DEFAULT;
-static uint64_t arg_retain_age_sec = PROCTREE_RETAIN_AGE_NS_DEFAULT / 1000000000ULL;
-static uint64_t arg_string_budget = PROCTREE_STRING_BUDGET_DEFAULT;
-static unsigned arg_uid_share = PROCTREE_UID_SHARE_PERCENT_DEFAULT;
-static uint64_t arg_argv_max = PW_ARGV_MAX_DEFAULT;
-static uint64_t arg_reconcile_sec = MANAGER_RECONCILE_INTERVAL_USEC_DEFAULT / USEC_PER_SEC;
-static int arg_log_level = LOG_INFO;
-static int arg_print_events = 0;
-static const char *arg_socket = NULL;
-static bool arg_journal = true;
-/* --no-taskstats. The configuration file's key for it (when that lands) sets this same variable:
- * "Taskstats=no" in [Daemon], the command line winning over the file. */
-static bool arg_taskstats = true;
-static PwJournalFilter arg_journal_filter;
+/* The command line is a layer of assignments over the configuration files (daemon-config.h): each
+ * option sets the key of the same meaning, and wins over the files, also at every reload. */
+static PwConfigLayer arg_layer;
+static const char *arg_config_root = NULL;
+static bool arg_cat_config = false;
+/* Each option's value checked at once, so that a bad option is a usage error before any file is read. */
+static PwConfig arg_check;
 
 static void help(void) {
         printf("Usage: procwatchd [OPTIONS]\n"
@@ -72,6 +58,7 @@ static void help(void) {
                "                         " PW_SOCKET_PATH_DEFAULT ")\n"
                "      --no-taskstats     Do not record what exited processes cost (CPU,\n"
                "                         memory, I/O from the kernel's taskstats)\n"
+               "      --cat-config       Print the configuration files in the order read, and exit\n"
                "\n"
                "Journal (every filter repeatable: any value matches; all filters must):\n"
                "      --no-journal       Forward nothing to the journal\n"
@@ -96,6 +83,9 @@ static void help(void) {
                "      --journal-redact=GLOB\n"
                "                         Redact: \"--password=*\" keeps \"--password=\" and hides\n"
                "                         the value; \"-p\" (no '=') hides the next word\n"
+               "\n"
+               "Every option has a key in " PW_CONFIG_MAIN_FILE " and its drop-ins, and wins\n"
+               "over them; SIGHUP or procwatchctl reload re-reads them. See procwatchd.conf(5).\n"
                "\n"
                "See procwatchd(8).\n",
                CNPROC_RCVBUF_DEFAULT >> 20, PROCTREE_RETAIN_COUNT_DEFAULT,
@@ -128,6 +118,8 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_JOURNAL_USER_UNIT,
                 ARG_JOURNAL_ARGV,
                 ARG_JOURNAL_REDACT,
+                ARG_CAT_CONFIG,
+                ARG_CONFIG_ROOT,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -153,12 +145,17 @@ static int parse_argv(int argc, char *argv[]) {
                 { "journal-user-unit", required_argument, NULL, ARG_JOURNAL_USER_UNIT },
                 { "journal-argv", required_argument, NULL, ARG_JOURNAL_ARGV },
                 { "journal-redact", required_argument, NULL, ARG_JOURNAL_REDACT },
+                { "cat-config", no_argument, NULL, ARG_CAT_CONFIG },
+                /* For tests: read every configuration path below DIR instead of /. */
+                { "config-root", required_argument, NULL, ARG_CONFIG_ROOT },
                 {},
         };
-        uint64_t v;
         int c, r, option_index = 0;
 
         while ((c = getopt_long(argc, argv, "hp", options, &option_index)) >= 0) {
+                PwConfigKey key = _PW_CONFIG_KEY_INVALID;
+                const char *value = optarg, *reason = NULL;
+
                 switch (c) {
                 case 'h':
                         help();
@@ -166,114 +163,139 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_VERSION:
                         printf("procwatchd %s\n", PACKAGE_VERSION);
                         return 0;
-                case 'p':
-                        arg_print_events = 1;
-                        break;
-                case ARG_RCVBUF:
-                        r = parse_size(optarg, &v);
-                        if (r < 0 || v < RCVBUF_MIN || v > RCVBUF_MAX) {
-                                log_error("Invalid --rcvbuf '%s': give a size from %uK to %uM.", optarg,
-                                          RCVBUF_MIN >> 10, RCVBUF_MAX >> 20);
-                                return -EINVAL;
-                        }
-                        arg_rcvbuf = (uint32_t) v;
-                        break;
-                case ARG_RETAIN_COUNT:
-                        if (parse_number(optarg, 0, RETAIN_COUNT_MAX, &v) < 0)
-                                return log_error_errno(-EINVAL, "Invalid --retain-count '%s': 0 to %u.", optarg,
-                                                       RETAIN_COUNT_MAX);
-                        arg_retain_count = (unsigned) v;
-                        break;
-                case ARG_RETAIN_AGE:
-                        if (parse_number(optarg, 0, UINT32_MAX, &arg_retain_age_sec) < 0)
-                                return log_error_errno(-EINVAL, "Invalid --retain-age '%s': seconds.", optarg);
-                        break;
-                case ARG_STRING_BUDGET:
-                        if (parse_size(optarg, &arg_string_budget) < 0 || arg_string_budget < STRING_BUDGET_MIN ||
-                            arg_string_budget > STRING_BUDGET_MAX)
-                                return log_error_errno(-EINVAL, "Invalid --string-budget '%s': 1M to 16G.", optarg);
-                        break;
-                case ARG_UID_SHARE:
-                        if (parse_number(optarg, 1, 100, &v) < 0)
-                                return log_error_errno(-EINVAL, "Invalid --uid-share '%s': 1 to 100.", optarg);
-                        arg_uid_share = (unsigned) v;
-                        break;
-                case ARG_ARGV_MAX:
-                        if (parse_size(optarg, &arg_argv_max) < 0 || arg_argv_max < ARGV_MAX_MIN ||
-                            arg_argv_max > ARGV_MAX_MAX)
-                                return log_error_errno(-EINVAL, "Invalid --argv-max '%s': 4K to 2M.", optarg);
-                        break;
-                case ARG_RECONCILE_INTERVAL:
-                        if (parse_number(optarg, 0, 86400, &arg_reconcile_sec) < 0)
-                                return log_error_errno(-EINVAL, "Invalid --reconcile-interval '%s': 0 to 86400 seconds.",
-                                                       optarg);
-                        break;
-                case ARG_SOCKET:
+                case ARG_CAT_CONFIG:
+                        arg_cat_config = true;
+                        continue;
+                case ARG_CONFIG_ROOT:
                         if (optarg[0] != '/')
-                                return log_error_errno(-EINVAL, "Invalid --socket '%s': an absolute path.", optarg);
-                        arg_socket = optarg;
+                                return log_error_errno(-EINVAL, "Invalid --config-root '%s': an absolute path.", optarg);
+                        arg_config_root = optarg;
+                        continue;
+                case 'p':
+                        key = PW_CONFIG_PRINT_EVENTS, value = "yes";
                         break;
                 case ARG_NO_JOURNAL:
-                        arg_journal = false;
+                        key = PW_CONFIG_JOURNAL_FORWARD, value = "no";
                         break;
                 case ARG_NO_TASKSTATS:
-                        arg_taskstats = false;
-                        break;
-                case ARG_JOURNAL_EVENTS:
-                        if (pw_journal_kinds_from_string(optarg, &arg_journal_filter.kinds) < 0)
-                                return log_error_errno(-EINVAL, "Invalid --journal-events '%s': kinds from fork, exec, "
-                                                       "exit, uid, gid, sid, ptrace, comm, coredump, or all.", optarg);
+                        key = PW_CONFIG_TASKSTATS, value = "no";
                         break;
                 case ARG_JOURNAL_THREADS:
-                        arg_journal_filter.threads = true;
+                        key = PW_CONFIG_JOURNAL_THREADS, value = "yes";
                         break;
-                case ARG_JOURNAL_PID:
-                case ARG_JOURNAL_UID:
-                case ARG_JOURNAL_COMM:
-                case ARG_JOURNAL_UNIT:
-                case ARG_JOURNAL_USER_UNIT:
-                case ARG_JOURNAL_REDACT:
-                        r = c == ARG_JOURNAL_PID    ? pw_journal_filter_add_pid(&arg_journal_filter, optarg)
-                            : c == ARG_JOURNAL_UID  ? pw_journal_filter_add_uid(&arg_journal_filter, optarg)
-                            : c == ARG_JOURNAL_COMM ? pw_journal_filter_add_comm(&arg_journal_filter, optarg)
-                            : c == ARG_JOURNAL_UNIT ? pw_journal_filter_add_unit(&arg_journal_filter, optarg)
-                            : c == ARG_JOURNAL_USER_UNIT ? pw_journal_filter_add_user_unit(&arg_journal_filter, optarg)
-                                                    : pw_journal_filter_add_redact(&arg_journal_filter, optarg);
-                        if (r == -E2BIG)
-                                return log_error_errno(r, "Too many values for --%s: at most %u.",
-                                                       options[option_index].name, PW_JOURNAL_FILTER_VALUES_MAX);
-                        if (r < 0)
-                                return log_error_errno(r, "Invalid --%s '%s'.", options[option_index].name, optarg);
-                        break;
-                case ARG_JOURNAL_ARGV:
-                        r = pw_argv_mode_from_string(optarg);
-                        if (r < 0)
-                                return log_error_errno(r, "Invalid --journal-argv '%s': full, none or redact.", optarg);
-                        arg_journal_filter.argv_mode = (PwArgvMode) r;
+                case ARG_RCVBUF:
+                        key = PW_CONFIG_RECEIVE_BUFFER;
                         break;
                 case ARG_LOG_LEVEL:
-                        r = log_level_from_string(optarg);
-                        if (r < 0) {
-                                log_error("Invalid --log-level '%s'.", optarg);
-                                return -EINVAL;
-                        }
-                        arg_log_level = r;
+                        key = PW_CONFIG_LOG_LEVEL;
+                        break;
+                case ARG_RETAIN_COUNT:
+                        key = PW_CONFIG_RETAIN_COUNT;
+                        break;
+                case ARG_RETAIN_AGE:
+                        key = PW_CONFIG_RETAIN_AGE;
+                        break;
+                case ARG_STRING_BUDGET:
+                        key = PW_CONFIG_STRING_BUDGET;
+                        break;
+                case ARG_UID_SHARE:
+                        key = PW_CONFIG_UID_SHARE;
+                        break;
+                case ARG_ARGV_MAX:
+                        key = PW_CONFIG_ARGV_MAX;
+                        break;
+                case ARG_RECONCILE_INTERVAL:
+                        key = PW_CONFIG_RECONCILE_INTERVAL;
+                        break;
+                case ARG_SOCKET:
+                        key = PW_CONFIG_SOCKET;
+                        break;
+                case ARG_JOURNAL_EVENTS:
+                        key = PW_CONFIG_JOURNAL_EVENTS;
+                        break;
+                case ARG_JOURNAL_PID:
+                        key = PW_CONFIG_JOURNAL_PID;
+                        break;
+                case ARG_JOURNAL_UID:
+                        key = PW_CONFIG_JOURNAL_UID;
+                        break;
+                case ARG_JOURNAL_COMM:
+                        key = PW_CONFIG_JOURNAL_COMM;
+                        break;
+                case ARG_JOURNAL_UNIT:
+                        key = PW_CONFIG_JOURNAL_UNIT;
+                        break;
+                case ARG_JOURNAL_USER_UNIT:
+                        key = PW_CONFIG_JOURNAL_USER_UNIT;
+                        break;
+                case ARG_JOURNAL_ARGV:
+                        key = PW_CONFIG_JOURNAL_ARGV;
+                        break;
+                case ARG_JOURNAL_REDACT:
+                        key = PW_CONFIG_JOURNAL_REDACT;
                         break;
                 case '?':
                         return -EINVAL;
                 default:
                         abort();
                 }
+                /* An empty value would reset the key: on the command line, that is a mistake. */
+                if (!*value)
+                        return log_error_errno(-EINVAL, "Invalid --%s '': a value is needed.", options[option_index].name);
+                r = pw_config_assign(&arg_check, key, value, PW_CONFIG_SOURCE_CMDLINE, 0, &reason);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
+                        return log_error_errno(r, "Invalid --%s '%s': %s.", pw_config_key_info(key)->option + 2, value,
+                                               reason);
+                if (pw_config_layer_add(&arg_layer, key, value) < 0)
+                        return log_oom();
         }
         if (optind < argc) {
                 log_error("procwatchd takes no arguments, got '%s'.", argv[optind]);
                 return -EINVAL;
         }
-        if (arg_journal_filter.argv_mode == PW_ARGV_REDACT && arg_journal_filter.n_redact == 0)
-                return log_error_errno(-EINVAL, "--journal-argv=redact needs at least one --journal-redact=GLOB.");
-        if (arg_journal_filter.argv_mode != PW_ARGV_REDACT && arg_journal_filter.n_redact > 0)
-                return log_error_errno(-EINVAL, "--journal-redact needs --journal-argv=redact.");
         return 1;
+}
+
+/* --cat-config: the files in the order they are read, each after a comment naming it. */
+static int cat_config(void) {
+        char **files = NULL;
+        int n;
+
+        n = pw_config_find_files(arg_config_root, &files);
+        if (n < 0)
+                return log_error_errno(n, "Failed to list the configuration files: %m");
+        if (n == 0)
+                log_info("No configuration files: the built-in defaults apply (see procwatchd.conf(5)).");
+        for (int i = 0; i < n; i++) {
+                _cleanup_(freep) char *text = NULL;
+                size_t len = 0;
+                int r;
+
+                r = read_full_file_at(AT_FDCWD, files[i], PW_CONFIG_FILE_MAX, &text, &len);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to read %s: %m", files[i]);
+                        pw_config_files_free(files);
+                        return r;
+                }
+                printf("%s# %s\n", i > 0 ? "\n" : "", files[i]);
+                fwrite(text, 1, len, stdout);
+                if (len > 0 && text[len - 1] != '\n')
+                        putchar('\n');
+        }
+        pw_config_files_free(files);
+        return fflush(stdout) == 0 ? 0 : -EIO;
+}
+
+static void log_diags(const PwConfigDiags *d) {
+        for (size_t i = 0; i < d->n; i++) {
+                _cleanup_(freep) char *s = pw_config_diag_format(&d->items[i]);
+
+                log_full(d->items[i].error ? LOG_ERR : LOG_WARNING, "%s", s ?: "?");
+        }
+        if (d->n_dropped > 0)
+                log_warning("... and %u more problems in the configuration.", d->n_dropped);
 }
 
 /* Control clients take one descriptor each, and the server caps them at what RLIMIT_NOFILE leaves
@@ -291,49 +313,67 @@ static void raise_nofile(void) {
 
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
-        ManagerOptions opts;
+        _cleanup_(pw_config_diags_done) PwConfigDiags diags = {};
+        ManagerOptions opts = {};
+        PwConfig *config;
+        char **files = NULL;
         int r;
 
         log_setup();
-        pw_journal_filter_init(&arg_journal_filter);
+        pw_config_init(&arg_check);
         r = parse_argv(argc, argv);
+        pw_config_done(&arg_check);
         if (r <= 0) {
-                pw_journal_filter_done(&arg_journal_filter);
+                pw_config_layer_done(&arg_layer);
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
         }
-        log_set_max_level(arg_log_level);
+        if (arg_cat_config) {
+                pw_config_layer_done(&arg_layer);
+                return cat_config() < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        }
+
+        /* The files, then the command line over them. Any error: exit 2, as for a bad option, which
+         * the unit's RestartPreventExitStatus= does not restart. */
+        config = calloc(1, sizeof(*config));
+        if (!config)
+                return log_oom(), EXIT_FAILURE;
+        r = pw_config_load(config, arg_config_root, &arg_layer, &diags, &files);
+        log_diags(&diags);
+        if (r < 0 || diags.n_errors > 0) {
+                log_error("Invalid configuration (%u errors), exiting.", diags.n_errors);
+                pw_config_files_free(files);
+                pw_config_done(config);
+                free(config);
+                pw_config_layer_done(&arg_layer);
+                return r == -ENOMEM ? EXIT_FAILURE : EXIT_USAGE;
+        }
+        log_set_max_level(config->log_level);
         raise_nofile();
 
-        opts = (ManagerOptions){
-                .rcvbuf = arg_rcvbuf,
-                .print_events = arg_print_events ? stdout : NULL,
-                .limits = {
-                        .retain_count = arg_retain_count,
-                        .retain_age_ns = arg_retain_age_sec * 1000000000ULL,
-                        .string_budget = (size_t) arg_string_budget,
-                        .uid_share_percent = arg_uid_share,
-                },
-                .argv_max = (size_t) arg_argv_max,
-                .reconcile_interval_usec = arg_reconcile_sec * USEC_PER_SEC,
-                .socket_path = arg_socket,
-                .journal = arg_journal ? &arg_journal_filter : NULL,
-                .argv_privacy = &arg_journal_filter,
-                .taskstats = {
-                        .disabled = !arg_taskstats,
-                        /* Only for tests: a family name the kernel does not have stands for a
-                         * kernel without taskstats (procwatchd(8), ENVIRONMENT). */
-                        .family = secure_getenv("PROCWATCHD_TASKSTATS_FAMILY"),
-                },
-        };
+        manager_options_from_config(&opts, config);
+        opts.print_events = config->print_events ? stdout : NULL;
+        opts.config_files = files;
+        opts.config_root = arg_config_root;
+        opts.config_layer = &arg_layer;
+        /* Only for tests: a family name the kernel does not have stands for a kernel without
+         * taskstats (procwatchd(8), ENVIRONMENT). */
+        opts.taskstats.family = secure_getenv("PROCWATCHD_TASKSTATS_FAMILY");
 
+        /* The Manager owns config and files from here on, also when it fails. */
         r = manager_new(&m, &opts);
-        if (r < 0)
+        if (r < 0) {
+                pw_config_layer_done(&arg_layer);
                 return EXIT_FAILURE;
+        }
         r = manager_startup(m);
-        if (r < 0)
-                return m->no_events ? EXIT_NO_EVENTS : EXIT_FAILURE;
+        if (r < 0) {
+                r = m->no_events ? EXIT_NO_EVENTS : EXIT_FAILURE;
+                m = manager_free(m);
+                pw_config_layer_done(&arg_layer);
+                return r;
+        }
         r = manager_run(m);
         m = manager_free(m);
-        pw_journal_filter_done(&arg_journal_filter);
+        pw_config_layer_done(&arg_layer);
         return r < 0 ? EXIT_FAILURE : r;
 }

@@ -533,6 +533,14 @@ static void manager_stopping(Manager *m) {
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
 
+        if (si->ssi_signo == SIGHUP) {
+                log_info("Received SIGHUP from pid %d, reloading.", (int) si->ssi_pid);
+                /* As io.procwatch.Reload: /proc's mount options, then the configuration. */
+                if (m->server)
+                        server_reread_proc_mount(m->server);
+                (void) manager_reload(m, NULL);
+                return 0;
+        }
         log_info("Received %s, stopping.", strsignal((int) si->ssi_signo));
         manager_stopping(m);
         return sd_event_exit(sd_event_source_get_event(s), EXIT_SUCCESS);
@@ -566,15 +574,27 @@ static void manager_get_stats(void *userdata, PwDaemonStats *ret) {
         }
 }
 
+static int server_reload(void *userdata, json_t **ret) {
+        return manager_reload(userdata, ret);
+}
+
+static json_t *server_get_config(void *userdata) {
+        return manager_config_json(userdata);
+}
+
 /* The control socket, once the tree is complete. A path given explicitly must work; the default is
  * best effort, so that a daemon run by hand without /run/procwatchd, or beside a running instance,
  * still watches (procwatchctl then reports it as not running). */
 static int manager_start_server(Manager *m) {
-        static const ServerCallbacks cb = { .get_stats = manager_get_stats };
+        static const ServerCallbacks cb_config = {
+                .get_stats = manager_get_stats, .reload = server_reload, .get_config = server_get_config
+        };
+        static const ServerCallbacks cb_plain = { .get_stats = manager_get_stats };
+        const ServerCallbacks *cbp = m->config ? &cb_config : &cb_plain;
         const char *path = m->opts.socket_path ?: PW_SOCKET_PATH_DEFAULT;
         int r;
 
-        r = server_new(&m->server, m->event, m->tree, NULL, &cb, m);
+        r = server_new(&m->server, m->event, m->tree, NULL, cbp, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the control socket: %m");
         server_set_argv_privacy(m->server, m->opts.argv_privacy);
@@ -604,6 +624,8 @@ int manager_new(Manager **ret, const ManagerOptions *opts) {
                 return log_oom();
         m->opts = *opts;
         m->reader.proc_fd = -EBADF;
+        m->config = opts->config;
+        m->config_files = opts->config_files;
 
         r = proctree_new(&m->tree, &m->opts.limits);
         if (r < 0)
@@ -626,11 +648,14 @@ int manager_new(Manager **ret, const ManagerOptions *opts) {
         sigemptyset(&ss);
         sigaddset(&ss, SIGTERM);
         sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
         if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
         r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGHUP, on_signal, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch for signals: %m");
 
@@ -669,6 +694,11 @@ Manager *manager_free(Manager *m) {
         pw_proc_reader_close(&m->reader);
         free(m->queue);
         sd_event_unref(m->event);
+        if (m->config) {
+                pw_config_done(m->config);
+                free(m->config);
+        }
+        pw_config_files_free(m->config_files);
         free(m);
         return NULL;
 }
@@ -743,6 +773,34 @@ int manager_startup(Manager *m) {
                         return log_error_errno(r, "Failed to set up the reconciliation timer: %m");
         }
         return manager_start_server(m);
+}
+
+int manager_set_reconcile_interval(Manager *m, usec_t interval) {
+        int r;
+
+        if (interval == 0) {
+                m->reconcile_timer = sd_event_source_disable_unref(m->reconcile_timer);
+                m->opts.reconcile_interval_usec = 0;
+                return 0;
+        }
+        if (m->reconcile_timer) {
+                uint64_t now;
+
+                r = sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+                if (r >= 0)
+                        r = sd_event_source_set_time(m->reconcile_timer, now + interval);
+        } else if (m->cnproc_source) {
+                /* Started already: make the timer now (before start-up, manager_startup() does). */
+                r = sd_event_add_time_relative(m->event, &m->reconcile_timer, CLOCK_MONOTONIC, interval, USEC_PER_SEC,
+                                               on_reconcile_timer, m);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->reconcile_timer, SD_EVENT_ON);
+        } else
+                r = 0;
+        if (r < 0)
+                return r;
+        m->opts.reconcile_interval_usec = interval;
+        return 0;
 }
 
 int manager_run(Manager *m) {

@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include "cnproc.h"
+#include "daemon-config.h"
 #include "journal-filter.h"
 #include "journal.h"
 #include "procfs.h"
@@ -51,9 +52,17 @@ typedef struct ManagerOptions {
         const char *socket_path;        /* the control socket; NULL: the default, best effort */
         const PwJournalFilter *journal; /* what to forward to the journal (borrowed); NULL: nothing */
         /* argv privacy (--journal-argv, --journal-redact) for control-socket callers other than root
-         * and the process's owner (borrowed); NULL: argv in full */
+         * and the process's owner (borrowed; a reload points it at the new configuration's filter);
+         * NULL: argv in full */
         const PwJournalFilter *argv_privacy;
-        ResMonOptions taskstats;        /* resource use at exit (--no-taskstats, a config key) */
+        ResMonOptions taskstats;        /* resource use at exit (--no-taskstats, [Ingest] Taskstats=) */
+        /* The configuration the above came from (manager_options_from_config): ownership of config
+         * and config_files passes to the Manager, which re-reads config_root (NULL: "/") and applies
+         * config_layer (the command line, borrowed) over it at each reload. All NULL: no reload. */
+        PwConfig *config;
+        char **config_files;
+        const char *config_root;
+        const PwConfigLayer *config_layer;
 } ManagerOptions;
 
 /* An exec's image, read as its event was decoded, waiting for the event to be applied. */
@@ -103,6 +112,13 @@ typedef struct Manager {
         uint64_t rate_events;
         usec_t rate_usec;
         double events_per_sec;
+
+        /* Reloads (manager-config.c): the settings in force, and what changed in the files that
+         * only a restart applies. */
+        PwConfig *config;
+        char **config_files;
+        bool restart_needed[_PW_CONFIG_KEY_MAX];
+        uint64_t reloads, reloads_failed;
 } Manager;
 
 int manager_new(Manager **ret, const ManagerOptions *opts);
@@ -111,6 +127,19 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
 /* Subscribes to the kernel; a failure here is logged with its cause. */
 int manager_startup(Manager *m);
-/* Runs until SIGTERM or SIGINT; returns the loop's exit code (0 on a clean stop). */
+/* Runs until SIGTERM or SIGINT; returns the loop's exit code (0 on a clean stop). SIGHUP reloads. */
 int manager_run(Manager *m);
+
+/* Changes the safety-net reconciliation interval of a running Manager (0: only after loss). */
+int manager_set_reconcile_interval(Manager *m, usec_t interval);
+
+/* manager-config.c: the configuration. */
+/* Fills the options from c; config and config_files are then to be passed in them too. */
+void manager_options_from_config(ManagerOptions *o, PwConfig *c);
+/* Re-reads the configuration and applies it: everything or nothing. Sends RELOADING=1 and READY=1.
+ * Returns 0 with *ret (may be NULL) {"changed": [keys], "restart_needed": [keys]}, or a negative
+ * errno with *ret {"errors": ["file:line: reason", ...]}; errors are logged here. */
+int manager_reload(Manager *m, json_t **ret);
+/* The effective configuration for io.procwatch.GetConfig. */
+json_t *manager_config_json(Manager *m);
 

@@ -1281,21 +1281,48 @@ static int read_proc_mount(PwProcMount *ret) {
         return r;
 }
 
-static int method_reload(Client *c, const VarlinkCall *call) {
-        Server *s = c->server;
+void server_reread_proc_mount(Server *s) {
         PwProcMount m;
         int r;
 
-        if (!client_is_root(c))
-                return reply_permission_denied(c, call);
-        /* No configuration file yet: what can change under a running daemon is /proc's mount. */
         r = read_proc_mount(&m);
         if (r < 0)
                 log_warning_errno(r, "Failed to read /proc's mount options, keeping hidepid=%s: %m",
                                   pw_hidepid_to_string(s->policy.proc.hidepid));
         else
                 s->policy.proc = m;
-        return reply(c, call, json_pack("{s:b}", "hidepid", s->policy.proc.hidepid != PW_HIDEPID_OFF));
+}
+
+static int method_reload(Client *c, const VarlinkCall *call) {
+        Server *s = c->server;
+        bool hidepid;
+        int r;
+
+        if (!client_is_root(c))
+                return reply_permission_denied(c, call);
+        /* /proc's mount first, then the configuration files (the callback), as SIGHUP does. */
+        server_reread_proc_mount(s);
+        hidepid = s->policy.proc.hidepid != PW_HIDEPID_OFF;
+        if (s->cb.reload) {
+                json_t *out = NULL;
+
+                log_info("Reload asked by pid %d.", (int) c->ucred.pid);
+                r = s->cb.reload(s->userdata, &out);
+                if (r < 0)
+                        return reply_error(c, call, PW_VARLINK_ERROR_CONFIG_INVALID, out);
+                if (out && json_object_set_new(out, "hidepid", json_boolean(hidepid)) < 0)
+                        out = (json_decref(out), NULL);
+                return reply(c, call, out);
+        }
+        return reply(c, call, json_pack("{s:b}", "hidepid", hidepid));
+}
+
+static int method_get_config(Client *c, const VarlinkCall *call) {
+        Server *s = c->server;
+
+        if (!s->cb.get_config)
+                return reply_error(c, call, PW_VARLINK_ERROR_METHOD_NOT_IMPLEMENTED, param_object("method", call->method));
+        return reply(c, call, s->cb.get_config(s->userdata));
 }
 
 typedef int (*MethodFunc)(Client *c, const VarlinkCall *call);
@@ -1322,6 +1349,7 @@ static const struct {
         { "io.procwatch.Events", method_events, params_events },
         { "io.procwatch.DropRetained", method_drop_retained, params_none },
         { "io.procwatch.Reload", method_reload, params_none },
+        { "io.procwatch.GetConfig", method_get_config, params_none },
 };
 
 static int dispatch_call(Client *c, const VarlinkCall *call) {

@@ -99,6 +99,12 @@ unsigned server_clients_max_for_nofile(uint64_t nofile, unsigned cap);
 typedef struct ServerCallbacks {
         /* Fills the daemon's figures for Stats (the server adds its own client counts). */
         void (*get_stats)(void *userdata, PwDaemonStats *ret);
+        /* Reload: re-reads the configuration. Returns 0 with *ret the reply's fields, or a negative
+         * errno with *ret the parameters of io.procwatch.ConfigInvalid (the running configuration
+         * stays). NULL: Reload re-reads /proc's mount options only. */
+        int (*reload)(void *userdata, json_t **ret);
+        /* GetConfig: the effective configuration (a new reference); NULL when out of memory. */
+        json_t *(*get_config)(void *userdata);
 } ServerCallbacks;
 
 typedef struct Server Server;
@@ -132,6 +138,8 @@ void server_publish_event(Server *s, const PwEvent *ev, const PwApplyResult *res
 /* /proc's mount options for the access policy (access-policy.h). server_new() reads them from
  * /proc/self/mountinfo; Reload reads them again. */
 void server_set_proc_mount(Server *s, const PwProcMount *m);
+/* Reads /proc's mount options again (Reload and SIGHUP); on failure keeps the old ones, logged. */
+void server_reread_proc_mount(Server *s);
 /* argv for callers other than root and the process's owner: the journal's --journal-argv and
  * --journal-redact (borrowed; must outlive the server). NULL: argv in full to everyone. */
 void server_set_argv_privacy(Server *s, const PwJournalFilter *f);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -79,6 +80,15 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
         snprintf(d->stderr_path, sizeof(d->stderr_path), "%s/stderr", d->dir);
         snprintf(d->socket_path, sizeof(d->socket_path), "%s/io.procwatch", d->dir);
         snprintf(d->socket_arg, sizeof(d->socket_arg), "--socket=%s", d->socket_path);
+        /* An empty folder of its own, readable by all: a daemon run as another user (setpriv) must
+         * find no file there rather than be refused the scratch folder (0700). */
+        snprintf(d->config_root, sizeof(d->config_root), "/tmp/pwtest-config-XXXXXX");
+        r = tc_mkdtemp(d->config_root);
+        if (r < 0)
+                return r;
+        if (chmod(d->config_root, 0755) < 0)
+                return -errno;
+        snprintf(d->config_root_arg, sizeof(d->config_root_arg), "--config-root=%s", d->config_root);
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", d->dir);
 
         d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -119,13 +129,14 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
                         putenv(*e);
                 {
                         /* Every test daemon gets its own control socket, so tests can run side by
-                         * side and never touch the system's; and it keeps out of the machine's
-                         * journal unless the test is about the journal. Its retention is as large
-                         * as the daemon allows unless the test sets it: the connector is multicast,
-                         * so whatever else runs on the machine (a storm of 40,000 processes, say)
-                         * would otherwise evict the test's own exited records before it reads
-                         * them. */
-                        char **nargv = calloc(argv_len(argv) + 5, sizeof(char *));
+                         * side and never touch the system's; it keeps out of the machine's journal
+                         * unless the test is about the journal; and it reads no configuration file
+                         * of the machine's (its root is the scratch folder). Its retention is as
+                         * large as the daemon allows unless the test sets it: the connector is
+                         * multicast, so whatever else runs on the machine (a storm of 40,000
+                         * processes, say) would otherwise evict the test's own exited records
+                         * before it reads them. */
+                        char **nargv = calloc(argv_len(argv) + 6, sizeof(char *));
                         size_t k = 0;
 
                         if (!nargv)
@@ -136,6 +147,8 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
                                 nargv[k++] = d->socket_arg;
                         if (!has_arg(argv, "-journal"))
                                 nargv[k++] = (char *) "--no-journal";
+                        if (!has_arg(argv, "--config-root="))
+                                nargv[k++] = d->config_root_arg;
                         if (!has_arg(argv, "--retain-count="))
                                 nargv[k++] = (char *) "--retain-count=10000000";
                         if (!has_arg(argv, "--string-budget="))

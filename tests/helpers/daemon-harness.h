@@ -21,6 +21,8 @@ typedef struct Daemon {
         char stderr_path[128];
         char socket_path[128]; /* the control socket, passed as --socket= unless argv has one */
         char socket_arg[140];
+        char config_root[64];     /* an empty folder: no test daemon reads the machine's files */
+        char config_root_arg[96]; /* --config-root= it */
 
         char *out;     /* everything read from stdout so far, NUL-terminated */
         size_t out_len, out_alloc;
@@ -50,7 +52,9 @@ unsigned harness_notify_wrong_pid(Daemon *d);
 uint64_t harness_now_ms(void);
 
 /* Starts binary with argv (NULL-terminated, argv[0] included; "--socket=" + socket_path is added
- * unless argv names a socket, and --no-journal unless argv has a journal option) and extra
+ * unless argv names a socket, --no-journal unless argv has a journal option, --config-root= an
+ * empty folder unless argv names one, and --retain-count=10000000 and --string-budget=4G unless
+ * argv sets them) and extra
  * environment entries
  * ("K=V", NULL-terminated, may be NULL), with NOTIFY_SOCKET set to a fresh socket; when
  * watchdog_usec is not 0, also WATCHDOG_USEC and WATCHDOG_PID. Returns 0 or a negative errno. */
