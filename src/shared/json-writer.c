@@ -46,7 +46,7 @@ static bool reserve(JsonWriter *w, size_t n) {
 }
 
 static void put(JsonWriter *w, const void *data, size_t n) {
-        if (reserve(w, n)) {
+        if (n > 0 && reserve(w, n)) {
                 memcpy(w->buf + w->len, data, n);
                 w->len += n;
         }
