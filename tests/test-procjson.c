@@ -11,9 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access-policy.h"
+#include "journal-filter.h"
 #include "json-util.h"
+#include "json-writer.h"
+#include "procjson-reference.h"
 #include "procjson.h"
 #include "proctree.h"
+#include "resources.h"
 #include "test-cleanup.h"
 
 #define HZ 100
@@ -362,6 +367,137 @@ static void test_stats(void **state) {
         json_decref(j);
 }
 
+
+/* Every record of the tree, as List would send them to this caller, streamed into one array (each
+ * after a comma, as server.c writes them), checked against the object-built record of before
+ * (procjson-reference.c): the same text byte for byte, and the same JSON once parsed. */
+static unsigned compare_all(const ProcJsonContext *c) {
+        _cleanup_(json_writer_done) JsonWriter w = JSON_WRITER_INIT;
+        json_t *want = json_array(), *got;
+        PwProcess *v[64], *p;
+        size_t n = 0;
+        int32_t key;
+        char *want_text;
+
+        for (size_t i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);)
+                v[n++] = p;
+        for (size_t i = 0; pidmap_next(&t->displaced, &i, &key, (void **) &p);)
+                v[n++] = p;
+        for (p = t->ret_head; p; p = p->ret_next)
+                v[n++] = p;
+        assert_true(n < ELEMENTSOF(v));
+        json_writer_array_begin(&w);
+        for (size_t i = 0; i < n; i++) {
+                json_t *j;
+
+                if (c->policy && !pw_access_visible(c->policy, c->caller, v[i])) {
+                        assert_int_equal(procjson_write_process(&w, v[i], c), -EACCES);
+                        assert_int_equal(ref_procjson_process(v[i], c, &j), -EACCES);
+                        continue;
+                }
+                assert_int_equal(procjson_write_process(&w, v[i], c), 0);
+                assert_int_equal(ref_procjson_process(v[i], c, &j), 0);
+                assert_int_equal(json_array_append_new(want, j), 0);
+        }
+        json_writer_array_end(&w);
+        assert_int_equal(json_writer_error(&w), 0);
+
+        want_text = json_dumps(want, JSON_COMPACT);
+        assert_non_null(want_text);
+        if (strlen(want_text) != w.len || memcmp(want_text, w.buf, w.len) != 0)
+                fail_msg("streamed records differ from the object-built ones:\n%.*s\n%s", (int) MIN(w.len, 4000U),
+                         w.buf, want_text);
+        got = json_loadb(w.buf, w.len, 0, NULL);
+        assert_non_null(got);
+        assert_true(json_equal(got, want));
+        n = json_array_size(got);
+        json_decref(got);
+        json_decref(want);
+        free(want_text);
+        return (unsigned) n;
+}
+
+/* Hostile strings everywhere, comm history past its bound, exits of every kind, a displaced record,
+ * resource records joined and missing, and callers that see less: the streamed records equal the
+ * object-built ones for all of them. */
+static void test_streamed_equals_object_built(void **state) {
+        static const char argv_bad[] = "\xff\xfe\"quoted\"\0back\\slash\0\x01\x1f\x7f\0\xed\xa0\x80\0\xc3\0--password=x";
+        const size_t huge_len = 200000;
+        _cleanup_(freep) char *huge = malloc(huge_len);
+        _cleanup_(resjoin_freep) ResJoin *rj = NULL;
+        PwJournalFilter f;
+        PwAccessPolicy pol = { .proc = { .hidepid = PW_HIDEPID_INVISIBLE }, .argv_privacy = &f };
+        PwCaller owner = { .pid = 4242, .uid = 1000, .gid = 1000 }, other = { .pid = 4243, .uid = 1001, .gid = 1001 };
+        ProcJsonContext c = ctx;
+        PwApplyResult res;
+        PwEvent e;
+        PwTsMsg m = { .kind = PW_TS_MSG_RECORD };
+        PwProcess *p;
+
+        assert_non_null(huge);
+        for (size_t i = 0; i < huge_len; i++)
+                huge[i] = "a\"\\\n\xff\xc3\xa9\0 b"[i % 10];
+        huge[huge_len - 1] = '\0';
+        add_proc(200, 100, 60 * MS, "ev\"il\xff\n", "/tmp/\x01\xc0\xaf\"exe\\", argv_bad, sizeof(argv_bad),
+                 "/user.slice/\"q\"\\\xfe", "a\\b\"c\xe2\x82.scope", 1000);
+        add_proc(201, 200, 61 * MS, "huge", "/usr/bin/huge", huge, huge_len, "/user.slice/x", "x.scope", 1000);
+        add_proc(202, 200, 62 * MS, "root\x1b[31m", "/usr/sbin/su", "su", 3, "/system.slice/y", "y.service", 0);
+        /* Ten comm changes: the history keeps the last eight. */
+        for (int i = 0; i < 10; i++) {
+                e = (PwEvent){ .kind = PW_EVENT_COMM, .timestamp_ns = (100 + (uint64_t) i) * MS,
+                               .comm = { .pid = 201, .tgid = 201 } };
+                snprintf(e.comm.comm, sizeof(e.comm.comm), "w%d\xff\"\\\t", i);
+                apply(e);
+        }
+        /* Exits: by a code, by a signal with a core, and one with resource use joined. */
+        apply(ev_fork(300 * MS, 200, 300));
+        apply(ev_exit(400 * MS, 300, 7 << 8));
+        apply(ev_fork(310 * MS, 200, 301));
+        apply(ev_exit(410 * MS, 301, SIGSEGV | 0x80));
+        assert_int_equal(resjoin_new(&rj), 0);
+        apply(ev_fork(320 * MS, 100, 302));
+        e = ev_exit(420 * MS, 302, 0);
+        assert_int_equal(proctree_apply(t, &e, &res), 0);
+        m.task.version = 16;
+        m.task.have = PW_TS_HAVE_BASIC | PW_TS_HAVE_XACCT | PW_TS_HAVE_IO | PW_TS_HAVE_TGID | PW_TS_HAVE_DELAY;
+        m.task.pid = m.task.tgid = 302;
+        m.task.flag = PW_TS_AGROUP;
+        m.task.etime_usec = m.task.tgetime_usec = 100000;
+        m.task.cpu_run_virtual_total_ns = 5 * MS;
+        m.task.utime_usec = 4000;
+        m.task.stime_usec = 1000;
+        m.task.write_bytes = 4096;
+        assert_false(resjoin_process_ended(rj, t, res.process, 421 * MS));
+        assert_ptr_equal(resjoin_record(rj, t, &m, 422 * MS), res.process);
+        assert_true(pw_process_has_resources(res.process));
+        apply(ev_fork(330 * MS, 100, 303));
+        e = ev_exit(430 * MS, 303, 0);
+        assert_int_equal(proctree_apply(t, &e, &res), 0);
+        resjoin_mark_missing(rj, t, res.process);
+        /* pid 200 forks again while its record is live: the old one is displaced. */
+        apply(ev_fork(500 * MS, 100, 202));
+        p = proctree_get_live(t, 100);
+        assert_non_null(p);
+
+        /* Everything, as the daemon's own view. */
+        assert_int_equal(compare_all(&c), 10);
+        c.children_alive_only = true;
+        compare_all(&c);
+        /* A caller other than root: hidepid, no exe of others, argv redacted. */
+        pw_journal_filter_init(&f);
+        f.argv_mode = PW_ARGV_REDACT;
+        assert_int_equal(pw_journal_filter_add_redact(&f, "--password=*"), 0);
+        c.policy = &pol;
+        c.caller = &owner;
+        assert_true(compare_all(&c) < 10);
+        c.caller = &other;
+        compare_all(&c);
+        f.argv_mode = PW_ARGV_NONE;
+        c.caller = &owner;
+        compare_all(&c);
+        pw_journal_filter_done(&f);
+}
+
 int main(void) {
         tc_init("procjson");
         const struct CMUnitTest tests[] = {
@@ -372,6 +508,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_placeholder_and_unknown_exit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_displaced, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_streamed_equals_object_built, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

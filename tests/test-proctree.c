@@ -451,6 +451,8 @@ static void test_ids_comm_ptrace(void **state) {
         apply(e);
         assert_int_equal(p->sid, 380);
 
+        /* The history costs nothing until the first change. */
+        assert_null(p->comm_history);
         e = (PwEvent){ .kind = PW_EVENT_COMM, .timestamp_ns = 13 * MS, .comm = { 380, 380, "worker\n\xff" } };
         apply(e);
         assert_string_equal(p->comm, "worker\n\xff");

@@ -81,28 +81,16 @@ int ctl_send(CtlClient *c, const char *method, json_t *parameters, bool more) {
         return 0;
 }
 
-int ctl_read_reply(CtlClient *c, CtlReply *ret) {
-        _cleanup_(json_decrefp) json_t *msg = NULL;
-        const char *error;
-        json_t *params;
-        bool continues;
-        int r;
-
+int ctl_read_message(CtlClient *c, char **ret, size_t *ret_len) {
         for (;;) {
-                char *m;
-                size_t len;
                 ssize_t n;
+                int r;
 
-                r = varlink_conn_next(&c->conn, &m, &len);
+                r = varlink_conn_next(&c->conn, ret, ret_len);
                 if (r < 0)
                         return r == -EMSGSIZE ? -EFBIG : r;
-                if (r > 0) {
-                        /* Replies nest no deeper than a Process: jansson's own limit is plenty. */
-                        r = varlink_message_parse(m, len, 2048, &msg);
-                        if (r < 0)
-                                return -EBADMSG;
-                        break;
-                }
+                if (r > 0)
+                        return 0;
                 n = varlink_conn_read(&c->conn, CTL_READ_CHUNK);
                 if (n == 0)
                         return -ECONNRESET;
@@ -111,12 +99,35 @@ int ctl_read_reply(CtlClient *c, CtlReply *ret) {
                 if (n < 0 && n != -EAGAIN && n != -EINTR)
                         return (int) n;
         }
+}
 
+int ctl_parse_reply(const char *m, size_t len, CtlReply *ret) {
+        _cleanup_(json_decrefp) json_t *msg = NULL;
+        const char *error;
+        json_t *params;
+        bool continues;
+        int r;
+
+        /* Replies nest no deeper than a Process: jansson's own limit is plenty. */
+        r = varlink_message_parse(m, len, 2048, &msg);
+        if (r < 0)
+                return -EBADMSG;
         r = varlink_reply_parse(msg, &error, &params, &continues);
         if (r < 0)
                 return r;
         *ret = (CtlReply){ .message = TAKE_PTR(msg), .error = error, .parameters = params, .continues = continues };
         return 0;
+}
+
+int ctl_read_reply(CtlClient *c, CtlReply *ret) {
+        char *m;
+        size_t len;
+        int r;
+
+        r = ctl_read_message(c, &m, &len);
+        if (r < 0)
+                return r;
+        return ctl_parse_reply(m, len, ret);
 }
 
 int ctl_call(CtlClient *c, const char *method, json_t *parameters, CtlReply *ret) {

@@ -54,5 +54,11 @@ int ctl_call(CtlClient *c, const char *method, json_t *parameters, CtlReply *ret
 int ctl_send(CtlClient *c, const char *method, json_t *parameters, bool more);
 int ctl_read_reply(CtlClient *c, CtlReply *ret);
 
+/* The next message as it came, unparsed (NUL-terminated, valid until the next read), for replies
+ * printed without building objects (ctl-json.h); and the parse ctl_read_reply() does with it.
+ * Return values as ctl_call(). */
+int ctl_read_message(CtlClient *c, char **ret, size_t *ret_len);
+int ctl_parse_reply(const char *m, size_t len, CtlReply *ret);
+
 /* The exit status for a failed connect. */
 int ctl_exit_status_for_connect(int error);

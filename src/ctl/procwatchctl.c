@@ -15,6 +15,7 @@
 
 #include "ctl-client.h"
 #include "ctl-format.h"
+#include "ctl-json.h"
 #include "json-util.h"
 #include "log.h"
 #include "parse-util.h"
@@ -147,13 +148,11 @@ static int print_json(json_t *j) {
         return 0;
 }
 
-/* Makes the call and turns a Varlink error into a message and an exit status. Returns 0 with the
- * reply, or the exit status (> 0). */
-static int call(CtlClient *c, const char *method, json_t *params, CtlReply *ret) {
+/* Turns a failed call (r < 0) or a Varlink error into a message and an exit status. Returns 0 with
+ * the reply, or the exit status (> 0). */
+static int call_result(const char *method, int r, CtlReply *ret) {
         _cleanup_(freep) char *text = NULL;
-        int r;
 
-        r = ctl_call(c, method, params, ret);
         if (r == -ECONNRESET) {
                 log_error("procwatchd closed the connection without a reply (too many clients?).");
                 return CTL_EXIT_FAILURE;
@@ -208,6 +207,39 @@ static int call(CtlClient *c, const char *method, json_t *params, CtlReply *ret)
         log_error("%s failed: %s %s", method, ret->error, text ?: "");
         ctl_reply_done(ret);
         return CTL_EXIT_FAILURE;
+}
+
+/* Makes the call; as call_result(). */
+static int call(CtlClient *c, const char *method, json_t *params, CtlReply *ret) {
+        return call_result(method, ctl_call(c, method, params, ret), ret);
+}
+
+/* List and Tree with --json: the reply printed from its text (ctl-json.h), without building objects.
+ * Returns 0 when printed, the exit status (> 0) on failure, or -1 with the reply parsed into *ret
+ * (an error, or text only the object path prints exactly) for the caller to go on with. */
+static int call_print_json(CtlClient *c, const char *method, json_t *params, bool nest, CtlReply *ret) {
+        char *m;
+        size_t len;
+        int r;
+
+        r = ctl_send(c, method, params, false);
+        if (r >= 0)
+                r = ctl_read_message(c, &m, &len);
+        if (r >= 0) {
+                r = ctl_json_print_processes(stdout, m, len, nest, true);
+                if (r == 0)
+                        return 0;
+                if (r == -EIO) {
+                        log_error_errno(r, "Failed to write the output: %m");
+                        return CTL_EXIT_FAILURE;
+                }
+                if (r == -ENOMEM)
+                        return oom();
+                /* -EBADMSG: the parse says so again below; -EDOM, -ENOMSG: the object path. */
+                r = ctl_parse_reply(m, len, ret);
+        }
+        r = call_result(method, r, ret);
+        return r == 0 ? -1 : r;
 }
 
 static int add_users(json_t *processes) {
@@ -270,9 +302,15 @@ static int verb_ps(CtlClient *c, char **args) {
                 log_error("Invalid filter: names must be UTF-8.");
                 return CTL_EXIT_USAGE;
         }
-        r = call(c, "io.procwatch.List", params, &reply);
-        if (r != 0)
-                return r;
+        if (arg_json) {
+                r = call_print_json(c, "io.procwatch.List", params, false, &reply);
+                if (r >= 0)
+                        return r;
+        } else {
+                r = call(c, "io.procwatch.List", params, &reply);
+                if (r != 0)
+                        return r;
+        }
         procs = json_object_get(reply.parameters, "processes");
         if (!json_is_array(procs)) {
                 log_error("procwatchd's reply holds no process list.");
@@ -304,9 +342,15 @@ static int verb_tree(CtlClient *c, char **args) {
                 json_decref(params);
                 return oom();
         }
-        r = call(c, "io.procwatch.Tree", params, &reply);
-        if (r != 0)
-                return r;
+        if (arg_json) {
+                r = call_print_json(c, "io.procwatch.Tree", params, true, &reply);
+                if (r >= 0)
+                        return r;
+        } else {
+                r = call(c, "io.procwatch.Tree", params, &reply);
+                if (r != 0)
+                        return r;
+        }
         procs = json_object_get(reply.parameters, "processes");
         if (arg_json && add_users(procs) < 0)
                 return CTL_EXIT_FAILURE;

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "json-util.h"
+#include "json-writer.h"
 #include "procjson.h"
 #include "resources.h"
 
@@ -39,25 +40,9 @@ static void put(Builder *b, const char *key, json_t *v) {
                 b->failed = true;
 }
 
-static void put_int(Builder *b, const char *key, int64_t v) {
-        put(b, key, json_integer((json_int_t) v));
-}
-
 static void put_u64(Builder *b, const char *key, uint64_t v) {
         /* Counters never get near 2^63; clamp rather than wrap if one did. */
         put(b, key, json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t) v));
-}
-
-static void put_int_or_null(Builder *b, const char *key, int64_t v, bool is_null) {
-        put(b, key, is_null ? json_null() : json_integer((json_int_t) v));
-}
-
-static void put_str(Builder *b, const char *key, const char *s, size_t n) {
-        put(b, key, json_string_sanitized(s, n));
-}
-
-static void put_pwstr(Builder *b, const char *key, const PwStr *s) {
-        put(b, key, s ? json_string_sanitized(s->data, s->len) : json_null());
 }
 
 static uint64_t realtime_usec(const ProcJsonContext *ctx, uint64_t mono_ns) {
@@ -70,78 +55,83 @@ static uint64_t realtime_usec(const ProcJsonContext *ctx, uint64_t mono_ns) {
         return (uint64_t) t / 1000U;
 }
 
-/* argv: NUL-separated words, len bytes, the last NUL not counted. */
-static json_t *argv_json(const char *argv, size_t len) {
-        json_t *a = json_array();
+static void write_u64(JsonWriter *w, uint64_t v) {
+        /* As put_u64(): clamped to what a jansson integer holds, so both forms agree. */
+        json_writer_uint(w, MIN(v, (uint64_t) INT64_MAX));
+}
 
-        if (!a || !argv)
-                return a;
-        for (size_t i = 0;;) {
-                const char *w = argv + i, *end = memchr(w, '\0', len - i);
-                size_t n = end ? (size_t) (end - w) : len - i;
+static void write_int_or_null(JsonWriter *w, int64_t v, bool is_null) {
+        if (is_null)
+                json_writer_null(w);
+        else
+                json_writer_int(w, v);
+}
 
-                if (json_array_append_new(a, json_string_sanitized(w, n)) < 0) {
-                        json_decref(a);
-                        return NULL;
-                }
+static void write_pwstr(JsonWriter *w, const PwStr *s) {
+        if (s)
+                json_writer_string(w, s->data, s->len);
+        else
+                json_writer_null(w);
+}
+
+/* argv: NUL-separated words, len bytes, the last NUL not counted; [] when there is none. */
+static void write_argv(JsonWriter *w, const char *argv, size_t len) {
+        json_writer_array_begin(w);
+        for (size_t i = 0; argv;) {
+                const char *word = argv + i, *end = memchr(word, '\0', len - i);
+                size_t n = end ? (size_t) (end - word) : len - i;
+
+                json_writer_string(w, word, n);
                 if (!end)
                         break;
                 i += n + 1;
         }
-        return a;
+        json_writer_array_end(w);
 }
 
-static json_t *comm_history_json(const PwProcess *p, const ProcJsonContext *ctx) {
-        json_t *a = json_array();
+static void write_comm_history(JsonWriter *w, const PwProcess *p, const ProcJsonContext *ctx) {
+        const PwCommChange *h = p->comm_history;
 
-        if (!a)
-                return NULL;
-        for (unsigned i = 0; i < p->n_comm_history && i < PROCTREE_COMM_HISTORY_MAX; i++) {
-                const PwCommChange *c = &p->comm_history[i];
-                Builder b = { .obj = json_object() };
+        json_writer_array_begin(w);
+        for (unsigned i = 0; h && i < p->n_comm_history && i < PROCTREE_COMM_HISTORY_MAX; i++) {
+                const PwCommChange *c = &h[i];
 
-                if (!b.obj) {
-                        json_decref(a);
-                        return NULL;
-                }
-                put_u64(&b, "time_realtime_usec", realtime_usec(ctx, c->ts_ns));
-                put_u64(&b, "time_monotonic_ns", c->ts_ns);
-                put_str(&b, "old", c->old_comm, strnlen(c->old_comm, sizeof(c->old_comm)));
-                put_str(&b, "new", c->new_comm, strnlen(c->new_comm, sizeof(c->new_comm)));
-                if (b.failed || json_array_append_new(a, b.obj) < 0) {
-                        if (b.failed)
-                                json_decref(b.obj);
-                        json_decref(a);
-                        return NULL;
-                }
+                json_writer_object_begin(w);
+                json_writer_key(w, "time_realtime_usec");
+                write_u64(w, realtime_usec(ctx, c->ts_ns));
+                json_writer_key(w, "time_monotonic_ns");
+                write_u64(w, c->ts_ns);
+                json_writer_key(w, "old");
+                json_writer_string(w, c->old_comm, strnlen(c->old_comm, sizeof(c->old_comm)));
+                json_writer_key(w, "new");
+                json_writer_string(w, c->new_comm, strnlen(c->new_comm, sizeof(c->new_comm)));
+                json_writer_object_end(w);
         }
-        return a;
+        json_writer_array_end(w);
 }
 
 /* {code, signal, core_dumped} from the wait status; both null when the status is unknown (events
  * were lost) or is no exit at all. */
-static json_t *exit_json(const PwProcess *p) {
-        Builder b;
+static void write_exit(JsonWriter *w, const PwProcess *p) {
         int status = (int) p->exit_code;
         bool exited = false, killed = false;
 
-        if (!p->exited)
-                return json_null();
+        if (!p->exited) {
+                json_writer_null(w);
+                return;
+        }
         if (!(p->uncertain & PW_UNCERTAIN_EXIT)) {
                 exited = WIFEXITED(status);
                 killed = WIFSIGNALED(status);
         }
-        b = (Builder){ .obj = json_object() };
-        if (!b.obj)
-                return NULL;
-        put_int_or_null(&b, "code", WEXITSTATUS(status), !exited);
-        put_int_or_null(&b, "signal", WTERMSIG(status), !killed);
-        put(&b, "core_dumped", json_boolean(killed && WCOREDUMP(status)));
-        if (b.failed) {
-                json_decref(b.obj);
-                return NULL;
-        }
-        return b.obj;
+        json_writer_object_begin(w);
+        json_writer_key(w, "code");
+        write_int_or_null(w, WEXITSTATUS(status), !exited);
+        json_writer_key(w, "signal");
+        write_int_or_null(w, WTERMSIG(status), !killed);
+        json_writer_key(w, "core_dumped");
+        json_writer_bool(w, killed && WCOREDUMP(status));
+        json_writer_object_end(w);
 }
 
 static int cmp_child(const void *a, const void *b) {
@@ -159,46 +149,39 @@ static bool ctx_sees(const ProcJsonContext *ctx, const PwProcess *q) {
 
 /* Children's pids, oldest first; only those the caller sees (hidden is true when it does not see
  * every process). */
-static json_t *children_json(const PwProcess *p, const ProcJsonContext *ctx, bool hidden) {
+static int write_children(JsonWriter *w, const PwProcess *p, const ProcJsonContext *ctx, bool hidden) {
         bool alive_only = ctx->children_alive_only;
-        _cleanup_(freep) const PwProcess **v = NULL;
-        json_t *a = json_array();
+        const PwProcess *small[16], **v = small;
+        _cleanup_(freep) const PwProcess **heap = NULL;
         size_t n = 0;
 
-        if (!a || p->n_children == 0)
-                return a;
-        v = calloc(p->n_children, sizeof(*v));
-        if (!v) {
-                json_decref(a);
-                return NULL;
+        /* Most processes have a handful of children: no allocation for those. */
+        if (p->n_children > ELEMENTSOF(small)) {
+                v = heap = calloc(p->n_children, sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
         }
         for (const PwProcess *c = p->first_child; c && n < p->n_children; c = c->next_sibling)
                 if ((!alive_only || pw_process_alive(c)) && (!hidden || ctx_sees(ctx, c)))
                         v[n++] = c;
-        qsort(v, n, sizeof(*v), cmp_child);
+        if (n > 1)
+                qsort(v, n, sizeof(*v), cmp_child);
+        json_writer_array_begin(w);
         for (size_t i = 0; i < n; i++)
-                if (json_array_append_new(a, json_integer(v[i]->pid)) < 0) {
-                        json_decref(a);
-                        return NULL;
-                }
-        return a;
+                json_writer_int(w, v[i]->pid);
+        json_writer_array_end(w);
+        return 0;
 }
 
-static json_t *uncertain_json(unsigned uncertain) {
-        json_t *a = json_array();
-
-        if (!a)
-                return NULL;
+static void write_uncertain(JsonWriter *w, unsigned uncertain) {
+        json_writer_array_begin(w);
         for (unsigned i = 0; i < ELEMENTSOF(uncertain_names); i++)
-                if ((uncertain & (1U << i)) && json_array_append_new(a, json_string(uncertain_names[i])) < 0) {
-                        json_decref(a);
-                        return NULL;
-                }
-        return a;
+                if (uncertain & (1U << i))
+                        json_writer_cstring(w, uncertain_names[i]);
+        json_writer_array_end(w);
 }
 
-int procjson_process(const PwProcess *p, const ProcJsonContext *ctx, json_t **ret) {
-        Builder b = {};
+int procjson_write_process(JsonWriter *w, const PwProcess *p, const ProcJsonContext *ctx) {
         char parent_id[sizeof(p->id)];
         PwAccess access = { .visible = true, .ptrace_read = true, .argv = PW_ARGV_FULL };
         _cleanup_(freep) char *argv_copy = NULL;
@@ -221,65 +204,124 @@ int procjson_process(const PwProcess *p, const ProcJsonContext *ctx, json_t **re
                 return r;
         parent_shown = !hidden || (p->parent && p->parent->pid == p->ppid && ctx_sees(ctx, p->parent));
 
-        b.obj = json_object();
-        if (!b.obj)
-                return -ENOMEM;
-        put_str(&b, "id", p->id, strnlen(p->id, sizeof(p->id)));
-        put_int(&b, "pid", p->pid);
-        put_int(&b, "ppid", parent_shown ? p->ppid : 0);
+        json_writer_object_begin(w);
+        json_writer_key(w, "id");
+        json_writer_string(w, p->id, strnlen(p->id, sizeof(p->id)));
+        json_writer_key(w, "pid");
+        json_writer_int(w, p->pid);
+        json_writer_key(w, "ppid");
+        json_writer_int(w, parent_shown ? p->ppid : 0);
+        json_writer_key(w, "parent_id");
         if (parent_shown && p->ppid > 0 && p->parent_start_ns > 0) {
-                snprintf(parent_id, sizeof(parent_id), "%d:%" PRIu64, (int) p->ppid, p->parent_start_ns);
-                put_str(&b, "parent_id", parent_id, strlen(parent_id));
-        } else
-                put(&b, "parent_id", json_null());
-        put_int_or_null(&b, "original_ppid", p->original_ppid, hidden || p->original_ppid <= 0);
-        put_str(&b, "comm", p->comm, strnlen(p->comm, sizeof(p->comm)));
-        put(&b, "comm_history", comm_history_json(p, ctx));
-        put_int(&b, "comm_changes", p->n_comm_changes);
-        put_pwstr(&b, "exe", access.ptrace_read ? p->exe : NULL);
-        put(&b, "argv", argv_json(argv, argv_len));
-        put(&b, "argv_truncated", json_boolean(p->argv_truncated));
-        put(&b, "argv_redacted", json_boolean(p->argv && access.argv != PW_ARGV_FULL));
-        put_int(&b, "uid", p->uid);
-        put_int(&b, "euid", p->euid);
-        put_int(&b, "gid", p->gid);
-        put_int(&b, "egid", p->egid);
-        put_int(&b, "sid", p->sid);
-        put_pwstr(&b, "unit", p->unit);
-        put_pwstr(&b, "user_unit", p->user_unit);
-        put_pwstr(&b, "cgroup", p->cgroup);
-        put_int_or_null(&b, "tracer", p->tracer, hidden || p->tracer <= 0);
-        put_int(&b, "threads", p->n_tasks);
-        put_int(&b, "execs", p->n_execs);
-        put(&b, "kthread", json_boolean(p->kthread));
-        put(&b, "state", json_string(procjson_state(p)));
+                int n = snprintf(parent_id, sizeof(parent_id), "%d:%" PRIu64, (int) p->ppid, p->parent_start_ns);
 
-        put_u64(&b, "start_realtime_usec", realtime_usec(ctx, p->start_ns));
-        put_u64(&b, "start_monotonic_ns", p->start_ns);
-        put_int_or_null(&b, "exit_realtime_usec", (int64_t) realtime_usec(ctx, p->exit_ns), !p->exited);
-        put_int_or_null(&b, "exit_monotonic_ns", (int64_t) MIN(p->exit_ns, (uint64_t) INT64_MAX), !p->exited);
+                json_writer_string(w, parent_id, (size_t) MIN(MAX(n, 0), (int) sizeof(parent_id) - 1));
+        } else
+                json_writer_null(w);
+        json_writer_key(w, "original_ppid");
+        write_int_or_null(w, p->original_ppid, hidden || p->original_ppid <= 0);
+        json_writer_key(w, "comm");
+        json_writer_string(w, p->comm, strnlen(p->comm, sizeof(p->comm)));
+        json_writer_key(w, "comm_history");
+        write_comm_history(w, p, ctx);
+        json_writer_key(w, "comm_changes");
+        json_writer_int(w, p->n_comm_changes);
+        json_writer_key(w, "exe");
+        write_pwstr(w, access.ptrace_read ? p->exe : NULL);
+        json_writer_key(w, "argv");
+        write_argv(w, argv, argv_len);
+        json_writer_key(w, "argv_truncated");
+        json_writer_bool(w, p->argv_truncated);
+        json_writer_key(w, "argv_redacted");
+        json_writer_bool(w, p->argv && access.argv != PW_ARGV_FULL);
+        json_writer_key(w, "uid");
+        json_writer_int(w, p->uid);
+        json_writer_key(w, "euid");
+        json_writer_int(w, p->euid);
+        json_writer_key(w, "gid");
+        json_writer_int(w, p->gid);
+        json_writer_key(w, "egid");
+        json_writer_int(w, p->egid);
+        json_writer_key(w, "sid");
+        json_writer_int(w, p->sid);
+        json_writer_key(w, "unit");
+        write_pwstr(w, p->unit);
+        json_writer_key(w, "user_unit");
+        write_pwstr(w, p->user_unit);
+        json_writer_key(w, "cgroup");
+        write_pwstr(w, p->cgroup);
+        json_writer_key(w, "tracer");
+        write_int_or_null(w, p->tracer, hidden || p->tracer <= 0);
+        json_writer_key(w, "threads");
+        json_writer_int(w, p->n_tasks);
+        json_writer_key(w, "execs");
+        json_writer_int(w, p->n_execs);
+        json_writer_key(w, "kthread");
+        json_writer_bool(w, p->kthread);
+        json_writer_key(w, "state");
+        json_writer_cstring(w, procjson_state(p));
+
+        json_writer_key(w, "start_realtime_usec");
+        write_u64(w, realtime_usec(ctx, p->start_ns));
+        json_writer_key(w, "start_monotonic_ns");
+        write_u64(w, p->start_ns);
+        json_writer_key(w, "exit_realtime_usec");
+        write_int_or_null(w, (int64_t) realtime_usec(ctx, p->exit_ns), !p->exited);
+        json_writer_key(w, "exit_monotonic_ns");
+        write_int_or_null(w, (int64_t) MIN(p->exit_ns, (uint64_t) INT64_MAX), !p->exited);
         /* Exited: its lifetime; otherwise (alive, or displaced with no end known yet) so far. */
         end_ns = p->exited ? p->exit_ns : ctx->now_ns;
-        put_u64(&b, "duration_usec", end_ns > p->start_ns ? (end_ns - p->start_ns) / 1000U : 0);
-        put(&b, "exit", exit_json(p));
+        json_writer_key(w, "duration_usec");
+        write_u64(w, end_ns > p->start_ns ? (end_ns - p->start_ns) / 1000U : 0);
+        json_writer_key(w, "exit");
+        write_exit(w, p);
 
-        put(&b, "source", json_string(pw_source_to_string(p->source) ?: "unknown"));
-        put(&b, "uncertain", uncertain_json(p->uncertain));
-        put(&b, "children", children_json(p, ctx, hidden));
-        /* What it cost (taskstats), and its exited descendants with it. */
-        put(&b, "resources", pw_resources_json(p, access.ptrace_read));
-        put(&b, "resources_state", p->resources && p->resources->state == PW_RESOURCES_JOINED    ? json_string("joined")
-                                   : p->resources && p->resources->state == PW_RESOURCES_MISSING ? json_string("missing")
-                                                                                                 : json_null());
+        json_writer_key(w, "source");
+        json_writer_cstring(w, pw_source_to_string(p->source) ?: "unknown");
+        json_writer_key(w, "uncertain");
+        write_uncertain(w, p->uncertain);
+        json_writer_key(w, "children");
+        r = write_children(w, p, ctx, hidden);
+        if (r < 0)
+                return r;
+        /* What it cost (taskstats), and its exited descendants with it: built as small objects by
+         * resources.c, only for the records that have them. */
+        json_writer_key(w, "resources");
+        if (pw_process_has_resources(p))
+                json_writer_json_steal(w, pw_resources_json(p, access.ptrace_read));
+        else
+                json_writer_null(w);
+        json_writer_key(w, "resources_state");
+        if (p->resources && p->resources->state == PW_RESOURCES_JOINED)
+                json_writer_cstring(w, "joined");
+        else if (p->resources && p->resources->state == PW_RESOURCES_MISSING)
+                json_writer_cstring(w, "missing");
+        else
+                json_writer_null(w);
+        json_writer_key(w, "subtree_resources");
         subtree = ctx->policy ? pw_access_subtree(ctx->policy, ctx->caller, p) : PW_SUBTREE_FULL;
-        put(&b, "subtree_resources", subtree == PW_SUBTREE_HIDDEN ? json_null()
-                                                                   : pw_subtree_resources_json(p, subtree == PW_SUBTREE_FULL));
+        if (p->resources && subtree != PW_SUBTREE_HIDDEN)
+                json_writer_json_steal(w, pw_subtree_resources_json(p, subtree == PW_SUBTREE_FULL));
+        else
+                json_writer_null(w);
+        json_writer_object_end(w);
 
-        if (b.failed) {
-                json_decref(b.obj);
+        return json_writer_error(w);
+}
+
+int procjson_process(const PwProcess *p, const ProcJsonContext *ctx, json_t **ret) {
+        _cleanup_(json_writer_done) JsonWriter w = JSON_WRITER_INIT;
+        json_t *j;
+        int r;
+
+        r = procjson_write_process(&w, p, ctx);
+        if (r < 0)
+                return r;
+        /* The writer's text is valid JSON by construction; a failure here is memory. */
+        j = json_loadb(w.buf, w.len, JSON_DECODE_ANY, NULL);
+        if (!j)
                 return -ENOMEM;
-        }
-        *ret = b.obj;
+        *ret = j;
         return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "access-policy.h"
+#include "json-writer.h"
 #include "cnproc.h"
 #include "proctree.h"
 #include "resmon.h"
@@ -29,8 +30,14 @@ typedef struct ProcJsonContext {
         const PwCaller *caller;
 } ProcJsonContext;
 
-/* The Process object of io.procwatch.varlink, as ctx->caller may see it. Returns 0, -ENOMEM, or
- * -EACCES when the caller may not see p at all (check pw_access_visible() first). */
+/* The Process object of io.procwatch.varlink, as ctx->caller may see it, written to w as one value
+ * (after a comma when w needs one): the one code path for every record the daemon sends (Show,
+ * List, Tree, Events). Returns 0, -ENOMEM (w is failed then), or -EACCES when the caller may not
+ * see p at all (check pw_access_visible() first; nothing is written then). */
+int procjson_write_process(JsonWriter *w, const PwProcess *p, const ProcJsonContext *ctx);
+
+/* The same record as a jansson object (parsed from procjson_write_process()'s text), for callers
+ * that want to look into it. Returns as procjson_write_process(). */
 int procjson_process(const PwProcess *p, const ProcJsonContext *ctx, json_t **ret);
 
 /* "alive", "exited" or "displaced" (its pid was reused before its EXIT came). */

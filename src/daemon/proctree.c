@@ -371,6 +371,7 @@ static void process_free(ProcTree *t, PwProcess *p) {
         str_unref(t, p->cgroup);
         str_unref(t, p->unit);
         str_unref(t, p->user_unit);
+        free(p->comm_history);
         free(p->resources);
         free(p);
 }
@@ -862,15 +863,19 @@ int proctree_apply(ProcTree *t, const PwEvent *ev, PwApplyResult *ret) {
                         res->thread = true;
                         break;
                 }
-                if (p->n_comm_history == PROCTREE_COMM_HISTORY_MAX) {
-                        memmove(p->comm_history, p->comm_history + 1,
-                                sizeof(PwCommChange) * (PROCTREE_COMM_HISTORY_MAX - 1));
-                        p->n_comm_history--;
+                if (!p->comm_history)
+                        p->comm_history = calloc(PROCTREE_COMM_HISTORY_MAX, sizeof(PwCommChange));
+                if (p->comm_history) {
+                        if (p->n_comm_history == PROCTREE_COMM_HISTORY_MAX) {
+                                memmove(p->comm_history, p->comm_history + 1,
+                                        sizeof(PwCommChange) * (PROCTREE_COMM_HISTORY_MAX - 1));
+                                p->n_comm_history--;
+                        }
+                        p->comm_history[p->n_comm_history] = (PwCommChange){ .ts_ns = ev->timestamp_ns };
+                        memcpy(p->comm_history[p->n_comm_history].old_comm, p->comm, sizeof(p->comm));
+                        memcpy(p->comm_history[p->n_comm_history].new_comm, ev->comm.comm, sizeof(p->comm));
+                        p->n_comm_history++;
                 }
-                p->comm_history[p->n_comm_history] = (PwCommChange){ .ts_ns = ev->timestamp_ns };
-                memcpy(p->comm_history[p->n_comm_history].old_comm, p->comm, sizeof(p->comm));
-                memcpy(p->comm_history[p->n_comm_history].new_comm, ev->comm.comm, sizeof(p->comm));
-                p->n_comm_history++;
                 p->n_comm_changes++;
                 memcpy(p->comm, ev->comm.comm, sizeof(p->comm));
                 break;
@@ -1289,6 +1294,7 @@ ProcTree *proctree_free(ProcTree *t) {
                 str_unref(t, p->user_unit);
         }
         for (size_t i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);) {
+                free(p->comm_history);
                 free(p->resources);
                 free(p);
         }

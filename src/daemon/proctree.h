@@ -118,7 +118,10 @@ struct PwProcess {
         pid_t tracer;                 /* tgid of the tracer, 0 when not traced */
 
         char comm[PW_COMM_MAX + 1];
-        PwCommChange comm_history[PROCTREE_COMM_HISTORY_MAX];
+        /* PROCTREE_COMM_HISTORY_MAX entries, allocated at the first change (most processes never
+         * rename themselves: inline, the history was 384 of a record's 768 bytes); NULL before, or
+         * when that allocation failed (the change is then counted, not kept). */
+        PwCommChange *comm_history;
         unsigned n_comm_history;      /* kept; n_comm_changes counts all */
         unsigned n_comm_changes;
 

@@ -13,11 +13,12 @@
  *   carries on.
  *
  * - Output. Replies are queued and written as the socket takes them; the rest waits for EPOLLOUT.
- *   List and Tree replies can be tens of megabytes (30,000 processes) and take jansson a good part of
- *   a second to build, which the loop cannot spend at once while events arrive: so the request takes
- *   a snapshot of the identities (pid, start time) to list, and the reply is generated from it
- *   SERVER_OUTPUT_CHUNK bytes at a time, only when the client has read the previous chunk. Each
- *   step yields to the loop. A record evicted meanwhile is skipped; one that changed (a process
+ *   List and Tree replies can be tens of megabytes (30,000 processes), more than the loop should
+ *   write at once while events arrive: so the request takes a snapshot of the identities (pid, start
+ *   time) to list, and the reply is generated from it SERVER_OUTPUT_CHUNK bytes at a time, only when
+ *   the client has read the previous chunk. Each step yields to the loop. Records are written as
+ *   JSON text directly (procjson_write_process(), json-writer.h), never as a jansson object tree:
+ *   the one code path for a record in Show, List, Tree and Events. A record evicted meanwhile is skipped; one that changed (a process
  *   that exited) is shown as it is when its turn comes.
  *
  * - Backpressure. While a reply is being generated, or more than SERVER_OUTPUT_CHUNK bytes wait,
@@ -105,8 +106,9 @@ typedef struct StreamItem {
 /* A List or Tree reply being generated. */
 typedef struct Stream {
         StreamItem *items;
-        size_t n, pos, emitted;
+        size_t n, pos;
         ProcJsonContext ctx;
+        JsonWriter out;             /* the records of one step, before they are queued */
 } Stream;
 
 /* What an Events subscriber asked for. */
@@ -367,6 +369,7 @@ static void roots_walk(Server *s, const PwProcess *p) {
 static Stream *stream_free(Stream *st) {
         if (st) {
                 free(st->items);
+                json_writer_done(&st->out);
                 free(st);
         }
         return NULL;
@@ -739,8 +742,9 @@ static int method_show(Client *c, const VarlinkCall *call) {
         const char *id = NULL;
         int64_t pid = 0;
         ProcJsonContext ctx = {};
+        _cleanup_(json_writer_done) JsonWriter w = JSON_WRITER_INIT;
+        size_t before;
         PwProcess *p;
-        json_t *j;
         int has_pid, has_id, r;
 
         has_pid = param_int(call->parameters, "pid", 1, INT32_MAX, &pid);
@@ -761,12 +765,27 @@ static int method_show(Client *c, const VarlinkCall *call) {
         if (!p || !client_sees(c, p))
                 return reply_no_such_process(c, call, has_pid, pid, has_id ? id : NULL);
 
+        if (call->oneway)
+                return 0;
         client_sample_clock(&ctx);
         client_json_context(c, &ctx);
-        r = procjson_process(p, &ctx, &j);
+        json_writer_object_begin(&w);
+        json_writer_key(&w, "parameters");
+        json_writer_object_begin(&w);
+        json_writer_key(&w, "process");
+        r = procjson_write_process(&w, p, &ctx);
         if (r < 0)
                 return r;
-        return reply(c, call, json_pack("{s:o}", "process", j));
+        json_writer_object_end(&w);
+        json_writer_object_end(&w);
+        json_writer_append(&w, "", 1); /* the NUL that ends the message */
+        r = json_writer_error(&w);
+        if (r < 0)
+                return r;
+        before = varlink_conn_pending_out(&c->conn);
+        r = varlink_conn_queue(&c->conn, w.buf, w.len);
+        client_note_queued(c, before);
+        return r;
 }
 
 static int stream_start(Client *c, const VarlinkCall *call, Stream *st) {
@@ -790,40 +809,37 @@ static int stream_start(Client *c, const VarlinkCall *call, Stream *st) {
         return 0;
 }
 
-/* Appends the next records of the reply, up to a chunk; ends the message after the last. */
+/* Appends the next records of the reply, up to a chunk; ends the message after the last. The
+ * records of a step are written into st->out, then queued at once. */
 static int stream_step(Client *c) {
         Stream *st = c->stream;
-        size_t before = varlink_conn_pending_out(&c->conn);
+        size_t before = varlink_conn_pending_out(&c->conn), chunk = c->server->limits.output_chunk;
         unsigned looked = 0;
         int r;
 
-        while (st->pos < st->n && varlink_conn_pending_out(&c->conn) < c->server->limits.output_chunk &&
-               !share_full(c->server, c->share) && looked++ < SERVER_STREAM_STEP_MAX) {
+        /* The reply's array is open: the first record follows "[", the others a comma. */
+        while (st->pos < st->n && before + st->out.len < chunk && !share_full(c->server, c->share) &&
+               looked++ < SERVER_STREAM_STEP_MAX) {
                 const StreamItem *it = &st->items[st->pos++];
                 PwProcess *p = tree_lookup(c->server->tree, it->pid, it->start_ns);
-                _cleanup_(json_decrefp) json_t *j = NULL;
 
                 if (!p || !client_sees(c, p))
                         continue; /* evicted since the snapshot, or hidden from this caller */
-                r = procjson_process(p, &st->ctx, &j);
+                r = procjson_write_process(&st->out, p, &st->ctx);
                 if (r < 0)
                         return r;
-                if (st->emitted > 0) {
-                        r = varlink_conn_queue(&c->conn, ",", 1);
-                        if (r < 0)
-                                return r;
-                }
-                r = varlink_conn_queue_json(&c->conn, j, false);
-                if (r < 0)
-                        return r;
-                st->emitted++;
         }
-        if (st->pos == st->n) {
-                r = varlink_conn_queue(&c->conn, "]}}", 4); /* with the NUL that ends the message */
-                if (r < 0)
-                        return r;
+        if (st->pos == st->n)
+                json_writer_append(&st->out, "]}}", 4); /* with the NUL that ends the message */
+        r = json_writer_error(&st->out);
+        if (r < 0)
+                return r;
+        r = varlink_conn_queue(&c->conn, st->out.buf, st->out.len);
+        if (r < 0)
+                return r;
+        json_writer_clear_text(&st->out);
+        if (st->pos == st->n)
                 c->stream = stream_free(st);
-        }
         client_note_queued(c, before);
         return 0;
 }
@@ -1113,43 +1129,56 @@ static bool subscription_match(const Client *c, const PwEvent *ev, const PwApply
 
 /* The whole reply message for one event as c may see it, NUL-terminated, malloc'ed. */
 static char *event_message(const Client *c, const PwEvent *ev, const PwApplyResult *res, size_t *ret_len) {
-        _cleanup_(json_decrefp) json_t *msg = NULL;
-        json_t *e, *proc = NULL;
+        _cleanup_(json_writer_done) JsonWriter w = JSON_WRITER_INIT;
         ProcJsonContext ctx = {};
         const PwProcess *parent = res->process ? res->process->parent : NULL;
         bool parent_shown;
-        char *text;
 
         client_sample_clock(&ctx);
         client_json_context(c, &ctx);
-        if (res->process && procjson_process(res->process, &ctx, &proc) < 0)
-                return NULL;
         /* The fork's parent is named only to a caller that sees it. */
         parent_shown = pw_access_sees_all(ctx.policy, ctx.caller) ||
                        (parent && parent->pid == ev->fork.parent_tgid && pw_access_visible(ctx.policy, ctx.caller, parent));
-        e = json_pack("{s:s, s:I, s:I, s:i, s:i, s:b, s:o*}", "kind", pw_event_kind_to_string(ev->kind),
-                      "time_monotonic_ns", (json_int_t) ev->timestamp_ns, "time_realtime_usec",
-                      (json_int_t) (((int64_t) ev->timestamp_ns + ctx.realtime_offset_ns) / 1000), "pid",
-                      (int) pw_event_tgid(ev), "tid", (int) pw_event_tid(ev), "thread", res->thread, "process", proc);
-        if (!e)
+        json_writer_object_begin(&w);
+        json_writer_key(&w, "parameters");
+        json_writer_object_begin(&w);
+        json_writer_key(&w, "event");
+        json_writer_object_begin(&w);
+        json_writer_key(&w, "kind");
+        json_writer_cstring(&w, pw_event_kind_to_string(ev->kind));
+        json_writer_key(&w, "time_monotonic_ns");
+        json_writer_int(&w, (int64_t) ev->timestamp_ns);
+        json_writer_key(&w, "time_realtime_usec");
+        json_writer_int(&w, ((int64_t) ev->timestamp_ns + ctx.realtime_offset_ns) / 1000);
+        json_writer_key(&w, "pid");
+        json_writer_int(&w, pw_event_tgid(ev));
+        json_writer_key(&w, "tid");
+        json_writer_int(&w, pw_event_tid(ev));
+        json_writer_key(&w, "thread");
+        json_writer_bool(&w, res->thread);
+        if (res->process) {
+                json_writer_key(&w, "process");
+                if (procjson_write_process(&w, res->process, &ctx) < 0)
+                        return NULL;
+        }
+        if (ev->kind == PW_EVENT_FORK && parent_shown) {
+                json_writer_key(&w, "parent_pid");
+                json_writer_int(&w, ev->fork.parent_tgid);
+        }
+        if (res->process_ended && res->process && res->process->exit_ns >= res->process->start_ns) {
+                json_writer_key(&w, "lifetime_usec");
+                json_writer_int(&w, (int64_t) ((res->process->exit_ns - res->process->start_ns) / 1000));
+        }
+        json_writer_object_end(&w);
+        json_writer_object_end(&w);
+        json_writer_key(&w, "continues");
+        json_writer_bool(&w, true);
+        json_writer_object_end(&w);
+        json_writer_append(&w, "", 1); /* the NUL ends the message */
+        if (json_writer_error(&w) < 0)
                 return NULL;
-        if (ev->kind == PW_EVENT_FORK && parent_shown &&
-            json_object_set_new(e, "parent_pid", json_integer(ev->fork.parent_tgid)) < 0)
-                goto oom;
-        if (res->process_ended && res->process && res->process->exit_ns >= res->process->start_ns &&
-            json_object_set_new(e, "lifetime_usec",
-                                json_integer((json_int_t) ((res->process->exit_ns - res->process->start_ns) / 1000))) < 0)
-                goto oom;
-        msg = json_pack("{s:{s:o}, s:b}", "parameters", "event", e, "continues", true);
-        if (!msg)
-                return NULL;
-        text = json_dumps(msg, JSON_COMPACT);
-        if (text)
-                *ret_len = strlen(text) + 1; /* the NUL ends the message */
-        return text;
-oom:
-        json_decref(e);
-        return NULL;
+        *ret_len = w.len;
+        return TAKE_PTR(w.buf);
 }
 
 /* Queues the {"missed": N} record when it fits with room to spare for the event that follows. */
