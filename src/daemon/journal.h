@@ -18,6 +18,12 @@
 /* While journald is absent or refuses entries, it is tried again this often (entries in between
  * are counted as not forwarded). */
 #define JOURNAL_RETRY_USEC (500 * USEC_PER_MSEC)
+/* Entries queued with journal_submit_deferred() that wake the writer without waiting for
+ * journal_kick(). */
+#define JOURNAL_WAKE_BATCH 64U
+/* While sends succeed, journald's socket file is checked for at most this often (sd_journal_sendv()
+ * takes a missing socket for success; see journal.c). */
+#define JOURNAL_PRESENCE_CHECK_USEC (10 * USEC_PER_MSEC)
 /* At shutdown the writer gets this long to send what is queued; the rest is counted. */
 #define JOURNAL_FLUSH_USEC (300 * USEC_PER_MSEC)
 /* The journal socket libsystemd sends to. */
@@ -50,9 +56,15 @@ int journal_new(Journal **ret, const char *socket_path);
 Journal *journal_free(Journal *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Journal *, journal_free);
 
-/* Queues e (takes ownership, also on failure). Never blocks: when the queue is full, e is freed and
- * counted. Returns 0, or -ENOBUFS when dropped. */
+/* Queues e (takes ownership, also on failure): a ready-built entry, or an event's snapshot
+ * (pw_journal_snapshot_new()) that the writer builds. Never blocks: when the queue is full, e is freed
+ * and counted. Returns 0, or -ENOBUFS when dropped. journal_submit() wakes the writer;
+ * journal_submit_deferred() only when JOURNAL_WAKE_BATCH entries wait: the caller then calls
+ * journal_kick() once it has queued what it had (the event loop: once per iteration). */
 int journal_submit(Journal *j, PwJournalEntry *e);
+int journal_submit_deferred(Journal *j, PwJournalEntry *e);
+/* Wakes the writer if entries wait for it. Accepts NULL. */
+void journal_kick(Journal *j);
 
 void journal_get_stats(Journal *j, JournalStats *ret);
 uint64_t journal_stats_dropped(const JournalStats *s);

@@ -122,7 +122,9 @@ static void process_reparent_queue(Manager *m) {
         }
 }
 
-/* Hands an event, as applied, to the journal writer if the filters want it. Never blocks. */
+/* Hands an event, as applied, to the journal writer if the filters want it: a snapshot of the event
+ * and its record, which the writer thread formats. Never blocks; the writer is woken once per loop
+ * iteration (on_loop_done()). */
 static void journal_forward(Manager *m, const PwEvent *ev, const PwApplyResult *res) {
         PwJournalContext ctx;
         PwJournalEntry *e;
@@ -135,12 +137,20 @@ static void journal_forward(Manager *m, const PwEvent *ev, const PwApplyResult *
                 .realtime_offset_ns = (int64_t) (now_nsec(CLOCK_REALTIME) - now_nsec(CLOCK_MONOTONIC)),
                 .resources = resmon_enabled(m->resmon),
         };
-        r = pw_journal_entry_build(ev, res, res->process, &ctx, &e);
+        r = pw_journal_snapshot_new(ev, res, res->process, &ctx, &e);
         if (r < 0) {
                 log_debug_errno(r, "Failed to build a journal entry, ignoring: %m");
                 return;
         }
-        (void) journal_submit(m->journal, e);
+        (void) journal_submit_deferred(m->journal, e);
+}
+
+/* After every loop iteration that dispatched something: what it queued for the journal goes out. */
+static int on_loop_done(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+
+        journal_kick(m->journal);
+        return 0;
 }
 
 /* A daemon message for the journal (besides the log line on stderr). */
@@ -643,6 +653,9 @@ int manager_new(Manager **ret, const ManagerOptions *opts) {
                 r = journal_new(&m->journal, NULL);
                 if (r < 0)
                         return log_error_errno(r, "Failed to start the journal writer: %m");
+                r = sd_event_add_post(m->event, &m->journal_kick_source, on_loop_done, m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to hook the journal writer to the event loop: %m");
         }
         r = resmon_new(&m->resmon, m->event, m->tree, &m->opts.taskstats, forward_exit, m);
         if (r < 0)
@@ -658,6 +671,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->cnproc_source);
         sd_event_source_disable_unref(m->status_timer);
         sd_event_source_disable_unref(m->reconcile_timer);
+        sd_event_source_disable_unref(m->journal_kick_source);
         /* Before the journal and the server: it forwards the exits it still holds. */
         resmon_free(m->resmon);
         /* First: bounded (JOURNAL_FLUSH_USEC), and the entries own their strings. */

@@ -70,6 +70,7 @@ typedef struct Manager {
         sd_event_source *cnproc_source;
         sd_event_source *status_timer;
         sd_event_source *reconcile_timer;
+        sd_event_source *journal_kick_source; /* a post source: wakes the journal writer once per iteration */
         CnProc *cnproc;
         ProcTree *tree;
         Server *server;                 /* the control socket */
