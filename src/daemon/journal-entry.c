@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Journal entries for process events (see journal-entry.h). */
+#include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -651,4 +652,41 @@ int pw_journal_builder_build_snapshot(PwJournalBuilder *b, const PwJournalEntry 
         if (!s)
                 return -EINVAL;
         return pw_journal_builder_build(b, &s->ev, &s->res, &s->proc, &s->ctx);
+}
+
+/* --- the native protocol -------------------------------------------------------------------------- */
+
+size_t pw_journal_native_encode(const struct iovec *iov, size_t n, char *buf, size_t size) {
+        size_t need = 0, o = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                const char *f = iov[i].iov_base, *eq = memchr(f, '=', iov[i].iov_len);
+                size_t nl = eq ? (size_t) (eq - f) : iov[i].iov_len, vl = eq ? iov[i].iov_len - nl - 1 : 0;
+
+                if (eq && memchr(eq + 1, '\n', vl))
+                        need += nl + 1 + 8 + vl + 1;
+                else
+                        need += iov[i].iov_len + 1;
+        }
+        if (need > size)
+                return need;
+        for (size_t i = 0; i < n; i++) {
+                const char *f = iov[i].iov_base, *eq = memchr(f, '=', iov[i].iov_len);
+                size_t nl = eq ? (size_t) (eq - f) : iov[i].iov_len, vl = eq ? iov[i].iov_len - nl - 1 : 0;
+
+                if (eq && memchr(eq + 1, '\n', vl)) {
+                        uint64_t le = htole64((uint64_t) vl);
+
+                        memcpy(buf + o, f, nl);
+                        buf[o + nl] = '\n';
+                        memcpy(buf + o + nl + 1, &le, 8);
+                        memcpy(buf + o + nl + 9, eq + 1, vl);
+                        o += nl + 9 + vl;
+                } else {
+                        memcpy(buf + o, f, iov[i].iov_len);
+                        o += iov[i].iov_len;
+                }
+                buf[o++] = '\n';
+        }
+        return o;
 }

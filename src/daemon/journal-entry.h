@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* One journal entry per forwarded event: the "FIELD=value" iovecs for sd_journal_sendv(), built from
- * the event, what applying it did and the process record. Pure: no I/O, no logging, no clocks read
- * (the realtime offset is passed in). Every string is copied into the entry, which owns one block of
- * memory: the record may be evicted before the writer thread sends it.
+/* One journal entry per forwarded event: the "FIELD=value" fields, built from the event, what applying
+ * it did and the process record, and their encoding in journald's native protocol. Pure: no I/O, no
+ * logging, no clocks read (the realtime offset is passed in). What the entry needs of the record is
+ * copied (a snapshot, or the entry itself), each in one block of memory: the record may be evicted
+ * before the writer thread sends it.
  *
  * Values are raw bytes (the native protocol is binary-safe: a newline or 0xff in a comm goes through
  * intact). MESSAGE is one readable line: control characters, '\\' and invalid UTF-8 are escaped
@@ -97,6 +98,12 @@ int pw_journal_snapshot_new(const PwEvent *ev, const PwApplyResult *res, const P
 /* Builds the entry e->snapshot describes into b: exactly what pw_journal_builder_build() gives for the
  * event and record as they were when the snapshot was taken. */
 int pw_journal_builder_build_snapshot(PwJournalBuilder *b, const PwJournalEntry *e);
+
+/* journald's native protocol: the datagram for the fields iov[0..n) ("NAME=value" each) is
+ * "NAME=value\n" per field, or, for a value holding a newline, "NAME\n", the value's length as a
+ * 64-bit little-endian number, the value and "\n" (binary-safe). Writes it into buf when it fits in
+ * size bytes; returns its size either way. */
+size_t pw_journal_native_encode(const struct iovec *iov, size_t n, char *buf, size_t size);
 
 /* A daemon message: MESSAGE, MESSAGE_ID, PRIORITY, SYSLOG_IDENTIFIER and the extra "FIELD=value"
  * strings (NULL-terminated list, may be NULL). */

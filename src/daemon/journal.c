@@ -19,10 +19,17 @@
  * entry data; beyond either, journal_submit() frees the entry and counts it (queue full). Memory is
  * bounded whatever journald does, and ingest never waits.
  *
- * Absence. libsystemd's sd_journal_sendv() returns 0 when the socket file is missing (it treats "no
- * journald" as success) and -ECONNREFUSED when journald is dead but the file remains. The writer
- * checks the socket file (stat, S_ISSOCK) before a send when it last checked more than
- * JOURNAL_PRESENCE_CHECK_USEC ago or the last send failed, and counts both cases as not forwarded
+ * The send. The writer speaks journald's native protocol itself (pw_journal_native_encode()): each
+ * entry is one contiguous datagram sent with one iovec on a socket connected once, where
+ * sd_journal_sendv() named the socket's path in every send (a path lookup each time) and handed the
+ * kernel three or four iovecs per field. An entry too large for a datagram goes through
+ * sd_journal_sendv(), which passes it in a memfd.
+ *
+ * Absence. connect() says ENOENT when the socket file is missing and ECONNREFUSED when journald is
+ * dead but the file remains; a send on the connection says ECONNREFUSED once journald has gone (a
+ * restarted journald has a new socket: the writer connects again once, then gives up on that entry).
+ * (sd_journal_sendv() took a missing socket for success, so the writer had to stat() the file before
+ * every send.) Both cases are counted as not forwarded
  * (journald unavailable), says so in the log once, then tries again every JOURNAL_RETRY_USEC (the
  * entries in between are counted, not sent) and logs once when journald takes entries again.
  *
@@ -42,7 +49,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 /* No CODE_FILE=/CODE_LINE= of this file on every process event. */
 #define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
@@ -87,7 +95,9 @@ struct Journal {
         /* Writer thread only. */
         _Alignas(64) bool unavailable;
         usec_t next_retry_usec;
-        usec_t presence_checked_usec; /* the socket file was there then */
+        int fd;                       /* connected to socket_path, or -EBADF */
+        char *dgram;                  /* the datagram being sent, kept between entries */
+        size_t dgram_alloc;
         PwJournalBuilder builder;
         struct iovec iov[PW_JOURNAL_FIELDS_MAX];
         uint64_t reported[_JOURNAL_DROP_MAX];
@@ -135,32 +145,71 @@ static uint64_t dropped(Journal *j, JournalDropReason r) {
         return get(&j->dropped[r]) + get(&j->dropped_writer[r]);
 }
 
-/* The socket file is there: checked at most every JOURNAL_PRESENCE_CHECK_USEC while sends succeed,
- * before every send otherwise. */
-static bool socket_present(Journal *j, usec_t now) {
-        struct stat st;
+static int journal_connect(Journal *j) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd, sndbuf = 8 * 1024 * 1024;
 
-        if (!j->unavailable && j->presence_checked_usec > 0 && now < j->presence_checked_usec + JOURNAL_PRESENCE_CHECK_USEC)
-                return true;
-        if (stat(j->socket_path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
-                j->presence_checked_usec = 0;
-                return false;
+        if (strlen(j->socket_path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, j->socket_path);
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        /* As libsystemd does: room for bursts before a send blocks. Best effort. */
+        (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+        if (connect(fd, (struct sockaddr *) &sa, SUN_LEN(&sa)) < 0) {
+                int r = -errno;
+
+                (void) close(fd);
+                return r;
         }
-        j->presence_checked_usec = now;
-        return true;
+        j->fd = fd;
+        return 0;
+}
+
+/* One datagram in the native protocol on the connection; connects (again) when needed. */
+static int send_native(Journal *j, const struct iovec *iov, size_t n) {
+        size_t size = pw_journal_native_encode(iov, n, j->dgram, j->dgram_alloc);
+        int r = 0;
+
+        if (size > j->dgram_alloc) {
+                size_t na = MAX(size, 2 * j->dgram_alloc);
+                char *nd = realloc(j->dgram, na);
+
+                if (!nd)
+                        return -ENOMEM;
+                j->dgram = nd;
+                j->dgram_alloc = na;
+                size = pw_journal_native_encode(iov, n, j->dgram, j->dgram_alloc);
+        }
+        for (unsigned attempt = 0; attempt < 2; attempt++) {
+                if (j->fd < 0) {
+                        r = journal_connect(j);
+                        if (r < 0)
+                                return r;
+                }
+                if (send(j->fd, j->dgram, size, MSG_NOSIGNAL) >= 0)
+                        return 0;
+                r = -errno;
+                if (r == -EMSGSIZE || r == -ENOBUFS)
+                        /* Too large for a datagram: libsystemd passes it in a memfd. It sends to
+                         * the default path only. */
+                        return strcmp(j->socket_path, JOURNAL_SOCKET_PATH) == 0 ? sd_journal_sendv(iov, (int) n) : r;
+                /* journald went away (perhaps restarted, with a new socket): once more, afresh. */
+                j->fd = safe_close(j->fd);
+        }
+        return r;
 }
 
 /* One send, absence checked first; an event's snapshot is built here. Returns 0 when journald took
  * it, -ENOENT when its socket is not there, or what building or sending failed with. */
-static int send_entry(Journal *j, PwJournalEntry *e, usec_t now) {
+static int send_entry(Journal *j, PwJournalEntry *e) {
         char user[sizeof("PROCWATCH_USER=") + JOURNAL_USER_NAME_MAX];
         struct iovec *iov = e->iov;
         size_t n = e->n_iov;
         bool want_user = e->want_user;
         uint32_t uid = e->user_uid;
 
-        if (!socket_present(j, now))
-                return -ENOENT;
         if (e->snapshot) {
                 int r = pw_journal_builder_build_snapshot(&j->builder, e);
 
@@ -184,7 +233,7 @@ static int send_entry(Journal *j, PwJournalEntry *e, usec_t now) {
                         iov[n++] = (struct iovec){ .iov_base = user, .iov_len = sizeof(prefix) - 1 + k };
                 }
         }
-        return sd_journal_sendv(iov, (int) n);
+        return send_native(j, iov, n);
 }
 
 static void write_summary(Journal *j) {
@@ -211,7 +260,7 @@ static void write_summary(Journal *j) {
         snprintf(f3, sizeof(f3), "PROCWATCH_FORWARDED=%llu", (unsigned long long) get(&j->forwarded));
         if (pw_journal_entry_message(PW_MESSAGE_NOT_FORWARDED, PW_JOURNAL_PRIORITY_WARNING, msg, extra, &e) < 0)
                 return; /* tried again after the next entry */
-        if (send_entry(j, e, now_usec(CLOCK_MONOTONIC)) >= 0) {
+        if (send_entry(j, e) >= 0) {
                 for (unsigned i = 0; i < _JOURNAL_DROP_MAX; i++)
                         j->reported[i] += d[i];
                 count(&j->summaries, 1);
@@ -231,7 +280,7 @@ static void handle(Journal *j, PwJournalEntry *e) {
                 count(&j->dropped_writer[JOURNAL_DROP_UNAVAILABLE], 1);
                 return;
         }
-        r = send_entry(j, e, now);
+        r = send_entry(j, e);
         if (r == -ENOMEM && e->snapshot) {
                 /* Not journald's fault: counted, and journald is not marked unavailable. */
                 count(&j->dropped_writer[JOURNAL_DROP_UNAVAILABLE], 1);
@@ -309,6 +358,7 @@ int journal_new(Journal **ret, const char *socket_path) {
                 return -ENOMEM;
         }
         (void) pthread_mutex_init(&j->lock, NULL);
+        j->fd = -EBADF;
         (void) pthread_cond_init(&j->wake, NULL);
         (void) pthread_condattr_init(&ca);
         (void) pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -380,6 +430,8 @@ Journal *journal_free(Journal *j) {
         }
         free_queue(j->head);
         pw_journal_builder_done(&j->builder);
+        safe_close(j->fd);
+        free(j->dgram);
         (void) pthread_cond_destroy(&j->wake);
         (void) pthread_cond_destroy(&j->done);
         (void) pthread_mutex_destroy(&j->lock);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The journal writer: a bounded queue of ready-built entries and one thread that sends them with
- * sd_journal_sendv(). The design is set out at the top of journal.c. */
+ * journald's native protocol. The design is set out at the top of journal.c. */
 #pragma once
 
 #include <stdbool.h>
@@ -21,12 +21,9 @@
 /* Entries queued with journal_submit_deferred() that wake the writer without waiting for
  * journal_kick(). */
 #define JOURNAL_WAKE_BATCH 64U
-/* While sends succeed, journald's socket file is checked for at most this often (sd_journal_sendv()
- * takes a missing socket for success; see journal.c). */
-#define JOURNAL_PRESENCE_CHECK_USEC (10 * USEC_PER_MSEC)
 /* At shutdown the writer gets this long to send what is queued; the rest is counted. */
 #define JOURNAL_FLUSH_USEC (300 * USEC_PER_MSEC)
-/* The journal socket libsystemd sends to. */
+/* journald's native socket (where libsystemd sends too). */
 #define JOURNAL_SOCKET_PATH "/run/systemd/journal/socket"
 
 typedef enum JournalDropReason {
@@ -47,8 +44,8 @@ typedef struct JournalStats {
 
 typedef struct Journal Journal;
 
-/* Starts the writer thread. socket_path NULL: JOURNAL_SOCKET_PATH (what libsystemd uses; a test may
- * only change where presence is checked). */
+/* Starts the writer thread. socket_path NULL: JOURNAL_SOCKET_PATH; another path is for tests (an
+ * entry too large for a datagram then fails rather than going to the host's journald). */
 int journal_new(Journal **ret, const char *socket_path);
 /* Flushes for at most JOURNAL_FLUSH_USEC, stops the thread and frees everything. When the writer is
  * still blocked on journald at the deadline, what is left is counted as dropped (and logged) and the
