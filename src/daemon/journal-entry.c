@@ -491,9 +491,14 @@ int pw_journal_builder_build(PwJournalBuilder *b, const PwEvent *ev, const PwApp
                 size_t n = pw_resources_journal_fields(p, rf, ELEMENTSOF(rf));
 
                 for (size_t i = 0; i < n; i++) {
+                        static const char prefix[] = "PROCWATCH_";
                         char name[64];
+                        size_t k = strlen(rf[i].name);
 
-                        snprintf(name, sizeof(name), "PROCWATCH_%s", rf[i].name);
+                        if (sizeof(prefix) + k > sizeof(name))
+                                continue;
+                        memcpy(name, prefix, sizeof(prefix) - 1);
+                        memcpy(name + sizeof(prefix) - 1, rf[i].name, k + 1);
                         field_u64(b, name, rf[i].value);
                 }
                 if (n == 0 && ctx && ctx->resources)
