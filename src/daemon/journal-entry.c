@@ -174,8 +174,19 @@ size_t pw_journal_escape(const char *s, size_t n, char *out, size_t size) {
 
         for (size_t i = 0; i < n;) {
                 char tmp[8];
-                size_t k = utf8_valid(u + i, n - i), tl;
+                size_t k, tl;
 
+                /* Printable ASCII, most of what is written, as it is. */
+                if (u[i] >= 0x20 && u[i] < 0x7f && u[i] != '\\') {
+                        if (size > 0 && o + 1 < size)
+                                out[o] = (char) u[i];
+                        else if (size > 0 && o < size)
+                                size = o + 1;
+                        o++;
+                        i++;
+                        continue;
+                }
+                k = utf8_valid(u + i, n - i);
                 if (k == 1 && u[i] == '\n')
                         tl = (size_t) snprintf(tmp, sizeof(tmp), "\\n");
                 else if (k == 1 && u[i] == '\t')
@@ -216,6 +227,28 @@ _printf_(3, 4) static void msg_fmt(char *msg, size_t size, const char *fmt, ...)
 
 static void msg_esc(char *msg, size_t size, const char *s, size_t n) {
         (void) pw_journal_escape(s, n, msg, size);
+}
+
+/* msg_fmt(msg, size, "%s", s) and "%d" without printf: the parts every exec and exit entry has. */
+static void msg_str(char *msg, size_t size, const char *s) {
+        size_t o = strnlen(msg, size), n = strlen(s);
+
+        if (o + 1 >= size)
+                return;
+        n = MIN(n, size - o - 1);
+        memcpy(msg + o, s, n);
+        msg[o + n] = '\0';
+}
+
+static void msg_int(char *msg, size_t size, int64_t v) {
+        char s[24];
+        size_t n = 0;
+
+        if (v < 0)
+                s[n++] = '-';
+        n += format_u64(s + n, v < 0 ? -(uint64_t) v : (uint64_t) v);
+        s[n] = '\0';
+        msg_str(msg, size, s);
 }
 
 /* The wait status of a process's end: -1 when not known (events were lost). */
@@ -349,7 +382,10 @@ int pw_journal_builder_build(PwJournalBuilder *b, const PwEvent *ev, const PwApp
         }
 
         /* MESSAGE: one line, "KIND PID ..." */
-        msg_fmt(msg, sizeof(msg), "%s %d ", kind, (int) p->pid);
+        msg_str(msg, sizeof(msg), kind);
+        msg_str(msg, sizeof(msg), " ");
+        msg_int(msg, sizeof(msg), (int) p->pid);
+        msg_str(msg, sizeof(msg), " ");
         if (res->thread && !res->process_ended && pw_event_tid(ev) != p->pid)
                 msg_fmt(msg, sizeof(msg), "thread %d ", (int) pw_event_tid(ev));
         switch (ev->kind) {
@@ -370,14 +406,18 @@ int pw_journal_builder_build(PwJournalBuilder *b, const PwEvent *ev, const PwApp
                                         msg_fmt(msg, sizeof(msg), "...");
                         }
                 }
-                msg_fmt(msg, sizeof(msg), " (parent %d ", (int) p->ppid);
+                msg_str(msg, sizeof(msg), " (parent ");
+                msg_int(msg, sizeof(msg), (int) p->ppid);
+                msg_str(msg, sizeof(msg), " ");
                 if (p->parent)
                         msg_esc(msg, sizeof(msg), p->parent->comm, strnlen(p->parent->comm, sizeof(p->parent->comm)));
                 else
                         msg_fmt(msg, sizeof(msg), "?");
-                if (ids_known)
-                        msg_fmt(msg, sizeof(msg), ", uid %" PRIu32 ")", p->uid);
-                else
+                if (ids_known) {
+                        msg_str(msg, sizeof(msg), ", uid ");
+                        msg_int(msg, sizeof(msg), p->uid);
+                        msg_str(msg, sizeof(msg), ")");
+                } else
                         msg_fmt(msg, sizeof(msg), ")");
                 break;
         case PW_EVENT_EXIT:
@@ -387,11 +427,14 @@ int pw_journal_builder_build(PwJournalBuilder *b, const PwEvent *ev, const PwApp
                 else if (WIFSIGNALED(status))
                         msg_fmt(msg, sizeof(msg), ": killed by %s%s", signal_name(WTERMSIG(status), sig, sizeof(sig)),
                                 WCOREDUMP(status) || (res->process_ended && p->coredumped) ? " (core dumped)" : "");
-                else
-                        msg_fmt(msg, sizeof(msg), ": status %d", WEXITSTATUS(status));
+                else {
+                        msg_str(msg, sizeof(msg), ": status ");
+                        msg_int(msg, sizeof(msg), WEXITSTATUS(status));
+                }
                 if (start_known) {
                         format_duration(dur, sizeof(dur), duration_usec);
-                        msg_fmt(msg, sizeof(msg), " after %s", dur);
+                        msg_str(msg, sizeof(msg), " after ");
+                        msg_str(msg, sizeof(msg), dur);
                 }
                 if (res->process_ended && (pw_process_has_resources(p) || (ctx && ctx->resources)))
                         (void) pw_resources_message(p, msg, sizeof(msg));
