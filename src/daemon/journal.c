@@ -10,10 +10,10 @@
  * into one builder it reuses (no allocation per entry) and sends it.
  *
  * Cheap per entry. The loop queues with journal_submit_deferred(), which does not wake the writer,
- * and calls journal_kick() once per loop iteration: the writer then takes every queued entry under
- * one lock, and a storm costs a wake-up per batch of entries, not two futex calls and two context
- * switches per entry. JOURNAL_WAKE_BATCH entries queued wake it at once, so a long iteration does not
- * leave it idle.
+ * and calls journal_kick() a little later (MANAGER_JOURNAL_KICK_USEC after the first entry queued
+ * since the last kick): the writer then takes every queued entry under one lock, and a storm costs a
+ * wake-up per batch of entries, not two futex calls and two context switches per entry.
+ * JOURNAL_WAKE_BATCH entries queued wake it at once, so a storm does not leave it idle.
  *
  * Bounds. The queue holds at most JOURNAL_QUEUE_MAX_ENTRIES entries and JOURNAL_QUEUE_MAX_BYTES of
  * entry data; beyond either, journal_submit() frees the entry and counts it (queue full). Memory is

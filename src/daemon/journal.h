@@ -57,7 +57,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Journal *, journal_free);
  * (pw_journal_snapshot_new()) that the writer builds. Never blocks: when the queue is full, e is freed
  * and counted. Returns 0, or -ENOBUFS when dropped. journal_submit() wakes the writer;
  * journal_submit_deferred() only when JOURNAL_WAKE_BATCH entries wait: the caller then calls
- * journal_kick() once it has queued what it had (the event loop: once per iteration). */
+ * journal_kick() once it has queued what it had (the event loop: at most MANAGER_JOURNAL_KICK_USEC
+ * after the first entry it queued since the last kick). */
 int journal_submit(Journal *j, PwJournalEntry *e);
 int journal_submit_deferred(Journal *j, PwJournalEntry *e);
 /* Wakes the writer if entries wait for it. Accepts NULL. */

@@ -123,8 +123,9 @@ static void process_reparent_queue(Manager *m) {
 }
 
 /* Hands an event, as applied, to the journal writer if the filters want it: a snapshot of the event
- * and its record, which the writer thread formats. Never blocks; the writer is woken once per loop
- * iteration (on_loop_done()). */
+ * and its record, which the writer thread formats. Never blocks. The writer is woken by
+ * JOURNAL_WAKE_BATCH entries queued, or MANAGER_JOURNAL_KICK_USEC after the first entry queued since
+ * it was last woken (on_journal_kick()): in a storm a wake-up carries tens of entries, not one. */
 static void journal_forward(Manager *m, const PwEvent *ev, const PwApplyResult *res) {
         PwJournalContext ctx;
         PwJournalEntry *e;
@@ -143,12 +144,24 @@ static void journal_forward(Manager *m, const PwEvent *ev, const PwApplyResult *
                 return;
         }
         (void) journal_submit_deferred(m->journal, e);
+        if (!m->journal_kick_armed) {
+                r = sd_event_source_set_time_relative(m->journal_kick_source, MANAGER_JOURNAL_KICK_USEC);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->journal_kick_source, SD_EVENT_ONESHOT);
+                if (r < 0) {
+                        /* Cannot defer: wake it now. */
+                        log_debug_errno(r, "Failed to arm the journal writer's timer, waking it at once: %m");
+                        journal_kick(m->journal);
+                        return;
+                }
+                m->journal_kick_armed = true;
+        }
 }
 
-/* After every loop iteration that dispatched something: what it queued for the journal goes out. */
-static int on_loop_done(sd_event_source *s, void *userdata) {
+static int on_journal_kick(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
+        m->journal_kick_armed = false;
         journal_kick(m->journal);
         return 0;
 }
@@ -653,7 +666,11 @@ int manager_new(Manager **ret, const ManagerOptions *opts) {
                 r = journal_new(&m->journal, NULL);
                 if (r < 0)
                         return log_error_errno(r, "Failed to start the journal writer: %m");
-                r = sd_event_add_post(m->event, &m->journal_kick_source, on_loop_done, m);
+                r = sd_event_add_time_relative(m->event, &m->journal_kick_source, CLOCK_MONOTONIC,
+                                               MANAGER_JOURNAL_KICK_USEC, MANAGER_JOURNAL_KICK_USEC / 4,
+                                               on_journal_kick, m);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->journal_kick_source, SD_EVENT_OFF);
                 if (r < 0)
                         return log_error_errno(r, "Failed to hook the journal writer to the event loop: %m");
         }
