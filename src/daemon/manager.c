@@ -144,6 +144,10 @@ static void journal_forward(Manager *m, const PwEvent *ev, const PwApplyResult *
                 return;
         }
         (void) journal_submit_deferred(m->journal, e);
+        if (!m->journal_kick_source) {
+                journal_kick(m->journal);
+                return;
+        }
         if (!m->journal_kick_armed) {
                 r = sd_event_source_set_time_relative(m->journal_kick_source, MANAGER_JOURNAL_KICK_USEC);
                 if (r >= 0)
@@ -688,7 +692,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->cnproc_source);
         sd_event_source_disable_unref(m->status_timer);
         sd_event_source_disable_unref(m->reconcile_timer);
-        sd_event_source_disable_unref(m->journal_kick_source);
+        /* NULL: resmon_free() below still forwards exits, which then wake the writer at once. */
+        m->journal_kick_source = sd_event_source_disable_unref(m->journal_kick_source);
         /* Before the journal and the server: it forwards the exits it still holds. */
         resmon_free(m->resmon);
         /* First: bounded (JOURNAL_FLUSH_USEC), and the entries own their strings. */
