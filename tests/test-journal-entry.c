@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Journal entries built from events applied to a real tree: every field, priorities, escaping. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "journal-entry.h"
+#include "resources.h"
 #include "procwatch/message-ids.h"
 #include "test-cleanup.h"
 
@@ -413,9 +415,120 @@ static void test_daemon_message(void **state) {
         free(e);
 }
 
+/* e's fields and the builder's are the same, byte for byte and in order. */
+static void assert_same_fields(const PwJournalEntry *e, PwJournalBuilder *b) {
+        struct iovec iov[PW_JOURNAL_FIELDS_MAX];
+        size_t n = pw_journal_builder_iov(b, iov);
+
+        assert_int_equal(n, e->n_iov);
+        for (size_t i = 0; i < n; i++) {
+                assert_int_equal(iov[i].iov_len, e->iov[i].iov_len);
+                assert_memory_equal(iov[i].iov_base, e->iov[i].iov_base, iov[i].iov_len);
+        }
+        assert_int_equal(b->want_user, e->want_user);
+        assert_int_equal(b->user_uid, e->user_uid);
+}
+
+/* The writer thread builds from a snapshot taken on the loop: the same entry as built at once, also
+ * once the record has changed and is gone from the tree, and one builder reused for all of them. */
+static void test_snapshot(void **state) {
+        static const char hostile[] = "a\nb\"c\xff";
+        static const char argv[] = "mysql\0--password=hunter2\0-p\0secret";
+        PwJournalBuilder b = {};
+        PwJournalFilter f;
+        PwJournalContext c = ctx;
+        PwJournalEntry *direct[4], *snap[4];
+        PwEvent ev[4];
+        PwApplyResult res;
+        PwProcess *p;
+        unsigned n = 0;
+
+        pw_journal_filter_init(&f);
+        f.argv_mode = PW_ARGV_REDACT;
+        assert_int_equal(pw_journal_filter_add_redact(&f, "--password=*"), 0);
+        c.filter = &f;
+        c.resources = true;
+
+        /* exec, with units, a parent and a redacted argv */
+        p = spawn(argv, sizeof(argv), "/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service", NULL,
+                  &ev[n], &res);
+        assert_int_equal(pw_journal_entry_build(&ev[n], &res, p, &c, &direct[n]), 0);
+        assert_int_equal(pw_journal_snapshot_new(&ev[n], &res, p, &c, &snap[n]), 0);
+        assert_null(snap[n]->iov);
+        assert_true(snap[n]->bytes > 0);
+        n++;
+        /* a comm change (raw bytes, old comm from the history) */
+        ev[n] = (PwEvent){ .kind = PW_EVENT_COMM, .timestamp_ns = 1100 * MS, .comm = { .pid = 200, .tgid = 200 } };
+        memcpy(ev[n].comm.comm, hostile, sizeof(hostile));
+        res = apply(ev[n]);
+        assert_int_equal(pw_journal_entry_build(&ev[n], &res, p, &c, &direct[n]), 0);
+        assert_int_equal(pw_journal_snapshot_new(&ev[n], &res, p, &c, &snap[n]), 0);
+        n++;
+        /* the exit, killed, with what it cost */
+        assert_null(p->resources);
+        p->resources = calloc(1, sizeof(*p->resources));
+        assert_non_null(p->resources);
+        p->resources->state = PW_RESOURCES_JOINED;
+        p->resources->self.cpu_usec = 8100000;
+        p->resources->self.cpu_user_usec = 8000000;
+        p->resources->self.max_rss_bytes = 512ULL << 20;
+        ev[n] = ev_exit(1500 * MS, 200, 9);
+        res = apply(ev[n]);
+        assert_true(res.process_ended);
+        assert_int_equal(pw_journal_entry_build(&ev[n], &res, p, &c, &direct[n]), 0);
+        assert_non_null(get(direct[n], "PROCWATCH_MAX_RSS_BYTES", NULL));
+        assert_int_equal(pw_journal_snapshot_new(&ev[n], &res, p, &c, &snap[n]), 0);
+        n++;
+        /* the parent's exit: its child's record still names it */
+        ev[n] = ev_exit(1600 * MS, 100, 0);
+        res = apply(ev[n]);
+        assert_int_equal(pw_journal_entry_build(&ev[n], &res, res.process, &c, &direct[n]), 0);
+        assert_int_equal(pw_journal_snapshot_new(&ev[n], &res, res.process, &c, &snap[n]), 0);
+        n++;
+
+        /* Every record and string gone before the writer gets to them. */
+        proctree_drop_retained(t);
+        t = proctree_free(t);
+        for (unsigned i = 0; i < n; i++) {
+                assert_int_equal(pw_journal_builder_build_snapshot(&b, snap[i]), 0);
+                assert_same_fields(direct[i], &b);
+                free(direct[i]);
+                free(snap[i]);
+        }
+        /* A ready-built entry is not a snapshot. */
+        assert_int_equal(pw_journal_entry_message(PW_MESSAGE_STARTED, 6, "x", NULL, &direct[0]), 0);
+        assert_int_equal(pw_journal_builder_build_snapshot(&b, direct[0]), -EINVAL);
+        free(direct[0]);
+        pw_journal_builder_done(&b);
+        pw_journal_filter_done(&f);
+        /* teardown frees t again: NULL is fine. */
+}
+
+/* journald's native protocol: "NAME=value\n", or the binary-safe form for a value with a newline. */
+static void test_native_encode(void **state) {
+        static const char f0[] = "MESSAGE=hello", f1[] = "PROCWATCH_COMM=a\nb", f2[] = "EMPTY=";
+        static const char want[] = "MESSAGE=hello\n"
+                                   "PROCWATCH_COMM\n\x03\0\0\0\0\0\0\0a\nb\n"
+                                   "EMPTY=\n";
+        struct iovec iov[] = {
+                { (void *) f0, sizeof(f0) - 1 }, { (void *) f1, sizeof(f1) - 1 }, { (void *) f2, sizeof(f2) - 1 },
+        };
+        char buf[128];
+
+        /* Too small: nothing written, the size needed returned. */
+        memset(buf, 'z', sizeof(buf));
+        assert_int_equal(pw_journal_native_encode(iov, 3, buf, 10), sizeof(want) - 1);
+        assert_int_equal(buf[0], 'z');
+        assert_int_equal(pw_journal_native_encode(iov, 3, buf, sizeof(buf)), sizeof(want) - 1);
+        assert_memory_equal(buf, want, sizeof(want) - 1);
+        assert_int_equal(pw_journal_native_encode(iov, 0, buf, 0), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_exec, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
+                cmocka_unit_test(test_native_encode),
                 cmocka_unit_test_setup_teardown(test_exit_code, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_signal_core, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_killed_no_core, setup, teardown),

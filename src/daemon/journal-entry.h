@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* One journal entry per forwarded event: the "FIELD=value" iovecs for sd_journal_sendv(), built from
- * the event, what applying it did and the process record. Pure: no I/O, no logging, no clocks read
- * (the realtime offset is passed in). Every string is copied into the entry, which owns one block of
- * memory: the record may be evicted before the writer thread sends it.
+/* One journal entry per forwarded event: the "FIELD=value" fields, built from the event, what applying
+ * it did and the process record, and their encoding in journald's native protocol. Pure: no I/O, no
+ * logging, no clocks read (the realtime offset is passed in). What the entry needs of the record is
+ * copied (a snapshot, or the entry itself), each in one block of memory: the record may be evicted
+ * before the writer thread sends it.
  *
  * Values are raw bytes (the native protocol is binary-safe: a newline or 0xff in a comm goes through
  * intact). MESSAGE is one readable line: control characters, '\\' and invalid UTF-8 are escaped
@@ -35,16 +36,43 @@
 #define PW_JOURNAL_PRIORITY_NOTICE 5
 #define PW_JOURNAL_PRIORITY_WARNING 4
 
+/* What the writer thread needs to build an event's entry, copied off the tree on the event loop (see
+ * pw_journal_snapshot_new()). Opaque. */
+typedef struct PwJournalSnapshot PwJournalSnapshot;
+
+/* One malloc'ed block (free()): either a ready-built entry (n_iov iovecs, with room for one more, the
+ * PROCWATCH_USER= the writer adds) or, when snapshot is set, an event to build in the writer thread
+ * (n_iov 0). */
 typedef struct PwJournalEntry PwJournalEntry;
 struct PwJournalEntry {
         PwJournalEntry *next;         /* the writer's queue */
         size_t n_iov;
-        size_t bytes;                 /* the data block's size, for the queue's byte bound */
+        size_t bytes;                 /* the block's payload, for the queue's byte bound */
         bool want_user;               /* the writer adds PROCWATCH_USER= for user_uid */
         uint32_t user_uid;
-        struct iovec iov[PW_JOURNAL_FIELDS_MAX];
-        char data[];
+        struct iovec *iov;            /* in data */
+        PwJournalSnapshot *snapshot;  /* in data */
+        _Alignas(16) char data[];
 };
+
+/* Builds entries into storage it keeps: the writer thread reuses one for every entry, so an entry
+ * costs no allocation once the buffers have grown to the largest seen. Zero-initialise; free the
+ * storage with pw_journal_builder_done(). */
+typedef struct PwJournalBuilder {
+        char *buf, *tmp;
+        size_t len, alloc, tmp_alloc;
+        size_t n;
+        bool failed;
+        bool want_user;               /* the entry's PROCWATCH_USER= is for user_uid */
+        uint32_t user_uid;
+        size_t off[PW_JOURNAL_FIELDS_MAX], flen[PW_JOURNAL_FIELDS_MAX];
+} PwJournalBuilder;
+
+void pw_journal_builder_reset(PwJournalBuilder *b);
+void pw_journal_builder_done(PwJournalBuilder *b);
+/* The fields b holds as iovecs into b's storage (valid until b is used again); returns how many. iov
+ * has room for PW_JOURNAL_FIELDS_MAX. */
+size_t pw_journal_builder_iov(PwJournalBuilder *b, struct iovec *iov);
 
 typedef struct PwJournalContext {
         const PwJournalFilter *filter;  /* argv privacy; NULL: full */
@@ -56,6 +84,26 @@ typedef struct PwJournalContext {
  * malloc'ed (free()). Returns 0, -EINVAL (no record), -ENOMEM. */
 int pw_journal_entry_build(const PwEvent *ev, const PwApplyResult *res, const PwProcess *p,
                            const PwJournalContext *ctx, PwJournalEntry **ret);
+/* The same fields, into b (reset first). */
+int pw_journal_builder_build(PwJournalBuilder *b, const PwEvent *ev, const PwApplyResult *res,
+                             const PwProcess *p, const PwJournalContext *ctx);
+
+/* What pw_journal_entry_build() reads of the event, its record, the record's parent and resources and
+ * the strings (argv, exe, cgroup, units), copied into one malloc'ed block: the record may change or be
+ * evicted before the writer thread builds the entry, and the tree's strings are not shared across
+ * threads (their reference counts and budget charges belong to the loop). ctx->filter is kept by
+ * pointer and must outlive the snapshot. No formatting is done here. Returns 0, -EINVAL, -ENOMEM. */
+int pw_journal_snapshot_new(const PwEvent *ev, const PwApplyResult *res, const PwProcess *p,
+                            const PwJournalContext *ctx, PwJournalEntry **ret);
+/* Builds the entry e->snapshot describes into b: exactly what pw_journal_builder_build() gives for the
+ * event and record as they were when the snapshot was taken. */
+int pw_journal_builder_build_snapshot(PwJournalBuilder *b, const PwJournalEntry *e);
+
+/* journald's native protocol: the datagram for the fields iov[0..n) ("NAME=value" each) is
+ * "NAME=value\n" per field, or, for a value holding a newline, "NAME\n", the value's length as a
+ * 64-bit little-endian number, the value and "\n" (binary-safe). Writes it into buf when it fits in
+ * size bytes; returns its size either way. */
+size_t pw_journal_native_encode(const struct iovec *iov, size_t n, char *buf, size_t size);
 
 /* A daemon message: MESSAGE, MESSAGE_ID, PRIORITY, SYSLOG_IDENTIFIER and the extra "FIELD=value"
  * strings (NULL-terminated list, may be NULL). */

@@ -4,17 +4,32 @@
  * Why a thread. sd_journal_sendv() is a blocking sendmsg() on journald's datagram socket, whose queue
  * holds only a few datagrams: once journald stops reading (stopped, busy, rate-limiting a storm's
  * worth of disk writes) the sender waits. The event loop must keep reading netlink meanwhile, or the
- * kernel drops process events. So the loop only builds entries (copying every string, since the
- * record may be evicted before the entry goes out) and appends them to a queue; one writer thread,
- * named "pw-journal", takes them off and sends them.
+ * kernel drops process events. So the loop only takes a snapshot of the event and its record (the
+ * record may be evicted before the entry goes out; pw_journal_snapshot_new(): a copy, no formatting)
+ * and appends it to a queue; one writer thread, named "pw-journal", takes them off, builds each entry
+ * into one builder it reuses (no allocation per entry) and sends it.
+ *
+ * Cheap per entry. The loop queues with journal_submit_deferred(), which does not wake the writer,
+ * and calls journal_kick() a little later (MANAGER_JOURNAL_KICK_USEC after the first entry queued
+ * since the last kick): the writer then takes every queued entry under one lock, and a storm costs a
+ * wake-up per batch of entries, not two futex calls and two context switches per entry.
+ * JOURNAL_WAKE_BATCH entries queued wake it at once, so a storm does not leave it idle.
  *
  * Bounds. The queue holds at most JOURNAL_QUEUE_MAX_ENTRIES entries and JOURNAL_QUEUE_MAX_BYTES of
  * entry data; beyond either, journal_submit() frees the entry and counts it (queue full). Memory is
  * bounded whatever journald does, and ingest never waits.
  *
- * Absence. libsystemd's sd_journal_sendv() returns 0 when the socket file is missing (it treats "no
- * journald" as success) and -ECONNREFUSED when journald is dead but the file remains. The writer
- * checks the socket file (stat, S_ISSOCK) before each send and counts both cases as not forwarded
+ * The send. The writer speaks journald's native protocol itself (pw_journal_native_encode()): each
+ * entry is one contiguous datagram sent with one iovec on a socket connected once, where
+ * sd_journal_sendv() named the socket's path in every send (a path lookup each time) and handed the
+ * kernel three or four iovecs per field. An entry too large for a datagram goes through
+ * sd_journal_sendv(), which passes it in a memfd.
+ *
+ * Absence. connect() says ENOENT when the socket file is missing and ECONNREFUSED when journald is
+ * dead but the file remains; a send on the connection says ECONNREFUSED once journald has gone (a
+ * restarted journald has a new socket: the writer connects again once, then gives up on that entry).
+ * (sd_journal_sendv() took a missing socket for success, so the writer had to stat() the file before
+ * every send.) Both cases are counted as not forwarded
  * (journald unavailable), says so in the log once, then tries again every JOURNAL_RETRY_USEC (the
  * entries in between are counted, not sent) and logs once when journald takes entries again.
  *
@@ -34,7 +49,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 /* No CODE_FILE=/CODE_LINE= of this file on every process event. */
 #define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
@@ -66,16 +82,24 @@ struct Journal {
         PwJournalEntry *head, *tail;
         size_t n_queued, bytes_queued;
         bool stop, exited;
+        bool waiting;                 /* the writer sleeps on wake: a kick must signal */
         bool full_incident;           /* logged "queue full" since the last summary */
-        PwJournalEntry *inflight;     /* being sent, for the count at shutdown */
 
-        /* Atomic counters (__atomic builtins): written by either thread, read for Stats. */
-        uint64_t offered, forwarded, dropped[_JOURNAL_DROP_MAX], summaries;
+        /* Atomic counters (__atomic builtins), read for Stats. The loop writes these... */
+        uint64_t offered, dropped[_JOURNAL_DROP_MAX];
+        /* ... the writer these, on a cache line of their own. */
+        _Alignas(64) uint64_t forwarded, summaries, dropped_writer[_JOURNAL_DROP_MAX];
+        uint64_t inflight;            /* taken off the queue, not yet handled: the count at shutdown */
         pid_t tid;
 
         /* Writer thread only. */
-        bool unavailable;
+        _Alignas(64) bool unavailable;
         usec_t next_retry_usec;
+        int fd;                       /* connected to socket_path, or -EBADF */
+        char *dgram;                  /* the datagram being sent, kept between entries */
+        size_t dgram_alloc;
+        PwJournalBuilder builder;
+        struct iovec iov[PW_JOURNAL_FIELDS_MAX];
         uint64_t reported[_JOURNAL_DROP_MAX];
         UserCacheEntry users[JOURNAL_USER_CACHE];
         unsigned next_user;
@@ -117,29 +141,99 @@ static const char *user_name(Journal *j, uint32_t uid) {
         return u->found ? u->name : NULL;
 }
 
-static bool socket_present(const Journal *j) {
-        struct stat st;
-
-        return stat(j->socket_path, &st) == 0 && S_ISSOCK(st.st_mode);
+static uint64_t dropped(Journal *j, JournalDropReason r) {
+        return get(&j->dropped[r]) + get(&j->dropped_writer[r]);
 }
 
-/* One send, absence checked first. Returns 0 when journald took it. */
+static int journal_connect(Journal *j) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd, sndbuf = 8 * 1024 * 1024;
+
+        if (strlen(j->socket_path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, j->socket_path);
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        /* As libsystemd does: room for bursts before a send blocks. Best effort. */
+        (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+        if (connect(fd, (struct sockaddr *) &sa, SUN_LEN(&sa)) < 0) {
+                int r = -errno;
+
+                (void) close(fd);
+                return r;
+        }
+        j->fd = fd;
+        return 0;
+}
+
+/* One datagram in the native protocol on the connection; connects (again) when needed. */
+static int send_native(Journal *j, const struct iovec *iov, size_t n) {
+        size_t size = pw_journal_native_encode(iov, n, j->dgram, j->dgram_alloc);
+        int r = 0;
+
+        if (size > j->dgram_alloc) {
+                size_t na = MAX(size, 2 * j->dgram_alloc);
+                char *nd = realloc(j->dgram, na);
+
+                if (!nd)
+                        return -ENOMEM;
+                j->dgram = nd;
+                j->dgram_alloc = na;
+                size = pw_journal_native_encode(iov, n, j->dgram, j->dgram_alloc);
+        }
+        for (unsigned attempt = 0; attempt < 2; attempt++) {
+                if (j->fd < 0) {
+                        r = journal_connect(j);
+                        if (r < 0)
+                                return r;
+                }
+                if (send(j->fd, j->dgram, size, MSG_NOSIGNAL) >= 0)
+                        return 0;
+                r = -errno;
+                if (r == -EMSGSIZE || r == -ENOBUFS)
+                        /* Too large for a datagram: libsystemd passes it in a memfd. It sends to
+                         * the default path only. */
+                        return strcmp(j->socket_path, JOURNAL_SOCKET_PATH) == 0 ? sd_journal_sendv(iov, (int) n) : r;
+                /* journald went away (perhaps restarted, with a new socket): once more, afresh. */
+                j->fd = safe_close(j->fd);
+        }
+        return r;
+}
+
+/* One send, absence checked first; an event's snapshot is built here. Returns 0 when journald took
+ * it, -ENOENT when its socket is not there, or what building or sending failed with. */
 static int send_entry(Journal *j, PwJournalEntry *e) {
         char user[sizeof("PROCWATCH_USER=") + JOURNAL_USER_NAME_MAX];
+        struct iovec *iov = e->iov;
         size_t n = e->n_iov;
+        bool want_user = e->want_user;
+        uint32_t uid = e->user_uid;
 
-        if (!socket_present(j))
-                return -ENOENT;
-        if (e->want_user && n < PW_JOURNAL_FIELDS_MAX) {
-                const char *name = user_name(j, e->user_uid);
+        if (e->snapshot) {
+                int r = pw_journal_builder_build_snapshot(&j->builder, e);
+
+                if (r < 0)
+                        return r;
+                iov = j->iov;
+                n = pw_journal_builder_iov(&j->builder, iov);
+                want_user = j->builder.want_user;
+                uid = j->builder.user_uid;
+        }
+        if (want_user && n < PW_JOURNAL_FIELDS_MAX) {
+                const char *name = user_name(j, uid);
 
                 if (name) {
-                        int k = snprintf(user, sizeof(user), "PROCWATCH_USER=%s", name);
+                        size_t k = strlen(name);
 
-                        e->iov[n++] = (struct iovec){ .iov_base = user, .iov_len = (size_t) k };
+                        static const char prefix[] = "PROCWATCH_USER=";
+
+                        memcpy(user, prefix, sizeof(prefix) - 1);
+                        memcpy(user + sizeof(prefix) - 1, name, k);
+                        iov[n++] = (struct iovec){ .iov_base = user, .iov_len = sizeof(prefix) - 1 + k };
                 }
         }
-        return sd_journal_sendv(e->iov, (int) n);
+        return send_native(j, iov, n);
 }
 
 static void write_summary(Journal *j) {
@@ -149,7 +243,7 @@ static void write_summary(Journal *j) {
         PwJournalEntry *e = NULL;
 
         for (unsigned i = 0; i < _JOURNAL_DROP_MAX; i++) {
-                d[i] = get(&j->dropped[i]) - j->reported[i];
+                d[i] = dropped(j, i) - j->reported[i];
                 total += d[i];
         }
         if (total == 0)
@@ -183,12 +277,17 @@ static void handle(Journal *j, PwJournalEntry *e) {
         int r;
 
         if (j->unavailable && now < j->next_retry_usec) {
-                count(&j->dropped[JOURNAL_DROP_UNAVAILABLE], 1);
+                count(&j->dropped_writer[JOURNAL_DROP_UNAVAILABLE], 1);
                 return;
         }
         r = send_entry(j, e);
+        if (r == -ENOMEM && e->snapshot) {
+                /* Not journald's fault: counted, and journald is not marked unavailable. */
+                count(&j->dropped_writer[JOURNAL_DROP_UNAVAILABLE], 1);
+                return;
+        }
         if (r < 0) {
-                count(&j->dropped[JOURNAL_DROP_UNAVAILABLE], 1);
+                count(&j->dropped_writer[JOURNAL_DROP_UNAVAILABLE], 1);
                 if (!j->unavailable)
                         log_warning_errno(r, "journald is not available (%s), process events are not "
                                              "forwarded until it is back, trying every %llu ms: %m",
@@ -211,32 +310,36 @@ static void *writer_main(void *userdata) {
 
         __atomic_store_n(&j->tid, gettid(), __ATOMIC_RELAXED);
         for (;;) {
-                PwJournalEntry *e;
+                PwJournalEntry *batch;
 
+                /* Everything queued at once: one lock per batch. */
                 (void) pthread_mutex_lock(&j->lock);
-                while (!j->head && !j->stop)
+                while (!j->head && !j->stop) {
+                        j->waiting = true;
                         (void) pthread_cond_wait(&j->wake, &j->lock);
-                e = j->head;
-                if (!e) {
+                        j->waiting = false;
+                }
+                batch = j->head;
+                if (!batch) {
                         j->exited = true;
                         (void) pthread_cond_broadcast(&j->done);
                         (void) pthread_mutex_unlock(&j->lock);
                         return NULL;
                 }
-                j->head = e->next;
-                if (!j->head)
-                        j->tail = NULL;
-                j->n_queued--;
-                j->bytes_queued -= e->bytes;
-                j->inflight = e;
+                __atomic_store_n(&j->inflight, j->n_queued, __ATOMIC_RELAXED);
+                j->head = j->tail = NULL;
+                j->n_queued = 0;
+                j->bytes_queued = 0;
                 (void) pthread_mutex_unlock(&j->lock);
 
-                handle(j, e);
+                while (batch) {
+                        PwJournalEntry *e = batch;
 
-                (void) pthread_mutex_lock(&j->lock);
-                j->inflight = NULL;
-                (void) pthread_mutex_unlock(&j->lock);
-                free(e);
+                        batch = e->next;
+                        handle(j, e);
+                        free(e);
+                        __atomic_sub_fetch(&j->inflight, 1, __ATOMIC_RELAXED);
+                }
         }
 }
 
@@ -255,6 +358,7 @@ int journal_new(Journal **ret, const char *socket_path) {
                 return -ENOMEM;
         }
         (void) pthread_mutex_init(&j->lock, NULL);
+        j->fd = -EBADF;
         (void) pthread_cond_init(&j->wake, NULL);
         (void) pthread_condattr_init(&ca);
         (void) pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -307,7 +411,7 @@ Journal *journal_free(Journal *j) {
                 exited = j->exited;
                 if (!exited) {
                         /* Blocked on journald: what is left will not be sent. */
-                        left = j->n_queued + (j->inflight ? 1 : 0);
+                        left = j->n_queued + __atomic_load_n(&j->inflight, __ATOMIC_RELAXED);
                         free_queue(j->head);
                         j->head = j->tail = NULL;
                         j->n_queued = j->bytes_queued = 0;
@@ -325,6 +429,9 @@ Journal *journal_free(Journal *j) {
                 (void) pthread_join(j->thread, NULL);
         }
         free_queue(j->head);
+        pw_journal_builder_done(&j->builder);
+        safe_close(j->fd);
+        free(j->dgram);
         (void) pthread_cond_destroy(&j->wake);
         (void) pthread_cond_destroy(&j->done);
         (void) pthread_mutex_destroy(&j->lock);
@@ -333,7 +440,7 @@ Journal *journal_free(Journal *j) {
         return NULL;
 }
 
-int journal_submit(Journal *j, PwJournalEntry *e) {
+static int queue(Journal *j, PwJournalEntry *e, bool wake) {
         bool first = false;
 
         e->next = NULL;
@@ -358,9 +465,31 @@ int journal_submit(Journal *j, PwJournalEntry *e) {
         j->tail = e;
         j->n_queued++;
         j->bytes_queued += e->bytes;
-        (void) pthread_cond_signal(&j->wake);
+        if (j->waiting && (wake || j->n_queued >= JOURNAL_WAKE_BATCH)) {
+                j->waiting = false; /* one signal is enough */
+                (void) pthread_cond_signal(&j->wake);
+        }
         (void) pthread_mutex_unlock(&j->lock);
         return 0;
+}
+
+int journal_submit(Journal *j, PwJournalEntry *e) {
+        return queue(j, e, true);
+}
+
+int journal_submit_deferred(Journal *j, PwJournalEntry *e) {
+        return queue(j, e, false);
+}
+
+void journal_kick(Journal *j) {
+        if (!j)
+                return;
+        (void) pthread_mutex_lock(&j->lock);
+        if (j->waiting && j->head) {
+                j->waiting = false;
+                (void) pthread_cond_signal(&j->wake);
+        }
+        (void) pthread_mutex_unlock(&j->lock);
 }
 
 void journal_get_stats(Journal *j, JournalStats *ret) {
@@ -370,11 +499,11 @@ void journal_get_stats(Journal *j, JournalStats *ret) {
         ret->offered = get(&j->offered);
         ret->forwarded = get(&j->forwarded);
         for (unsigned i = 0; i < _JOURNAL_DROP_MAX; i++)
-                ret->dropped[i] = get(&j->dropped[i]);
+                ret->dropped[i] = dropped(j, i);
         ret->summaries = get(&j->summaries);
         ret->writer_tid = __atomic_load_n(&j->tid, __ATOMIC_RELAXED);
         (void) pthread_mutex_lock(&j->lock);
-        ret->queued = j->n_queued;
+        ret->queued = j->n_queued + __atomic_load_n(&j->inflight, __ATOMIC_RELAXED);
         (void) pthread_mutex_unlock(&j->lock);
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The journal writer: a bounded queue of ready-built entries and one thread that sends them with
- * sd_journal_sendv(). The design is set out at the top of journal.c. */
+ * journald's native protocol. The design is set out at the top of journal.c. */
 #pragma once
 
 #include <stdbool.h>
@@ -18,9 +18,12 @@
 /* While journald is absent or refuses entries, it is tried again this often (entries in between
  * are counted as not forwarded). */
 #define JOURNAL_RETRY_USEC (500 * USEC_PER_MSEC)
+/* Entries queued with journal_submit_deferred() that wake the writer without waiting for
+ * journal_kick(). */
+#define JOURNAL_WAKE_BATCH 64U
 /* At shutdown the writer gets this long to send what is queued; the rest is counted. */
 #define JOURNAL_FLUSH_USEC (300 * USEC_PER_MSEC)
-/* The journal socket libsystemd sends to. */
+/* journald's native socket (where libsystemd sends too). */
 #define JOURNAL_SOCKET_PATH "/run/systemd/journal/socket"
 
 typedef enum JournalDropReason {
@@ -41,8 +44,8 @@ typedef struct JournalStats {
 
 typedef struct Journal Journal;
 
-/* Starts the writer thread. socket_path NULL: JOURNAL_SOCKET_PATH (what libsystemd uses; a test may
- * only change where presence is checked). */
+/* Starts the writer thread. socket_path NULL: JOURNAL_SOCKET_PATH; another path is for tests (an
+ * entry too large for a datagram then fails rather than going to the host's journald). */
 int journal_new(Journal **ret, const char *socket_path);
 /* Flushes for at most JOURNAL_FLUSH_USEC, stops the thread and frees everything. When the writer is
  * still blocked on journald at the deadline, what is left is counted as dropped (and logged) and the
@@ -50,9 +53,16 @@ int journal_new(Journal **ret, const char *socket_path);
 Journal *journal_free(Journal *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Journal *, journal_free);
 
-/* Queues e (takes ownership, also on failure). Never blocks: when the queue is full, e is freed and
- * counted. Returns 0, or -ENOBUFS when dropped. */
+/* Queues e (takes ownership, also on failure): a ready-built entry, or an event's snapshot
+ * (pw_journal_snapshot_new()) that the writer builds. Never blocks: when the queue is full, e is freed
+ * and counted. Returns 0, or -ENOBUFS when dropped. journal_submit() wakes the writer;
+ * journal_submit_deferred() only when JOURNAL_WAKE_BATCH entries wait: the caller then calls
+ * journal_kick() once it has queued what it had (the event loop: at most MANAGER_JOURNAL_KICK_USEC
+ * after the first entry it queued since the last kick). */
 int journal_submit(Journal *j, PwJournalEntry *e);
+int journal_submit_deferred(Journal *j, PwJournalEntry *e);
+/* Wakes the writer if entries wait for it. Accepts NULL. */
+void journal_kick(Journal *j);
 
 void journal_get_stats(Journal *j, JournalStats *ret);
 uint64_t journal_stats_dropped(const JournalStats *s);

@@ -122,7 +122,10 @@ static void process_reparent_queue(Manager *m) {
         }
 }
 
-/* Hands an event, as applied, to the journal writer if the filters want it. Never blocks. */
+/* Hands an event, as applied, to the journal writer if the filters want it: a snapshot of the event
+ * and its record, which the writer thread formats. Never blocks. The writer is woken by
+ * JOURNAL_WAKE_BATCH entries queued, or MANAGER_JOURNAL_KICK_USEC after the first entry queued since
+ * it was last woken (on_journal_kick()): in a storm a wake-up carries tens of entries, not one. */
 static void journal_forward(Manager *m, const PwEvent *ev, const PwApplyResult *res) {
         PwJournalContext ctx;
         PwJournalEntry *e;
@@ -135,12 +138,36 @@ static void journal_forward(Manager *m, const PwEvent *ev, const PwApplyResult *
                 .realtime_offset_ns = (int64_t) (now_nsec(CLOCK_REALTIME) - now_nsec(CLOCK_MONOTONIC)),
                 .resources = resmon_enabled(m->resmon),
         };
-        r = pw_journal_entry_build(ev, res, res->process, &ctx, &e);
+        r = pw_journal_snapshot_new(ev, res, res->process, &ctx, &e);
         if (r < 0) {
                 log_debug_errno(r, "Failed to build a journal entry, ignoring: %m");
                 return;
         }
-        (void) journal_submit(m->journal, e);
+        (void) journal_submit_deferred(m->journal, e);
+        if (!m->journal_kick_source) {
+                journal_kick(m->journal);
+                return;
+        }
+        if (!m->journal_kick_armed) {
+                r = sd_event_source_set_time_relative(m->journal_kick_source, MANAGER_JOURNAL_KICK_USEC);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->journal_kick_source, SD_EVENT_ONESHOT);
+                if (r < 0) {
+                        /* Cannot defer: wake it now. */
+                        log_debug_errno(r, "Failed to arm the journal writer's timer, waking it at once: %m");
+                        journal_kick(m->journal);
+                        return;
+                }
+                m->journal_kick_armed = true;
+        }
+}
+
+static int on_journal_kick(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        m->journal_kick_armed = false;
+        journal_kick(m->journal);
+        return 0;
 }
 
 /* A daemon message for the journal (besides the log line on stderr). */
@@ -668,6 +695,13 @@ int manager_new(Manager **ret, const ManagerOptions *opts) {
                 r = journal_new(&m->journal, NULL);
                 if (r < 0)
                         return log_error_errno(r, "Failed to start the journal writer: %m");
+                r = sd_event_add_time_relative(m->event, &m->journal_kick_source, CLOCK_MONOTONIC,
+                                               MANAGER_JOURNAL_KICK_USEC, MANAGER_JOURNAL_KICK_USEC / 4,
+                                               on_journal_kick, m);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->journal_kick_source, SD_EVENT_OFF);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to hook the journal writer to the event loop: %m");
         }
         r = resmon_new(&m->resmon, m->event, m->tree, &m->opts.taskstats, forward_exit, m);
         if (r < 0)
@@ -683,6 +717,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->cnproc_source);
         sd_event_source_disable_unref(m->status_timer);
         sd_event_source_disable_unref(m->reconcile_timer);
+        /* NULL: resmon_free() below still forwards exits, which then wake the writer at once. */
+        m->journal_kick_source = sd_event_source_disable_unref(m->journal_kick_source);
         /* Before the journal and the server: it forwards the exits it still holds. */
         resmon_free(m->resmon);
         /* First: bounded (JOURNAL_FLUSH_USEC), and the entries own their strings. */

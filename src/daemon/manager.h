@@ -22,6 +22,9 @@
 #define MANAGER_STATUS_INTERVAL_USEC (1 * USEC_PER_SEC)
 /* recvmmsg() batches per wake-up before the loop gets a turn for signals, timers and clients. */
 #define MANAGER_READ_BATCHES 32
+/* An event's journal entry waits at most this long for the writer to be woken (sooner when
+ * JOURNAL_WAKE_BATCH entries are queued): one wake-up for many entries. */
+#define MANAGER_JOURNAL_KICK_USEC (10 * USEC_PER_MSEC)
 /* The safety-net reconciliation with /proc, when no loss asked for one sooner. */
 #define MANAGER_RECONCILE_INTERVAL_USEC_DEFAULT (60 * USEC_PER_SEC)
 /* Events held while /proc is scanned (start-up, repair), about 64 bytes each: a storm of 100k
@@ -79,6 +82,8 @@ typedef struct Manager {
         sd_event_source *cnproc_source;
         sd_event_source *status_timer;
         sd_event_source *reconcile_timer;
+        sd_event_source *journal_kick_source; /* a one-shot timer: wakes the journal writer */
+        bool journal_kick_armed;
         CnProc *cnproc;
         ProcTree *tree;
         Server *server;                 /* the control socket */

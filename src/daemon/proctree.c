@@ -341,8 +341,32 @@ static void tasks_clear(ProcTree *t, PwProcess *p) {
 
 /* --- records ---------------------------------------------------------------------------------------- */
 
+/* "PID:START_NS", as "%d:%llu" would write it: made for every process a storm forks, so not with
+ * printf. */
+static size_t put_u64(char *buf, uint64_t v) {
+        char tmp[20];
+        size_t n = 0, i = 0;
+
+        do
+                tmp[n++] = (char) ('0' + v % 10);
+        while ((v /= 10) > 0);
+        while (n > 0)
+                buf[i++] = tmp[--n];
+        return i;
+}
+
 static void set_id(PwProcess *p) {
-        snprintf(p->id, sizeof(p->id), "%d:%" PRIu64, (int) p->pid, p->start_ns);
+        size_t o = 0;
+
+        _Static_assert(sizeof(((PwProcess *) 0)->id) >= sizeof("-2147483648:18446744073709551615"), "id fits");
+        if (p->pid < 0) {
+                p->id[o++] = '-';
+                o += put_u64(p->id + o, -(uint64_t) (int64_t) p->pid);
+        } else
+                o += put_u64(p->id + o, (uint64_t) p->pid);
+        p->id[o++] = ':';
+        o += put_u64(p->id + o, p->start_ns);
+        p->id[o] = '\0';
 }
 
 static PwProcess *process_alloc(ProcTree *t, pid_t pid, uint64_t start_ns, PwSource source) {
