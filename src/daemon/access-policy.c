@@ -125,6 +125,8 @@ int pw_parse_proc_mount(const char *mountinfo, PwProcMount *ret) {
         }
         if (!found)
                 m = (PwProcMount){ .hidepid = PW_HIDEPID_INVISIBLE }; /* when in doubt, hide */
+        else if (r < 0)
+                m.hidepid = PW_HIDEPID_INVISIBLE; /* an option we could not read, gid= too */
         *ret = m;
         return found ? r : -EINVAL;
 }
