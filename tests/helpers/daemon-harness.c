@@ -106,6 +106,7 @@ int harness_start(Daemon *d, const char *binary, char *const argv[], char *const
         d->pid = fork();
         if (d->pid < 0)
                 return -errno;
+        d->notify_pid = d->pid;
         if (d->pid == 0) {
                 char buf[64];
                 int errfd;
@@ -190,7 +191,7 @@ static void read_notify(Daemon *d) {
                 for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
                         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
                                 uc = (const struct ucred *) (void *) CMSG_DATA(c);
-                if (!uc || uc->pid != d->pid) {
+                if (!uc || uc->pid != d->notify_pid) {
                         pthread_mutex_lock(&d->lock);
                         d->notify_wrong_pid++;
                         pthread_mutex_unlock(&d->lock);

@@ -39,6 +39,8 @@ typedef struct Daemon {
         char *notify;
         size_t notify_len, notify_alloc;
         unsigned notify_wrong_pid; /* messages from another pid than the daemon's */
+        pid_t notify_pid;          /* the daemon's pid, kept after harness_stop() reaps it (and
+                                    * sets pid to -1): its last messages may be read after that */
 } Daemon;
 
 /* A copy of every notify message received so far (caller frees), one per line. */
