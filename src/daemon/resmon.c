@@ -262,6 +262,8 @@ int resmon_start(ResMon *r) {
                 log_debug_errno(k, "Could not check that taskstats records arrive, continuing: %m");
         k = sd_event_add_io(r->event, &r->io, taskstats_get_fd(r->ts), EPOLLIN, on_io, r);
         if (k >= 0)
+                k = sd_event_source_set_ratelimit(r->io, RESMON_IO_INTERVAL_USEC, RESMON_IO_BURST);
+        if (k >= 0)
                 k = sd_event_add_time(r->event, &r->timer, CLOCK_MONOTONIC, 0, 1000, on_timer, r);
         if (k >= 0)
                 k = sd_event_source_set_enabled(r->timer, SD_EVENT_OFF);

@@ -9,6 +9,14 @@
  * RESMON_WAIT_USEC_DEFAULT for it, then go out saying "resources unknown" (the process is "missing";
  * a record that comes later still joins). Holding costs no ingest: the tree has the exit at once.
  *
+ * Wake-ups. Since each record is queued before its EXIT event, the exit's own read finds it; the
+ * socket need not wake the loop for every record too (a fork storm would pay a third wake-up per
+ * process, after FORK's and EXIT's). So the socket's source is rate-limited
+ * (sd_event_source_set_ratelimit(): at most RESMON_IO_BURST dispatches per RESMON_IO_INTERVAL_USEC,
+ * then it sleeps until that interval ends): alone, a record is read at once; in a storm, the exits
+ * read them and the socket wakes the loop a few hundred times a second at most. The receive
+ * buffer holds far more than one interval's records.
+ *
  * Degradation. A kernel without taskstats, no CAP_NET_ADMIN, another user, pid or network namespace:
  * one log line saying which and that the feature is off; everything else runs as before. */
 #pragma once
@@ -29,6 +37,9 @@
 /* Exits held at most; beyond, the oldest goes out at once ("resources unknown"). Well below the
  * default retention count, so that a held exit's record is not evicted while it waits. */
 #define RESMON_WAITING_MAX 8192U
+/* The rate limit of the socket's own wake-ups (see above). */
+#define RESMON_IO_INTERVAL_USEC (10 * USEC_PER_MSEC)
+#define RESMON_IO_BURST 2U
 /* Datagram batches read per wake-up. */
 #define RESMON_READ_BATCHES 16
 
