@@ -41,7 +41,7 @@
 #include "server.h"
 #include "varlink.h"
 
-#define WAIT_MS 10000
+#define WAIT_MS 30000 /* a deadline against hangs, not a speed target */
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 #define OUT_MAX (1U << 20)
