@@ -9,6 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -313,8 +317,109 @@ static void test_message_figures(void **state) {
         (void) state;
 }
 
+static void exec_ev(ProcTree *t, pid_t pid, uint64_t ts) {
+        PwEvent ev = { .kind = PW_EVENT_EXEC, .timestamp_ns = ts };
+        pid_t *q = NULL;
+
+        ev.exec.pid = ev.exec.tgid = pid;
+        assert_int_equal(proctree_apply(t, &ev, NULL), 0);
+        /* The read it asks for is made (or lost) by the test. */
+        assert_int_equal(proctree_take_enrich(t, &q), 1);
+        free(q);
+}
+
+/* The file's device as taskstats gives it (the kernel's new_encode_dev()), and its inode. */
+static void exe_id(const char *path, PwTsMsg *m) {
+        struct stat st;
+        uint64_t maj, min;
+
+        assert_int_equal(stat(path, &st), 0);
+        maj = major(st.st_dev);
+        min = minor(st.st_dev);
+        m->task.exe_dev = (min & 0xffU) | (maj << 8) | ((min & ~0xffULL) << 12);
+        m->task.exe_inode = st.st_ino;
+}
+
+/* A process whose image was lost to its exit gets its exe named by its record, when another process
+ * that ran the same file was read: record after exit, record before exit (held), and a record of a
+ * file nobody was seen to run. */
+static void test_lost_image_named(void **state) {
+        _cleanup_(proctree_freep) ProcTree *t = tree();
+        _cleanup_(resjoin_freep) ResJoin *j = NULL;
+        char dir[] = "/tmp/pwresources-XXXXXX", prog[64];
+        PwProcInfo info = { .stat = { .pid = 100, .ppid = 1, .state = 'R' }, .start_ns = BASE, .start_boot_ns = BASE };
+        PwTsMsg m;
+        PwProcess *p;
+        int fd;
+
+        assert_int_equal(resjoin_new(&j), 0);
+        assert_int_equal(tc_mkdtemp(dir), 0);
+        snprintf(prog, sizeof(prog), "%s/prog", dir);
+        fd = open(prog, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+        assert_true(fd >= 0);
+        close(fd);
+
+        /* 100 runs prog and is read: its exit makes the file known. */
+        fork_ev(t, 1, 100, BASE);
+        exec_ev(t, 100, BASE + MS);
+        strcpy(info.stat.comm, "prog");
+        info.exe = strdup(prog);
+        assert_int_equal(proctree_enrich(t, &info, 100), 0);
+        pw_proc_info_done(&info);
+        p = exit_ev(t, 100, 0, BASE + 5 * MS);
+        assert_false(resjoin_process_ended(j, t, p, BASE + 6 * MS));
+        m = record(100, 100, true, 0, 5, 1, 0, 100);
+        exe_id(prog, &m);
+        assert_ptr_equal(resjoin_record(j, t, &m, BASE + 7 * MS), p);
+        assert_string_equal(p->exe->data, prog);
+        assert_int_equal(resjoin_get_stats(j)->exes_named, 0);
+
+        /* 101 runs it too and exits before it is read; its record comes after its exit. */
+        fork_ev(t, 1, 101, BASE + 10 * MS);
+        exec_ev(t, 101, BASE + 11 * MS);
+        proctree_mark_unreadable(t, 101, 0);
+        p = exit_ev(t, 101, 0, BASE + 12 * MS);
+        assert_null(p->exe);
+        assert_false(resjoin_process_ended(j, t, p, BASE + 13 * MS));
+        m = record(101, 101, true, 0, 2, 1, 0, 100);
+        exe_id(prog, &m);
+        assert_ptr_equal(resjoin_record(j, t, &m, BASE + 14 * MS), p);
+        assert_non_null(p->exe);
+        assert_string_equal(p->exe->data, prog);
+        /* argv is still unknown: the image stays uncertain. */
+        assert_null(p->argv);
+        assert_true(p->uncertain & PW_UNCERTAIN_IMAGE);
+        assert_int_equal(resjoin_get_stats(j)->exes_named, 1);
+
+        /* 102: its record comes first and waits for the exit, which names it. */
+        fork_ev(t, 1, 102, BASE + 20 * MS);
+        exec_ev(t, 102, BASE + 21 * MS);
+        proctree_mark_unreadable(t, 102, 0);
+        m = record(102, 102, true, 0, 2, 1, 0, 100);
+        exe_id(prog, &m);
+        assert_null(resjoin_record(j, t, &m, BASE + 22 * MS));
+        p = exit_ev(t, 102, 0, BASE + 22 * MS);
+        assert_true(resjoin_process_ended(j, t, p, BASE + 23 * MS));
+        assert_non_null(p->exe);
+        assert_string_equal(p->exe->data, prog);
+        assert_int_equal(resjoin_get_stats(j)->exes_named, 2);
+
+        /* 103 ran a file nobody was seen to run: nothing to name it with. */
+        fork_ev(t, 1, 103, BASE + 30 * MS);
+        exec_ev(t, 103, BASE + 31 * MS);
+        proctree_mark_unreadable(t, 103, 0);
+        p = exit_ev(t, 103, 0, BASE + 32 * MS);
+        (void) resjoin_process_ended(j, t, p, BASE + 33 * MS);
+        m = record(103, 103, true, 0, 2, 1, 0, 100);
+        exe_id(dir, &m);
+        assert_ptr_equal(resjoin_record(j, t, &m, BASE + 34 * MS), p);
+        assert_null(p->exe);
+        assert_int_equal(resjoin_get_stats(j)->exes_named, 2);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_lost_image_named),
                 cmocka_unit_test(test_record_after_exit),
                 cmocka_unit_test(test_record_before_exit),
                 cmocka_unit_test(test_pid_reuse),

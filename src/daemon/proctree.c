@@ -1100,6 +1100,18 @@ void proctree_mark_unreadable(ProcTree *t, pid_t pid, uint64_t start_boot_ns) {
                 p->uncertain |= PW_UNCERTAIN_IMAGE;
 }
 
+int proctree_name_exe(ProcTree *t, PwProcess *p, const char *path) {
+        PwUidBudget *u;
+
+        if (!p || !path || p->exe || !(p->uncertain & PW_UNCERTAIN_IMAGE) || p->n_execs == 0)
+                return 0;
+        u = uid_get(t, p->uncertain & PW_UNCERTAIN_IDS ? PW_UID_INVALID : p->uid);
+        if (!u)
+                return -ENOMEM;
+        p->exe = budget_str(t, u, path);
+        return p->exe ? 1 : -ENOSPC;
+}
+
 void proctree_set_parent(ProcTree *t, pid_t pid, pid_t new_ppid) {
         PwProcess *p = pidmap_get(&t->live, pid);
 

@@ -268,6 +268,11 @@ bool proctree_read_matches(const ProcTree *t, pid_t pid, uint64_t start_boot_ns,
 int proctree_enrich(ProcTree *t, const PwProcInfo *info, uint64_t hz);
 /* The process could not be read (gone, or its pid already reused): keep what events said. */
 void proctree_mark_unreadable(ProcTree *t, pid_t pid, uint64_t start_boot_ns);
+/* Names the executable of p, live or exited, whose image was lost to the race with its exit (an EXEC
+ * came, nothing was read): path comes from elsewhere (the taskstats record's device and inode,
+ * exe-cache.h). The image stays uncertain: argv is still unknown. Returns 1 when named, 0 when p
+ * needs no name (it has one, or never exec'ed), -ENOSPC when its uid's budget has no room, -ENOMEM. */
+int proctree_name_exe(ProcTree *t, PwProcess *p, const char *path);
 
 /* Reconciliation after lost events: snapshot holds every process /proc had (all fields that
  * PW_READ_STAT|PW_READ_STATUS|PW_READ_TASKS give; more if read). Live records missing from it (or

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "access-policy.h"
+#include "exe-cache.h"
 #include "resources.h"
 
 #define RES_NSEC_PER_SEC 1000000000ULL
@@ -27,6 +28,7 @@ struct Held {
         uint32_t exitcode;
         bool uncertain;
         uint64_t arrival_ns;
+        uint64_t exe_dev, exe_inode;  /* the file the process ran; inode 0: not told */
         PwResources res;
         Held *next_same_pid;   /* oldest first */
         Held *prev, *next;     /* all held records, oldest first */
@@ -39,6 +41,7 @@ struct ResJoin {
         int64_t realtime_offset_ns;
         uint64_t last_loss_ns;
         bool loss_seen;
+        ExeCache *exes;
         ResJoinStats stats;
 };
 
@@ -47,6 +50,11 @@ int resjoin_new(ResJoin **ret) {
 
         if (!j)
                 return -ENOMEM;
+        j->exes = exe_cache_new();
+        if (!j->exes) {
+                free(j);
+                return -ENOMEM;
+        }
         *ret = j;
         return 0;
 }
@@ -67,6 +75,7 @@ ResJoin *resjoin_free(ResJoin *j) {
                 free(h);
         }
         pidmap_done(&j->held);
+        exe_cache_free(j->exes);
         free(j);
         return NULL;
 }
@@ -272,6 +281,10 @@ static void join(ResJoin *j, ProcTree *t, PwProcess *p, const Held *h, uint64_t 
                     (!(p->uncertain & PW_UNCERTAIN_EXIT) && p->exit_code != h->exitcode);
         pr->state = PW_RESOURCES_JOINED;
         pr->uncertain = uncertain;
+        /* Its image was lost to its exit: the record still says which file it ran. */
+        if (!p->exe && (p->uncertain & PW_UNCERTAIN_IMAGE) && h->exe_inode != 0 &&
+            proctree_name_exe(t, p, exe_cache_find(j->exes, h->exe_dev, h->exe_inode)) > 0)
+                j->stats.exes_named++;
         pr->exitcode = h->exitcode;
         pr->self = h->res;
         j->stats.joined++;
@@ -403,6 +416,10 @@ PwProcess *resjoin_record(ResJoin *j, ProcTree *t, const PwTsMsg *m, uint64_t no
         h.exitcode = s->exitcode;
         h.arrival_ns = now_ns;
         h.uncertain = s->layout_untrusted;
+        if (grouped) {
+                h.exe_dev = s->exe_dev;
+                h.exe_inode = s->exe_inode;
+        }
         if (g) {
                 h.res = g->sum;
                 h.uncertain = h.uncertain || g->uncertain;
@@ -423,6 +440,9 @@ PwProcess *resjoin_record(ResJoin *j, ProcTree *t, const PwTsMsg *m, uint64_t no
 }
 
 bool resjoin_process_ended(ResJoin *j, ProcTree *t, PwProcess *p, uint64_t now_ns) {
+        /* A file that ran, to name the lost images of later processes that run it too. */
+        if (p->exe && !(p->uncertain & PW_UNCERTAIN_IMAGE))
+                (void) exe_cache_note(j->exes, p->exe->data);
         if (pw_process_has_resources(p))
                 return true;
         for (Held *h = pidmap_get(&j->held, p->pid); h; h = h->next_same_pid) {

@@ -110,6 +110,7 @@ typedef struct ResJoinStats {
         uint64_t held;                /* records that waited for their EXIT */
         uint64_t held_now;
         uint64_t groups_reset;        /* thread-group sums dropped: their pid started over */
+        uint64_t exes_named;          /* lost images whose exe the record named (exe-cache.h) */
 } ResJoinStats;
 
 typedef struct ResJoin ResJoin;
@@ -125,7 +126,9 @@ void resjoin_set_realtime_offset(ResJoin *j, int64_t realtime_offset_ns);
  * (held, summed into its thread group, or unmatched). -ENOMEM is swallowed as unmatched. */
 PwProcess *resjoin_record(ResJoin *j, ProcTree *t, const PwTsMsg *m, uint64_t now_ns);
 
-/* p just ended in the tree: joins a held record that agrees. Returns true when p has its record. */
+/* p just ended in the tree: joins a held record that agrees. Returns true when p has its record.
+ * p's executable, when it was read, is remembered: the record of a later process that ran the same
+ * file but exited before /proc gave its image then names its exe (the image stays uncertain). */
 bool resjoin_process_ended(ResJoin *j, ProcTree *t, PwProcess *p, uint64_t now_ns);
 
 /* The wait for p's record is over without one. */

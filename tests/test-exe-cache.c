@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Tests of the exe cache (exe-cache.h): real files in a scratch folder, their real device and inode,
+ * a file replaced under its path, paths that cannot be kept, the least recently noted replaced. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "exe-cache.h"
+#include "test-cleanup.h"
+
+static char dir[] = "/tmp/pwexecache-XXXXXX";
+
+/* Makes dir/name afresh (a new inode) and returns its path. */
+static const char *make_file(const char *name, char *path, size_t size) {
+        char tmp[256];
+        int fd;
+
+        snprintf(path, size, "%s/%s", dir, name);
+        snprintf(tmp, sizeof(tmp), "%s/.new", dir);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "#!/bin/sh\n", 10), 10);
+        close(fd);
+        assert_int_equal(rename(tmp, path), 0);
+        return path;
+}
+
+/* The device as the kernel's new_encode_dev() (taskstats' ac_exe_dev) has it, and the inode. */
+static void kernel_id(const char *path, uint64_t *dev, uint64_t *ino) {
+        struct stat st;
+        uint64_t maj, min;
+
+        assert_int_equal(stat(path, &st), 0);
+        maj = major(st.st_dev);
+        min = minor(st.st_dev);
+        *dev = (min & 0xffU) | (maj << 8) | ((min & ~0xffULL) << 12);
+        *ino = st.st_ino;
+}
+
+static void test_names_a_noted_file(void **state) {
+        ExeCache *c = exe_cache_new();
+        char a[256], b[256];
+        uint64_t dev, ino, dev_b, ino_b;
+
+        assert_non_null(c);
+        make_file("a", a, sizeof(a));
+        make_file("b", b, sizeof(b));
+        kernel_id(a, &dev, &ino);
+        kernel_id(b, &dev_b, &ino_b);
+        assert_null(exe_cache_find(c, dev, ino));
+        assert_int_equal(exe_cache_note(c, a), 0);
+        assert_string_equal(exe_cache_find(c, dev, ino), a);
+        /* b was never noted; inode 0 (a kernel thread's record) names nothing. */
+        assert_null(exe_cache_find(c, dev_b, ino_b));
+        assert_null(exe_cache_find(c, dev, 0));
+        /* Another device, same inode: not the file. */
+        assert_null(exe_cache_find(c, dev + 1, ino));
+        /* Noting it again adds nothing. */
+        assert_int_equal(exe_cache_note(c, a), 0);
+        assert_int_equal(exe_cache_get_stats(c)->noted, 1);
+        assert_int_equal(exe_cache_get_stats(c)->named, 1);
+        exe_cache_free(c);
+}
+
+/* An upgrade replaces the file under its path: the old inode is no longer that path's. */
+static void test_replaced_file(void **state) {
+        ExeCache *c = exe_cache_new();
+        char a[256];
+        uint64_t dev, ino_old, ino_new;
+        int fd;
+
+        make_file("r", a, sizeof(a));
+        /* Held open, so that the new file cannot take the old inode number. */
+        fd = open(a, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        kernel_id(a, &dev, &ino_old);
+        assert_int_equal(exe_cache_note(c, a), 0);
+        assert_string_equal(exe_cache_find(c, dev, ino_old), a);
+        make_file("r", a, sizeof(a));
+        kernel_id(a, &dev, &ino_new);
+        assert_true(ino_new != ino_old);
+        /* The match on what was stat'ed before is confirmed by a new stat, which fails it. */
+        assert_null(exe_cache_find(c, dev, ino_old));
+        assert_string_equal(exe_cache_find(c, dev, ino_new), a);
+        close(fd);
+        exe_cache_free(c);
+}
+
+static void test_paths_not_kept(void **state) {
+        ExeCache *c = exe_cache_new();
+        char a[256], deleted[300];
+        uint64_t dev, ino;
+
+        make_file("d", a, sizeof(a));
+        kernel_id(a, &dev, &ino);
+        snprintf(deleted, sizeof(deleted), "%s (deleted)", a);
+        assert_int_equal(exe_cache_note(c, deleted), 0);
+        assert_int_equal(exe_cache_note(c, "relative/path"), 0);
+        assert_int_equal(exe_cache_note(c, ""), 0);
+        assert_int_equal(exe_cache_note(c, NULL), 0);
+        assert_int_equal(exe_cache_get_stats(c)->noted, 0);
+        assert_null(exe_cache_find(c, dev, ino));
+        /* A path that does not exist is kept and names nothing, without error. */
+        assert_int_equal(exe_cache_note(c, "/nonexistent/pwexecache"), 0);
+        assert_null(exe_cache_find(c, dev, ino));
+        exe_cache_free(c);
+}
+
+/* Full, the least recently noted path goes first; noting a path again makes it recent. */
+static void test_least_recent_replaced(void **state) {
+        ExeCache *c = exe_cache_new();
+        char a[256], b[256], other[64];
+        uint64_t dev_a, ino_a, dev_b, ino_b;
+
+        make_file("lru-a", a, sizeof(a));
+        make_file("lru-b", b, sizeof(b));
+        kernel_id(a, &dev_a, &ino_a);
+        kernel_id(b, &dev_b, &ino_b);
+        assert_int_equal(exe_cache_note(c, a), 0);
+        assert_int_equal(exe_cache_note(c, b), 0);
+        for (unsigned i = 0; i < EXE_CACHE_SLOTS - 2; i++) {
+                snprintf(other, sizeof(other), "/nonexistent/pw-%u", i);
+                assert_int_equal(exe_cache_note(c, other), 0);
+        }
+        /* Full now; a is noted again, so b is the least recent. */
+        assert_int_equal(exe_cache_note(c, a), 0);
+        assert_int_equal(exe_cache_note(c, "/nonexistent/pw-one-more"), 0);
+        assert_string_equal(exe_cache_find(c, dev_a, ino_a), a);
+        assert_null(exe_cache_find(c, dev_b, ino_b));
+        assert_int_equal(exe_cache_get_stats(c)->noted, EXE_CACHE_SLOTS + 1);
+        exe_cache_free(c);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_names_a_noted_file),
+                cmocka_unit_test(test_replaced_file),
+                cmocka_unit_test(test_paths_not_kept),
+                cmocka_unit_test(test_least_recent_replaced),
+        };
+
+        tc_init("exe-cache");
+        if (tc_mkdtemp(dir) < 0)
+                return 1;
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
