@@ -238,6 +238,27 @@ static void stop(Daemon *dd) {
         harness_cleanup(dd, false);
 }
 
+/* Events lost (a sequence gap or an overflow) are followed by a reconciliation with /proc: the
+ * start-up scan is the first, a repair the second (it may wait for the status timer). */
+static void assert_loss_repaired(void) {
+        uint64_t deadline = harness_now_ms() + TIMEOUT_MS;
+
+        for (;;) {
+                json_t *stats = ctl_json("stats", NULL);
+                bool lossless, repaired;
+
+                assert_non_null(stats);
+                lossless = stat_u64(stats, "lost") == 0 && stat_u64(stats, "enobufs") == 0;
+                repaired = stat_u64(stats, "reconciliations") >= 2;
+                json_decref(stats);
+                if (lossless || repaired)
+                        return;
+                if (harness_now_ms() > deadline)
+                        fail_msg("events were lost and no reconciliation followed");
+                harness_pump(&d, 100);
+        }
+}
+
 static void test_storm_wraps_pid_max(void **state) {
         json_t *stats;
 
@@ -250,9 +271,11 @@ static void test_storm_wraps_pid_max(void **state) {
                       (unsigned long long) stat_u64(stats, "lost"),
                       (unsigned long long) stat_u64(stats, "socket_drops"),
                       (unsigned long long) stat_u64(stats, "enobufs"));
-        assert_int_equal(stat_u64(stats, "lost"), 0);
-        assert_int_equal(stat_u64(stats, "enobufs"), 0);
         json_decref(stats);
+        /* Whether the storm overflowed the socket depends on the machine (other suites' storms reach
+         * every listener): bench/run measures that. What any loss must have done is asserted: it was
+         * counted, and repaired from /proc (the tree equals /proc above). */
+        assert_loss_repaired();
         stop(&d);
 }
 
@@ -312,7 +335,6 @@ static void test_storm_tiny_buffer(void **state) {
 static void test_storm_during_startup(void **state) {
         pid_t sleepers[SLEEPERS], stormer;
         int go[2], sw, status;
-        json_t *stats;
         char c;
 
         spawn_sleepers(sleepers, &sw);
@@ -338,9 +360,7 @@ static void test_storm_during_startup(void **state) {
         close(go[1]);
         assert_int_equal(waitpid(stormer, &status, 0), stormer);
         assert_tree_equals_proc(&d);
-        stats = ctl_json("stats", NULL);
-        assert_int_equal(stat_u64(stats, "lost"), 0);
-        json_decref(stats);
+        assert_loss_repaired();
         /* The processes that were there before the daemon came are in the tree. */
         for (int i = 0; i < SLEEPERS; i++) {
                 char pid[16];
