@@ -409,10 +409,12 @@ python3 - <<PY || failures=$((failures + 1))
 import json
 s = json.loads('''$st''')
 acc = s["journal_forwarded"] + s["journal_dropped"]
-print(("ok" if s["lost"] == 0 else "FAIL") + f": lost {s['lost']}")
+# Ingest while journald was stopped is checked above, right after its storm; by now other suites'
+# storms on the machine may have overflowed the socket (counted in lost): only printed here.
+print(f"info: lost {s['lost']} events over the whole run")
 print(("ok" if s["journal_offered"] >= acc and s["journal_offered"] - acc < 100 else "FAIL")
       + f": offered {s['journal_offered']} = forwarded {s['journal_forwarded']} + dropped {s['journal_dropped']} (+ queued)")
-assert s["lost"] == 0 and s["journal_offered"] >= acc and s["journal_offered"] - acc < 100
+assert s["journal_offered"] >= acc and s["journal_offered"] - acc < 100
 PY
 if ms=$(stop_daemon $D1); then ok "SIGTERM: gone in $ms ms"; else fail "daemon did not stop within 1 s"; fi
 kill $J; wait $J 2>/dev/null
