@@ -126,15 +126,15 @@ static void test_framing_output_bound(void **state) {
         VarlinkConn c;
         json_t *j = json_pack("{s:s}", "k", "0123456789");
 
-        /* SERVER_OUTPUT_MAX itself: exactly that much queues, one byte more does not. */
-        varlink_conn_init(&c, -EBADF, 16, SERVER_OUTPUT_MAX);
+        /* VARLINK_SERVER_OUTPUT_MAX itself: exactly that much queues, one byte more does not. */
+        varlink_conn_init(&c, -EBADF, 16, VARLINK_SERVER_OUTPUT_MAX);
         {
-                char *block = calloc(1, SERVER_OUTPUT_MAX);
+                char *block = calloc(1, VARLINK_SERVER_OUTPUT_MAX);
 
                 assert_non_null(block);
-                assert_int_equal(varlink_conn_queue(&c, block, SERVER_OUTPUT_MAX - 1), 0);
+                assert_int_equal(varlink_conn_queue(&c, block, VARLINK_SERVER_OUTPUT_MAX - 1), 0);
                 assert_int_equal(varlink_conn_queue(&c, block, 2), -ENOBUFS);
-                assert_int_equal(varlink_conn_pending_out(&c), SERVER_OUTPUT_MAX - 1);
+                assert_int_equal(varlink_conn_pending_out(&c), VARLINK_SERVER_OUTPUT_MAX - 1);
                 assert_int_equal(varlink_conn_queue(&c, block, 1), 0);
                 free(block);
         }
@@ -427,7 +427,7 @@ static void add_many(unsigned n) {
 }
 
 static int start_server(const ServerLimits *limits) {
-        static const ServerCallbacks cb = { .get_stats = get_stats };
+        static const PwMethodsCallbacks cb = { .get_stats = get_stats };
 
         snprintf(dir, sizeof(dir), "/tmp/test-varlink-XXXXXX");
         assert_int_equal(0, tc_mkdtemp(dir));
@@ -445,8 +445,8 @@ static int start_server(const ServerLimits *limits) {
 static ServerLimits untimed_limits(void) {
         ServerLimits l = SERVER_LIMITS_DEFAULT;
 
-        l.stall_usec = 3600 * USEC_PER_SEC;
-        l.idle_usec = 3600 * USEC_PER_SEC;
+        l.transport.stall_usec = 3600 * USEC_PER_SEC;
+        l.transport.idle_usec = 3600 * USEC_PER_SEC;
         return l;
 }
 
@@ -1100,7 +1100,7 @@ static void test_server_large_reply(void **state) {
                 dt = now_usec(CLOCK_MONOTONIC) - t0;
                 longest = MAX(longest, dt);
                 /* The daemon never holds more than a chunk and a message for us. */
-                assert_true(server_max_backlog(server) <= SERVER_OUTPUT_CHUNK + 64 * 1024);
+                assert_true(server_max_backlog(server) <= VARLINK_SERVER_OUTPUT_CHUNK + 64 * 1024);
 
                 n = varlink_conn_read(&c.conn, 64 * 1024);
                 if (n > 0)
@@ -1131,43 +1131,43 @@ static void test_server_large_reply(void **state) {
 /* --- limits ---------------------------------------------------------------------------------------------- */
 
 static void test_limit_clients(void **state) {
-        TestClient c[SERVER_CLIENTS_MAX + 1];
+        TestClient c[VARLINK_SERVER_CLIENTS_MAX + 1];
         json_t *msg, *p;
         char buf[16];
 
-        for (unsigned i = 0; i < SERVER_CLIENTS_MAX; i++) {
+        for (unsigned i = 0; i < VARLINK_SERVER_CLIENTS_MAX; i++) {
                 assert_int_equal(tc_connect(&c[i]), 0);
                 if (i % 32 == 0)
                         pump(1);
         }
-        wait_clients(SERVER_CLIENTS_MAX);
+        wait_clients(VARLINK_SERVER_CLIENTS_MAX);
 
         /* One more: accepted and closed at once, without a reply. */
-        assert_int_equal(tc_connect(&c[SERVER_CLIENTS_MAX]), 0);
+        assert_int_equal(tc_connect(&c[VARLINK_SERVER_CLIENTS_MAX]), 0);
         for (unsigned i = 0; i < 20; i++)
                 pump(2);
-        assert_int_equal(server_n_clients(server), SERVER_CLIENTS_MAX);
-        assert_int_equal(read(c[SERVER_CLIENTS_MAX].conn.fd, buf, sizeof(buf)), 0);
-        tc_close(&c[SERVER_CLIENTS_MAX]);
+        assert_int_equal(server_n_clients(server), VARLINK_SERVER_CLIENTS_MAX);
+        assert_int_equal(read(c[VARLINK_SERVER_CLIENTS_MAX].conn.fd, buf, sizeof(buf)), 0);
+        tc_close(&c[VARLINK_SERVER_CLIENTS_MAX]);
 
         /* Everyone admitted is served. */
-        for (unsigned i = 0; i < SERVER_CLIENTS_MAX; i += 15) {
+        for (unsigned i = 0; i < VARLINK_SERVER_CLIENTS_MAX; i += 15) {
                 msg = tc_call(&c[i], "{\"method\":\"io.procwatch.Stats\"}");
                 p = expect_reply(msg);
-                assert_int_equal(json_integer_value(json_object_get(p, "clients")), SERVER_CLIENTS_MAX);
+                assert_int_equal(json_integer_value(json_object_get(p, "clients")), VARLINK_SERVER_CLIENTS_MAX);
                 assert_int_equal(json_integer_value(json_object_get(p, "clients_refused")), 1);
                 json_decref(msg);
         }
 
         /* A place freed is a place taken. */
         tc_close(&c[0]);
-        wait_clients(SERVER_CLIENTS_MAX - 1);
+        wait_clients(VARLINK_SERVER_CLIENTS_MAX - 1);
         assert_int_equal(tc_connect(&c[0]), 0);
-        wait_clients(SERVER_CLIENTS_MAX);
+        wait_clients(VARLINK_SERVER_CLIENTS_MAX);
         msg = tc_call(&c[0], "{\"method\":\"org.varlink.service.GetInfo\"}");
         expect_reply(msg);
         json_decref(msg);
-        for (unsigned i = 0; i < SERVER_CLIENTS_MAX; i++)
+        for (unsigned i = 0; i < VARLINK_SERVER_CLIENTS_MAX; i++)
                 tc_close(&c[i]);
         wait_clients(0);
 }
@@ -1180,21 +1180,21 @@ static void test_limit_request_size(void **state) {
         int r;
 
         assert_non_null(req);
-        /* Exactly SERVER_REQUEST_MAX bytes (padded with spaces) is a request like any other. */
+        /* Exactly VARLINK_SERVER_REQUEST_MAX bytes (padded with spaces) is a request like any other. */
         {
                 static const char call[] = "{\"method\":\"org.varlink.service.GetInfo\"}";
 
-                memset(req, ' ', SERVER_REQUEST_MAX + 1);
+                memset(req, ' ', VARLINK_SERVER_REQUEST_MAX + 1);
                 memcpy(req, call, sizeof(call) - 1);
-                req[SERVER_REQUEST_MAX] = '\0';
+                req[VARLINK_SERVER_REQUEST_MAX] = '\0';
                 assert_int_equal(tc_connect(&c), 0);
                 msg = tc_call(&c, req);
                 expect_reply(msg);
                 json_decref(msg);
 
                 /* One byte more: refused, and the connection closed. */
-                req[SERVER_REQUEST_MAX] = ' ';
-                req[SERVER_REQUEST_MAX + 1] = '\0';
+                req[VARLINK_SERVER_REQUEST_MAX] = ' ';
+                req[VARLINK_SERVER_REQUEST_MAX + 1] = '\0';
                 msg = tc_call(&c, req);
                 expect_error(msg, PW_VARLINK_ERROR_INVALID_PARAMETER, "parameter", "request");
                 assert_null(tc_read(&c));
@@ -1233,7 +1233,7 @@ static char *nested(unsigned depth) {
 }
 
 static void test_limit_depth(void **state) {
-        _cleanup_(freep) char *ok = nested(SERVER_DEPTH_MAX), *deep = nested(SERVER_DEPTH_MAX + 1),
+        _cleanup_(freep) char *ok = nested(VARLINK_SERVER_DEPTH_MAX), *deep = nested(VARLINK_SERVER_DEPTH_MAX + 1),
                              *hundred = nested(100);
         TestClient c;
 
@@ -1251,7 +1251,7 @@ static void test_limit_depth(void **state) {
 static int setup_stall(void **state) {
         ServerLimits l = untimed_limits();
 
-        l.stall_usec = 300 * USEC_PER_MSEC; /* SERVER_STALL_USEC is 30 s: too long for a test */
+        l.transport.stall_usec = 300 * USEC_PER_MSEC; /* VARLINK_SERVER_STALL_USEC is 30 s: too long for a test */
         return start_server(&l);
 }
 
@@ -1278,7 +1278,7 @@ static void test_limit_never_reads(void **state) {
                 json_decref(msg);
                 print_message("Show beside a client that never reads: %llu us\n",
                               (unsigned long long) (now_usec(CLOCK_MONOTONIC) - t0));
-                assert_true(server_max_backlog(server) <= SERVER_OUTPUT_CHUNK + 64 * 1024);
+                assert_true(server_max_backlog(server) <= VARLINK_SERVER_OUTPUT_CHUNK + 64 * 1024);
         }
 
         /* Past the stall limit it is dropped; the other stays. */
@@ -1297,8 +1297,8 @@ static void test_limit_never_reads(void **state) {
 static int setup_small_output(void **state) {
         ServerLimits l = untimed_limits();
 
-        l.output_chunk = 4096;
-        l.output_max = 16384;
+        l.transport.output_chunk = 4096;
+        l.transport.output_max = 16384;
         return start_server(&l);
 }
 
@@ -1308,7 +1308,7 @@ static void test_limit_output_max(void **state) {
         json_t *msg;
 
         /* A process whose one object is larger than the whole queue allowed: the client asking for it is
-         * dropped (SERVER_OUTPUT_MAX is 16 MiB, more than any one object; here it is 16 KiB). */
+         * dropped (VARLINK_SERVER_OUTPUT_MAX is 16 MiB, more than any one object; here it is 16 KiB). */
         memset(argv, 'z', sizeof(argv) - 1);
         add_proc(5000, 1, 5000 * MS, "big", argv, sizeof(argv), NULL, 0);
         assert_int_equal(tc_connect(&c), 0);
@@ -1504,10 +1504,10 @@ static void test_events_errors(void **state) {
         wait_clients(0);
 }
 
-/* A subtree filter follows at most SERVER_SUBTREE_DEPTH_MAX parents: a chain of processes deeper than
+/* A subtree filter follows at most SUBSCRIPTIONS_SUBTREE_DEPTH_MAX parents: a chain of processes deeper than
  * that costs bounded work per event, and what lies deeper is not matched. */
 static void test_events_subtree_depth(void **state) {
-        const pid_t base = 30000, n = (pid_t) SERVER_SUBTREE_DEPTH_MAX + 10;
+        const pid_t base = 30000, n = (pid_t) SUBSCRIPTIONS_SUBTREE_DEPTH_MAX + 10;
         TestClient c;
         char params[64];
 
@@ -1518,9 +1518,9 @@ static void test_events_subtree_depth(void **state) {
         snprintf(params, sizeof(params), "{\"pid\":%d,\"kinds\":[\"exit\"]}", (int) base);
         subscribe(&c, params);
         /* Within the bound: seen. */
-        publish(ev_exit(2000 * MS, base + (pid_t) SERVER_SUBTREE_DEPTH_MAX - 1, base + (pid_t) SERVER_SUBTREE_DEPTH_MAX - 1, 0));
-        json_decref(expect_event(&c, "exit", base + (pid_t) SERVER_SUBTREE_DEPTH_MAX - 1,
-                                 base + (pid_t) SERVER_SUBTREE_DEPTH_MAX - 1));
+        publish(ev_exit(2000 * MS, base + (pid_t) SUBSCRIPTIONS_SUBTREE_DEPTH_MAX - 1, base + (pid_t) SUBSCRIPTIONS_SUBTREE_DEPTH_MAX - 1, 0));
+        json_decref(expect_event(&c, "exit", base + (pid_t) SUBSCRIPTIONS_SUBTREE_DEPTH_MAX - 1,
+                                 base + (pid_t) SUBSCRIPTIONS_SUBTREE_DEPTH_MAX - 1));
         /* Beyond it: not. */
         publish(ev_exit(2001 * MS, base + n - 1, base + n - 1, 0));
         expect_no_message(&c);
@@ -1533,15 +1533,15 @@ static void test_events_subtree_depth(void **state) {
 static int setup_small_events(void **state) {
         ServerLimits l = untimed_limits();
 
-        l.events_buffer_max = SMALL_EVENTS_BUFFER;
+        l.events.events_buffer_max = SMALL_EVENTS_BUFFER;
         return start_server(&l);
 }
 
 static int setup_small_events_stall(void **state) {
         ServerLimits l = untimed_limits();
 
-        l.stall_usec = 300 * USEC_PER_MSEC;
-        l.events_buffer_max = SMALL_EVENTS_BUFFER;
+        l.transport.stall_usec = 300 * USEC_PER_MSEC;
+        l.events.events_buffer_max = SMALL_EVENTS_BUFFER;
         return start_server(&l);
 }
 
@@ -1661,22 +1661,22 @@ static void test_events_stuck_subscriber(void **state) {
 
 /* Makes one call as uid (a forked child with setresuid()), the server running here meanwhile.
  * Returns the parsed reply, or NULL when the child could not get one. */
-/* The client cap left by RLIMIT_NOFILE: SERVER_FD_RESERVE stays for the daemon's own reads. */
+/* The client cap left by RLIMIT_NOFILE: VARLINK_SERVER_FD_RESERVE stays for the daemon's own reads. */
 static void test_limit_nofile(void **state) {
         static const struct {
                 uint64_t nofile;
                 unsigned cap, want;
         } cases[] = {
-                { UINT64_MAX, SERVER_CLIENTS_MAX, SERVER_CLIENTS_MAX },
-                { 65536, SERVER_CLIENTS_MAX, SERVER_CLIENTS_MAX },
-                { 1024, SERVER_CLIENTS_MAX, SERVER_CLIENTS_MAX },
-                { SERVER_CLIENTS_MAX + SERVER_FD_RESERVE, SERVER_CLIENTS_MAX, SERVER_CLIENTS_MAX },
-                { SERVER_CLIENTS_MAX + SERVER_FD_RESERVE - 1, SERVER_CLIENTS_MAX, SERVER_CLIENTS_MAX - 1 },
-                { 128, SERVER_CLIENTS_MAX, 128 - SERVER_FD_RESERVE },
-                { SERVER_FD_RESERVE + 2, SERVER_CLIENTS_MAX, 2 },
-                { SERVER_FD_RESERVE + 1, SERVER_CLIENTS_MAX, 1 },
-                { SERVER_FD_RESERVE, SERVER_CLIENTS_MAX, 1 },
-                { 0, SERVER_CLIENTS_MAX, 1 },
+                { UINT64_MAX, VARLINK_SERVER_CLIENTS_MAX, VARLINK_SERVER_CLIENTS_MAX },
+                { 65536, VARLINK_SERVER_CLIENTS_MAX, VARLINK_SERVER_CLIENTS_MAX },
+                { 1024, VARLINK_SERVER_CLIENTS_MAX, VARLINK_SERVER_CLIENTS_MAX },
+                { VARLINK_SERVER_CLIENTS_MAX + VARLINK_SERVER_FD_RESERVE, VARLINK_SERVER_CLIENTS_MAX, VARLINK_SERVER_CLIENTS_MAX },
+                { VARLINK_SERVER_CLIENTS_MAX + VARLINK_SERVER_FD_RESERVE - 1, VARLINK_SERVER_CLIENTS_MAX, VARLINK_SERVER_CLIENTS_MAX - 1 },
+                { 128, VARLINK_SERVER_CLIENTS_MAX, 128 - VARLINK_SERVER_FD_RESERVE },
+                { VARLINK_SERVER_FD_RESERVE + 2, VARLINK_SERVER_CLIENTS_MAX, 2 },
+                { VARLINK_SERVER_FD_RESERVE + 1, VARLINK_SERVER_CLIENTS_MAX, 1 },
+                { VARLINK_SERVER_FD_RESERVE, VARLINK_SERVER_CLIENTS_MAX, 1 },
+                { 0, VARLINK_SERVER_CLIENTS_MAX, 1 },
                 { 128, 10, 10 },
         };
         struct rlimit old, low;
@@ -1684,7 +1684,7 @@ static void test_limit_nofile(void **state) {
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 print_message("nofile %" PRIu64 " cap %u\n", cases[i].nofile, cases[i].cap);
-                assert_int_equal(server_clients_max_for_nofile(cases[i].nofile, cases[i].cap), cases[i].want);
+                assert_int_equal(varlink_server_clients_max_for_nofile(cases[i].nofile, cases[i].cap), cases[i].want);
         }
         /* server_new() applies it. */
         assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
@@ -1692,14 +1692,14 @@ static void test_limit_nofile(void **state) {
         assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
         assert_int_equal(server_new(&s2, event, tree, NULL, NULL, NULL), 0);
         assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
-        assert_int_equal(server_clients_max(s2), 128 - SERVER_FD_RESERVE);
+        assert_int_equal(server_clients_max(s2), 128 - VARLINK_SERVER_FD_RESERVE);
         server_free(s2);
 }
 
 static int setup_idle(void **state) {
         ServerLimits l = untimed_limits();
 
-        l.idle_usec = 300 * USEC_PER_MSEC; /* SERVER_IDLE_USEC is 60 s: too long for a test */
+        l.transport.idle_usec = 300 * USEC_PER_MSEC; /* VARLINK_SERVER_IDLE_USEC is 60 s: too long for a test */
         return start_server(&l);
 }
 
