@@ -118,6 +118,7 @@ struct VarlinkServer {
         usec_t warned_fail_usec;
 
         uint64_t clients_total, clients_refused, clients_dropped, requests;
+        uint64_t dropped_by_fault[_VARLINK_PEER_FAULT_MAX], clients_failed;
 };
 
 struct VarlinkServerConn {
@@ -616,6 +617,7 @@ static void client_drop(VarlinkServerConn *c, VarlinkPeerFault fault) {
         log_debug("Dropping client (pid %d, uid %u): %s.", (int) c->ucred.pid, (unsigned) c->ucred.uid,
                   varlink_peer_fault_to_string(fault));
         c->server->clients_dropped++;
+        c->server->dropped_by_fault[fault]++;
         client_free(c);
 }
 
@@ -628,6 +630,7 @@ static void client_fail(VarlinkServerConn *c, int error) {
                 log_warning_errno(error, "Failed to serve a control client (pid %d, uid %u), closing it: %m",
                                   (int) c->ucred.pid, (unsigned) c->ucred.uid);
         s->clients_dropped++;
+        s->clients_failed++;
         client_free(c);
 }
 
@@ -1138,7 +1141,9 @@ void varlink_server_get_stats(const VarlinkServer *s, VarlinkServerStats *ret) {
                 .clients_refused = s->clients_refused,
                 .clients_dropped = s->clients_dropped,
                 .requests = s->requests,
+                .clients_failed = s->clients_failed,
         };
+        memcpy(ret->dropped_by_fault, s->dropped_by_fault, sizeof(ret->dropped_by_fault));
 }
 
 unsigned varlink_server_n_clients(const VarlinkServer *s) {

@@ -188,6 +188,9 @@ int varlink_server_listen_activated(VarlinkServer *s);
 typedef struct VarlinkServerStats {
         unsigned clients;
         uint64_t clients_total, clients_refused, clients_dropped, requests;
+        /* clients_dropped split by cause: what their peers did, and the daemon's own failures. */
+        uint64_t dropped_by_fault[_VARLINK_PEER_FAULT_MAX];
+        uint64_t clients_failed;
 } VarlinkServerStats;
 
 void varlink_server_get_stats(const VarlinkServer *s, VarlinkServerStats *ret);
