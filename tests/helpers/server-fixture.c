@@ -85,7 +85,7 @@ void add_many(unsigned n) {
 int start_server(const ServerLimits *limits) {
         static const PwMethodsCallbacks cb = { .get_stats = get_stats };
 
-        snprintf(dir, sizeof(dir), "/tmp/test-varlink-XXXXXX");
+        snprintf(dir, sizeof(dir), "/tmp/test-server-XXXXXX");
         assert_int_equal(0, tc_mkdtemp(dir));
         snprintf(sock_path, sizeof(sock_path), "%s/run/io.procwatch", dir);
         assert_int_equal(sd_event_new(&event), 0);
