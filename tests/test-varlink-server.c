@@ -680,6 +680,18 @@ static const VarlinkMethod echo_methods[] = {
 static VarlinkServer *bare;
 
 /* A bare generic server with one method of its own: no tree, no io.procwatch. */
+static int start_bare(const VarlinkServerLimits *l) {
+        snprintf(dir, sizeof(dir), "/tmp/test-varlink-server-XXXXXX");
+        assert_int_equal(0, tc_mkdtemp(dir));
+        snprintf(sock_path, sizeof(sock_path), "%s/run/bare", dir);
+        assert_int_equal(sd_event_new(&event), 0);
+        assert_int_equal(varlink_server_new(&bare, event, l, NULL), 0);
+        assert_int_equal(varlink_server_add_methods(bare, echo_methods, ELEMENTSOF(echo_methods), NULL), 0);
+        assert_int_equal(varlink_server_add_methods(bare, echo_methods, ELEMENTSOF(echo_methods), NULL), -EEXIST);
+        assert_int_equal(varlink_server_listen(bare, sock_path), 0);
+        return 0;
+}
+
 static int setup_bare(void **state) {
         VarlinkServerLimits l = VARLINK_SERVER_LIMITS_DEFAULT;
 
@@ -687,15 +699,15 @@ static int setup_bare(void **state) {
         l.output_chunk = 1024;
         l.output_max = 8192;
         l.stall_usec = l.idle_usec = 3600 * USEC_PER_SEC;
-        snprintf(dir, sizeof(dir), "/tmp/test-varlink-server-XXXXXX");
-        assert_int_equal(0, tc_mkdtemp(dir));
-        snprintf(sock_path, sizeof(sock_path), "%s/run/bare", dir);
-        assert_int_equal(sd_event_new(&event), 0);
-        assert_int_equal(varlink_server_new(&bare, event, &l, NULL), 0);
-        assert_int_equal(varlink_server_add_methods(bare, echo_methods, ELEMENTSOF(echo_methods), NULL), 0);
-        assert_int_equal(varlink_server_add_methods(bare, echo_methods, ELEMENTSOF(echo_methods), NULL), -EEXIST);
-        assert_int_equal(varlink_server_listen(bare, sock_path), 0);
-        return 0;
+        return start_bare(&l);
+}
+
+/* Stall and idle limits short enough for a test, a queue deep enough to stall in. */
+static int setup_bare_timed(void **state) {
+        VarlinkServerLimits l = VARLINK_SERVER_LIMITS_DEFAULT;
+
+        l.stall_usec = l.idle_usec = 300 * USEC_PER_MSEC;
+        return start_bare(&l);
 }
 
 static int teardown_bare(void **state) {
@@ -812,11 +824,36 @@ static void test_bare_peer_faults(void **state) {
         assert_null(varlink_peer_fault_to_string(_VARLINK_PEER_FAULT_MAX));
 }
 
+/* A client that lets its reply sit unread is dropped as stalled, one that does nothing as idle. */
+static void test_bare_timeouts(void **state) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + DEADLINE_USEC;
+        TestClient stalled, idle;
+        VarlinkServerStats st;
+
+        assert_int_equal(tc_connect(&stalled), 0);
+        assert_int_equal(tc_connect(&idle), 0);
+        /* 1 MiB of reply: more than the socket takes, so most of it stays queued. */
+        assert_int_equal(tc_send_str(&stalled, "{\"method\":\"org.example.Echo\",\"parameters\":{\"n\":1,\"size\":1048576}}"), 0);
+        for (;;) {
+                varlink_server_get_stats(bare, &st);
+                if (st.dropped_by_fault[VARLINK_PEER_STALLED] == 1 && st.dropped_by_fault[VARLINK_PEER_IDLE] == 1)
+                        break;
+                pump(10);
+                assert_true(now_usec(CLOCK_MONOTONIC) < deadline);
+        }
+        wait_bare_clients(0);
+        assert_int_equal(st.clients_dropped, 2);
+        assert_int_equal(st.clients_failed, 0);
+        tc_close(&stalled);
+        tc_close(&idle);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_dispatch_table),
                 cmocka_unit_test_setup_teardown(test_bare_dispatch, setup_bare, teardown_bare),
                 cmocka_unit_test_setup_teardown(test_bare_peer_faults, setup_bare, teardown_bare),
+                cmocka_unit_test_setup_teardown(test_bare_timeouts, setup_bare_timed, teardown_bare),
                 cmocka_unit_test_setup_teardown(test_server_socket_file, setup_server, teardown_server),
                 cmocka_unit_test_setup_teardown(test_server_errors, setup_server, teardown_server),
                 cmocka_unit_test_setup_teardown(test_server_pipelining_and_splits, setup_server, teardown_server),
