@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz target: the Varlink server as a client drives it: framing, parsing, dispatch and every method,
- * through the real code (server.c, varlink.c) on a real sd-event loop and a real connection.
+ * through the real code (the generic server in varlink-server.c and varlink.c, the io.procwatch
+ * methods in methods.c, Events in subscriptions.c, put together by server.c) on a real sd-event loop
+ * and a real connection.
  *
  * Each input is one connection to a fresh server over a fresh tree of a few processes (live, exited,
  * displaced, a thread, odd bytes in comm and argv, two users). The server listens on an autobound
@@ -52,7 +54,7 @@
 /* Loop runs per input: far above what any input needs (one per chunk plus the replies). */
 #define ROUNDS_MAX 200000U
 /* A reply larger than this is a broken bound: output_max is 16 MiB at most. */
-#define REPLY_MAX (SERVER_OUTPUT_MAX + 1U)
+#define REPLY_MAX (VARLINK_SERVER_OUTPUT_MAX + 1U)
 
 static void check(int ok, const char *what) {
         if (!ok) {
@@ -291,7 +293,7 @@ fail:
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        static const ServerCallbacks cb = { .get_stats = get_stats };
+        static const PwMethodsCallbacks cb = { .get_stats = get_stats };
         ServerLimits limits = SERVER_LIMITS_DEFAULT;
         Session s = { .fd = -EBADF };
         size_t pos = HEADER_SIZE;
@@ -307,13 +309,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         if (flags & FLAG_NARROW_LIMITS)
                 limits = (ServerLimits){
-                        .clients_max = 4,
-                        .request_max = 1024,
-                        .depth_max = 8,
-                        .output_chunk = 512,
-                        .output_max = 8192,
-                        .stall_usec = SERVER_STALL_USEC, /* a time-based drop would not replay */
-                        .events_buffer_max = 1024,
+                        .transport = {
+                                .clients_max = 4,
+                                .request_max = 1024,
+                                .depth_max = 8,
+                                .output_chunk = 512,
+                                .output_max = 8192,
+                                .stall_usec = VARLINK_SERVER_STALL_USEC, /* a time-based drop would not replay */
+                        },
+                        .events = { .events_buffer_max = 1024 },
                 };
         check(sd_event_new(&s.event) >= 0, "an event loop");
         s.tree = build_tree();

@@ -70,7 +70,7 @@ static void check_same(const char *msg) {
         }
 }
 
-/* A reply as server.c streams it, from a tree with hostile records. */
+/* A reply as methods.c streams it, from a tree with hostile records. */
 static char *daemon_reply(ProcTree *t, bool reverse) {
         static const ProcJsonContext ctx = { .realtime_offset_ns = 1700000000LL * 1000000000LL, .now_ns = 9000 * MS };
         JsonWriter w = JSON_WRITER_INIT;

@@ -376,7 +376,7 @@ static void test_lockout(void **state) {
         helper_stop(&h);
         assert_int_equal(root_rc, 0);
         assert_int_equal(other_rc, 0);
-        assert_true(kept <= SERVER_CLIENTS_PER_UID_MAX);
+        assert_true(kept <= VARLINK_SERVER_CLIENTS_PER_UID_MAX);
         assert_true(kept > 0);
 }
 
@@ -401,7 +401,7 @@ static void test_list_rss(void **state) {
         fprintf(stderr, "list hog: root's stats exit %d\n", root_rc);
         helper_stop(&h);
         assert_int_equal(root_rc, 0);
-        assert_true(kept <= SERVER_CLIENTS_PER_UID_MAX);
+        assert_true(kept <= VARLINK_SERVER_CLIENTS_PER_UID_MAX);
 #ifndef __SANITIZE_ADDRESS__
         /* Each kept connection holds a snapshot (16 bytes a process) and one chunk of reply. */
         assert_true(after - before < 48 * 1024);
@@ -522,9 +522,9 @@ static void test_cost_amplification(void **state) {
         assert_true(steps_deep <= CHAIN_DEPTH + 64);
 }
 
-/* Attack 5, the per-uid bound: one user gets SERVER_SUBSCRIBERS_PER_UID_MAX streams, not more. */
+/* Attack 5, the per-uid bound: one user gets SUBSCRIPTIONS_PER_UID_MAX streams, not more. */
 static void test_subscribers_per_uid(void **state) {
-        char *args[] = { (char *) "--hog", d.socket_path, (char *) STRINGIFY(SERVER_CLIENTS_PER_UID_MAX),
+        char *args[] = { (char *) "--hog", d.socket_path, (char *) STRINGIFY(VARLINK_SERVER_CLIENTS_PER_UID_MAX),
                          (char *) "{\"method\":\"io.procwatch.Events\",\"more\":true,\"parameters\":{\"pid\":1}}", NULL };
         unsigned opened, kept;
         Helper h;
@@ -534,7 +534,7 @@ static void test_subscribers_per_uid(void **state) {
         assert_int_equal(sscanf(helper_line(&h), "opened %u kept %u", &opened, &kept), 2);
         fprintf(stderr, "subscribers: uid " HOSTILE_UID " asked for %u, has %lld\n", opened,
                 (long long) stats_field("subscribers"));
-        assert_int_equal(stats_field("subscribers"), SERVER_SUBSCRIBERS_PER_UID_MAX);
+        assert_int_equal(stats_field("subscribers"), SUBSCRIPTIONS_PER_UID_MAX);
         helper_stop(&h);
 }
 
@@ -663,7 +663,7 @@ static void test_fd_headroom(void **state) {
         assert_string_equal(argv_seen, marker);
         assert_non_null(json_string_value(json_object_get(p, "exe")));
         json_decref(j);
-        assert_true(held <= NOFILE - (int) SERVER_FD_RESERVE);
+        assert_true(held <= NOFILE - (int) VARLINK_SERVER_FD_RESERVE);
         assert_int_equal(harness_stop(&a, SIGTERM, WAIT_MS, NULL), 0);
         harness_cleanup(&a, false);
 }

@@ -177,7 +177,7 @@ static void test_nesting_matches_jansson(void **state) {
         json_decref(want);
 }
 
-/* A reply handed out in pieces (server.c's List and Tree): commas stay right across the pieces, and
+/* A reply handed out in pieces (methods.c's List and Tree): commas stay right across the pieces, and
  * appended bytes take no comma. */
 static void test_pieces(void **state) {
         _cleanup_(json_writer_done) JsonWriter w = JSON_WRITER_INIT;

@@ -369,7 +369,7 @@ static void test_stats(void **state) {
 
 
 /* Every record of the tree, as List would send them to this caller, streamed into one array (each
- * after a comma, as server.c writes them), checked against the object-built record of before
+ * after a comma, as methods.c writes them), checked against the object-built record of before
  * (procjson-reference.c): the same text byte for byte, and the same JSON once parsed. */
 static unsigned compare_all(const ProcJsonContext *c) {
         _cleanup_(json_writer_done) JsonWriter w = JSON_WRITER_INIT;

@@ -318,3 +318,16 @@ int pw_caller_from_socket(int fd, PwCaller *ret) {
         *ret = c;
         return 0;
 }
+
+int pw_proc_mount_read(PwProcMount *ret) {
+        _cleanup_(freep) char *text = NULL;
+        int r;
+
+        r = read_full_file("/proc/self/mountinfo", &text, NULL);
+        if (r < 0)
+                return r;
+        r = pw_parse_proc_mount(text, ret);
+        if (r == -EINVAL && ret->hidepid != PW_HIDEPID_OFF)
+                return 0;
+        return r;
+}

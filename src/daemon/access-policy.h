@@ -84,6 +84,9 @@ typedef struct PwProcMount {
  * *ret says hidepid=invisible: when in doubt, hide). */
 int pw_parse_proc_mount(const char *mountinfo, PwProcMount *ret);
 const char *pw_hidepid_to_string(PwHidePid h);
+/* The edge: /proc's mount options, from /proc/self/mountinfo. A /proc mount whose options cannot be
+ * read fully counts as hidepid=invisible: when in doubt, hide. Returns 0 or a negative errno. */
+int pw_proc_mount_read(PwProcMount *ret);
 
 /* Supplementary groups kept per caller; one with more is taken to be in none of those beyond. */
 #define PW_CALLER_GROUPS_MAX 64U

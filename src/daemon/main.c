@@ -299,7 +299,7 @@ static void log_diags(const PwConfigDiags *d) {
 }
 
 /* Control clients take one descriptor each, and the server caps them at what RLIMIT_NOFILE leaves
- * beyond SERVER_FD_RESERVE: take all the hard limit allows. Nothing here uses select(), and the
+ * beyond VARLINK_SERVER_FD_RESERVE: take all the hard limit allows. Nothing here uses select(), and the
  * daemon starts no programs that could inherit a raised soft limit. */
 static void raise_nofile(void) {
         struct rlimit rl;

@@ -613,11 +613,11 @@ static json_t *server_get_config(void *userdata) {
  * best effort, so that a daemon run by hand without /run/procwatchd, or beside a running instance,
  * still watches (procwatchctl then reports it as not running). */
 static int manager_start_server(Manager *m) {
-        static const ServerCallbacks cb_config = {
+        static const PwMethodsCallbacks cb_config = {
                 .get_stats = manager_get_stats, .reload = server_reload, .get_config = server_get_config
         };
-        static const ServerCallbacks cb_plain = { .get_stats = manager_get_stats };
-        const ServerCallbacks *cbp = m->config ? &cb_config : &cb_plain;
+        static const PwMethodsCallbacks cb_plain = { .get_stats = manager_get_stats };
+        const PwMethodsCallbacks *cbp = m->config ? &cb_config : &cb_plain;
         const char *path = m->opts.socket_path ?: PW_SOCKET_PATH_DEFAULT;
         int r;
 

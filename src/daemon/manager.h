@@ -38,11 +38,11 @@
 #define MANAGER_BUDGET_REPORT_UIDS 5
 /* EXECs of one batch whose image is read as they are decoded (each holds its /proc/PID fd until the
  * event is applied); later ones in the same batch are read when applied. A batch holds at most 128
- * datagrams, a third of them EXECs in an exec storm. These fds come out of SERVER_FD_RESERVE, with
+ * datagrams, a third of them EXECs in an exec storm. These fds come out of VARLINK_SERVER_FD_RESERVE, with
  * the sockets and the loop's own: clients holding every other descriptor must not make a new exec's
  * read fail with EMFILE (seen with 128, the whole reserve, under another suite's exec storm). */
 #define MANAGER_EARLY_MAX 32
-_Static_assert(MANAGER_EARLY_MAX + 24 <= SERVER_FD_RESERVE, "early reads and the daemon's own fds fit the reserve");
+_Static_assert(MANAGER_EARLY_MAX + 24 <= VARLINK_SERVER_FD_RESERVE, "early reads and the daemon's own fds fit the reserve");
 /* /proc entries read between two drains of the socket during a scan. */
 #define MANAGER_SCAN_DRAIN_EVERY 64
 

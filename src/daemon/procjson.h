@@ -15,6 +15,7 @@
 #include "cnproc.h"
 #include "proctree.h"
 #include "resmon.h"
+#include "time-util.h"
 
 typedef struct ProcJsonContext {
         /* CLOCK_REALTIME - CLOCK_MONOTONIC in ns, sampled when the reply is built: wall time of a
@@ -74,3 +75,12 @@ typedef struct PwDaemonStats {
 
 /* The parameters of the Stats reply. Returns 0 or -ENOMEM. */
 int procjson_stats(const PwDaemonStats *s, json_t **ret);
+
+/* The context for a reply built now for caller: the clocks sampled (the edge; procjson.c itself
+ * reads none), the record as the policy lets caller see it. */
+static inline void procjson_context_now(ProcJsonContext *ctx, const PwAccessPolicy *policy, const PwCaller *caller) {
+        ctx->now_ns = now_nsec(CLOCK_MONOTONIC);
+        ctx->realtime_offset_ns = (int64_t) now_nsec(CLOCK_REALTIME) - (int64_t) ctx->now_ns;
+        ctx->policy = policy;
+        ctx->caller = caller;
+}
