@@ -286,7 +286,7 @@ static void test_layers(void **state) {
         assert_int_equal(pw_config_key_values(&c, PW_CONFIG_JOURNAL_USER_UNIT, &v), 1);
         assert_string_equal(v[0], "b.service");
         pw_strv_free(v);
-        assert_int_equal(c.journal_filter.n_user_units, 1);
+        assert_int_equal(c.journal_filter.match.n_user_units, 1);
         assert_value(&c, PW_CONFIG_UID_SHARE, "100");
         assert_int_equal(c.uid_share_percent, 100);
         assert_source(&c, PW_CONFIG_UID_SHARE, PW_CONFIG_SOURCE_CMDLINE, 0);

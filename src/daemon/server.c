@@ -58,9 +58,13 @@
  *   other than root together get all places but SERVER_CLIENTS_ROOT_RESERVE, so root is always
  *   answered. A connection with nothing in progress for SERVER_IDLE_USEC is closed.
  *
+ * - Filters. List and Events match processes with the one process filter (process-filter.h: globs
+ *   for names and units), as the journal does.
+ *
  * - Cost per event. Whether an event's process is in a subscriber's subtree is decided once per
- *   event for all subscribers: its ancestors are followed once (at most SERVER_SUBTREE_DEPTH_MAX)
- *   and looked up in the sorted set of the subtree roots subscribers named.
+ *   event for all subscribers: its ancestors are followed once (at most PW_SUBTREE_DEPTH_MAX) and
+ *   looked up in the sorted set of the subtree roots subscribers named; the filter takes that
+ *   answer (PwSubtreeTest).
  *
  * Client-caused failures are logged at debug level only (a local user must not be able to flood
  * the journal) and counted in Stats. */
@@ -82,6 +86,7 @@
 #include "fileio.h"
 #include "json-util.h"
 #include "log.h"
+#include "process-filter.h"
 #include "procwatch/protocol.h"
 #include "server.h"
 #include "varlink-idl.h"
@@ -113,12 +118,7 @@ typedef struct Stream {
 
 /* What an Events subscriber asked for. */
 typedef struct Subscription {
-        unsigned kinds;             /* bit per PwEventKind; all when none were named */
-        pid_t pid;                  /* subtree root; 0: all */
-        bool has_uid;
-        uint32_t uid;
-        char *comm, *unit, *user_unit;
-        bool threads;               /* also events about threads other than the leader */
+        PwProcessFilter filter;     /* kinds 0: all; pids: the subtree roots, also in Server.roots */
         uint64_t missed;            /* events not queued since the last "missed" record */
 } Subscription;
 
@@ -348,12 +348,12 @@ static unsigned roots_mark(Server *s, pid_t pid) {
 }
 
 /* Which roots p descends from, by the rule of proctree_in_subtree(), following its ancestors once for
- * every subscriber: at most SERVER_SUBTREE_DEPTH_MAX steps, fewer once every root was found. */
+ * every subscriber: at most PW_SUBTREE_DEPTH_MAX steps, fewer once every root was found. */
 static void roots_walk(Server *s, const PwProcess *p) {
         unsigned hits = 0;
 
         memset(s->root_hit, 0, s->n_roots * sizeof(bool));
-        for (unsigned depth = 0; p && depth < SERVER_SUBTREE_DEPTH_MAX && hits < s->n_roots;
+        for (unsigned depth = 0; p && depth < PW_SUBTREE_DEPTH_MAX && hits < s->n_roots;
              p = p->parent, depth++) {
                 s->subtree_steps++;
                 hits += roots_mark(s, p->pid);
@@ -440,28 +440,11 @@ static int collect_all(const ProcTree *t, PwProcess ***ret, size_t *ret_n) {
         return 0;
 }
 
-typedef struct ListFilter {
-        bool has_uid;
-        uint32_t uid;
-        const char *comm;
-        const char *unit, *user_unit;
-        int state; /* 0 all, 1 alive, 2 exited */
-} ListFilter;
+/* What a List call asked for: uid, comm, unit, user_unit and state of the one process filter. */
+typedef PwProcessFilter ListFilter;
 
 static bool list_match(const PwProcess *p, const ListFilter *f) {
-        if (f->has_uid && p->uid != f->uid && p->euid != f->uid)
-                return false;
-        if (f->comm && strcmp(p->comm, f->comm) != 0)
-                return false;
-        if (f->unit && (!p->unit || strcmp(p->unit->data, f->unit) != 0))
-                return false;
-        if (f->user_unit && (!p->user_unit || strcmp(p->user_unit->data, f->user_unit) != 0))
-                return false;
-        if (f->state == 1 && !pw_process_alive(p))
-                return false;
-        if (f->state == 2 && pw_process_alive(p))
-                return false;
-        return true;
+        return pw_process_filter_match(f, p, NULL, NULL);
 }
 
 /* Does this caller see p at all (access-policy.h)? */
@@ -844,34 +827,60 @@ static int stream_step(Client *c) {
         return 0;
 }
 
-static int method_list(Client *c, const VarlinkCall *call) {
-        ListFilter f = {};
-        const char *state = NULL;
+/* The process filter's uid, comm, unit and user_unit parameters, as List and Events take them:
+ * 0, -EINVAL with the name of the bad one in *ret_bad, or -ENOMEM. */
+static int parse_process_filter(json_t *params, PwProcessFilter *f, const char **ret_bad) {
+        static const struct {
+                const char *name;
+                int (*add)(PwProcessFilter *f, const char *glob);
+        } globs[] = {
+                { "comm", pw_process_filter_add_comm },
+                { "unit", pw_process_filter_add_unit },
+                { "user_unit", pw_process_filter_add_user_unit },
+        };
         int64_t uid;
+        int r;
+
+        r = param_int(params, "uid", 0, UINT32_MAX, &uid);
+        if (r > 0)
+                r = pw_process_filter_add_uid(f, (uint32_t) uid);
+        if (r < 0) {
+                *ret_bad = "uid";
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(globs); i++) {
+                const char *v = NULL;
+
+                r = param_string(params, globs[i].name, &v);
+                if (r < 0) {
+                        *ret_bad = globs[i].name;
+                        return -EINVAL;
+                }
+                if (r > 0 && (r = globs[i].add(f, v)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int method_list(Client *c, const VarlinkCall *call) {
+        _cleanup_(pw_process_filter_done) ListFilter f = {};
+        const char *state = NULL, *bad = NULL;
         Stream *st;
         int r;
 
-        r = param_int(call->parameters, "uid", 0, UINT32_MAX, &uid);
+        r = parse_process_filter(call->parameters, &f, &bad);
+        if (r == -EINVAL)
+                return reply_invalid(c, call, bad);
         if (r < 0)
-                return reply_invalid(c, call, "uid");
-        if (r > 0) {
-                f.has_uid = true;
-                f.uid = (uint32_t) uid;
-        }
-        if (param_string(call->parameters, "comm", &f.comm) < 0)
-                return reply_invalid(c, call, "comm");
-        if (param_string(call->parameters, "unit", &f.unit) < 0)
-                return reply_invalid(c, call, "unit");
-        if (param_string(call->parameters, "user_unit", &f.user_unit) < 0)
-                return reply_invalid(c, call, "user_unit");
+                return r;
         r = param_string(call->parameters, "state", &state);
         if (r < 0)
                 return reply_invalid(c, call, "state");
         if (r > 0) {
                 if (strcmp(state, "alive") == 0)
-                        f.state = 1;
+                        f.state = PW_PROCESS_STATE_ALIVE;
                 else if (strcmp(state, "exited") == 0)
-                        f.state = 2;
+                        f.state = PW_PROCESS_STATE_EXITED;
                 else if (strcmp(state, "all") != 0)
                         return reply_invalid(c, call, "state");
         }
@@ -963,9 +972,7 @@ static int method_stats(Client *c, const VarlinkCall *call) {
 
 static Subscription *subscription_free(Subscription *sub) {
         if (sub) {
-                free(sub->comm);
-                free(sub->unit);
-                free(sub->user_unit);
+                pw_process_filter_done(&sub->filter);
                 free(sub);
         }
         return NULL;
@@ -986,8 +993,8 @@ static void subscriber_unlink(Client *c) {
         c->sub_prev = c->sub_next = NULL;
         s->n_subscribers--;
         c->share->n_subscribers--;
-        if (c->sub->pid)
-                roots_remove(s, c->sub->pid);
+        for (size_t i = 0; i < c->sub->filter.n_pids; i++)
+                roots_remove(s, c->sub->filter.pids[i]);
         c->sub = subscription_free(c->sub);
 }
 
@@ -1009,9 +1016,9 @@ static int parse_kinds(json_t *params, unsigned *ret) {
                         return -EINVAL;
                 kind = pw_event_kind_from_string(json_string_value(k));
                 /* "ack" is the kernel's reply to us, never a process event. */
-                if ((int) kind <= PW_EVENT_NONE || kind >= _PW_EVENT_KIND_MAX)
+                if (!pw_event_kind_is_process_event(kind))
                         return -EINVAL;
-                kinds |= 1U << kind;
+                kinds |= PW_EVENT_KIND_BIT(kind);
         }
         *ret = kinds;
         return 0;
@@ -1021,36 +1028,29 @@ static int method_events(Client *c, const VarlinkCall *call) {
         static const char ready[] = "{\"parameters\":{\"ready\":true},\"continues\":true}";
         _cleanup_(subscription_freep) Subscription *sub = NULL;
         Server *s = c->server;
-        const char *comm = NULL, *unit = NULL, *user_unit = NULL;
-        unsigned kinds;
+        PwProcessFilter *f;
+        const char *bad = NULL;
         int64_t v;
         int r;
 
         sub = calloc(1, sizeof(*sub));
         if (!sub)
                 return -ENOMEM;
-        if (parse_kinds(call->parameters, &kinds) < 0)
+        f = &sub->filter;
+        pw_process_filter_init(f);
+        if (parse_kinds(call->parameters, &f->kinds) < 0)
                 return reply_invalid(c, call, "kinds");
-        sub->kinds = kinds;
         r = param_int(call->parameters, "pid", 1, INT32_MAX, &v);
         if (r < 0)
                 return reply_invalid(c, call, "pid");
-        if (r > 0)
-                sub->pid = (pid_t) v;
-        r = param_int(call->parameters, "uid", 0, UINT32_MAX, &v);
+        if (r > 0 && pw_process_filter_add_pid(f, (pid_t) v) < 0)
+                return reply_invalid(c, call, "pid");
+        r = parse_process_filter(call->parameters, f, &bad);
+        if (r == -EINVAL)
+                return reply_invalid(c, call, bad);
         if (r < 0)
-                return reply_invalid(c, call, "uid");
-        if (r > 0) {
-                sub->has_uid = true;
-                sub->uid = (uint32_t) v;
-        }
-        if (param_string(call->parameters, "comm", &comm) < 0)
-                return reply_invalid(c, call, "comm");
-        if (param_string(call->parameters, "unit", &unit) < 0)
-                return reply_invalid(c, call, "unit");
-        if (param_string(call->parameters, "user_unit", &user_unit) < 0)
-                return reply_invalid(c, call, "user_unit");
-        if (param_bool(call->parameters, "threads", &sub->threads) < 0)
+                return r;
+        if (param_bool(call->parameters, "threads", &f->threads) < 0)
                 return reply_invalid(c, call, "threads");
         /* A stream needs "more"; "oneway" asks for no reply at all, so it gets nothing. */
         if (!call->more || call->oneway)
@@ -1060,17 +1060,18 @@ static int method_events(Client *c, const VarlinkCall *call) {
                           c->share->n_subscribers);
                 return reply_error(c, call, PW_VARLINK_ERROR_LIMIT_REACHED, param_object("limit", "subscribers"));
         }
-        if ((comm && !(sub->comm = strdup(comm))) || (unit && !(sub->unit = strdup(unit))) ||
-            (user_unit && !(sub->user_unit = strdup(user_unit))))
-                return -ENOMEM;
-        if (sub->pid && roots_add(s, sub->pid) < 0)
-                return -ENOMEM;
+        for (size_t i = 0; i < f->n_pids; i++)
+                if (roots_add(s, f->pids[i]) < 0) {
+                        while (i-- > 0)
+                                roots_remove(s, f->pids[i]);
+                        return -ENOMEM;
+                }
 
         /* The first reply says the subscription is in place: what happens from now on is seen. */
         r = varlink_conn_queue(&c->conn, ready, sizeof(ready)); /* with its NUL */
         if (r < 0) {
-                if (sub->pid)
-                        roots_remove(s, sub->pid);
+                for (size_t i = 0; i < f->n_pids; i++)
+                        roots_remove(s, f->pids[i]);
                 return r;
         }
         client_note_queued(c, 0);
@@ -1099,31 +1100,31 @@ static bool subtree_hit(Server *s, const PwProcess *p, pid_t root, bool *walked)
         return found && s->root_hit[i];
 }
 
-static bool subscription_match(const Client *c, const PwEvent *ev, const PwApplyResult *res, bool *walked) {
-        const Subscription *sub = c->sub;
-        const PwProcess *p = res->process;
+/* The subtree answer the filter takes: one walk per event for every subscriber. */
+typedef struct SubtreeWalk {
+        Server *server;
+        bool *walked;
+} SubtreeWalk;
 
-        if (sub->kinds && !(sub->kinds & (1U << ev->kind)))
-                return false;
-        if (res->thread && !sub->threads)
+static bool subtree_test(void *userdata, const PwProcess *p, pid_t root) {
+        SubtreeWalk *w = userdata;
+
+        return subtree_hit(w->server, p, root, w->walked);
+}
+
+static bool subscription_match(const Client *c, const PwEvent *ev, const PwApplyResult *res, bool *walked) {
+        const PwProcessFilter *f = &c->sub->filter;
+        const PwProcess *p = res->process;
+        SubtreeWalk w = { .server = c->server, .walked = walked };
+
+        if (!pw_process_filter_match_kind(f, ev->kind, res->thread))
                 return false;
         if (!p)
                 /* An event about nothing the tree holds: only an unfiltered subscriber wants it. */
-                return !sub->pid && !sub->has_uid && !sub->comm && !sub->unit && !sub->user_unit &&
-                       pw_access_sees_all(&c->server->policy, &c->caller);
+                return !pw_process_filter_selects_processes(f) && pw_access_sees_all(&c->server->policy, &c->caller);
         if (!client_sees(c, p))
                 return false;
-        if (sub->has_uid && p->uid != sub->uid && p->euid != sub->uid)
-                return false;
-        if (sub->comm && strcmp(p->comm, sub->comm) != 0)
-                return false;
-        if (sub->unit && (!p->unit || strcmp(p->unit->data, sub->unit) != 0))
-                return false;
-        if (sub->user_unit && (!p->user_unit || strcmp(p->user_unit->data, sub->user_unit) != 0))
-                return false;
-        if (sub->pid && !subtree_hit(c->server, p, sub->pid, walked))
-                return false;
-        return true;
+        return pw_process_filter_match(f, p, subtree_test, &w);
 }
 
 

@@ -55,8 +55,6 @@
  * loop's own): the client cap is RLIMIT_NOFILE's soft limit minus this, and at most
  * SERVER_CLIENTS_MAX. */
 #define SERVER_FD_RESERVE 64U
-/* Ancestors followed to decide whether a process is in an Events subscriber's subtree. */
-#define SERVER_SUBTREE_DEPTH_MAX 4096U
 
 typedef struct ServerLimits {
         unsigned clients_max;
