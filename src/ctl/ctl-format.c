@@ -13,6 +13,7 @@
 #include "json-util.h"
 #include "macro.h"
 #include "time-util.h"
+#include "utf8.h"
 
 /* --- fields ---------------------------------------------------------------------------------------- */
 
@@ -241,33 +242,6 @@ static const char *status_color(const char *status) {
         return ANSI_GREEN;
 }
 
-/* Bytes of s that fill at most cols terminal cells (a code point a cell: escapes made the text
- * printable); all of it when cols is 0. */
-static size_t fit_bytes(const char *s, size_t cols) {
-        size_t cells = 0, i = 0;
-
-        if (cols == 0)
-                return strlen(s);
-        for (; s[i]; i++) {
-                if (((unsigned char) s[i] & 0xC0) == 0x80)
-                        continue; /* a continuation byte: same cell */
-                if (cells == cols)
-                        break;
-                cells++;
-        }
-        return i;
-}
-
-/* Cells s takes. */
-static size_t cells_of(const char *s) {
-        size_t n = 0;
-
-        for (; *s; s++)
-                if (((unsigned char) *s & 0xC0) != 0x80)
-                        n++;
-        return n;
-}
-
 char *ctl_format_timestamp(char *buf, size_t size, uint64_t realtime_usec) {
         time_t t = (time_t) (realtime_usec / USEC_PER_SEC);
         char tmp[64];
@@ -475,10 +449,10 @@ static int tree_print_node(TreeState *t, const json_t *p, int branch /* -1 root,
                              branch < 0 ? "" : parts[branch], comm, int_or(p, "pid", 0)) < 0)
                         return -ENOMEM;
                 /* The note stays whole when the terminal is narrow: the name part is cut instead. */
-                cut = t->fmt->columns > cells_of(note) + 2 ? t->fmt->columns - cells_of(note) - 2 : 0;
+                cut = t->fmt->columns > utf8_cells(note) + 2 ? t->fmt->columns - utf8_cells(note) - 2 : 0;
                 if (t->fmt->columns > 0 && cut == 0)
                         cut = 1;
-                fprintf(t->f, "%.*s%s[%s]%s\n", (int) fit_bytes(line, cut), line,
+                fprintf(t->f, "%.*s%s[%s]%s\n", (int) utf8_fit(line, cut), line,
                         color_on(t->fmt, status_color(ctl_format_status(status, sizeof(status), p))), note,
                         color_off(t->fmt));
         }
@@ -598,7 +572,7 @@ int ctl_print_ps(FILE *f, const json_t *processes, const CtlFormat *fmt) {
                                 /* The command takes what the terminal has left, at least 10 cells. */
                                 size_t room = fmt->columns == 0 ? 0 : fmt->columns > used + 10 ? fmt->columns - used : 10;
 
-                                fprintf(f, "%.*s\n", (int) fit_bytes(s, room), s);
+                                fprintf(f, "%.*s\n", (int) utf8_fit(s, room), s);
                         } else if (right[k])
                                 fprintf(f, "%*s ", (int) width[k], s);
                         else if (k == PS_STATUS && row > 0)
@@ -982,7 +956,7 @@ int ctl_print_event(FILE *f, const json_t *e, const CtlFormat *fmt) {
         if (asprintf(&line, "%7" PRId64 " %s %s", int_or(e, "pid", 0), comm, detail) < 0)
                 return -ENOMEM;
         fprintf(f, "%s %s%-8s%s%.*s\n", strlen(ts) > 11 ? ts + 11 : ts /* the time of day */, color_on(fmt, kind_color(kind)), kind_e,
-                color_off(fmt), (int) fit_bytes(line, fmt->columns > 22 + 10 ? fmt->columns - 22 : fmt->columns ? 10 : 0),
+                color_off(fmt), (int) utf8_fit(line, fmt->columns > 22 + 10 ? fmt->columns - 22 : fmt->columns ? 10 : 0),
                 line);
         return 0;
 }
