@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "ctl-format.h"
+#include "format-util.h"
 #include "json-util.h"
 #include "macro.h"
 #include "time-util.h"
@@ -40,24 +41,6 @@ static char *escape(const char *s, bool utf8) {
         return utf8_escape_display(s, strlen(s), utf8);
 }
 
-char *ctl_format_duration(char *buf, size_t size, uint64_t usec) {
-        unsigned long long u = usec;
-
-        if (u < 1000)
-                snprintf(buf, size, "%lluus", u);
-        else if (u < USEC_PER_SEC)
-                snprintf(buf, size, "%llums", u / 1000);
-        else if (u < 60 * USEC_PER_SEC)
-                snprintf(buf, size, "%llu.%llus", u / USEC_PER_SEC, u % USEC_PER_SEC / 100000);
-        else if (u < 3600 * USEC_PER_SEC)
-                snprintf(buf, size, "%llum%02llus", u / (60 * USEC_PER_SEC), u / USEC_PER_SEC % 60);
-        else if (u < 86400 * USEC_PER_SEC)
-                snprintf(buf, size, "%lluh%02llum", u / (3600 * USEC_PER_SEC), u / (60 * USEC_PER_SEC) % 60);
-        else
-                snprintf(buf, size, "%llud%02lluh", u / (86400 * USEC_PER_SEC), u / (3600 * USEC_PER_SEC) % 24);
-        return buf;
-}
-
 char *ctl_format_start(char *buf, size_t size, uint64_t realtime_usec, uint64_t now_usec) {
         time_t t = (time_t) (realtime_usec / USEC_PER_SEC);
         bool recent = realtime_usec >= now_usec || now_usec - realtime_usec < 86400 * USEC_PER_SEC;
@@ -81,27 +64,11 @@ char *ctl_format_ago(char *buf, size_t size, uint64_t realtime_usec, uint64_t no
         if (realtime_usec >= now_usec)
                 snprintf(buf, size, "just now");
         else
-                snprintf(buf, size, "%s ago", ctl_format_duration(d, sizeof(d), now_usec - realtime_usec));
+                snprintf(buf, size, "%s ago", format_duration(d, sizeof(d), now_usec - realtime_usec, FORMAT_DURATION_SHORT));
         return buf;
 }
 
 /* --- resources ------------------------------------------------------------------------------------ */
-
-char *ctl_format_bytes(char *buf, size_t size, uint64_t bytes) {
-        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-        double d = (double) bytes;
-        unsigned u = 0;
-
-        while (d >= 1024.0 && u + 1 < ELEMENTSOF(units)) {
-                d /= 1024.0;
-                u++;
-        }
-        if (u == 0)
-                snprintf(buf, size, "%" PRIu64 " B", bytes);
-        else
-                snprintf(buf, size, d < 10.0 ? "%.1f %s" : "%.0f %s", d, units[u]);
-        return buf;
-}
 
 char *ctl_format_bytes_short(char *buf, size_t size, uint64_t bytes) {
         static const char units[] = "BKMGTP";
@@ -254,15 +221,6 @@ char *ctl_format_timestamp(char *buf, size_t size, uint64_t realtime_usec) {
         return buf;
 }
 
-static void signal_name(char *buf, size_t size, int64_t sig) {
-        const char *n = sig > 0 && sig < 65 ? sigabbrev_np((int) sig) : NULL;
-
-        if (n)
-                snprintf(buf, size, "SIG%s", n);
-        else
-                snprintf(buf, size, "signal %" PRId64, sig);
-}
-
 char *ctl_format_status(char *buf, size_t size, const json_t *process) {
         const char *state = str_or(process, "state", "alive");
         const json_t *e = json_object_get(process, "exit");
@@ -277,7 +235,7 @@ char *ctl_format_status(char *buf, size_t size, const json_t *process) {
         else if (get_int(e, "signal", &v)) {
                 char sig[32];
 
-                signal_name(sig, sizeof(sig), v);
+                format_signal(sig, sizeof(sig), v);
                 snprintf(buf, size, "killed %s%s", sig, json_is_true(json_object_get(e, "core_dumped")) ? " (core)" : "");
         } else
                 snprintf(buf, size, "unknown");
@@ -411,7 +369,7 @@ static void lifetime_note(char *buf, size_t size, const json_t *p) {
         char d[32], status[64];
         const char *state = str_or(p, "state", "alive");
 
-        ctl_format_duration(d, sizeof(d), (uint64_t) MAX(int_or(p, "duration_usec", 0), 0));
+        format_duration(d, sizeof(d), (uint64_t) MAX(int_or(p, "duration_usec", 0), 0), FORMAT_DURATION_SHORT);
         if (strcmp(state, "alive") == 0)
                 snprintf(buf, size, "up %s", d);
         else if (strcmp(state, "displaced") == 0)
@@ -515,7 +473,7 @@ static char *ps_resource_cell(const json_t *p, CtlSortKey key) {
         if (!sort_value(p, key, &v))
                 return strdup("-");
         if (key == CTL_SORT_CPU)
-                return strdup(ctl_format_duration(buf, sizeof(buf), v));
+                return strdup(format_duration(buf, sizeof(buf), v, FORMAT_DURATION_SHORT));
         return strdup(ctl_format_bytes_short(buf, sizeof(buf), v));
 }
 
@@ -545,7 +503,7 @@ int ctl_print_ps(FILE *f, const json_t *processes, const CtlFormat *fmt) {
                 row[2] = escape(ctl_user_name((uint32_t) int_or(p, "euid", 0), fmt->resolve_names), fmt->utf8);
                 row[3] = strdup(ctl_format_start(buf, sizeof(buf), (uint64_t) MAX(int_or(p, "start_realtime_usec", 0), 0),
                                                  fmt->now_usec));
-                row[4] = strdup(ctl_format_duration(buf, sizeof(buf), (uint64_t) MAX(int_or(p, "duration_usec", 0), 0)));
+                row[4] = strdup(format_duration(buf, sizeof(buf), (uint64_t) MAX(int_or(p, "duration_usec", 0), 0), FORMAT_DURATION_SHORT));
                 row[5] = ps_resource_cell(p, CTL_SORT_CPU);
                 row[6] = ps_resource_cell(p, CTL_SORT_RSS);
                 row[7] = ps_resource_cell(p, CTL_SORT_IO);
@@ -599,10 +557,10 @@ static void cpu_text(char *buf, size_t size, const json_t *r) {
         uint64_t cpu = 0, user, system;
 
         (void) get_u64(r, "cpu_usec", &cpu);
-        ctl_format_duration(t[0], sizeof(t[0]), cpu);
+        format_duration(t[0], sizeof(t[0]), cpu, FORMAT_DURATION_SHORT);
         if (get_u64(r, "cpu_user_usec", &user) && get_u64(r, "cpu_system_usec", &system))
-                snprintf(buf, size, "%s (user %s, system %s)", t[0], ctl_format_duration(t[1], sizeof(t[1]), user),
-                         ctl_format_duration(t[2], sizeof(t[2]), system));
+                snprintf(buf, size, "%s (user %s, system %s)", t[0], format_duration(t[1], sizeof(t[1]), user, FORMAT_DURATION_SHORT),
+                         format_duration(t[2], sizeof(t[2]), system, FORMAT_DURATION_SHORT));
         else
                 snprintf(buf, size, "%s", t[0]);
 }
@@ -619,12 +577,12 @@ static void io_text(char *buf, size_t size, const json_t *r, bool storage) {
                         snprintf(buf, size, "hidden");
                         return;
                 }
-                snprintf(buf, size, "read %s, written %s, cancelled %s", ctl_format_bytes(a, sizeof(a), rd),
-                         ctl_format_bytes(b, sizeof(b), wr), ctl_format_bytes(c, sizeof(c), cancelled));
+                snprintf(buf, size, "read %s, written %s, cancelled %s", format_bytes(a, sizeof(a), rd),
+                         format_bytes(b, sizeof(b), wr), format_bytes(c, sizeof(c), cancelled));
         } else if (!get_u64(r, "read_syscall_bytes", &rd) || !get_u64(r, "write_syscall_bytes", &wr))
                 snprintf(buf, size, "hidden");
         else
-                snprintf(buf, size, "read %s, written %s", ctl_format_bytes(a, sizeof(a), rd), ctl_format_bytes(b, sizeof(b), wr));
+                snprintf(buf, size, "read %s, written %s", format_bytes(a, sizeof(a), rd), format_bytes(b, sizeof(b), wr));
 }
 
 /* "cpu 1.2ms (34), blkio 3ms (2)": the delays that happened, then "others hidden" when some kinds
@@ -646,7 +604,7 @@ static bool delays_text(char *buf, size_t size, const json_t *r) {
                 if (!get_u64(d, "count", &count) || !get_u64(d, "total_ns", &total) || count == 0)
                         continue;
                 k = snprintf(buf + len, size - len, "%s%s %s (%" PRIu64 ")", len > 0 ? ", " : "", name,
-                             ctl_format_duration(t, sizeof(t), total / 1000U), count);
+                             format_duration(t, sizeof(t), total / 1000U, FORMAT_DURATION_SHORT), count);
                 if (k < 0 || (size_t) k >= size - len)
                         break;
                 len += (size_t) k;
@@ -671,11 +629,11 @@ static void show_resources(FILE *f, const json_t *p) {
                 cpu_text(buf, sizeof(buf), r);
                 show_line(f, "CPU", buf);
                 if (get_u64(r, "elapsed_usec", &x))
-                        show_line(f, "Elapsed", ctl_format_duration(buf, sizeof(buf), x));
+                        show_line(f, "Elapsed", format_duration(buf, sizeof(buf), x, FORMAT_DURATION_SHORT));
                 if (get_u64(r, "max_rss_bytes", &x))
-                        show_line(f, "Max RSS", ctl_format_bytes(buf, sizeof(buf), x));
+                        show_line(f, "Max RSS", format_bytes(buf, sizeof(buf), x));
                 if (get_u64(r, "max_vm_bytes", &x))
-                        show_line(f, "Max VM", ctl_format_bytes(buf, sizeof(buf), x));
+                        show_line(f, "Max VM", format_bytes(buf, sizeof(buf), x));
                 if (get_u64(r, "minor_faults", &x) && get_u64(r, "major_faults", &y)) {
                         snprintf(buf, sizeof(buf), "%" PRIu64 " minor, %" PRIu64 " major", x, y);
                         show_line(f, "Faults", buf);
@@ -701,7 +659,7 @@ static void show_resources(FILE *f, const json_t *p) {
         cpu_text(buf, sizeof(buf), sub);
         show_line(f, "Subtree CPU", buf);
         if (get_u64(sub, "max_rss_bytes", &x)) {
-                snprintf(buf, sizeof(buf), "%s (the largest process)", ctl_format_bytes(a, sizeof(a), x));
+                snprintf(buf, sizeof(buf), "%s (the largest process)", format_bytes(a, sizeof(a), x));
                 show_line(f, "Subtree RSS", buf);
         }
         if (get_u64(sub, "minor_faults", &x) && get_u64(sub, "major_faults", &y)) {
@@ -765,7 +723,7 @@ int ctl_print_show(FILE *f, const json_t *p, const CtlFormat *fmt) {
         show_line(f, "Started", buf);
         if (get_int(p, "exit_realtime_usec", &x))
                 show_line(f, "Ended", ctl_format_timestamp(buf, sizeof(buf), (uint64_t) MAX(x, 0)));
-        ctl_format_duration(t1, sizeof(t1), (uint64_t) MAX(int_or(p, "duration_usec", 0), 0));
+        format_duration(t1, sizeof(t1), (uint64_t) MAX(int_or(p, "duration_usec", 0), 0), FORMAT_DURATION_SHORT);
         snprintf(buf, sizeof(buf), "%s%s", t1, strcmp(str_or(p, "state", "alive"), "exited") == 0 ? "" : " so far");
         show_line(f, "Lifetime", buf);
         snprintf(buf, sizeof(buf), "%" PRId64, int_or(p, "threads", 0));
@@ -893,10 +851,11 @@ static void exit_cost(char *buf, size_t size, const json_t *p) {
         const json_t *r = json_object_get(p, "resources");
         const char *rstate = str_or(p, "resources_state", NULL);
         uint64_t cpu, rss;
-        char b[32];
+        char b[32], c[32];
 
         if (get_u64(r, "cpu_usec", &cpu) && get_u64(r, "max_rss_bytes", &rss))
-                snprintf(buf, size, ", cpu %.1fs, max rss %s", (double) cpu / 1e6, ctl_format_bytes(b, sizeof(b), rss));
+                snprintf(buf, size, ", cpu %ss, max rss %s", format_seconds_tenths(c, sizeof(c), cpu),
+                         format_bytes(b, sizeof(b), rss));
         else if (rstate && strcmp(rstate, "missing") == 0)
                 snprintf(buf, size, ", resources unknown");
         else
@@ -928,7 +887,7 @@ int ctl_print_event(FILE *f, const json_t *e, const CtlFormat *fmt) {
 
                 exit_cost(cost, sizeof(cost), p);
                 r = asprintf(&detail, "%s, lived %s%s", ctl_format_status(status, sizeof(status), p),
-                             ctl_format_duration(d, sizeof(d), (uint64_t) MAX(v, 0)), cost);
+                             format_duration(d, sizeof(d), (uint64_t) MAX(v, 0), FORMAT_DURATION_SHORT), cost);
         }
         else if (strcmp(kind, "exit") == 0)
                 r = asprintf(&detail, "thread %" PRId64 " ended", int_or(e, "tid", 0));

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "format-util.h"
 #include "journal-entry.h"
 #include "resources.h"
 #include "procfs.h"
@@ -261,25 +262,6 @@ static const char *message_id(PwEventKind k) {
 }
 
 
-static void format_duration(char *buf, size_t size, uint64_t usec) {
-        if (usec < 1000)
-                snprintf(buf, size, "%" PRIu64 "us", usec);
-        else if (usec < 1000000)
-                snprintf(buf, size, "%" PRIu64 "ms", usec / 1000);
-        else
-                snprintf(buf, size, "%" PRIu64 ".%03" PRIu64 "s", usec / 1000000, usec / 1000 % 1000);
-}
-
-static const char *signal_name(int sig, char *buf, size_t size) {
-        const char *abbrev = sigabbrev_np(sig);
-
-        if (abbrev)
-                snprintf(buf, size, "SIG%s", abbrev);
-        else
-                snprintf(buf, size, "signal %d", sig);
-        return buf;
-}
-
 /* The command line for PROCWATCH_CMDLINE: words joined by spaces, cut at PW_JOURNAL_CMDLINE_MAX. */
 static char *join_argv(PwJournalBuilder *b, const char *argv, size_t len, size_t max, size_t *ret_len,
                        bool *truncated) {
@@ -382,14 +364,14 @@ int pw_journal_builder_build(PwJournalBuilder *b, const PwEvent *ev, const PwApp
                 if (status < 0)
                         msg_fmt(msg, sizeof(msg), ": status unknown (events were lost)");
                 else if (WIFSIGNALED(status))
-                        msg_fmt(msg, sizeof(msg), ": killed by %s%s", signal_name(WTERMSIG(status), sig, sizeof(sig)),
+                        msg_fmt(msg, sizeof(msg), ": killed by %s%s", format_signal(sig, sizeof(sig), WTERMSIG(status)),
                                 WCOREDUMP(status) || (res->process_ended && p->coredumped) ? " (core dumped)" : "");
                 else {
                         msg_str(msg, sizeof(msg), ": status ");
                         msg_int(msg, sizeof(msg), WEXITSTATUS(status));
                 }
                 if (start_known) {
-                        format_duration(dur, sizeof(dur), duration_usec);
+                        format_duration(dur, sizeof(dur), duration_usec, FORMAT_DURATION_MSEC);
                         msg_str(msg, sizeof(msg), " after ");
                         msg_str(msg, sizeof(msg), dur);
                 }
