@@ -167,6 +167,7 @@ static const struct {
 } round_trips[] = {
         { PW_CONFIG_LOG_LEVEL, "LogLevel=debug", { "debug" } },
         { PW_CONFIG_PRINT_EVENTS, "PrintEvents=yes", { "yes" } },
+        { PW_CONFIG_PRINT_EVENTS, "PrintEvents=raw", { "raw" } },
         { PW_CONFIG_RECEIVE_BUFFER, "ReceiveBuffer=4M", { "4M" } },
         { PW_CONFIG_RECONCILE_INTERVAL, "ReconcileInterval=0", { "0" } },
         { PW_CONFIG_TASKSTATS, "Taskstats=off", { "no" } },

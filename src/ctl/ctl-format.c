@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "ctl-format.h"
+#include "event-line.h"
 #include "format-util.h"
 #include "json-util.h"
 #include "macro.h"
@@ -185,8 +186,6 @@ int ctl_sort_processes(json_t *processes, CtlSortKey key) {
 #define ANSI_RED "\033[31m"
 #define ANSI_GREEN "\033[32m"
 #define ANSI_YELLOW "\033[33m"
-#define ANSI_BLUE "\033[34m"
-#define ANSI_MAGENTA "\033[35m"
 #define ANSI_GREY "\033[90m"
 #define ANSI_RESET "\033[0m"
 
@@ -224,50 +223,34 @@ char *ctl_format_timestamp(char *buf, size_t size, uint64_t realtime_usec) {
 char *ctl_format_status(char *buf, size_t size, const json_t *process) {
         const char *state = str_or(process, "state", "alive");
         const json_t *e = json_object_get(process, "exit");
-        int64_t v;
+        int64_t code = 0, sig = 0;
+        bool has_code, has_signal;
 
         if (strcmp(state, "displaced") == 0)
                 snprintf(buf, size, "gone");
         else if (strcmp(state, "exited") != 0 || !json_is_object(e))
                 snprintf(buf, size, "running");
-        else if (get_int(e, "code", &v))
-                snprintf(buf, size, "exit %" PRId64, v);
-        else if (get_int(e, "signal", &v)) {
-                char sig[32];
-
-                format_signal(sig, sizeof(sig), v);
-                snprintf(buf, size, "killed %s%s", sig, json_is_true(json_object_get(e, "core_dumped")) ? " (core)" : "");
-        } else
-                snprintf(buf, size, "unknown");
+        else {
+                has_code = get_int(e, "code", &code);
+                has_signal = get_int(e, "signal", &sig);
+                format_exit_status(buf, size, has_code, code, has_signal, sig,
+                                   json_is_true(json_object_get(e, "core_dumped")));
+        }
         return buf;
 }
 
 char *ctl_format_command(const json_t *process, bool utf8) {
         const json_t *argv = json_object_get(process, "argv"), *w;
-        char *out = NULL;
-        size_t len = 0, i;
-        FILE *f;
+        _cleanup_(freep) const char **words = NULL;
+        size_t n = json_array_size(argv), i;
 
-        f = open_memstream(&out, &len);
-        if (!f)
+        words = calloc(n + 1, sizeof(*words));
+        if (!words)
                 return NULL;
-        if (!json_is_array(argv) || json_array_size(argv) == 0) {
-                _cleanup_(freep) char *c = escape(str_or(process, "comm", ""), utf8);
-
-                fprintf(f, "[%s]", c ?: "");
-        } else
-                json_array_foreach(argv, i, w) {
-                        _cleanup_(freep) char *s = json_is_string(w) ? escape(json_string_value(w), utf8) : NULL;
-
-                        fprintf(f, "%s%s", i > 0 ? " " : "", s ?: "");
-                }
-        if (json_is_true(json_object_get(process, "argv_truncated")))
-                fputs(" ...", f);
-        if (fclose(f) != 0) {
-                free(out);
-                return NULL;
-        }
-        return out;
+        json_array_foreach(argv, i, w)
+                words[i] = json_string_value(w); /* NULL for a non-string: "" */
+        return event_line_command(str_or(process, "comm", ""), words, n,
+                                  json_is_true(json_object_get(process, "argv_truncated")), utf8);
 }
 
 char *ctl_format_field(const json_t *process, const char *key, bool utf8) {
@@ -833,91 +816,44 @@ int ctl_print_stats(FILE *f, const json_t *stats) {
 
 /* --- events ---------------------------------------------------------------------------------------- */
 
-static const char *kind_color(const char *kind) {
-        if (strcmp(kind, "fork") == 0)
-                return ANSI_BLUE;
-        if (strcmp(kind, "exec") == 0)
-                return ANSI_GREEN;
-        if (strcmp(kind, "exit") == 0)
-                return ANSI_GREY;
-        if (strcmp(kind, "coredump") == 0)
-                return ANSI_RED;
-        return ANSI_MAGENTA;
-}
-
-/* What an exit cost, as the journal's MESSAGE says it: ", cpu 8.1s, max rss 512 MiB"; ", resources
- * unknown" when the daemon waited in vain for the record; "" with taskstats off. */
-static void exit_cost(char *buf, size_t size, const json_t *p) {
-        const json_t *r = json_object_get(p, "resources");
-        const char *rstate = str_or(p, "resources_state", NULL);
-        uint64_t cpu, rss;
-        char b[32], c[32];
-
-        if (get_u64(r, "cpu_usec", &cpu) && get_u64(r, "max_rss_bytes", &rss))
-                snprintf(buf, size, ", cpu %ss, max rss %s", format_seconds_tenths(c, sizeof(c), cpu),
-                         format_bytes(b, sizeof(b), rss));
-        else if (rstate && strcmp(rstate, "missing") == 0)
-                snprintf(buf, size, ", resources unknown");
-        else
-                buf[0] = 0;
-}
-
 int ctl_print_event(FILE *f, const json_t *e, const CtlFormat *fmt) {
-        const json_t *p = json_object_get(e, "process");
-        const char *kind = str_or(e, "kind", "?");
-        _cleanup_(freep) char *comm = NULL, *detail = NULL, *line = NULL, *kind_e = escape(kind, false);
-        char ts[64], d[32], status[64];
-        int64_t v;
-        int r;
+        const json_t *p = json_object_get(e, "process"), *r = json_object_get(p, "resources");
+        const char *rstate = str_or(p, "resources_state", NULL);
+        _cleanup_(freep) char *command = NULL;
+        char status[64];
+        int64_t v = 0;
+        EventLine l = {
+                .kind = str_or(e, "kind", "?"),
+                .realtime_usec = (uint64_t) MAX(int_or(e, "time_realtime_usec", 0), 0),
+                .pid = int_or(e, "pid", 0),
+                .tid = int_or(e, "tid", 0),
+                .thread = json_is_true(json_object_get(e, "thread")),
+                .has_process = json_is_object(p),
+                .comm = str_or(p, "comm", ""),
+                .parent_pid = int_or(e, "parent_pid", 0),
+                .has_lifetime = get_int(e, "lifetime_usec", &v),
+                .status = ctl_format_status(status, sizeof(status), p),
+                .uid = int_or(p, "uid", 0),
+                .euid = int_or(p, "euid", 0),
+                .gid = int_or(p, "gid", 0),
+                .egid = int_or(p, "egid", 0),
+                .sid = int_or(p, "sid", 0),
+        };
 
-        if (!kind_e)
-                return -ENOMEM;
-        comm = json_is_object(p) ? ctl_format_field(p, "comm", fmt->utf8) : strdup("?");
-        if (!comm)
-                return -ENOMEM;
-        ctl_format_timestamp(ts, sizeof(ts), (uint64_t) MAX(int_or(e, "time_realtime_usec", 0), 0));
-
-        if (strcmp(kind, "fork") == 0)
-                r = asprintf(&detail, "child of %" PRId64, int_or(e, "parent_pid", 0));
-        else if (strcmp(kind, "exec") == 0) {
-                detail = json_is_object(p) ? ctl_format_command(p, fmt->utf8) : strdup("");
-                r = detail ? 0 : -1;
-        } else if (strcmp(kind, "exit") == 0 && get_int(e, "lifetime_usec", &v)) {
-                char cost[96];
-
-                exit_cost(cost, sizeof(cost), p);
-                r = asprintf(&detail, "%s, lived %s%s", ctl_format_status(status, sizeof(status), p),
-                             format_duration(d, sizeof(d), (uint64_t) MAX(v, 0), FORMAT_DURATION_SHORT), cost);
-        }
-        else if (strcmp(kind, "exit") == 0)
-                r = asprintf(&detail, "thread %" PRId64 " ended", int_or(e, "tid", 0));
-        else if (strcmp(kind, "uid") == 0 && json_is_object(p))
-                r = asprintf(&detail, "uid %" PRId64 ", effective %" PRId64, int_or(p, "uid", 0), int_or(p, "euid", 0));
-        else if (strcmp(kind, "gid") == 0 && json_is_object(p))
-                r = asprintf(&detail, "gid %" PRId64 ", effective %" PRId64, int_or(p, "gid", 0), int_or(p, "egid", 0));
-        else if (strcmp(kind, "sid") == 0 && json_is_object(p))
-                r = asprintf(&detail, "session %" PRId64, int_or(p, "sid", 0));
-        else if (strcmp(kind, "ptrace") == 0 && json_is_object(p))
-                r = get_int(p, "tracer", &v) ? asprintf(&detail, "traced by %" PRId64, v) : asprintf(&detail, "detached");
-        else
-                r = asprintf(&detail, "%s", "");
-        if (r < 0 || !detail)
-                return -ENOMEM;
-        if (json_is_true(json_object_get(e, "thread")) && strcmp(kind, "exit") != 0) {
-                char *withtid = NULL;
-
-                if (asprintf(&withtid, "%s%sthread %" PRId64, detail, *detail ? ", " : "", int_or(e, "tid", 0)) < 0)
+        if (l.has_lifetime)
+                l.lifetime_usec = (uint64_t) MAX(v, 0);
+        l.has_tracer = get_int(p, "tracer", &l.tracer);
+        if (get_u64(r, "cpu_usec", &l.cpu_usec) && get_u64(r, "max_rss_bytes", &l.max_rss_bytes))
+                l.cost = EVENT_LINE_COST_KNOWN;
+        else if (rstate && strcmp(rstate, "missing") == 0)
+                l.cost = EVENT_LINE_COST_MISSING;
+        if (l.has_process && strcmp(l.kind, "exec") == 0) {
+                command = ctl_format_command(p, fmt->utf8);
+                if (!command)
                         return -ENOMEM;
-                free(detail);
-                detail = withtid;
+                l.command = command;
         }
-        /* Everything after the kind is cut to the terminal's width. */
-        if (asprintf(&line, "%7" PRId64 " %s %s", int_or(e, "pid", 0), comm, detail) < 0)
-                return -ENOMEM;
-        fprintf(f, "%s %s%-8s%s%.*s\n", strlen(ts) > 11 ? ts + 11 : ts /* the time of day */, color_on(fmt, kind_color(kind)), kind_e,
-                color_off(fmt), (int) utf8_fit(line, fmt->columns > 22 + 10 ? fmt->columns - 22 : fmt->columns ? 10 : 0),
-                line);
-        return 0;
+        return event_line_print(f, &l, &(EventLineStyle){ .utf8 = fmt->utf8, .color = fmt->color, .columns = fmt->columns });
 }
 
 int ctl_print_missed(FILE *f, uint64_t missed, const CtlFormat *fmt) {

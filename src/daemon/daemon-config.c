@@ -106,7 +106,7 @@ static void set_default(PwConfig *c, PwConfigKey k) {
                 c->log_level = LOG_INFO;
                 break;
         case PW_CONFIG_PRINT_EVENTS:
-                c->print_events = false;
+                c->print_events = PW_PRINT_EVENTS_NO;
                 break;
         case PW_CONFIG_RECEIVE_BUFFER:
                 c->rcvbuf = CNPROC_RCVBUF_DEFAULT;
@@ -370,14 +370,19 @@ int pw_config_assign(PwConfig *c, PwConfigKey k, const char *value, const char *
                         c->log_level = r;
                 break;
         case PW_CONFIG_PRINT_EVENTS:
+                /* A boolean (yes: the human line), or raw: the decoder's key=value line. */
+                r = strcmp(value, "raw") == 0 ? 2 : parse_boolean(value);
+                if (r < 0)
+                        why = "a boolean: yes or no; or raw";
+                else
+                        c->print_events = r == 2 ? PW_PRINT_EVENTS_RAW : r ? PW_PRINT_EVENTS_HUMAN : PW_PRINT_EVENTS_NO;
+                break;
         case PW_CONFIG_TASKSTATS:
         case PW_CONFIG_JOURNAL_FORWARD:
         case PW_CONFIG_JOURNAL_THREADS:
                 r = parse_boolean(value);
                 if (r < 0)
                         why = "a boolean: yes or no";
-                else if (k == PW_CONFIG_PRINT_EVENTS)
-                        c->print_events = r;
                 else if (k == PW_CONFIG_TASKSTATS)
                         c->taskstats = r;
                 else if (k == PW_CONFIG_JOURNAL_FORWARD)
@@ -945,7 +950,7 @@ int pw_config_key_values(const PwConfig *c, PwConfigKey k, char ***ret) {
                         PUSH(format_number((uint64_t) c->log_level));
                 break;
         case PW_CONFIG_PRINT_EVENTS:
-                PUSH(strdup(c->print_events ? "yes" : "no"));
+                PUSH(strdup(pw_print_events_to_string(c->print_events)));
                 break;
         case PW_CONFIG_TASKSTATS:
                 PUSH(strdup(c->taskstats ? "yes" : "no"));
