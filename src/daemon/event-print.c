@@ -41,7 +41,7 @@ static int argv_words(const PwProcess *p, const char ***ret, size_t *ret_n) {
         v = calloc(len / 2 + 2, sizeof(*v)); /* at most one word per two bytes, plus the last */
         if (!v)
                 return -ENOMEM;
-        for (size_t i = 0; i <= len; i += strlen(s + i) + 1)
+        for (size_t i = 0; i < len; i += strlen(s + i) + 1)
                 v[n++] = s + i;
         *ret = v;
         *ret_n = n;
