@@ -63,6 +63,8 @@ static void test_lists(void **state) {
         free(s);
         s = pw_event_kinds_to_string(PW_EVENT_KINDS_ALL, " ", false);
         assert_string_equal(s, "fork exec uid gid sid ptrace comm coredump exit");
+        /* The literal for help texts is the same list. */
+        assert_string_equal(PW_EVENT_KINDS_WORDS, " fork exec uid gid sid ptrace comm coredump exit");
         assert_int_equal(pw_event_kinds_from_string("fork,exec,uid,gid,sid,ptrace,comm,coredump,exit", &k), 0);
         assert_int_equal(k, PW_EVENT_KINDS_ALL);
         free(s);

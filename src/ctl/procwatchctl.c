@@ -719,14 +719,13 @@ static int parse_argv(int argc, char *argv[], unsigned *used) {
                         *used |= VERB_FILTERS;
                         break;
                 case ARG_KIND: {
-                        _cleanup_(freep) char *all = NULL;
-                        unsigned kinds;
+                        unsigned kinds = 0;
 
                         if (strcmp(optarg, "help") == 0)
                                 return list_kinds();
                         if (pw_event_kinds_from_string(optarg, &kinds) < 0) {
-                                all = pw_event_kinds_to_string(PW_EVENT_KINDS_ALL, ", ", false);
-                                log_error("Invalid --kind '%s': %s or all.", optarg, all ?: "?");
+                                log_error("Invalid --kind '%s': comma-separated kinds of" PW_EVENT_KINDS_WORDS ", or all.",
+                                          optarg);
                                 return -CTL_EXIT_USAGE;
                         }
                         arg_kinds |= kinds;

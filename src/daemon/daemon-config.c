@@ -421,7 +421,7 @@ int pw_config_assign(PwConfig *c, PwConfigKey k, const char *value, const char *
                 break;
         case PW_CONFIG_JOURNAL_EVENTS:
                 r = pw_event_kinds_from_string(value, &f->match.kinds);
-                why = "kinds from fork, exec, exit, uid, gid, sid, ptrace, comm, coredump, comma-separated, or all";
+                why = "comma-separated kinds of" PW_EVENT_KINDS_WORDS ", or all";
                 break;
         case PW_CONFIG_JOURNAL_PID:
                 r = pw_journal_filter_add_pid(f, value);

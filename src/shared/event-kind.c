@@ -6,17 +6,10 @@
 
 #include "event-kind.h"
 
+#define KIND_NAME(e, name) [e] = name,
 static const char *const kind_names[_PW_EVENT_KIND_MAX] = {
         [PW_EVENT_NONE] = "ack",
-        [PW_EVENT_FORK] = "fork",
-        [PW_EVENT_EXEC] = "exec",
-        [PW_EVENT_UID] = "uid",
-        [PW_EVENT_GID] = "gid",
-        [PW_EVENT_SID] = "sid",
-        [PW_EVENT_PTRACE] = "ptrace",
-        [PW_EVENT_COMM] = "comm",
-        [PW_EVENT_COREDUMP] = "coredump",
-        [PW_EVENT_EXIT] = "exit",
+        PW_EVENT_KIND_LIST(KIND_NAME)
 };
 
 const char *pw_event_kind_to_string(PwEventKind k) {

@@ -5,19 +5,30 @@
 
 #include <stdbool.h>
 
+/* The process event kinds, in the order of the enum, with their names: the one list, from which the
+ * enum, the names table and PW_EVENT_KINDS_TEXT are made. */
+#define PW_EVENT_KIND_LIST(X)                                                                             \
+        X(PW_EVENT_FORK, "fork")                                                                          \
+        X(PW_EVENT_EXEC, "exec")                                                                          \
+        X(PW_EVENT_UID, "uid")                                                                            \
+        X(PW_EVENT_GID, "gid")                                                                            \
+        X(PW_EVENT_SID, "sid")                                                                            \
+        X(PW_EVENT_PTRACE, "ptrace")                                                                      \
+        X(PW_EVENT_COMM, "comm")                                                                          \
+        X(PW_EVENT_COREDUMP, "coredump")                                                                  \
+        X(PW_EVENT_EXIT, "exit")
+
+#define PW_EVENT_KIND_ENUM_(e, name) e,
 typedef enum PwEventKind {
-        PW_EVENT_NONE, /* the kernel's ack of a (un)subscription, never a process event */
-        PW_EVENT_FORK,
-        PW_EVENT_EXEC,
-        PW_EVENT_UID,
-        PW_EVENT_GID,
-        PW_EVENT_SID,
-        PW_EVENT_PTRACE,
-        PW_EVENT_COMM,
-        PW_EVENT_COREDUMP,
-        PW_EVENT_EXIT,
+        PW_EVENT_NONE, /* the kernel's ack of a (un)subscription ("ack"), never a process event */
+        PW_EVENT_KIND_LIST(PW_EVENT_KIND_ENUM_)
         _PW_EVENT_KIND_MAX,
 } PwEventKind;
+
+/* " fork exec uid gid sid ptrace comm coredump exit", each after a space: a string literal for help
+ * texts and error messages. */
+#define PW_EVENT_KIND_WORD_(e, name) " " name
+#define PW_EVENT_KINDS_WORDS PW_EVENT_KIND_LIST(PW_EVENT_KIND_WORD_)
 
 /* A set of kinds is a bit mask of these. */
 #define PW_EVENT_KIND_BIT(k) (1U << (unsigned) (k))
