@@ -210,6 +210,21 @@ static void test_state(void **state) {
         assert_true(match(200));
 }
 
+/* PW_PROCESS_FILTER_GLOB_MAX bytes and no more: what one match may cost is bounded. */
+static void test_glob_max(void **state) {
+        char glob[PW_PROCESS_FILTER_GLOB_MAX + 2];
+
+        memset(glob, '*', sizeof(glob) - 1);
+        glob[sizeof(glob) - 1] = '\0';
+        assert_int_equal(pw_process_filter_add_user_unit(&f, glob), -ENAMETOOLONG);
+        assert_int_equal(pw_process_filter_add_comm(&f, glob), -ENAMETOOLONG);
+        assert_int_equal(f.n_user_units + f.n_comms, 0);
+        glob[PW_PROCESS_FILTER_GLOB_MAX] = '\0';
+        assert_int_equal(pw_process_filter_add_user_unit(&f, glob), 0);
+        assert_true(match(500));
+        assert_false(match(400));
+}
+
 static void test_copy_limits(void **state) {
         PwProcessFilter g;
 
@@ -248,6 +263,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_comm_unit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_exact, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_state, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_glob_max, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_copy_limits, setup, teardown),
         };
 

@@ -762,6 +762,21 @@ static void test_server_list(void **state) {
                      PW_VARLINK_ERROR_INVALID_PARAMETER, "parameter", "uid");
         expect_error(tc_call(&c, "{\"method\":\"io.procwatch.List\",\"parameters\":{\"user\":\"root\"}}"),
                      PW_VARLINK_ERROR_INVALID_PARAMETER, "parameter", "user");
+        /* A glob beyond PW_PROCESS_FILTER_GLOB_MAX bytes is refused, in List and in Events alike. */
+        {
+                char req[PW_PROCESS_FILTER_GLOB_MAX + 128], glob[PW_PROCESS_FILTER_GLOB_MAX + 2];
+
+                memset(glob, '*', sizeof(glob) - 1);
+                glob[sizeof(glob) - 1] = '\0';
+                snprintf(req, sizeof(req), "{\"method\":\"io.procwatch.List\",\"parameters\":{\"unit\":\"%s\"}}", glob);
+                expect_error(tc_call(&c, req), PW_VARLINK_ERROR_INVALID_PARAMETER, "parameter", "unit");
+                snprintf(req, sizeof(req), "{\"method\":\"io.procwatch.Events\",\"more\":true,\"parameters\":{\"comm\":\"%s\"}}",
+                         glob);
+                expect_error(tc_call(&c, req), PW_VARLINK_ERROR_INVALID_PARAMETER, "parameter", "comm");
+                glob[PW_PROCESS_FILTER_GLOB_MAX] = '\0';
+                snprintf(req, sizeof(req), "{\"unit\":\"%s\"}", glob);
+                assert_int_equal(list_count(&c, req, NULL), 5);
+        }
         tc_close(&c);
 }
 

@@ -433,15 +433,15 @@ int pw_config_assign(PwConfig *c, PwConfigKey k, const char *value, const char *
                 break;
         case PW_CONFIG_JOURNAL_COMM:
                 r = pw_journal_filter_add_comm(f, value);
-                why = "a glob";
+                why = "a glob of at most 255 bytes";
                 break;
         case PW_CONFIG_JOURNAL_UNIT:
                 r = pw_journal_filter_add_unit(f, value);
-                why = "a glob";
+                why = "a glob of at most 255 bytes";
                 break;
         case PW_CONFIG_JOURNAL_USER_UNIT:
                 r = pw_journal_filter_add_user_unit(f, value);
-                why = "a glob";
+                why = "a glob of at most 255 bytes";
                 break;
         case PW_CONFIG_JOURNAL_REDACT:
                 r = pw_journal_filter_add_redact(f, value);

@@ -49,7 +49,8 @@ const char *pw_argv_mode_to_string(PwArgvMode m);
 int pw_argv_mode_from_string(const char *s); /* or -EINVAL */
 
 /* Each adds one value, as written in a file or on the command line: -EINVAL when unparsable or empty,
- * -E2BIG beyond PW_PROCESS_FILTER_VALUES_MAX, -ENOMEM. */
+ * -E2BIG beyond PW_PROCESS_FILTER_VALUES_MAX, -ENAMETOOLONG for a glob beyond
+ * PW_PROCESS_FILTER_GLOB_MAX, -ENOMEM. */
 int pw_journal_filter_add_pid(PwJournalFilter *f, const char *s);
 int pw_journal_filter_add_uid(PwJournalFilter *f, const char *s);
 int pw_journal_filter_add_comm(PwJournalFilter *f, const char *glob);

@@ -30,6 +30,8 @@ void pw_process_filter_done(PwProcessFilter *f) {
 static int add_glob(char **v, size_t *n, const char *glob) {
         if (!glob)
                 return -EINVAL;
+        if (strnlen(glob, PW_PROCESS_FILTER_GLOB_MAX + 1) > PW_PROCESS_FILTER_GLOB_MAX)
+                return -ENAMETOOLONG;
         if (*n >= PW_PROCESS_FILTER_VALUES_MAX)
                 return -E2BIG;
         v[*n] = strdup(glob);

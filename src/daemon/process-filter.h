@@ -28,6 +28,10 @@
 
 /* Values per filter: a command line is not a database query. */
 #define PW_PROCESS_FILTER_VALUES_MAX 64U
+/* Longest glob, its NUL not counted: a unit name's bound (systemd's UNIT_NAME_MAX, 256 with the NUL;
+ * a comm is 15 bytes). Any local user may set globs (List, Events) and each is matched against every
+ * event of a subscriber: this bounds what one match costs. */
+#define PW_PROCESS_FILTER_GLOB_MAX 255U
 /* How far up the tree a subtree check walks (deeper trees are cut there), for every caller. */
 #define PW_SUBTREE_DEPTH_MAX 4096U
 
@@ -66,7 +70,7 @@ void pw_process_filter_done(PwProcessFilter *f);
 int pw_process_filter_copy(PwProcessFilter *dst, const PwProcessFilter *src);
 
 /* Each adds one value: 0, -E2BIG beyond PW_PROCESS_FILTER_VALUES_MAX, -EINVAL for a pid below 1 or
- * a NULL glob, -ENOMEM. */
+ * a NULL glob, -ENAMETOOLONG for a glob longer than PW_PROCESS_FILTER_GLOB_MAX, -ENOMEM. */
 int pw_process_filter_add_pid(PwProcessFilter *f, pid_t pid);
 int pw_process_filter_add_uid(PwProcessFilter *f, uint32_t uid);
 int pw_process_filter_add_comm(PwProcessFilter *f, const char *glob);

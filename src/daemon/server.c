@@ -828,7 +828,8 @@ static int stream_step(Client *c) {
 }
 
 /* The process filter's uid, comm, unit and user_unit parameters, as List and Events take them:
- * 0, -EINVAL with the name of the bad one in *ret_bad, or -ENOMEM. */
+ * 0, -EINVAL with the name of the bad one in *ret_bad (a glob too long is the peer's fault), or
+ * -ENOMEM. */
 static int parse_process_filter(json_t *params, PwProcessFilter *f, const char **ret_bad) {
         static const struct {
                 const char *name;
@@ -856,8 +857,12 @@ static int parse_process_filter(json_t *params, PwProcessFilter *f, const char *
                         *ret_bad = globs[i].name;
                         return -EINVAL;
                 }
-                if (r > 0 && (r = globs[i].add(f, v)) < 0)
-                        return r;
+                if (r > 0 && (r = globs[i].add(f, v)) < 0) {
+                        if (r == -ENOMEM)
+                                return r;
+                        *ret_bad = globs[i].name;
+                        return -EINVAL;
+                }
         }
         return 0;
 }
