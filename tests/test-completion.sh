@@ -1,12 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # procwatchctl's bash completion, run by bash with the bash-completion library: commands, the
-# options of each command, event kinds after --kind= (also after a comma).
+# options of each command, event kinds after --kind= (also after a comma), which the completion asks
+# procwatchctl for (--kind=help), so that the list of kinds exists once.
 #
-# Usage: test-completion.sh COMPLETION-FILE
+# Usage: test-completion.sh COMPLETION-FILE PROCWATCHCTL
 set -u
 
-file=${1:?usage: $0 COMPLETION-FILE}
+file=${1:?usage: $0 COMPLETION-FILE PROCWATCHCTL}
+ctl=${2:?usage: $0 COMPLETION-FILE PROCWATCHCTL}
+# The completion runs the procwatchctl being completed: this build's.
+PATH=$(dirname "$(realpath "$ctl")"):$PATH
 lib=/usr/share/bash-completion/bash_completion
 if [ ! -r "$lib" ]; then
         echo "SKIP: $lib not found (apt-get install bash-completion)."
@@ -52,6 +56,7 @@ complete_line "procwatchctl --json d" drop-retained
 complete_line "procwatchctl events --k" --kind=
 complete_line "procwatchctl events --kind=ex" exec exit
 complete_line "procwatchctl events --kind=fork,ex" fork,exec fork,exit
+complete_line "procwatchctl events --kind=" fork exec exit comm uid gid sid ptrace coredump
 complete_line "procwatchctl tree --" --help --version --json --socket= --alive --depth=
 complete_line "procwatchctl ps --a" --alive
 complete_line "procwatchctl events --th" --threads

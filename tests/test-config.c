@@ -167,6 +167,7 @@ static const struct {
 } round_trips[] = {
         { PW_CONFIG_LOG_LEVEL, "LogLevel=debug", { "debug" } },
         { PW_CONFIG_PRINT_EVENTS, "PrintEvents=yes", { "yes" } },
+        { PW_CONFIG_PRINT_EVENTS, "PrintEvents=raw", { "raw" } },
         { PW_CONFIG_RECEIVE_BUFFER, "ReceiveBuffer=4M", { "4M" } },
         { PW_CONFIG_RECONCILE_INTERVAL, "ReconcileInterval=0", { "0" } },
         { PW_CONFIG_TASKSTATS, "Taskstats=off", { "no" } },
@@ -286,7 +287,7 @@ static void test_layers(void **state) {
         assert_int_equal(pw_config_key_values(&c, PW_CONFIG_JOURNAL_USER_UNIT, &v), 1);
         assert_string_equal(v[0], "b.service");
         pw_strv_free(v);
-        assert_int_equal(c.journal_filter.n_user_units, 1);
+        assert_int_equal(c.journal_filter.match.n_user_units, 1);
         assert_value(&c, PW_CONFIG_UID_SHARE, "100");
         assert_int_equal(c.uid_share_percent, 100);
         assert_source(&c, PW_CONFIG_UID_SHARE, PW_CONFIG_SOURCE_CMDLINE, 0);

@@ -60,7 +60,7 @@ static bool parse_status(Daemon *d, unsigned long long *events, unsigned long lo
 }
 
 static void test_overflow_is_counted(void **state) {
-        char *argv[] = { (char *) "procwatchd", (char *) "--print-events", (char *) "--rcvbuf=64K", NULL };
+        char *argv[] = { (char *) "procwatchd", (char *) "--print-events=raw", (char *) "--rcvbuf=64K", NULL };
         unsigned long long events = 0, lost = 0, overflows = 0, drops = 0;
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
         uint64_t deadline;

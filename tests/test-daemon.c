@@ -2,8 +2,9 @@
 /* Integration: the real procwatchd, the real kernel connector and a real notify socket.
  *
  * Each test makes the kernel emit events by doing the thing for real (fork, exec, setuid, setsid,
- * prctl, ptrace, a SIGSEGV death, a thread) and waits for the daemon's --print-events line that
- * carries the pids this test created. Needs root (the daemon raises its receive buffer and must
+ * prctl, ptrace, a SIGSEGV death, a thread) and waits for the daemon's --print-events=raw line (the
+ * decoder's key=value form) that carries the pids this test created; and for the human line
+ * (--print-events) of a command it ran. Needs root (the daemon raises its receive buffer and must
  * be in the initial namespaces); exits 77 without it, which meson counts as a skip. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,7 +35,7 @@ static const char *daemon_path;
 static Daemon d;
 
 static int setup(void **state) {
-        char *argv[] = { (char *) "procwatchd", (char *) "--print-events", NULL };
+        char *argv[] = { (char *) "procwatchd", (char *) "--print-events=raw", NULL };
         int r;
 
         /* WATCHDOG_USEC of 200 ms: the daemon must ping every 100 ms. */
@@ -133,6 +135,49 @@ static void test_fork_exec_exit(void **state) {
         /* exit_code is the wait status; exit_signal SIGCHLD marks a process, not a thread. */
         free(expect_line("event=exit pid=%d tgid=%d exit_code=%d exit_signal=17 parent_pid=%d parent_tgid=%d",
                          pid, pid, status, me, me));
+}
+
+/* --print-events without =raw: the line procwatchctl events prints, of the record as published (the
+ * command line read from /proc, the status and lifetime at the exit). */
+static void test_human_line(void **state) {
+        char *argv[] = { (char *) "procwatchd", (char *) "--print-events", (char *) "--no-journal", NULL };
+        char want[256], *line;
+        int in[2], status;
+        Daemon h;
+        pid_t pid;
+
+        assert_int_equal(harness_start(&h, daemon_path, argv, NULL, 0), 0);
+        assert_true(harness_wait_notify(&h, "READY=1", false, 30000));
+        assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                /* Alive until told: its command line is certainly there to read at its exec. */
+                if (dup2(in[0], STDIN_FILENO) < 0)
+                        _exit(126);
+                execl("/bin/sh", "sh", "-c", "read x; exit 7", (char *) NULL);
+                _exit(127);
+        }
+        close(in[0]);
+        snprintf(want, sizeof(want), "exec %d sh sh -c read x; exit 7", pid);
+        line = harness_wait_line(&h, want, EVENT_TIMEOUT_MS);
+        if (!line)
+                harness_cleanup(&h, true);
+        assert_non_null(line);
+        free(line);
+        assert_int_equal(write(in[1], "\n", 1), 1);
+        close(in[1]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_int_equal(WEXITSTATUS(status), 7);
+        snprintf(want, sizeof(want), "exit %d sh exit 7, lived", pid);
+        line = harness_wait_line(&h, want, EVENT_TIMEOUT_MS);
+        if (!line)
+                harness_cleanup(&h, true);
+        assert_non_null(line);
+        /* Not the raw form. */
+        assert_null(strstr(line, "event="));
+        free(line);
+        harness_cleanup(&h, false);
 }
 
 static void *thread_fn(void *arg) {
@@ -271,7 +316,8 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_thread),     cmocka_unit_test(test_uid_gid),
                 cmocka_unit_test(test_setsid),     cmocka_unit_test(test_comm),
                 cmocka_unit_test(test_ptrace),     cmocka_unit_test(test_sigsegv),
-                cmocka_unit_test(test_no_loss),    cmocka_unit_test(test_sigterm),
+                cmocka_unit_test(test_no_loss),    cmocka_unit_test(test_human_line),
+                cmocka_unit_test(test_sigterm),
         };
 
         tc_init("daemon");

@@ -258,7 +258,7 @@ static void test_uid_change(void **state) {
 }
 
 static void test_comm_hostile(void **state) {
-        static const char hostile[] = "a\nb\"c\xff";
+        static const char hostile[] = "a\nb\"c\xff\xc2\x9b";
         PwEvent ev;
         PwApplyResult res;
         PwProcess *p = spawn(curl_argv, sizeof(curl_argv), "/init.scope", "init.scope", &ev, &res);
@@ -270,7 +270,7 @@ static void test_comm_hostile(void **state) {
         memcpy(ev.comm.comm, hostile, sizeof(hostile));
         res = apply(ev);
         assert_int_equal(pw_journal_entry_build(&ev, &res, p, &ctx, &e), 0);
-        assert_string_equal(val(e, "MESSAGE"), "comm 200 curl -> a\\nb\"c\\xff");
+        assert_string_equal(val(e, "MESSAGE"), "comm 200 curl -> a\\nb\"c\\xff\\xc2\\x9b"); /* C1 CSI too */
         assert_string_equal(val(e, "MESSAGE_ID"), PW_MESSAGE_COMM);
         v = get(e, "PROCWATCH_COMM", &n);
         assert_int_equal(n, sizeof(hostile) - 1);
@@ -282,7 +282,7 @@ static void test_comm_hostile(void **state) {
         ev = ev_exit(1200 * MS, 200, 0);
         res = apply(ev);
         assert_int_equal(pw_journal_entry_build(&ev, &res, p, &ctx, &e), 0);
-        assert_string_equal(val(e, "MESSAGE"), "exit 200 a\\nb\"c\\xff: status 0 after 200ms");
+        assert_string_equal(val(e, "MESSAGE"), "exit 200 a\\nb\"c\\xff\\xc2\\x9b: status 0 after 200ms");
         free(e);
 }
 

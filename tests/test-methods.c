@@ -27,6 +27,7 @@
 
 #include "json-util.h"
 #include "procwatch/protocol.h"
+#include "process-filter.h"
 #include "proctree.h"
 #include "server-fixture.h"
 #include "server.h"
@@ -232,12 +233,38 @@ static void test_server_list(void **state) {
         assert_int_equal(list_count(&c, "{\"unit\":\"user@1000.service\"}", NULL), 4);
         assert_int_equal(list_count(&c, "{\"unit\":\"nope.service\"}", NULL), 0);
         assert_int_equal(list_count(&c, "{\"uid\":null,\"comm\":null}", NULL), 7);
+        /* Names and units match by glob (fnmatch(3)), as in Events and the journal; a plain name
+         * still matches exactly that name, not a prefix. */
+        assert_int_equal(list_count(&c, "{\"comm\":\"k*\"}", NULL), 2);
+        assert_int_equal(list_count(&c, "{\"comm\":\"[ik]*\"}", NULL), 3);
+        assert_int_equal(list_count(&c, "{\"comm\":\"kworker/*\"}", NULL), 1);
+        assert_int_equal(list_count(&c, "{\"comm\":\"slee\"}", NULL), 0);
+        assert_int_equal(list_count(&c, "{\"comm\":\"sleep?\"}", NULL), 0);
+        assert_int_equal(list_count(&c, "{\"unit\":\"user@*.service\"}", NULL), 4);
+        assert_int_equal(list_count(&c, "{\"unit\":\"*.scope\"}", NULL), 1);
+        assert_int_equal(list_count(&c, "{\"unit\":\"*\"}", NULL), 5); /* kernel threads have none */
+        assert_int_equal(list_count(&c, "{\"comm\":\"b*\",\"state\":\"exited\"}", NULL), 2);
         expect_error(tc_call(&c, "{\"method\":\"io.procwatch.List\",\"parameters\":{\"state\":\"zombie\"}}"),
                      PW_VARLINK_ERROR_INVALID_PARAMETER, "parameter", "state");
         expect_error(tc_call(&c, "{\"method\":\"io.procwatch.List\",\"parameters\":{\"uid\":-5}}"),
                      PW_VARLINK_ERROR_INVALID_PARAMETER, "parameter", "uid");
         expect_error(tc_call(&c, "{\"method\":\"io.procwatch.List\",\"parameters\":{\"user\":\"root\"}}"),
                      PW_VARLINK_ERROR_INVALID_PARAMETER, "parameter", "user");
+        /* A glob beyond PW_PROCESS_FILTER_GLOB_MAX bytes is refused, in List and in Events alike. */
+        {
+                char req[PW_PROCESS_FILTER_GLOB_MAX + 128], glob[PW_PROCESS_FILTER_GLOB_MAX + 2];
+
+                memset(glob, '*', sizeof(glob) - 1);
+                glob[sizeof(glob) - 1] = '\0';
+                snprintf(req, sizeof(req), "{\"method\":\"io.procwatch.List\",\"parameters\":{\"unit\":\"%s\"}}", glob);
+                expect_error(tc_call(&c, req), PW_VARLINK_ERROR_INVALID_PARAMETER, "parameter", "unit");
+                snprintf(req, sizeof(req), "{\"method\":\"io.procwatch.Events\",\"more\":true,\"parameters\":{\"comm\":\"%s\"}}",
+                         glob);
+                expect_error(tc_call(&c, req), PW_VARLINK_ERROR_INVALID_PARAMETER, "parameter", "comm");
+                glob[PW_PROCESS_FILTER_GLOB_MAX] = '\0';
+                snprintf(req, sizeof(req), "{\"unit\":\"%s\"}", glob);
+                assert_int_equal(list_count(&c, req, NULL), 5);
+        }
         tc_close(&c);
 }
 

@@ -259,64 +259,6 @@ static void test_output(void **state) {
         (void) state;
 }
 
-/* The MESSAGE figures are formatted without floating point: the same text as printf gives the
- * double, for exact ties, powers of two, unit edges and a spread of values. */
-static void test_message_figures(void **state) {
-        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-        PwProcess p = {};
-        PwProcResources r = { .state = PW_RESOURCES_JOINED };
-        uint64_t x = 88172645463325252ULL;
-
-        p.resources = &r;
-        for (unsigned i = 0; i < 200000; i++) {
-                char got[128] = "", want[128], rss[32];
-                uint64_t cpu, bytes;
-                double d;
-                unsigned u = 0;
-
-                /* xorshift: reproducible values of every magnitude */
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                switch (i % 4) {
-                case 0: /* ties and near ties of both figures */
-                        cpu = (x % 100000) * 100000 + 50000 + (i % 3) - 1;
-                        bytes = ((x >> 20) % 10000) * 512 + (i % 3) - 1;
-                        break;
-                case 1:
-                        cpu = x >> (x % 64);
-                        bytes = x >> ((x >> 6) % 64);
-                        break;
-                case 2: /* around the unit edges and powers of two */
-                        cpu = (UINT64_C(1) << (x % 50)) + (i % 5) - 2;
-                        bytes = (UINT64_C(1) << (x % 54)) * ((x >> 8) % 11 + 1) / 10 + (i % 5) - 2;
-                        break;
-                default:
-                        cpu = x % 100000000;
-                        bytes = x % (UINT64_C(1) << 40);
-                        break;
-                }
-                r.self.cpu_usec = cpu;
-                r.self.max_rss_bytes = bytes;
-                pw_resources_message(&p, got, sizeof(got));
-
-                d = (double) bytes;
-                while (d >= 1024.0 && u < 4) {
-                        d /= 1024.0;
-                        u++;
-                }
-                if (u == 0)
-                        snprintf(rss, sizeof(rss), "%llu B", (unsigned long long) bytes);
-                else
-                        snprintf(rss, sizeof(rss), d < 10.0 ? "%.1f %s" : "%.0f %s", d, units[u]);
-                snprintf(want, sizeof(want), ", cpu %.1fs, max rss %s", (double) cpu / 1e6, rss);
-                if (strcmp(got, want) != 0)
-                        fail_msg("cpu %llu us, rss %llu: got \"%s\", want \"%s\"", (unsigned long long) cpu,
-                                 (unsigned long long) bytes, got, want);
-        }
-        (void) state;
-}
-
 static void exec_ev(ProcTree *t, pid_t pid, uint64_t ts) {
         PwEvent ev = { .kind = PW_EVENT_EXEC, .timestamp_ns = ts };
         pid_t *q = NULL;
@@ -428,7 +370,6 @@ int main(void) {
                 cmocka_unit_test(test_subtree),
                 cmocka_unit_test(test_missing_then_late_and_loss),
                 cmocka_unit_test(test_output),
-                cmocka_unit_test(test_message_figures),
         };
 
         tc_init("resources");

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "json-util.h"
+#include "process-filter.h"
 #include "procwatch/protocol.h"
 #include "proctree.h"
 #include "server-fixture.h"
@@ -155,6 +156,28 @@ static void test_events_filters(void **state) {
         assert_int_equal(server_n_subscribers(server), 0);
 }
 
+/* Events match names by glob too, and a plain name exactly. */
+static void test_events_globs(void **state) {
+        TestClient glob, exact, none;
+
+        subscribe(&glob, "{\"comm\":\"b*\",\"kinds\":[\"fork\"]}");
+        subscribe(&exact, "{\"comm\":\"init\",\"unit\":\"*.scope\",\"kinds\":[\"fork\"]}");
+        subscribe(&none, "{\"comm\":\"ini\",\"kinds\":[\"fork\"]}");
+
+        publish(ev_fork(1000 * MS, 100, 300, 300)); /* bash forks 300: a "bash" too */
+        publish(ev_fork(1001 * MS, 1, 400, 400));   /* init forks 400: an "init" in init.scope */
+
+        json_decref(expect_event(&glob, "fork", 300, 300));
+        expect_no_message(&glob);
+        json_decref(expect_event(&exact, "fork", 400, 400));
+        expect_no_message(&exact);
+        expect_no_message(&none);
+        tc_close(&glob);
+        tc_close(&exact);
+        tc_close(&none);
+        wait_clients(0);
+}
+
 static void test_events_errors(void **state) {
         TestClient c;
         json_t *msg;
@@ -187,10 +210,10 @@ static void test_events_errors(void **state) {
         wait_clients(0);
 }
 
-/* A subtree filter follows at most SUBSCRIPTIONS_SUBTREE_DEPTH_MAX parents: a chain of processes deeper than
+/* A subtree filter follows at most PW_SUBTREE_DEPTH_MAX parents: a chain of processes deeper than
  * that costs bounded work per event, and what lies deeper is not matched. */
 static void test_events_subtree_depth(void **state) {
-        const pid_t base = 30000, n = (pid_t) SUBSCRIPTIONS_SUBTREE_DEPTH_MAX + 10;
+        const pid_t base = 30000, n = (pid_t) PW_SUBTREE_DEPTH_MAX + 10;
         TestClient c;
         char params[64];
 
@@ -201,9 +224,9 @@ static void test_events_subtree_depth(void **state) {
         snprintf(params, sizeof(params), "{\"pid\":%d,\"kinds\":[\"exit\"]}", (int) base);
         subscribe(&c, params);
         /* Within the bound: seen. */
-        publish(ev_exit(2000 * MS, base + (pid_t) SUBSCRIPTIONS_SUBTREE_DEPTH_MAX - 1, base + (pid_t) SUBSCRIPTIONS_SUBTREE_DEPTH_MAX - 1, 0));
-        json_decref(expect_event(&c, "exit", base + (pid_t) SUBSCRIPTIONS_SUBTREE_DEPTH_MAX - 1,
-                                 base + (pid_t) SUBSCRIPTIONS_SUBTREE_DEPTH_MAX - 1));
+        publish(ev_exit(2000 * MS, base + (pid_t) PW_SUBTREE_DEPTH_MAX - 1, base + (pid_t) PW_SUBTREE_DEPTH_MAX - 1, 0));
+        json_decref(expect_event(&c, "exit", base + (pid_t) PW_SUBTREE_DEPTH_MAX - 1,
+                                 base + (pid_t) PW_SUBTREE_DEPTH_MAX - 1));
         /* Beyond it: not. */
         publish(ev_exit(2001 * MS, base + n - 1, base + n - 1, 0));
         expect_no_message(&c);
@@ -343,6 +366,7 @@ static void test_events_stuck_subscriber(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_events_filters, setup_server, teardown_server),
+                cmocka_unit_test_setup_teardown(test_events_globs, setup_server, teardown_server),
                 cmocka_unit_test_setup_teardown(test_events_errors, setup_server, teardown_server),
                 cmocka_unit_test_setup_teardown(test_events_subtree_depth, setup_server, teardown_server),
                 cmocka_unit_test_setup_teardown(test_events_slow_subscriber, setup_small_events, teardown_server),

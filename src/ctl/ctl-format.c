@@ -10,9 +10,12 @@
 #include <time.h>
 
 #include "ctl-format.h"
+#include "event-line.h"
+#include "format-util.h"
 #include "json-util.h"
 #include "macro.h"
 #include "time-util.h"
+#include "utf8.h"
 
 /* --- fields ---------------------------------------------------------------------------------------- */
 
@@ -39,24 +42,6 @@ static char *escape(const char *s, bool utf8) {
         return utf8_escape_display(s, strlen(s), utf8);
 }
 
-char *ctl_format_duration(char *buf, size_t size, uint64_t usec) {
-        unsigned long long u = usec;
-
-        if (u < 1000)
-                snprintf(buf, size, "%lluus", u);
-        else if (u < USEC_PER_SEC)
-                snprintf(buf, size, "%llums", u / 1000);
-        else if (u < 60 * USEC_PER_SEC)
-                snprintf(buf, size, "%llu.%llus", u / USEC_PER_SEC, u % USEC_PER_SEC / 100000);
-        else if (u < 3600 * USEC_PER_SEC)
-                snprintf(buf, size, "%llum%02llus", u / (60 * USEC_PER_SEC), u / USEC_PER_SEC % 60);
-        else if (u < 86400 * USEC_PER_SEC)
-                snprintf(buf, size, "%lluh%02llum", u / (3600 * USEC_PER_SEC), u / (60 * USEC_PER_SEC) % 60);
-        else
-                snprintf(buf, size, "%llud%02lluh", u / (86400 * USEC_PER_SEC), u / (3600 * USEC_PER_SEC) % 24);
-        return buf;
-}
-
 char *ctl_format_start(char *buf, size_t size, uint64_t realtime_usec, uint64_t now_usec) {
         time_t t = (time_t) (realtime_usec / USEC_PER_SEC);
         bool recent = realtime_usec >= now_usec || now_usec - realtime_usec < 86400 * USEC_PER_SEC;
@@ -80,27 +65,11 @@ char *ctl_format_ago(char *buf, size_t size, uint64_t realtime_usec, uint64_t no
         if (realtime_usec >= now_usec)
                 snprintf(buf, size, "just now");
         else
-                snprintf(buf, size, "%s ago", ctl_format_duration(d, sizeof(d), now_usec - realtime_usec));
+                snprintf(buf, size, "%s ago", format_duration(d, sizeof(d), now_usec - realtime_usec, FORMAT_DURATION_SHORT));
         return buf;
 }
 
 /* --- resources ------------------------------------------------------------------------------------ */
-
-char *ctl_format_bytes(char *buf, size_t size, uint64_t bytes) {
-        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-        double d = (double) bytes;
-        unsigned u = 0;
-
-        while (d >= 1024.0 && u + 1 < ELEMENTSOF(units)) {
-                d /= 1024.0;
-                u++;
-        }
-        if (u == 0)
-                snprintf(buf, size, "%" PRIu64 " B", bytes);
-        else
-                snprintf(buf, size, d < 10.0 ? "%.1f %s" : "%.0f %s", d, units[u]);
-        return buf;
-}
 
 char *ctl_format_bytes_short(char *buf, size_t size, uint64_t bytes) {
         static const char units[] = "BKMGTP";
@@ -217,8 +186,6 @@ int ctl_sort_processes(json_t *processes, CtlSortKey key) {
 #define ANSI_RED "\033[31m"
 #define ANSI_GREEN "\033[32m"
 #define ANSI_YELLOW "\033[33m"
-#define ANSI_BLUE "\033[34m"
-#define ANSI_MAGENTA "\033[35m"
 #define ANSI_GREY "\033[90m"
 #define ANSI_RESET "\033[0m"
 
@@ -241,33 +208,6 @@ static const char *status_color(const char *status) {
         return ANSI_GREEN;
 }
 
-/* Bytes of s that fill at most cols terminal cells (a code point a cell: escapes made the text
- * printable); all of it when cols is 0. */
-static size_t fit_bytes(const char *s, size_t cols) {
-        size_t cells = 0, i = 0;
-
-        if (cols == 0)
-                return strlen(s);
-        for (; s[i]; i++) {
-                if (((unsigned char) s[i] & 0xC0) == 0x80)
-                        continue; /* a continuation byte: same cell */
-                if (cells == cols)
-                        break;
-                cells++;
-        }
-        return i;
-}
-
-/* Cells s takes. */
-static size_t cells_of(const char *s) {
-        size_t n = 0;
-
-        for (; *s; s++)
-                if (((unsigned char) *s & 0xC0) != 0x80)
-                        n++;
-        return n;
-}
-
 char *ctl_format_timestamp(char *buf, size_t size, uint64_t realtime_usec) {
         time_t t = (time_t) (realtime_usec / USEC_PER_SEC);
         char tmp[64];
@@ -280,62 +220,37 @@ char *ctl_format_timestamp(char *buf, size_t size, uint64_t realtime_usec) {
         return buf;
 }
 
-static void signal_name(char *buf, size_t size, int64_t sig) {
-        const char *n = sig > 0 && sig < 65 ? sigabbrev_np((int) sig) : NULL;
-
-        if (n)
-                snprintf(buf, size, "SIG%s", n);
-        else
-                snprintf(buf, size, "signal %" PRId64, sig);
-}
-
 char *ctl_format_status(char *buf, size_t size, const json_t *process) {
         const char *state = str_or(process, "state", "alive");
         const json_t *e = json_object_get(process, "exit");
-        int64_t v;
+        int64_t code = 0, sig = 0;
+        bool has_code, has_signal;
 
         if (strcmp(state, "displaced") == 0)
                 snprintf(buf, size, "gone");
         else if (strcmp(state, "exited") != 0 || !json_is_object(e))
                 snprintf(buf, size, "running");
-        else if (get_int(e, "code", &v))
-                snprintf(buf, size, "exit %" PRId64, v);
-        else if (get_int(e, "signal", &v)) {
-                char sig[32];
-
-                signal_name(sig, sizeof(sig), v);
-                snprintf(buf, size, "killed %s%s", sig, json_is_true(json_object_get(e, "core_dumped")) ? " (core)" : "");
-        } else
-                snprintf(buf, size, "unknown");
+        else {
+                has_code = get_int(e, "code", &code);
+                has_signal = get_int(e, "signal", &sig);
+                format_exit_status(buf, size, has_code, code, has_signal, sig,
+                                   json_is_true(json_object_get(e, "core_dumped")));
+        }
         return buf;
 }
 
 char *ctl_format_command(const json_t *process, bool utf8) {
         const json_t *argv = json_object_get(process, "argv"), *w;
-        char *out = NULL;
-        size_t len = 0, i;
-        FILE *f;
+        _cleanup_(freep) const char **words = NULL;
+        size_t n = json_array_size(argv), i;
 
-        f = open_memstream(&out, &len);
-        if (!f)
+        words = calloc(n + 1, sizeof(*words));
+        if (!words)
                 return NULL;
-        if (!json_is_array(argv) || json_array_size(argv) == 0) {
-                _cleanup_(freep) char *c = escape(str_or(process, "comm", ""), utf8);
-
-                fprintf(f, "[%s]", c ?: "");
-        } else
-                json_array_foreach(argv, i, w) {
-                        _cleanup_(freep) char *s = json_is_string(w) ? escape(json_string_value(w), utf8) : NULL;
-
-                        fprintf(f, "%s%s", i > 0 ? " " : "", s ?: "");
-                }
-        if (json_is_true(json_object_get(process, "argv_truncated")))
-                fputs(" ...", f);
-        if (fclose(f) != 0) {
-                free(out);
-                return NULL;
-        }
-        return out;
+        json_array_foreach(argv, i, w)
+                words[i] = json_string_value(w); /* NULL for a non-string: "" */
+        return event_line_command(str_or(process, "comm", ""), words, n,
+                                  json_is_true(json_object_get(process, "argv_truncated")), utf8);
 }
 
 char *ctl_format_field(const json_t *process, const char *key, bool utf8) {
@@ -437,7 +352,7 @@ static void lifetime_note(char *buf, size_t size, const json_t *p) {
         char d[32], status[64];
         const char *state = str_or(p, "state", "alive");
 
-        ctl_format_duration(d, sizeof(d), (uint64_t) MAX(int_or(p, "duration_usec", 0), 0));
+        format_duration(d, sizeof(d), (uint64_t) MAX(int_or(p, "duration_usec", 0), 0), FORMAT_DURATION_SHORT);
         if (strcmp(state, "alive") == 0)
                 snprintf(buf, size, "up %s", d);
         else if (strcmp(state, "displaced") == 0)
@@ -475,10 +390,10 @@ static int tree_print_node(TreeState *t, const json_t *p, int branch /* -1 root,
                              branch < 0 ? "" : parts[branch], comm, int_or(p, "pid", 0)) < 0)
                         return -ENOMEM;
                 /* The note stays whole when the terminal is narrow: the name part is cut instead. */
-                cut = t->fmt->columns > cells_of(note) + 2 ? t->fmt->columns - cells_of(note) - 2 : 0;
+                cut = t->fmt->columns > utf8_cells(note) + 2 ? t->fmt->columns - utf8_cells(note) - 2 : 0;
                 if (t->fmt->columns > 0 && cut == 0)
                         cut = 1;
-                fprintf(t->f, "%.*s%s[%s]%s\n", (int) fit_bytes(line, cut), line,
+                fprintf(t->f, "%.*s%s[%s]%s\n", (int) utf8_fit(line, cut), line,
                         color_on(t->fmt, status_color(ctl_format_status(status, sizeof(status), p))), note,
                         color_off(t->fmt));
         }
@@ -541,7 +456,7 @@ static char *ps_resource_cell(const json_t *p, CtlSortKey key) {
         if (!sort_value(p, key, &v))
                 return strdup("-");
         if (key == CTL_SORT_CPU)
-                return strdup(ctl_format_duration(buf, sizeof(buf), v));
+                return strdup(format_duration(buf, sizeof(buf), v, FORMAT_DURATION_SHORT));
         return strdup(ctl_format_bytes_short(buf, sizeof(buf), v));
 }
 
@@ -571,7 +486,7 @@ int ctl_print_ps(FILE *f, const json_t *processes, const CtlFormat *fmt) {
                 row[2] = escape(ctl_user_name((uint32_t) int_or(p, "euid", 0), fmt->resolve_names), fmt->utf8);
                 row[3] = strdup(ctl_format_start(buf, sizeof(buf), (uint64_t) MAX(int_or(p, "start_realtime_usec", 0), 0),
                                                  fmt->now_usec));
-                row[4] = strdup(ctl_format_duration(buf, sizeof(buf), (uint64_t) MAX(int_or(p, "duration_usec", 0), 0)));
+                row[4] = strdup(format_duration(buf, sizeof(buf), (uint64_t) MAX(int_or(p, "duration_usec", 0), 0), FORMAT_DURATION_SHORT));
                 row[5] = ps_resource_cell(p, CTL_SORT_CPU);
                 row[6] = ps_resource_cell(p, CTL_SORT_RSS);
                 row[7] = ps_resource_cell(p, CTL_SORT_IO);
@@ -598,7 +513,7 @@ int ctl_print_ps(FILE *f, const json_t *processes, const CtlFormat *fmt) {
                                 /* The command takes what the terminal has left, at least 10 cells. */
                                 size_t room = fmt->columns == 0 ? 0 : fmt->columns > used + 10 ? fmt->columns - used : 10;
 
-                                fprintf(f, "%.*s\n", (int) fit_bytes(s, room), s);
+                                fprintf(f, "%.*s\n", (int) utf8_fit(s, room), s);
                         } else if (right[k])
                                 fprintf(f, "%*s ", (int) width[k], s);
                         else if (k == PS_STATUS && row > 0)
@@ -625,10 +540,10 @@ static void cpu_text(char *buf, size_t size, const json_t *r) {
         uint64_t cpu = 0, user, system;
 
         (void) get_u64(r, "cpu_usec", &cpu);
-        ctl_format_duration(t[0], sizeof(t[0]), cpu);
+        format_duration(t[0], sizeof(t[0]), cpu, FORMAT_DURATION_SHORT);
         if (get_u64(r, "cpu_user_usec", &user) && get_u64(r, "cpu_system_usec", &system))
-                snprintf(buf, size, "%s (user %s, system %s)", t[0], ctl_format_duration(t[1], sizeof(t[1]), user),
-                         ctl_format_duration(t[2], sizeof(t[2]), system));
+                snprintf(buf, size, "%s (user %s, system %s)", t[0], format_duration(t[1], sizeof(t[1]), user, FORMAT_DURATION_SHORT),
+                         format_duration(t[2], sizeof(t[2]), system, FORMAT_DURATION_SHORT));
         else
                 snprintf(buf, size, "%s", t[0]);
 }
@@ -645,12 +560,12 @@ static void io_text(char *buf, size_t size, const json_t *r, bool storage) {
                         snprintf(buf, size, "hidden");
                         return;
                 }
-                snprintf(buf, size, "read %s, written %s, cancelled %s", ctl_format_bytes(a, sizeof(a), rd),
-                         ctl_format_bytes(b, sizeof(b), wr), ctl_format_bytes(c, sizeof(c), cancelled));
+                snprintf(buf, size, "read %s, written %s, cancelled %s", format_bytes(a, sizeof(a), rd),
+                         format_bytes(b, sizeof(b), wr), format_bytes(c, sizeof(c), cancelled));
         } else if (!get_u64(r, "read_syscall_bytes", &rd) || !get_u64(r, "write_syscall_bytes", &wr))
                 snprintf(buf, size, "hidden");
         else
-                snprintf(buf, size, "read %s, written %s", ctl_format_bytes(a, sizeof(a), rd), ctl_format_bytes(b, sizeof(b), wr));
+                snprintf(buf, size, "read %s, written %s", format_bytes(a, sizeof(a), rd), format_bytes(b, sizeof(b), wr));
 }
 
 /* "cpu 1.2ms (34), blkio 3ms (2)": the delays that happened, then "others hidden" when some kinds
@@ -672,7 +587,7 @@ static bool delays_text(char *buf, size_t size, const json_t *r) {
                 if (!get_u64(d, "count", &count) || !get_u64(d, "total_ns", &total) || count == 0)
                         continue;
                 k = snprintf(buf + len, size - len, "%s%s %s (%" PRIu64 ")", len > 0 ? ", " : "", name,
-                             ctl_format_duration(t, sizeof(t), total / 1000U), count);
+                             format_duration(t, sizeof(t), total / 1000U, FORMAT_DURATION_SHORT), count);
                 if (k < 0 || (size_t) k >= size - len)
                         break;
                 len += (size_t) k;
@@ -697,11 +612,11 @@ static void show_resources(FILE *f, const json_t *p) {
                 cpu_text(buf, sizeof(buf), r);
                 show_line(f, "CPU", buf);
                 if (get_u64(r, "elapsed_usec", &x))
-                        show_line(f, "Elapsed", ctl_format_duration(buf, sizeof(buf), x));
+                        show_line(f, "Elapsed", format_duration(buf, sizeof(buf), x, FORMAT_DURATION_SHORT));
                 if (get_u64(r, "max_rss_bytes", &x))
-                        show_line(f, "Max RSS", ctl_format_bytes(buf, sizeof(buf), x));
+                        show_line(f, "Max RSS", format_bytes(buf, sizeof(buf), x));
                 if (get_u64(r, "max_vm_bytes", &x))
-                        show_line(f, "Max VM", ctl_format_bytes(buf, sizeof(buf), x));
+                        show_line(f, "Max VM", format_bytes(buf, sizeof(buf), x));
                 if (get_u64(r, "minor_faults", &x) && get_u64(r, "major_faults", &y)) {
                         snprintf(buf, sizeof(buf), "%" PRIu64 " minor, %" PRIu64 " major", x, y);
                         show_line(f, "Faults", buf);
@@ -727,7 +642,7 @@ static void show_resources(FILE *f, const json_t *p) {
         cpu_text(buf, sizeof(buf), sub);
         show_line(f, "Subtree CPU", buf);
         if (get_u64(sub, "max_rss_bytes", &x)) {
-                snprintf(buf, sizeof(buf), "%s (the largest process)", ctl_format_bytes(a, sizeof(a), x));
+                snprintf(buf, sizeof(buf), "%s (the largest process)", format_bytes(a, sizeof(a), x));
                 show_line(f, "Subtree RSS", buf);
         }
         if (get_u64(sub, "minor_faults", &x) && get_u64(sub, "major_faults", &y)) {
@@ -791,7 +706,7 @@ int ctl_print_show(FILE *f, const json_t *p, const CtlFormat *fmt) {
         show_line(f, "Started", buf);
         if (get_int(p, "exit_realtime_usec", &x))
                 show_line(f, "Ended", ctl_format_timestamp(buf, sizeof(buf), (uint64_t) MAX(x, 0)));
-        ctl_format_duration(t1, sizeof(t1), (uint64_t) MAX(int_or(p, "duration_usec", 0), 0));
+        format_duration(t1, sizeof(t1), (uint64_t) MAX(int_or(p, "duration_usec", 0), 0), FORMAT_DURATION_SHORT);
         snprintf(buf, sizeof(buf), "%s%s", t1, strcmp(str_or(p, "state", "alive"), "exited") == 0 ? "" : " so far");
         show_line(f, "Lifetime", buf);
         snprintf(buf, sizeof(buf), "%" PRId64, int_or(p, "threads", 0));
@@ -901,90 +816,44 @@ int ctl_print_stats(FILE *f, const json_t *stats) {
 
 /* --- events ---------------------------------------------------------------------------------------- */
 
-static const char *kind_color(const char *kind) {
-        if (strcmp(kind, "fork") == 0)
-                return ANSI_BLUE;
-        if (strcmp(kind, "exec") == 0)
-                return ANSI_GREEN;
-        if (strcmp(kind, "exit") == 0)
-                return ANSI_GREY;
-        if (strcmp(kind, "coredump") == 0)
-                return ANSI_RED;
-        return ANSI_MAGENTA;
-}
-
-/* What an exit cost, as the journal's MESSAGE says it: ", cpu 8.1s, max rss 512 MiB"; ", resources
- * unknown" when the daemon waited in vain for the record; "" with taskstats off. */
-static void exit_cost(char *buf, size_t size, const json_t *p) {
-        const json_t *r = json_object_get(p, "resources");
-        const char *rstate = str_or(p, "resources_state", NULL);
-        uint64_t cpu, rss;
-        char b[32];
-
-        if (get_u64(r, "cpu_usec", &cpu) && get_u64(r, "max_rss_bytes", &rss))
-                snprintf(buf, size, ", cpu %.1fs, max rss %s", (double) cpu / 1e6, ctl_format_bytes(b, sizeof(b), rss));
-        else if (rstate && strcmp(rstate, "missing") == 0)
-                snprintf(buf, size, ", resources unknown");
-        else
-                buf[0] = 0;
-}
-
 int ctl_print_event(FILE *f, const json_t *e, const CtlFormat *fmt) {
-        const json_t *p = json_object_get(e, "process");
-        const char *kind = str_or(e, "kind", "?");
-        _cleanup_(freep) char *comm = NULL, *detail = NULL, *line = NULL, *kind_e = escape(kind, false);
-        char ts[64], d[32], status[64];
-        int64_t v;
-        int r;
+        const json_t *p = json_object_get(e, "process"), *r = json_object_get(p, "resources");
+        const char *rstate = str_or(p, "resources_state", NULL);
+        _cleanup_(freep) char *command = NULL;
+        char status[64];
+        int64_t v = 0;
+        EventLine l = {
+                .kind = str_or(e, "kind", "?"),
+                .realtime_usec = (uint64_t) MAX(int_or(e, "time_realtime_usec", 0), 0),
+                .pid = int_or(e, "pid", 0),
+                .tid = int_or(e, "tid", 0),
+                .thread = json_is_true(json_object_get(e, "thread")),
+                .has_process = json_is_object(p),
+                .comm = str_or(p, "comm", ""),
+                .parent_pid = int_or(e, "parent_pid", 0),
+                .has_lifetime = get_int(e, "lifetime_usec", &v),
+                .status = ctl_format_status(status, sizeof(status), p),
+                .uid = int_or(p, "uid", 0),
+                .euid = int_or(p, "euid", 0),
+                .gid = int_or(p, "gid", 0),
+                .egid = int_or(p, "egid", 0),
+                .sid = int_or(p, "sid", 0),
+        };
 
-        if (!kind_e)
-                return -ENOMEM;
-        comm = json_is_object(p) ? ctl_format_field(p, "comm", fmt->utf8) : strdup("?");
-        if (!comm)
-                return -ENOMEM;
-        ctl_format_timestamp(ts, sizeof(ts), (uint64_t) MAX(int_or(e, "time_realtime_usec", 0), 0));
-
-        if (strcmp(kind, "fork") == 0)
-                r = asprintf(&detail, "child of %" PRId64, int_or(e, "parent_pid", 0));
-        else if (strcmp(kind, "exec") == 0) {
-                detail = json_is_object(p) ? ctl_format_command(p, fmt->utf8) : strdup("");
-                r = detail ? 0 : -1;
-        } else if (strcmp(kind, "exit") == 0 && get_int(e, "lifetime_usec", &v)) {
-                char cost[96];
-
-                exit_cost(cost, sizeof(cost), p);
-                r = asprintf(&detail, "%s, lived %s%s", ctl_format_status(status, sizeof(status), p),
-                             ctl_format_duration(d, sizeof(d), (uint64_t) MAX(v, 0)), cost);
-        }
-        else if (strcmp(kind, "exit") == 0)
-                r = asprintf(&detail, "thread %" PRId64 " ended", int_or(e, "tid", 0));
-        else if (strcmp(kind, "uid") == 0 && json_is_object(p))
-                r = asprintf(&detail, "uid %" PRId64 ", effective %" PRId64, int_or(p, "uid", 0), int_or(p, "euid", 0));
-        else if (strcmp(kind, "gid") == 0 && json_is_object(p))
-                r = asprintf(&detail, "gid %" PRId64 ", effective %" PRId64, int_or(p, "gid", 0), int_or(p, "egid", 0));
-        else if (strcmp(kind, "sid") == 0 && json_is_object(p))
-                r = asprintf(&detail, "session %" PRId64, int_or(p, "sid", 0));
-        else if (strcmp(kind, "ptrace") == 0 && json_is_object(p))
-                r = get_int(p, "tracer", &v) ? asprintf(&detail, "traced by %" PRId64, v) : asprintf(&detail, "detached");
-        else
-                r = asprintf(&detail, "%s", "");
-        if (r < 0 || !detail)
-                return -ENOMEM;
-        if (json_is_true(json_object_get(e, "thread")) && strcmp(kind, "exit") != 0) {
-                char *withtid = NULL;
-
-                if (asprintf(&withtid, "%s%sthread %" PRId64, detail, *detail ? ", " : "", int_or(e, "tid", 0)) < 0)
+        if (l.has_lifetime)
+                l.lifetime_usec = (uint64_t) MAX(v, 0);
+        l.has_tracer = get_int(p, "tracer", &l.tracer);
+        if (get_u64(r, "cpu_usec", &l.cpu_usec) && get_u64(r, "max_rss_bytes", &l.max_rss_bytes))
+                l.cost = EVENT_LINE_COST_KNOWN;
+        else if (rstate && strcmp(rstate, "missing") == 0)
+                l.cost = EVENT_LINE_COST_MISSING;
+        if (l.has_process && strcmp(l.kind, "exec") == 0) {
+                command = ctl_format_command(p, fmt->utf8);
+                if (!command)
                         return -ENOMEM;
-                free(detail);
-                detail = withtid;
+                l.command = command;
         }
-        /* Everything after the kind is cut to the terminal's width. */
-        if (asprintf(&line, "%7" PRId64 " %s %s", int_or(e, "pid", 0), comm, detail) < 0)
-                return -ENOMEM;
-        fprintf(f, "%s %s%-8s%s%.*s\n", strlen(ts) > 11 ? ts + 11 : ts /* the time of day */, color_on(fmt, kind_color(kind)), kind_e,
-                color_off(fmt), (int) fit_bytes(line, fmt->columns > 22 + 10 ? fmt->columns - 22 : fmt->columns ? 10 : 0),
-                line);
-        return 0;
+        return event_line_print(f, &l, &(EventLineStyle){ .utf8 = fmt->utf8, .color = fmt->color, .columns = fmt->columns });
 }
 
 int ctl_print_missed(FILE *f, uint64_t missed, const CtlFormat *fmt) {

@@ -19,8 +19,6 @@ typedef struct CtlFormat {
         unsigned columns;   /* the terminal's width: long lines are cut to it; 0 = no limit */
 } CtlFormat;
 
-/* "0us", "950us", "12ms", "3.2s", "5m02s", "2h03m", "3d04h". Returns buf. */
-char *ctl_format_duration(char *buf, size_t size, uint64_t usec);
 /* Local time of a wall-clock time: "HH:MM:SS" when less than a day before now, else "Mon DD". */
 char *ctl_format_start(char *buf, size_t size, uint64_t realtime_usec, uint64_t now_usec);
 /* How long before now: "3.2s ago", "5m02s ago"; "just now" for a time not before now. Returns buf. */
@@ -30,15 +28,13 @@ char *ctl_format_timestamp(char *buf, size_t size, uint64_t realtime_usec);
 /* "running", "exit 3", "killed SIGKILL", "killed SIGSEGV (core)", "unknown" (events lost),
  * "gone" (pid reused before the exit was seen). */
 char *ctl_format_status(char *buf, size_t size, const json_t *process);
-/* argv words joined by spaces, escaped for a terminal (json-util's utf8_escape_display()), with
+/* argv words joined by spaces, escaped for a terminal (utf8_escape_display()), with
  * " ..." when truncated; "[comm]" when argv is empty (kernel threads, unreadable). malloc'ed. */
 char *ctl_format_command(const json_t *process, bool utf8);
 /* A string field escaped for a terminal, "-" when absent or null. malloc'ed. */
 char *ctl_format_field(const json_t *process, const char *key, bool utf8);
 
-/* "0 B", "512 B", "4.0 KiB", "512 MiB": binary units, a decimal under ten (as the journal's MESSAGE). */
-char *ctl_format_bytes(char *buf, size_t size, uint64_t bytes);
-/* The same, compact for a column: "0", "512B", "4.0K", "512M", "1.2G". */
+/* format_bytes() (format-util.h) compact for a column: "0", "512B", "4.0K", "512M", "1.2G". */
 char *ctl_format_bytes_short(char *buf, size_t size, uint64_t bytes);
 
 /* What ps --sort orders by: the largest first; processes without the figure (alive, resources

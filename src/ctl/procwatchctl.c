@@ -16,6 +16,7 @@
 #include "ctl-client.h"
 #include "ctl-format.h"
 #include "ctl-json.h"
+#include "event-kind.h"
 #include "json-util.h"
 #include "log.h"
 #include "parse-util.h"
@@ -23,19 +24,22 @@
 
 static const char *arg_socket = PW_SOCKET_PATH_DEFAULT;
 static bool arg_json = false;
-static int arg_state = 0; /* 0 all, 1 alive, 2 exited */
+/* --alive, --exited: List's "state", and whether tree shows exited processes. */
+typedef enum StateFilter {
+        STATE_ALL,
+        STATE_ALIVE,
+        STATE_EXITED,
+} StateFilter;
+static StateFilter arg_state = STATE_ALL;
 static int64_t arg_depth = -1;
 static int64_t arg_uid = -1;
 static const char *arg_comm = NULL;
 static const char *arg_unit = NULL;
 static const char *arg_user_unit = NULL;
-static unsigned arg_kinds = 0;      /* events: bit per kind named by --kind */
+static unsigned arg_kinds = 0;      /* events: PW_EVENT_KIND_BIT()s named by --kind */
 static int64_t arg_pid = 0;         /* events: subtree */
 static bool arg_threads = false;
 static CtlSortKey arg_sort = CTL_SORT_NONE; /* ps */
-
-/* The kinds of io.procwatch.Events, in the bit order of arg_kinds. */
-static const char *const event_kinds[] = { "fork", "exec", "uid", "gid", "sid", "ptrace", "comm", "coredump", "exit" };
 
 /* Which of the verb-specific options a verb takes. */
 typedef enum VerbFlags {
@@ -79,17 +83,18 @@ static void help(void) {
                "      --exited       ps: only processes that ended\n"
                "      --uid=UID, --user=NAME\n"
                "                     ps, events: only processes with this real or effective user\n"
-               "      --comm=NAME    ps, events: only processes with this name\n"
-               "      --unit=UNIT    ps, events: only processes in this system unit\n"
-               "      --user-unit=UNIT\n"
-               "                     ps, events: only processes in this unit of a user's\n"
-               "                     service manager (below user@UID.service)\n"
+               "      --comm=GLOB    ps, events: only processes whose name matches GLOB\n"
+               "                     (a shell pattern, as in fnmatch(3))\n"
+               "      --unit=GLOB    ps, events: only processes in a matching system unit\n"
+               "      --user-unit=GLOB\n"
+               "                     ps, events: only processes in a matching unit of a\n"
+               "                     user's service manager (below user@UID.service)\n"
                "      --sort=KEY     ps: largest first by cpu, rss, io (storage bytes) or\n"
                "                     lifetime\n"
                "      --depth=N      tree: at most N levels below the root\n"
                "      --kind=KIND[,KIND...]\n"
-               "                     events: only these kinds (fork exec exit comm uid gid\n"
-               "                     sid ptrace coredump)\n"
+               "                     events: only these kinds, or all (--kind=help lists\n"
+               "                     them)\n"
                "      --pid=PID      events: only PID and its descendants\n"
                "      --threads      events: also events about threads other than the leader\n"
                "\n"
@@ -292,8 +297,8 @@ static int verb_ps(CtlClient *c, char **args) {
 
         if (!params)
                 return oom();
-        if ((arg_state == 1 && json_object_set_new(params, "state", json_string("alive")) < 0) ||
-            (arg_state == 2 && json_object_set_new(params, "state", json_string("exited")) < 0) ||
+        if ((arg_state == STATE_ALIVE && json_object_set_new(params, "state", json_string("alive")) < 0) ||
+            (arg_state == STATE_EXITED && json_object_set_new(params, "state", json_string("exited")) < 0) ||
             (arg_uid >= 0 && json_object_set_new(params, "uid", json_integer(arg_uid)) < 0) ||
             (arg_comm && json_object_set_new(params, "comm", json_string(arg_comm)) < 0) ||
             (arg_unit && json_object_set_new(params, "unit", json_string(arg_unit)) < 0) ||
@@ -336,7 +341,7 @@ static int verb_tree(CtlClient *c, char **args) {
                 return CTL_EXIT_USAGE;
         }
         /* Exited processes are part of the story: shown unless --alive. */
-        params = json_pack("{s:b}", "include_exited", arg_state != 1);
+        params = json_pack("{s:b}", "include_exited", arg_state != STATE_ALIVE);
         if (!params || (root > 0 && json_object_set_new(params, "root", json_integer((json_int_t) root)) < 0) ||
             (arg_depth >= 0 && json_object_set_new(params, "depth", json_integer(arg_depth)) < 0)) {
                 json_decref(params);
@@ -400,8 +405,9 @@ static int verb_events(CtlClient *c, char **args) {
                         json_decref(params);
                         return oom();
                 }
-                for (size_t i = 0; i < ELEMENTSOF(event_kinds); i++)
-                        if (arg_kinds & (1U << i) && json_array_append_new(kinds, json_string(event_kinds[i])) < 0) {
+                for (PwEventKind k = PW_EVENT_NONE + 1; k < _PW_EVENT_KIND_MAX; k++)
+                        if (arg_kinds & PW_EVENT_KIND_BIT(k) &&
+                            json_array_append_new(kinds, json_string(pw_event_kind_to_string(k))) < 0) {
                                 json_decref(params);
                                 return oom();
                         }
@@ -587,23 +593,11 @@ static const Verb verbs[] = {
         { "config", 0, 0, 0, verb_config },
 };
 
-static int parse_kinds(const char *list) {
-        _cleanup_(freep) char *copy = strdup(list);
-        char *save = NULL;
-
-        if (!copy)
-                return -ENOMEM;
-        for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-                size_t i;
-
-                for (i = 0; i < ELEMENTSOF(event_kinds); i++)
-                        if (strcmp(w, event_kinds[i]) == 0)
-                                break;
-                if (i == ELEMENTSOF(event_kinds))
-                        return -EINVAL;
-                arg_kinds |= 1U << i;
-        }
-        return arg_kinds ? 0 : -EINVAL;
+/* --kind=help: the kinds, one a line, as the shell completion reads them. */
+static int list_kinds(void) {
+        for (PwEventKind k = PW_EVENT_NONE + 1; k < _PW_EVENT_KIND_MAX; k++)
+                puts(pw_event_kind_to_string(k));
+        return 0;
 }
 
 static int resolve_user(const char *name, int64_t *ret) {
@@ -681,11 +675,11 @@ static int parse_argv(int argc, char *argv[], unsigned *used) {
                         break;
                 case ARG_ALIVE:
                 case ARG_EXITED:
-                        if (arg_state != 0) {
+                        if (arg_state != STATE_ALL) {
                                 log_error("--alive and --exited exclude each other.");
                                 return -CTL_EXIT_USAGE;
                         }
-                        arg_state = c == ARG_ALIVE ? 1 : 2;
+                        arg_state = c == ARG_ALIVE ? STATE_ALIVE : STATE_EXITED;
                         *used |= VERB_STATE;
                         break;
                 case ARG_DEPTH:
@@ -724,14 +718,20 @@ static int parse_argv(int argc, char *argv[], unsigned *used) {
                         arg_user_unit = optarg;
                         *used |= VERB_FILTERS;
                         break;
-                case ARG_KIND:
-                        if (parse_kinds(optarg) < 0) {
-                                log_error("Invalid --kind '%s': fork, exec, exit, comm, uid, gid, sid, ptrace, coredump.",
+                case ARG_KIND: {
+                        unsigned kinds = 0;
+
+                        if (strcmp(optarg, "help") == 0)
+                                return list_kinds();
+                        if (pw_event_kinds_from_string(optarg, &kinds) < 0) {
+                                log_error("Invalid --kind '%s': comma-separated kinds of" PW_EVENT_KINDS_WORDS ", or all.",
                                           optarg);
                                 return -CTL_EXIT_USAGE;
                         }
+                        arg_kinds |= kinds;
                         *used |= VERB_EVENTS;
                         break;
+                }
                 case ARG_PID:
                         if (parse_number(optarg, 1, INT32_MAX, &v) < 0) {
                                 log_error("Invalid --pid '%s'.", optarg);
@@ -796,7 +796,7 @@ int main(int argc, char *argv[]) {
                 log_error("An option given does not apply to '%s' (see --help).", verb->name);
                 return CTL_EXIT_USAGE;
         }
-        if (verb->flags & VERB_DEPTH && arg_state == 2) {
+        if (verb->flags & VERB_DEPTH && arg_state == STATE_EXITED) {
                 log_error("'tree' takes --alive, not --exited.");
                 return CTL_EXIT_USAGE;
         }

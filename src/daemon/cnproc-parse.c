@@ -20,19 +20,18 @@
 
 static const struct {
         uint32_t what;
-        const char *name;
         size_t data_size; /* bytes of event_data this kind needs */
 } kinds[_PW_EVENT_KIND_MAX] = {
-        [PW_EVENT_NONE] = { PROC_EVENT_NONE, "ack", 4 },
-        [PW_EVENT_FORK] = { PROC_EVENT_FORK, "fork", 16 },
-        [PW_EVENT_EXEC] = { PROC_EVENT_EXEC, "exec", 8 },
-        [PW_EVENT_UID] = { PROC_EVENT_UID, "uid", 16 },
-        [PW_EVENT_GID] = { PROC_EVENT_GID, "gid", 16 },
-        [PW_EVENT_SID] = { PROC_EVENT_SID, "sid", 8 },
-        [PW_EVENT_PTRACE] = { PROC_EVENT_PTRACE, "ptrace", 16 },
-        [PW_EVENT_COMM] = { PROC_EVENT_COMM, "comm", 8 + PW_COMM_MAX },
-        [PW_EVENT_COREDUMP] = { PROC_EVENT_COREDUMP, "coredump", 16 },
-        [PW_EVENT_EXIT] = { PROC_EVENT_EXIT, "exit", 24 },
+        [PW_EVENT_NONE] = { PROC_EVENT_NONE, 4 },
+        [PW_EVENT_FORK] = { PROC_EVENT_FORK, 16 },
+        [PW_EVENT_EXEC] = { PROC_EVENT_EXEC, 8 },
+        [PW_EVENT_UID] = { PROC_EVENT_UID, 16 },
+        [PW_EVENT_GID] = { PROC_EVENT_GID, 16 },
+        [PW_EVENT_SID] = { PROC_EVENT_SID, 8 },
+        [PW_EVENT_PTRACE] = { PROC_EVENT_PTRACE, 16 },
+        [PW_EVENT_COMM] = { PROC_EVENT_COMM, 8 + PW_COMM_MAX },
+        [PW_EVENT_COREDUMP] = { PROC_EVENT_COREDUMP, 16 },
+        [PW_EVENT_EXIT] = { PROC_EVENT_EXIT, 24 },
 };
 
 static const char *const parse_errors[_PW_PARSE_ERROR_MAX] = {
@@ -43,20 +42,6 @@ static const char *const parse_errors[_PW_PARSE_ERROR_MAX] = {
         [PW_PARSE_BAD_CPU] = "bad-cpu",
         [PW_PARSE_UNKNOWN_KIND] = "unknown-kind",
 };
-
-const char *pw_event_kind_to_string(PwEventKind k) {
-        if ((unsigned) k >= _PW_EVENT_KIND_MAX)
-                return NULL;
-        return kinds[k].name;
-}
-
-PwEventKind pw_event_kind_from_string(const char *s) {
-        if (s)
-                for (unsigned k = 0; k < _PW_EVENT_KIND_MAX; k++)
-                        if (strcmp(s, kinds[k].name) == 0)
-                                return (PwEventKind) k;
-        return (PwEventKind) -1;
-}
 
 const char *pw_parse_error_to_string(PwParseError e) {
         if ((unsigned) e >= _PW_PARSE_ERROR_MAX)

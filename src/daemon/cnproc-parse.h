@@ -11,19 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-typedef enum PwEventKind {
-        PW_EVENT_NONE, /* the kernel's ack of a (un)subscription */
-        PW_EVENT_FORK,
-        PW_EVENT_EXEC,
-        PW_EVENT_UID,
-        PW_EVENT_GID,
-        PW_EVENT_SID,
-        PW_EVENT_PTRACE,
-        PW_EVENT_COMM,
-        PW_EVENT_COREDUMP,
-        PW_EVENT_EXIT,
-        _PW_EVENT_KIND_MAX,
-} PwEventKind;
+#include "event-kind.h"
 
 /* Why a message was rejected; each has its own counter. */
 typedef enum PwParseError {
@@ -92,8 +80,6 @@ typedef struct PwEvent {
 int pw_event_parse(const void *buf, size_t len, uint32_t ncpus, PwEvent *ret, size_t *consumed,
                    PwParseError *reason);
 
-const char *pw_event_kind_to_string(PwEventKind k);
-PwEventKind pw_event_kind_from_string(const char *s); /* -1 (as PwEventKind) if unknown */
 const char *pw_parse_error_to_string(PwParseError e);
 
 /* The pid whose process an event is about (tgid), or 0 for an ack. */

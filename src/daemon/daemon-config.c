@@ -106,7 +106,7 @@ static void set_default(PwConfig *c, PwConfigKey k) {
                 c->log_level = LOG_INFO;
                 break;
         case PW_CONFIG_PRINT_EVENTS:
-                c->print_events = false;
+                c->print_events = PW_PRINT_EVENTS_NO;
                 break;
         case PW_CONFIG_RECEIVE_BUFFER:
                 c->rcvbuf = CNPROC_RCVBUF_DEFAULT;
@@ -136,31 +136,31 @@ static void set_default(PwConfig *c, PwConfigKey k) {
                 c->journal = true;
                 break;
         case PW_CONFIG_JOURNAL_EVENTS:
-                f->kinds = PW_JOURNAL_KINDS_DEFAULT;
+                f->match.kinds = PW_JOURNAL_KINDS_DEFAULT;
                 break;
         case PW_CONFIG_JOURNAL_THREADS:
-                f->threads = false;
+                f->match.threads = false;
                 break;
         case PW_CONFIG_JOURNAL_PID:
-                f->n_pids = 0;
+                f->match.n_pids = 0;
                 break;
         case PW_CONFIG_JOURNAL_UID:
-                f->n_uids = 0;
+                f->match.n_uids = 0;
                 break;
         case PW_CONFIG_JOURNAL_COMM:
-                for (size_t i = 0; i < f->n_comms; i++)
-                        free(f->comms[i]);
-                f->n_comms = 0;
+                for (size_t i = 0; i < f->match.n_comms; i++)
+                        free(f->match.comms[i]);
+                f->match.n_comms = 0;
                 break;
         case PW_CONFIG_JOURNAL_UNIT:
-                for (size_t i = 0; i < f->n_units; i++)
-                        free(f->units[i]);
-                f->n_units = 0;
+                for (size_t i = 0; i < f->match.n_units; i++)
+                        free(f->match.units[i]);
+                f->match.n_units = 0;
                 break;
         case PW_CONFIG_JOURNAL_USER_UNIT:
-                for (size_t i = 0; i < f->n_user_units; i++)
-                        free(f->user_units[i]);
-                f->n_user_units = 0;
+                for (size_t i = 0; i < f->match.n_user_units; i++)
+                        free(f->match.user_units[i]);
+                f->match.n_user_units = 0;
                 break;
         case PW_CONFIG_JOURNAL_ARGV:
                 f->argv_mode = PW_ARGV_FULL;
@@ -253,18 +253,18 @@ static int copy_value(PwConfig *dst, const PwConfig *src, PwConfigKey k) {
                 dst->journal = src->journal;
                 return 0;
         case PW_CONFIG_JOURNAL_EVENTS:
-                d->kinds = s->kinds;
+                d->match.kinds = s->match.kinds;
                 return 0;
         case PW_CONFIG_JOURNAL_THREADS:
-                d->threads = s->threads;
+                d->match.threads = s->match.threads;
                 return 0;
         case PW_CONFIG_JOURNAL_PID:
-                memcpy(d->pids, s->pids, sizeof(d->pids));
-                d->n_pids = s->n_pids;
+                memcpy(d->match.pids, s->match.pids, sizeof(d->match.pids));
+                d->match.n_pids = s->match.n_pids;
                 return 0;
         case PW_CONFIG_JOURNAL_UID:
-                memcpy(d->uids, s->uids, sizeof(d->uids));
-                d->n_uids = s->n_uids;
+                memcpy(d->match.uids, s->match.uids, sizeof(d->match.uids));
+                d->match.n_uids = s->match.n_uids;
                 return 0;
         case PW_CONFIG_JOURNAL_ARGV:
                 d->argv_mode = s->argv_mode;
@@ -274,13 +274,13 @@ static int copy_value(PwConfig *dst, const PwConfig *src, PwConfigKey k) {
                         return -ENOMEM;
                 return 0;
         case PW_CONFIG_JOURNAL_COMM:
-                dv = d->comms, dn = &d->n_comms, sv = s->comms, sn = s->n_comms;
+                dv = d->match.comms, dn = &d->match.n_comms, sv = s->match.comms, sn = s->match.n_comms;
                 break;
         case PW_CONFIG_JOURNAL_UNIT:
-                dv = d->units, dn = &d->n_units, sv = s->units, sn = s->n_units;
+                dv = d->match.units, dn = &d->match.n_units, sv = s->match.units, sn = s->match.n_units;
                 break;
         case PW_CONFIG_JOURNAL_USER_UNIT:
-                dv = d->user_units, dn = &d->n_user_units, sv = s->user_units, sn = s->n_user_units;
+                dv = d->match.user_units, dn = &d->match.n_user_units, sv = s->match.user_units, sn = s->match.n_user_units;
                 break;
         case PW_CONFIG_JOURNAL_REDACT:
                 dv = d->redact, dn = &d->n_redact, sv = s->redact, sn = s->n_redact;
@@ -370,20 +370,25 @@ int pw_config_assign(PwConfig *c, PwConfigKey k, const char *value, const char *
                         c->log_level = r;
                 break;
         case PW_CONFIG_PRINT_EVENTS:
+                /* A boolean (yes: the human line), or raw: the decoder's key=value line. */
+                r = strcmp(value, "raw") == 0 ? 2 : parse_boolean(value);
+                if (r < 0)
+                        why = "a boolean: yes or no; or raw";
+                else
+                        c->print_events = r == 2 ? PW_PRINT_EVENTS_RAW : r ? PW_PRINT_EVENTS_HUMAN : PW_PRINT_EVENTS_NO;
+                break;
         case PW_CONFIG_TASKSTATS:
         case PW_CONFIG_JOURNAL_FORWARD:
         case PW_CONFIG_JOURNAL_THREADS:
                 r = parse_boolean(value);
                 if (r < 0)
                         why = "a boolean: yes or no";
-                else if (k == PW_CONFIG_PRINT_EVENTS)
-                        c->print_events = r;
                 else if (k == PW_CONFIG_TASKSTATS)
                         c->taskstats = r;
                 else if (k == PW_CONFIG_JOURNAL_FORWARD)
                         c->journal = r;
                 else
-                        f->threads = r;
+                        f->match.threads = r;
                 break;
         case PW_CONFIG_RECEIVE_BUFFER:
                 r = parse_size_range(value, PW_CONFIG_RCVBUF_MIN, PW_CONFIG_RCVBUF_MAX, &c->rcvbuf);
@@ -415,8 +420,8 @@ int pw_config_assign(PwConfig *c, PwConfigKey k, const char *value, const char *
                 why = "a size from 4K to 2M";
                 break;
         case PW_CONFIG_JOURNAL_EVENTS:
-                r = pw_journal_kinds_from_string(value, &f->kinds);
-                why = "kinds from fork, exec, exit, uid, gid, sid, ptrace, comm, coredump, comma-separated, or all";
+                r = pw_event_kinds_from_string(value, &f->match.kinds);
+                why = "comma-separated kinds of" PW_EVENT_KINDS_WORDS ", or all";
                 break;
         case PW_CONFIG_JOURNAL_PID:
                 r = pw_journal_filter_add_pid(f, value);
@@ -428,15 +433,15 @@ int pw_config_assign(PwConfig *c, PwConfigKey k, const char *value, const char *
                 break;
         case PW_CONFIG_JOURNAL_COMM:
                 r = pw_journal_filter_add_comm(f, value);
-                why = "a glob";
+                why = "a glob of at most 255 bytes";
                 break;
         case PW_CONFIG_JOURNAL_UNIT:
                 r = pw_journal_filter_add_unit(f, value);
-                why = "a glob";
+                why = "a glob of at most 255 bytes";
                 break;
         case PW_CONFIG_JOURNAL_USER_UNIT:
                 r = pw_journal_filter_add_user_unit(f, value);
-                why = "a glob";
+                why = "a glob of at most 255 bytes";
                 break;
         case PW_CONFIG_JOURNAL_REDACT:
                 r = pw_journal_filter_add_redact(f, value);
@@ -918,31 +923,12 @@ static char *format_number(uint64_t v) {
         return asprintf(&s, "%llu", (unsigned long long) v) < 0 ? NULL : s;
 }
 
-static char *format_kinds(unsigned kinds) {
-        char buf[256] = "";
-        size_t len = 0;
-
-        if (kinds == PW_JOURNAL_KINDS_ALL)
-                return strdup("all");
-        for (int k = PW_EVENT_NONE + 1; k < _PW_EVENT_KIND_MAX; k++) {
-                const char *name;
-
-                if (!(kinds & PW_JOURNAL_KIND_BIT(k)))
-                        continue;
-                name = pw_event_kind_to_string((PwEventKind) k);
-                len += (size_t) snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? "," : "", name);
-                if (len >= sizeof(buf))
-                        return NULL;
-        }
-        return strdup(buf);
-}
-
 int pw_config_key_values(const PwConfig *c, PwConfigKey k, char ***ret) {
         const PwJournalFilter *f = &c->journal_filter;
         char **v;
         size_t n = 0, cap;
 
-        cap = PW_JOURNAL_FILTER_VALUES_MAX + 1;
+        cap = PW_PROCESS_FILTER_VALUES_MAX + 1;
         v = calloc(cap, sizeof(char *));
         if (!v)
                 return -ENOMEM;
@@ -964,7 +950,7 @@ int pw_config_key_values(const PwConfig *c, PwConfigKey k, char ***ret) {
                         PUSH(format_number((uint64_t) c->log_level));
                 break;
         case PW_CONFIG_PRINT_EVENTS:
-                PUSH(strdup(c->print_events ? "yes" : "no"));
+                PUSH(strdup(pw_print_events_to_string(c->print_events)));
                 break;
         case PW_CONFIG_TASKSTATS:
                 PUSH(strdup(c->taskstats ? "yes" : "no"));
@@ -973,7 +959,7 @@ int pw_config_key_values(const PwConfig *c, PwConfigKey k, char ***ret) {
                 PUSH(strdup(c->journal ? "yes" : "no"));
                 break;
         case PW_CONFIG_JOURNAL_THREADS:
-                PUSH(strdup(f->threads ? "yes" : "no"));
+                PUSH(strdup(f->match.threads ? "yes" : "no"));
                 break;
         case PW_CONFIG_RECEIVE_BUFFER:
                 PUSH(format_size(c->rcvbuf));
@@ -997,7 +983,7 @@ int pw_config_key_values(const PwConfig *c, PwConfigKey k, char ***ret) {
                 PUSH(format_number(c->uid_share_percent));
                 break;
         case PW_CONFIG_JOURNAL_EVENTS:
-                PUSH(format_kinds(f->kinds));
+                PUSH(pw_event_kinds_to_string(f->match.kinds, ",", true));
                 break;
         case PW_CONFIG_JOURNAL_ARGV:
                 PUSH(strdup(pw_argv_mode_to_string(f->argv_mode)));
@@ -1006,24 +992,24 @@ int pw_config_key_values(const PwConfig *c, PwConfigKey k, char ***ret) {
                 PUSH(strdup(c->socket ?: PW_SOCKET_PATH_DEFAULT));
                 break;
         case PW_CONFIG_JOURNAL_PID:
-                for (size_t i = 0; i < f->n_pids; i++)
-                        PUSH(format_number((uint64_t) f->pids[i]));
+                for (size_t i = 0; i < f->match.n_pids; i++)
+                        PUSH(format_number((uint64_t) f->match.pids[i]));
                 break;
         case PW_CONFIG_JOURNAL_UID:
-                for (size_t i = 0; i < f->n_uids; i++)
-                        PUSH(format_number(f->uids[i]));
+                for (size_t i = 0; i < f->match.n_uids; i++)
+                        PUSH(format_number(f->match.uids[i]));
                 break;
         case PW_CONFIG_JOURNAL_COMM:
-                for (size_t i = 0; i < f->n_comms; i++)
-                        PUSH(strdup(f->comms[i]));
+                for (size_t i = 0; i < f->match.n_comms; i++)
+                        PUSH(strdup(f->match.comms[i]));
                 break;
         case PW_CONFIG_JOURNAL_UNIT:
-                for (size_t i = 0; i < f->n_units; i++)
-                        PUSH(strdup(f->units[i]));
+                for (size_t i = 0; i < f->match.n_units; i++)
+                        PUSH(strdup(f->match.units[i]));
                 break;
         case PW_CONFIG_JOURNAL_USER_UNIT:
-                for (size_t i = 0; i < f->n_user_units; i++)
-                        PUSH(strdup(f->user_units[i]));
+                for (size_t i = 0; i < f->match.n_user_units; i++)
+                        PUSH(strdup(f->match.user_units[i]));
                 break;
         case PW_CONFIG_JOURNAL_REDACT:
                 for (size_t i = 0; i < f->n_redact; i++)

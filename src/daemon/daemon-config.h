@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "event-print.h"
 #include "journal-filter.h"
 #include "macro.h"
 
@@ -85,7 +86,7 @@ typedef struct PwConfigSource {
 
 typedef struct PwConfig {
         int log_level;
-        bool print_events;
+        PwPrintEvents print_events;
         uint64_t rcvbuf;
         uint64_t reconcile_sec;     /* 0: only after loss */
         bool taskstats;             /* resource use at exit from the kernel's taskstats */

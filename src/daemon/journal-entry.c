@@ -10,10 +10,12 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "format-util.h"
 #include "journal-entry.h"
 #include "resources.h"
 #include "procfs.h"
 #include "procwatch/message-ids.h"
+#include "utf8.h"
 
 /* Fields are collected in the builder's growing buffer (kept between entries by a reused builder),
  * by offset, since the buffer may move; the iovecs are set once it is complete. */
@@ -140,73 +142,29 @@ static int builder_finish(PwJournalBuilder *b, PwJournalEntry **ret) {
         return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_valid(const unsigned char *s, size_t n) {
-        size_t len;
-        uint32_t c;
-
-        if (s[0] < 0x80)
-                return 1;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                len = 2, c = s[0] & 0x1f;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef)
-                len = 3, c = s[0] & 0x0f;
-        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-                len = 4, c = s[0] & 0x07;
-        else
-                return 0;
-        if (len > n)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                c = (c << 6) | (s[i] & 0x3f);
-        }
-        if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-            (c >= 0xd800 && c <= 0xdfff))
-                return 0;
-        return len;
-}
-
 size_t pw_journal_escape(const char *s, size_t n, char *out, size_t size) {
-        const unsigned char *u = (const unsigned char *) s;
         size_t o = strnlen(out, size);
 
-        for (size_t i = 0; i < n;) {
-                char tmp[8];
-                size_t k, tl;
+        for (size_t i = 0, k; i < n; i += k) {
+                char tmp[UTF8_ESCAPE_MAX];
+                size_t tl;
 
                 /* Printable ASCII, most of what is written, as it is. */
-                if (u[i] >= 0x20 && u[i] < 0x7f && u[i] != '\\') {
+                if ((unsigned char) s[i] >= 0x20 && (unsigned char) s[i] < 0x7f && s[i] != '\\') {
                         if (size > 0 && o + 1 < size)
-                                out[o] = (char) u[i];
+                                out[o] = s[i];
                         else if (size > 0 && o < size)
                                 size = o + 1;
                         o++;
-                        i++;
+                        k = 1;
                         continue;
                 }
-                k = utf8_valid(u + i, n - i);
-                if (k == 1 && u[i] == '\n')
-                        tl = (size_t) snprintf(tmp, sizeof(tmp), "\\n");
-                else if (k == 1 && u[i] == '\t')
-                        tl = (size_t) snprintf(tmp, sizeof(tmp), "\\t");
-                else if (k == 1 && u[i] == '\\')
-                        tl = (size_t) snprintf(tmp, sizeof(tmp), "\\\\");
-                else if (k == 0 || (k == 1 && (u[i] < 0x20 || u[i] == 0x7f)))
-                        tl = (size_t) snprintf(tmp, sizeof(tmp), "\\x%02x", (unsigned) u[i]);
-                else {
-                        memcpy(tmp, u + i, k);
-                        tl = k;
-                }
-                if (k == 0)
-                        k = 1;
+                tl = utf8_escape_next(s + i, n - i, true, tmp, &k);
                 if (size > 0 && o + tl < size)
                         memcpy(out + o, tmp, tl);
                 else if (size > 0 && o < size)
                         size = o + 1; /* stop writing: never cut a sequence in two */
                 o += tl;
-                i += k;
         }
         if (size > 0)
                 out[MIN(o, size - 1)] = '\0';
@@ -303,25 +261,6 @@ static const char *message_id(PwEventKind k) {
         }
 }
 
-
-static void format_duration(char *buf, size_t size, uint64_t usec) {
-        if (usec < 1000)
-                snprintf(buf, size, "%" PRIu64 "us", usec);
-        else if (usec < 1000000)
-                snprintf(buf, size, "%" PRIu64 "ms", usec / 1000);
-        else
-                snprintf(buf, size, "%" PRIu64 ".%03" PRIu64 "s", usec / 1000000, usec / 1000 % 1000);
-}
-
-static const char *signal_name(int sig, char *buf, size_t size) {
-        const char *abbrev = sigabbrev_np(sig);
-
-        if (abbrev)
-                snprintf(buf, size, "SIG%s", abbrev);
-        else
-                snprintf(buf, size, "signal %d", sig);
-        return buf;
-}
 
 /* The command line for PROCWATCH_CMDLINE: words joined by spaces, cut at PW_JOURNAL_CMDLINE_MAX. */
 static char *join_argv(PwJournalBuilder *b, const char *argv, size_t len, size_t max, size_t *ret_len,
@@ -425,14 +364,14 @@ int pw_journal_builder_build(PwJournalBuilder *b, const PwEvent *ev, const PwApp
                 if (status < 0)
                         msg_fmt(msg, sizeof(msg), ": status unknown (events were lost)");
                 else if (WIFSIGNALED(status))
-                        msg_fmt(msg, sizeof(msg), ": killed by %s%s", signal_name(WTERMSIG(status), sig, sizeof(sig)),
+                        msg_fmt(msg, sizeof(msg), ": killed by %s%s", format_signal(sig, sizeof(sig), WTERMSIG(status)),
                                 WCOREDUMP(status) || (res->process_ended && p->coredumped) ? " (core dumped)" : "");
                 else {
                         msg_str(msg, sizeof(msg), ": status ");
                         msg_int(msg, sizeof(msg), WEXITSTATUS(status));
                 }
                 if (start_known) {
-                        format_duration(dur, sizeof(dur), duration_usec);
+                        format_duration(dur, sizeof(dur), duration_usec, FORMAT_DURATION_MSEC);
                         msg_str(msg, sizeof(msg), " after ");
                         msg_str(msg, sizeof(msg), dur);
                 }

@@ -6,8 +6,9 @@
  * before the writer thread sends it.
  *
  * Values are raw bytes (the native protocol is binary-safe: a newline or 0xff in a comm goes through
- * intact). MESSAGE is one readable line: control characters, '\\' and invalid UTF-8 are escaped
- * (\n, \t, \\, \xNN). Long values are cut at named bounds and marked. */
+ * intact). MESSAGE is one readable line: control characters (C0 and C1), '\\' and invalid UTF-8 are
+ * escaped (\n, \t, \\, \xNN) by the one display escape, utf8_escape_next(). Long values are cut at
+ * named bounds and marked. */
 #pragma once
 
 #include <stdbool.h>

@@ -2,12 +2,10 @@
 /* Which events go to the journal, and how much of a command line: the filters behind --journal-*.
  * Pure: no I/O, no logging.
  *
- * An event is forwarded when its kind is selected (threads only with threads set) and it passes every
- * filter that has values: within one filter any value matches (OR), across filters all must (AND).
- * - pids: the process is one of them or descends from one (parent links in the tree, then ppid);
- * - uids: its real or effective uid is one of them;
- * - comms, units, user_units: a glob (fnmatch(3)) matches its comm / its system unit (PROCWATCH_UNIT)
- *   / its user unit (PROCWATCH_USER_UNIT) as the tree has them (pw_cgroup_to_units()).
+ * An event is forwarded when it is news about a process and passes the process filter
+ * (process-filter.h, the semantics every filter has: kinds, threads, subtree, uids, and globs for
+ * comm, unit and user unit). News: a process's fork is when it starts (a FORK that made no record is
+ * none), its exit when its last task ends; with threads, thread forks and exits too.
  *
  * argv privacy: full, none (no PROCWATCH_CMDLINE, MESSAGE shows the executable only), or redact:
  * each word is checked against the patterns (globs). A pattern with '=' that matches a word keeps
@@ -22,18 +20,12 @@
 #include <sys/types.h>
 
 #include "cnproc-parse.h"
+#include "process-filter.h"
 #include "proctree.h"
 
-/* Values per filter: a command line is not a database query. */
-#define PW_JOURNAL_FILTER_VALUES_MAX 64U
-/* How far up the tree a subtree check walks (deeper trees are cut there). */
-#define PW_JOURNAL_SUBTREE_DEPTH_MAX 4096U
 #define PW_JOURNAL_REDACTED "***"
 
-#define PW_JOURNAL_KIND_BIT(k) (1U << (unsigned) (k))
-#define PW_JOURNAL_KINDS_DEFAULT (PW_JOURNAL_KIND_BIT(PW_EVENT_EXEC) | PW_JOURNAL_KIND_BIT(PW_EVENT_EXIT))
-#define PW_JOURNAL_KINDS_ALL                                                                              \
-        (((1U << _PW_EVENT_KIND_MAX) - 1U) & ~PW_JOURNAL_KIND_BIT(PW_EVENT_NONE))
+#define PW_JOURNAL_KINDS_DEFAULT (PW_EVENT_KIND_BIT(PW_EVENT_EXEC) | PW_EVENT_KIND_BIT(PW_EVENT_EXIT))
 
 typedef enum PwArgvMode {
         PW_ARGV_FULL,
@@ -43,20 +35,9 @@ typedef enum PwArgvMode {
 } PwArgvMode;
 
 typedef struct PwJournalFilter {
-        unsigned kinds;               /* PW_JOURNAL_KIND_BIT()s */
-        bool threads;                 /* thread forks and exits too */
-        pid_t pids[PW_JOURNAL_FILTER_VALUES_MAX];
-        size_t n_pids;
-        uint32_t uids[PW_JOURNAL_FILTER_VALUES_MAX];
-        size_t n_uids;
-        char *comms[PW_JOURNAL_FILTER_VALUES_MAX];
-        size_t n_comms;
-        char *units[PW_JOURNAL_FILTER_VALUES_MAX];
-        size_t n_units;
-        char *user_units[PW_JOURNAL_FILTER_VALUES_MAX];
-        size_t n_user_units;
+        PwProcessFilter match;        /* which events: kinds never 0 here */
         PwArgvMode argv_mode;
-        char *redact[PW_JOURNAL_FILTER_VALUES_MAX];
+        char *redact[PW_PROCESS_FILTER_VALUES_MAX];
         size_t n_redact;
 } PwJournalFilter;
 
@@ -64,12 +45,12 @@ typedef struct PwJournalFilter {
 void pw_journal_filter_init(PwJournalFilter *f);
 void pw_journal_filter_done(PwJournalFilter *f);
 
-/* "exec,exit,fork", or "all". Returns 0 and the bits, or -EINVAL. */
-int pw_journal_kinds_from_string(const char *s, unsigned *ret);
 const char *pw_argv_mode_to_string(PwArgvMode m);
 int pw_argv_mode_from_string(const char *s); /* or -EINVAL */
 
-/* Each adds one value: -EINVAL when unparsable, -E2BIG beyond PW_JOURNAL_FILTER_VALUES_MAX, -ENOMEM. */
+/* Each adds one value, as written in a file or on the command line: -EINVAL when unparsable or empty,
+ * -E2BIG beyond PW_PROCESS_FILTER_VALUES_MAX, -ENAMETOOLONG for a glob beyond
+ * PW_PROCESS_FILTER_GLOB_MAX, -ENOMEM. */
 int pw_journal_filter_add_pid(PwJournalFilter *f, const char *s);
 int pw_journal_filter_add_uid(PwJournalFilter *f, const char *s);
 int pw_journal_filter_add_comm(PwJournalFilter *f, const char *glob);

@@ -36,8 +36,10 @@ static void help(void) {
                "Options:\n"
                "  -h, --help             Show this help and exit\n"
                "      --version          Show the version and exit\n"
-               "  -p, --print-events     Print every decoded event to standard output, one\n"
-               "                         \"key=value\" line each\n"
+               "  -p, --print-events[=raw]\n"
+               "                         Print every process event to standard output, one\n"
+               "                         readable line each (as procwatchctl events); raw:\n"
+               "                         every decoded message as it came, \"key=value\"\n"
                "      --rcvbuf=BYTES     Netlink receive buffer (suffixes K, M, G; default %uM)\n"
                "      --retain-count=N   Exited processes kept queryable (default %u)\n"
                "      --retain-age=SEC   ... and for at most this long (default %llu)\n"
@@ -63,8 +65,8 @@ static void help(void) {
                "Journal (every filter repeatable: any value matches; all filters must):\n"
                "      --no-journal       Forward nothing to the journal\n"
                "      --journal-events=KINDS\n"
-               "                         Event kinds forwarded, comma-separated: fork, exec,\n"
-               "                         exit, uid, gid, sid, ptrace, comm, coredump, or all\n"
+               "                         Event kinds forwarded, comma-separated, or all; of\n"
+               "                        " PW_EVENT_KINDS_WORDS "\n"
                "                         (default exec,exit)\n"
                "      --journal-threads  Thread forks and exits too (default: processes only)\n"
                "      --journal-pid=PID  Only this process and its descendants\n"
@@ -124,7 +126,7 @@ static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
-                { "print-events", no_argument, NULL, 'p' },
+                { "print-events", optional_argument, NULL, 'p' },
                 { "rcvbuf", required_argument, NULL, ARG_RCVBUF },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "retain-count", required_argument, NULL, ARG_RETAIN_COUNT },
@@ -172,7 +174,7 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_config_root = optarg;
                         continue;
                 case 'p':
-                        key = PW_CONFIG_PRINT_EVENTS, value = "yes";
+                        key = PW_CONFIG_PRINT_EVENTS, value = optarg ?: "yes";
                         break;
                 case ARG_NO_JOURNAL:
                         key = PW_CONFIG_JOURNAL_FORWARD, value = "no";
@@ -351,7 +353,8 @@ int main(int argc, char *argv[]) {
         raise_nofile();
 
         manager_options_from_config(&opts, config);
-        opts.print_events = config->print_events ? stdout : NULL;
+        opts.print_events = config->print_events != PW_PRINT_EVENTS_NO ? stdout : NULL;
+        opts.print_events_raw = config->print_events == PW_PRINT_EVENTS_RAW;
         opts.config_files = files;
         opts.config_root = arg_config_root;
         opts.config_layer = &arg_layer;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "event-print.h"
 #include "log.h"
 #include "manager.h"
 #include "procwatch/message-ids.h"
@@ -178,10 +179,18 @@ static void journal_message(Manager *m, const char *message_id, int priority, co
                 (void) journal_submit(m->journal, e);
 }
 
+/* --print-events: the human line of an event where it is published, its record complete. */
+static void print_event(Manager *m, const PwEvent *ev, const PwApplyResult *res) {
+        if (m->opts.print_events && !m->opts.print_events_raw)
+                (void) pw_event_print_human(m->opts.print_events, ev, res,
+                                            (int64_t) (now_nsec(CLOCK_REALTIME) - now_nsec(CLOCK_MONOTONIC)));
+}
+
 /* An exit that waited for its taskstats record (resmon.h), now complete or given up on. */
 static void forward_exit(const PwEvent *ev, const PwApplyResult *res, void *userdata) {
         Manager *m = userdata;
 
+        print_event(m, ev, res);
         server_publish_event(m->server, ev, res);
         journal_forward(m, ev, res);
 }
@@ -191,13 +200,8 @@ static void apply_event(Manager *m, const PwEvent *ev) {
         bool held = false;
         int r;
 
-        if (m->opts.print_events) {
-                char line[256];
-                size_t n = pw_event_format(ev, line, sizeof(line));
-
-                line[n] = '\n';
-                (void) fwrite(line, 1, n + 1, m->opts.print_events);
-        }
+        if (m->opts.print_events && m->opts.print_events_raw)
+                pw_event_print_raw(m->opts.print_events, ev);
 
         r = proctree_apply(m->tree, ev, &res);
         if (r < 0)
@@ -208,8 +212,10 @@ static void apply_event(Manager *m, const PwEvent *ev) {
                 held = resmon_defer_exit(m->resmon, ev, res.process);
         /* Live streams: an exec once /proc has given its image; anything else now, since reading
          * /proc for others may evict the exited record res names. */
-        if (r >= 0 && ev->kind != PW_EVENT_EXEC && !held)
+        if (r >= 0 && ev->kind != PW_EVENT_EXEC && !held) {
+                print_event(m, ev, &res);
                 server_publish_event(m->server, ev, &res);
+        }
         /* The journal likewise: an exit while its record is certainly valid, an exec below. */
         if (r >= 0 && ev->kind != PW_EVENT_EXEC && !held)
                 journal_forward(m, ev, &res);
@@ -223,6 +229,7 @@ static void apply_event(Manager *m, const PwEvent *ev) {
                 res.process = res.process ? proctree_get_live(m->tree, pw_event_tgid(ev)) : NULL;
                 if (res.process && res.process->start_ns != start_ns)
                         res.process = NULL;
+                print_event(m, ev, &res);
                 server_publish_event(m->server, ev, &res);
                 journal_forward(m, ev, &res);
         }

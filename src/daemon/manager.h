@@ -48,7 +48,8 @@ _Static_assert(MANAGER_EARLY_MAX + 24 <= VARLINK_SERVER_FD_RESERVE, "early reads
 
 typedef struct ManagerOptions {
         uint32_t rcvbuf;
-        FILE *print_events; /* when set, every decoded event goes there, one line each */
+        FILE *print_events; /* when set, every event goes there, one line each (event-print.h) */
+        bool print_events_raw; /* the decoder's line of every message, not the human line */
         ProcTreeLimits limits;
         size_t argv_max;
         usec_t reconcile_interval_usec; /* 0: only after loss */

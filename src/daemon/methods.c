@@ -26,6 +26,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "methods.h"
+#include "process-filter.h"
 #include "procwatch/protocol.h"
 #include "varlink-idl.h"
 
@@ -146,28 +147,11 @@ static int collect_all(const ProcTree *t, PwProcess ***ret, size_t *ret_n) {
         return 0;
 }
 
-typedef struct ListFilter {
-        bool has_uid;
-        uint32_t uid;
-        const char *comm;
-        const char *unit, *user_unit;
-        int state; /* 0 all, 1 alive, 2 exited */
-} ListFilter;
+/* What a List call asked for: uid, comm, unit, user_unit and state of the one process filter. */
+typedef PwProcessFilter ListFilter;
 
 static bool list_match(const PwProcess *p, const ListFilter *f) {
-        if (f->has_uid && p->uid != f->uid && p->euid != f->uid)
-                return false;
-        if (f->comm && strcmp(p->comm, f->comm) != 0)
-                return false;
-        if (f->unit && (!p->unit || strcmp(p->unit->data, f->unit) != 0))
-                return false;
-        if (f->user_unit && (!p->user_unit || strcmp(p->user_unit->data, f->user_unit) != 0))
-                return false;
-        if (f->state == 1 && !pw_process_alive(p))
-                return false;
-        if (f->state == 2 && pw_process_alive(p))
-                return false;
-        return true;
+        return pw_process_filter_match(f, p, NULL, NULL);
 }
 
 static int snapshot_list(const ProcTree *t, const ListFilter *f, Stream *st) {
@@ -447,21 +431,22 @@ static const ListParams list_default = { .uid = -1 };
 static int method_list(VarlinkServerConn *c, const VarlinkCall *call, void *params, void *userdata) {
         const ListParams *a = params;
         PwMethods *m = userdata;
-        ListFilter f = {
-                .has_uid = a->uid >= 0,
-                .uid = a->uid >= 0 ? (uint32_t) a->uid : 0,
-                .comm = a->comm,
-                .unit = a->unit,
-                .user_unit = a->user_unit,
-        };
+        _cleanup_(pw_process_filter_done) ListFilter f;
+        const char *bad = NULL;
         Stream *st;
         int r;
 
+        pw_process_filter_init(&f);
+        r = pw_process_filter_add_selectors(&f, a->uid, a->comm, a->unit, a->user_unit, &bad);
+        if (r == -EINVAL)
+                return varlink_server_reply_invalid(c, call, bad);
+        if (r < 0)
+                return r;
         if (a->state) {
                 if (strcmp(a->state, "alive") == 0)
-                        f.state = 1;
+                        f.state = PW_PROCESS_STATE_ALIVE;
                 else if (strcmp(a->state, "exited") == 0)
-                        f.state = 2;
+                        f.state = PW_PROCESS_STATE_EXITED;
                 else if (strcmp(a->state, "all") != 0)
                         return varlink_server_reply_invalid(c, call, "state");
         }

@@ -8,6 +8,7 @@
 
 #include "access-policy.h"
 #include "exe-cache.h"
+#include "format-util.h"
 #include "resources.h"
 
 #define RES_NSEC_PER_SEC 1000000000ULL
@@ -623,64 +624,6 @@ size_t pw_resources_journal_fields(const PwProcess *p, PwResourcesField *out, si
         return n;
 }
 
-/* printf's "%.0f" (tenths false) or "%.1f" (tenths true) of the exact value num / den, without
- * floating point: rounded half to even, as glibc rounds the exact binary value it is given. Only for
- * values a double holds exactly (the caller checks), or that no tie can be mistaken for. */
-static void format_ratio(char *buf, size_t size, uint64_t num, uint64_t den, bool tenths) {
-        uint64_t t = tenths ? num * 10 : num, q = t / den, r = t % den;
-
-        if (r * 2 > den || (r * 2 == den && (q & 1)))
-                q++;
-        if (tenths)
-                snprintf(buf, size, "%" PRIu64 ".%" PRIu64, q / 10, q % 10);
-        else
-                snprintf(buf, size, "%" PRIu64, q);
-}
-
-static void format_bytes(char *buf, size_t size, uint64_t v) {
-        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-        double d = (double) v;
-        unsigned u = 0;
-
-        if (v < (UINT64_C(1) << 53)) {
-                /* Exact in a double, and so by integers: no printf("%f") on every exit entry. */
-                uint64_t den = 1;
-                char num[32];
-                size_t k;
-
-                while (v / den >= 1024 && u < 4) {
-                        den *= 1024;
-                        u++;
-                }
-                if (u == 0) {
-                        snprintf(buf, size, "%" PRIu64 " B", v);
-                        return;
-                }
-                format_ratio(num, sizeof(num), v, den, v < 10 * den);
-                k = strlen(num);
-                snprintf(buf, size, "%.*s %s", (int) k, num, units[u]);
-                return;
-        }
-        while (d >= 1024.0 && u < 4) {
-                d /= 1024.0;
-                u++;
-        }
-        if (u == 0)
-                snprintf(buf, size, "%" PRIu64 " B", v);
-        else
-                snprintf(buf, size, d < 10.0 ? "%.1f %s" : "%.0f %s", d, units[u]);
-}
-
-/* "%.1f" of usec / 1e6 seconds. The double printf would be given is within half an ulp of the exact
- * quotient, which is at least 1 us from a tie unless it is one: so below 2^50 us only an exact tie
- * (x.x5 s) needs printf to say how the double rounds. */
-static void format_seconds(char *buf, size_t size, uint64_t usec) {
-        if (usec < (UINT64_C(1) << 50) && usec % 100000 != 50000)
-                format_ratio(buf, size, usec, 1000000, true);
-        else
-                snprintf(buf, size, "%.1f", (double) usec / 1e6);
-}
-
 size_t pw_resources_message(const PwProcess *p, char *buf, size_t size) {
         size_t len = strnlen(buf, size);
         char rss[32], cpu[32];
@@ -693,7 +636,7 @@ size_t pw_resources_message(const PwProcess *p, char *buf, size_t size) {
                 return len + (size_t) MAX(n, 0);
         }
         format_bytes(rss, sizeof(rss), p->resources->self.max_rss_bytes);
-        format_seconds(cpu, sizeof(cpu), p->resources->self.cpu_usec);
+        format_seconds_tenths(cpu, sizeof(cpu), p->resources->self.cpu_usec);
         n = snprintf(buf + len, size - len, ", cpu %ss, max rss %s", cpu, rss);
         return len + (size_t) MAX(n, 0);
 }

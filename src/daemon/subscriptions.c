@@ -18,7 +18,7 @@
  * not once per subscriber.
  *
  * Cost per event. Whether an event's process is in a subscriber's subtree is decided once per event
- * for all subscribers: its ancestors are followed once (at most SUBSCRIPTIONS_SUBTREE_DEPTH_MAX) and
+ * for all subscribers: its ancestors are followed once (at most PW_SUBTREE_DEPTH_MAX) and
  * looked up in the sorted set of the subtree roots subscribers named. */
 #include <errno.h>
 #include <inttypes.h>
@@ -30,6 +30,7 @@
 #include "log.h"
 #include "procjson.h"
 #include "procwatch/protocol.h"
+#include "process-filter.h"
 #include "subscriptions.h"
 
 typedef struct Subscription Subscription;
@@ -39,12 +40,7 @@ struct Subscription {
         Subscriptions *owner;
         VarlinkServerConn *conn;
         Subscription *prev, *next;
-        unsigned kinds;             /* bit per PwEventKind; all when none were named */
-        pid_t pid;                  /* subtree root; 0: all */
-        bool has_uid;
-        uint32_t uid;
-        char *comm, *unit, *user_unit;
-        bool threads;               /* also events about threads other than the leader */
+        PwProcessFilter filter;     /* kinds 0: all; pids: the subtree roots, also in Subscriptions.roots */
         uint64_t missed;            /* events not queued since the last "missed" record */
 };
 
@@ -132,6 +128,11 @@ static void roots_remove(Subscriptions *s, pid_t pid) {
         s->n_roots--;
 }
 
+static void roots_remove_all(Subscriptions *s, const PwProcessFilter *f) {
+        for (size_t i = 0; i < f->n_pids; i++)
+                roots_remove(s, f->pids[i]);
+}
+
 static unsigned roots_mark(Subscriptions *s, pid_t pid) {
         bool found;
         size_t i = roots_find(s, pid, &found);
@@ -143,12 +144,12 @@ static unsigned roots_mark(Subscriptions *s, pid_t pid) {
 }
 
 /* Which roots p descends from, by the rule of proctree_in_subtree(), following its ancestors once for
- * every subscriber: at most SUBSCRIPTIONS_SUBTREE_DEPTH_MAX steps, fewer once every root was found. */
+ * every subscriber: at most PW_SUBTREE_DEPTH_MAX steps, fewer once every root was found. */
 static void roots_walk(Subscriptions *s, const PwProcess *p) {
         unsigned hits = 0;
 
         memset(s->root_hit, 0, s->n_roots * sizeof(bool));
-        for (unsigned depth = 0; p && depth < SUBSCRIPTIONS_SUBTREE_DEPTH_MAX && hits < s->n_roots;
+        for (unsigned depth = 0; p && depth < PW_SUBTREE_DEPTH_MAX && hits < s->n_roots;
              p = p->parent, depth++) {
                 s->subtree_steps++;
                 hits += roots_mark(s, p->pid);
@@ -163,9 +164,7 @@ static void roots_walk(Subscriptions *s, const PwProcess *p) {
 
 static Subscription *subscription_free(Subscription *sub) {
         if (sub) {
-                free(sub->comm);
-                free(sub->unit);
-                free(sub->user_unit);
+                pw_process_filter_done(&sub->filter);
                 free(sub);
         }
         return NULL;
@@ -184,8 +183,7 @@ static void subscriber_unlink(VarlinkServerConn *c, void *userdata) {
         if (sub->next)
                 sub->next->prev = sub->prev;
         s->n_subscribers--;
-        if (sub->pid)
-                roots_remove(s, sub->pid);
+        roots_remove_all(s, &sub->filter);
         subscription_free(sub);
 }
 
@@ -239,9 +237,9 @@ static int parse_kinds(json_t *v, void *dest) {
                         return -EINVAL;
                 kind = pw_event_kind_from_string(json_string_value(k));
                 /* "ack" is the kernel's reply to us, never a process event. */
-                if ((int) kind <= PW_EVENT_NONE || kind >= _PW_EVENT_KIND_MAX)
+                if (!pw_event_kind_is_process_event(kind))
                         return -EINVAL;
-                kinds |= 1U << kind;
+                kinds |= PW_EVENT_KIND_BIT(kind);
         }
         *(unsigned *) dest = kinds;
         return 0;
@@ -252,6 +250,8 @@ static int method_events(VarlinkServerConn *c, const VarlinkCall *call, void *pa
         _cleanup_(subscription_freep) Subscription *sub = NULL;
         const EventsParams *p = params;
         Subscriptions *s = userdata;
+        const char *bad = NULL;
+        PwProcessFilter *f;
         int r;
 
         /* A stream needs "more"; "oneway" asks for no reply at all, so it gets nothing. */
@@ -268,25 +268,31 @@ static int method_events(VarlinkServerConn *c, const VarlinkCall *call, void *pa
                 return -ENOMEM;
         sub->owner = s;
         sub->conn = c;
-        sub->kinds = p->kinds;
-        sub->pid = (pid_t) p->pid;
-        sub->has_uid = p->uid >= 0;
-        sub->uid = sub->has_uid ? (uint32_t) p->uid : 0;
-        sub->threads = p->threads;
-        if ((p->comm && !(sub->comm = strdup(p->comm))) || (p->unit && !(sub->unit = strdup(p->unit))) ||
-            (p->user_unit && !(sub->user_unit = strdup(p->user_unit))))
-                return -ENOMEM;
+        f = &sub->filter;
+        pw_process_filter_init(f);
+        f->kinds = p->kinds;
+        f->threads = p->threads;
+        if (p->pid > 0 && pw_process_filter_add_pid(f, (pid_t) p->pid) < 0)
+                return varlink_server_reply_invalid(c, call, "pid");
+        r = pw_process_filter_add_selectors(f, p->uid, p->comm, p->unit, p->user_unit, &bad);
+        if (r == -EINVAL)
+                return varlink_server_reply_invalid(c, call, bad);
+        if (r < 0)
+                return r;
 
         /* The first reply says the subscription is in place: what happens from now on is seen. */
         r = varlink_server_conn_send(c, ready, sizeof(ready)); /* with its NUL */
         if (r < 0)
                 return r;
-        if (sub->pid && roots_add(s, sub->pid) < 0)
-                return -ENOMEM;
+        for (size_t i = 0; i < f->n_pids; i++)
+                if (roots_add(s, f->pids[i]) < 0) {
+                        while (i-- > 0)
+                                roots_remove(s, f->pids[i]);
+                        return -ENOMEM;
+                }
         r = varlink_server_conn_make_sink(c, &subscriber_ops, sub);
         if (r < 0) {
-                if (sub->pid)
-                        roots_remove(s, sub->pid);
+                roots_remove_all(s, f);
                 return r;
         }
         sub->next = s->subscribers;
@@ -329,31 +335,32 @@ static bool subtree_hit(Subscriptions *s, const PwProcess *p, pid_t root, bool *
         return found && s->root_hit[i];
 }
 
+/* The subtree answer the filter takes: one walk per event for every subscriber. */
+typedef struct SubtreeWalk {
+        Subscriptions *owner;
+        bool *walked;
+} SubtreeWalk;
+
+static bool subtree_test(void *userdata, const PwProcess *p, pid_t root) {
+        SubtreeWalk *w = userdata;
+
+        return subtree_hit(w->owner, p, root, w->walked);
+}
+
 static bool subscription_match(Subscriptions *s, const Subscription *sub, const PwEvent *ev,
                                const PwApplyResult *res, bool *walked) {
+        const PwProcessFilter *f = &sub->filter;
         const PwProcess *p = res->process;
+        SubtreeWalk w = { .owner = s, .walked = walked };
 
-        if (sub->kinds && !(sub->kinds & (1U << ev->kind)))
-                return false;
-        if (res->thread && !sub->threads)
+        if (!pw_process_filter_match_kind(f, ev->kind, res->thread))
                 return false;
         if (!p)
                 /* An event about nothing the tree holds: only an unfiltered subscriber wants it. */
-                return !sub->pid && !sub->has_uid && !sub->comm && !sub->unit && !sub->user_unit &&
-                       pw_access_sees_all(s->policy, sub_caller(sub));
+                return !pw_process_filter_selects_processes(f) && pw_access_sees_all(s->policy, sub_caller(sub));
         if (!pw_access_visible(s->policy, sub_caller(sub), p))
                 return false;
-        if (sub->has_uid && p->uid != sub->uid && p->euid != sub->uid)
-                return false;
-        if (sub->comm && strcmp(p->comm, sub->comm) != 0)
-                return false;
-        if (sub->unit && (!p->unit || strcmp(p->unit->data, sub->unit) != 0))
-                return false;
-        if (sub->user_unit && (!p->user_unit || strcmp(p->user_unit->data, sub->user_unit) != 0))
-                return false;
-        if (sub->pid && !subtree_hit(s, p, sub->pid, walked))
-                return false;
-        return true;
+        return pw_process_filter_match(f, p, subtree_test, &w);
 }
 
 /* The whole reply message for one event as caller may see it, NUL-terminated, malloc'ed. */

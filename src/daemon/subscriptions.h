@@ -20,8 +20,6 @@
 #define SUBSCRIPTIONS_EVENTS_BUFFER_MAX (256U * 1024U)
 /* Events subscriptions of one user other than root; one more gets LimitReached ("subscribers"). */
 #define SUBSCRIPTIONS_PER_UID_MAX 8U
-/* Ancestors followed to decide whether a process is in an Events subscriber's subtree. */
-#define SUBSCRIPTIONS_SUBTREE_DEPTH_MAX 4096U
 
 typedef struct SubscriptionLimits {
         /* 0 in any of these: its SUBSCRIPTIONS_* default. */
