@@ -55,78 +55,25 @@ static EarlyRead *early_take(Manager *m, pid_t pid) {
         return NULL;
 }
 
-/* Reads what /proc says of processes that just exec'ed (or that events named before we knew them),
- * at once: a process that lives 1 ms must be read before it is gone. exec_pid: the process whose
- * EXEC is being applied (0 for other events); its image was read when its event was decoded. */
-static void process_enrich_queue(Manager *m, pid_t exec_pid) {
-        _cleanup_(freep) pid_t *pids = NULL;
-        size_t n = proctree_take_enrich(m->tree, &pids);
+/* The pipeline's early-read hook: the read held for the EXEC of pid being applied, moved out. */
+static bool take_early_read(pid_t pid, PwProcInfo *info, int *ret_dirfd, int *ret_r, void *userdata) {
+        EarlyRead *e = early_take(userdata, pid);
 
-        for (size_t i = 0; i < n; i++) {
-                PwProcess *p = proctree_get_live(m->tree, pids[i]);
-                bool placeholder = p && p->source == PW_SOURCE_PLACEHOLDER;
-                /* Real and effective ids come from the parent at fork and from UID and GID events
-                 * since (a set-id exec sends them). The saved ids and dumpability, which the access
-                 * policy needs (an exec can change both), are in status only: it is read after the
-                 * image, with the cgroup, off the race with a short process's exit. */
-                PwReadFlags more = PW_READ_CGROUP | PW_READ_STATUS | (placeholder ? PW_READ_TASKS : 0);
-                EarlyRead *e = NULL;
-                PwProcInfo info = {};
-                int r;
-
-                if (!p)
-                        continue;
-                if (pids[i] == exec_pid)
-                        e = early_take(m, exec_pid);
-                if (e) {
-                        /* Checked already (stat through the same fd); the rest may fail if it exited
-                         * meanwhile, and then keeps what the parent gave at fork. */
-                        info = e->info;
-                        e->info = (PwProcInfo){};
-                        r = e->r;
-                        if (r >= 0)
-                                r = pw_proc_read_more(e->dirfd, more, &info);
-                        e->dirfd = safe_close(e->dirfd);
-                } else
-                        r = pw_proc_read(&m->reader, pids[i], placeholder ? 0 : p->start_boot_ns,
-                                         PW_READ_STAT | PW_READ_EXE | PW_READ_CMDLINE | more, &info);
-                if (r >= 0)
-                        r = proctree_enrich(m->tree, &info, m->reader.hz);
-                if (r < 0) {
-                        /* Hook for the taskstats issue: the exit record of this process carries the
-                         * device and inode of its executable (ac_exe_dev, ac_exe_inode), enough to name
-                         * exe when this read lost the race; until then the image stays uncertain. */
-                        m->enrich_failed++;
-                        proctree_mark_unreadable(m->tree, pids[i], p->start_boot_ns);
-                }
-                pw_proc_info_done(&info);
-        }
-}
-
-/* The kernel has moved these orphans to a subreaper or init; /proc says which. */
-static void process_reparent_queue(Manager *m) {
-        _cleanup_(freep) pid_t *pids = NULL;
-        size_t n = proctree_take_reparent(m->tree, &pids);
-
-        for (size_t i = 0; i < n; i++) {
-                PwProcess *p = proctree_get_live(m->tree, pids[i]);
-                PwProcInfo info = {};
-
-                if (!p)
-                        continue;
-                if (pw_proc_read(&m->reader, pids[i], p->start_boot_ns, PW_READ_STAT, &info) >= 0)
-                        proctree_set_parent(m->tree, pids[i], info.stat.ppid);
-                else
-                        proctree_set_parent(m->tree, pids[i], 0);
-                pw_proc_info_done(&info);
-        }
+        if (!e)
+                return false;
+        *info = e->info;
+        e->info = (PwProcInfo){};
+        *ret_r = e->r;
+        *ret_dirfd = TAKE_FD(e->dirfd);
+        return true;
 }
 
 /* Hands an event, as applied, to the journal writer if the filters want it: a snapshot of the event
  * and its record, which the writer thread formats. Never blocks. The writer is woken by
  * JOURNAL_WAKE_BATCH entries queued, or MANAGER_JOURNAL_KICK_USEC after the first entry queued since
  * it was last woken (on_journal_kick()): in a storm a wake-up carries tens of entries, not one. */
-static void journal_forward(Manager *m, const PwEvent *ev, const PwApplyResult *res) {
+static void journal_forward(const PwEvent *ev, const PwApplyResult *res, void *userdata) {
+        Manager *m = userdata;
         PwJournalContext ctx;
         PwJournalEntry *e;
         int r;
@@ -182,15 +129,23 @@ static void journal_message(Manager *m, const char *message_id, int priority, co
 static void forward_exit(const PwEvent *ev, const PwApplyResult *res, void *userdata) {
         Manager *m = userdata;
 
+        pipeline_fan_out(m->pipeline, ev, res);
+}
+
+static bool hold_exit(const PwEvent *ev, PwProcess *p, void *userdata) {
+        Manager *m = userdata;
+
+        /* A process's end waits (briefly) for what it cost; resmon forwards it then. */
+        return resmon_defer_exit(m->resmon, ev, p);
+}
+
+static void publish_event(const PwEvent *ev, const PwApplyResult *res, void *userdata) {
+        Manager *m = userdata;
+
         server_publish_event(m->server, ev, res);
-        journal_forward(m, ev, res);
 }
 
 static void apply_event(Manager *m, const PwEvent *ev) {
-        PwApplyResult res;
-        bool held = false;
-        int r;
-
         if (m->opts.print_events) {
                 char line[256];
                 size_t n = pw_event_format(ev, line, sizeof(line));
@@ -198,34 +153,7 @@ static void apply_event(Manager *m, const PwEvent *ev) {
                 line[n] = '\n';
                 (void) fwrite(line, 1, n + 1, m->opts.print_events);
         }
-
-        r = proctree_apply(m->tree, ev, &res);
-        if (r < 0)
-                log_warning_errno(r, "Failed to apply a %s event to the process tree, ignoring: %m",
-                                  pw_event_kind_to_string(ev->kind));
-        /* A process's end waits (briefly) for what it cost; resmon forwards it then. */
-        if (r >= 0 && ev->kind == PW_EVENT_EXIT && res.process_ended)
-                held = resmon_defer_exit(m->resmon, ev, res.process);
-        /* Live streams: an exec once /proc has given its image; anything else now, since reading
-         * /proc for others may evict the exited record res names. */
-        if (r >= 0 && ev->kind != PW_EVENT_EXEC && !held)
-                server_publish_event(m->server, ev, &res);
-        /* The journal likewise: an exit while its record is certainly valid, an exec below. */
-        if (r >= 0 && ev->kind != PW_EVENT_EXEC && !held)
-                journal_forward(m, ev, &res);
-        if (m->tree->n_enrich > 0)
-                process_enrich_queue(m, r >= 0 && ev->kind == PW_EVENT_EXEC ? ev->exec.tgid : 0);
-        if (m->tree->n_reparent > 0)
-                process_reparent_queue(m);
-        if (r >= 0 && ev->kind == PW_EVENT_EXEC) {
-                uint64_t start_ns = res.process ? res.process->start_ns : 0;
-
-                res.process = res.process ? proctree_get_live(m->tree, pw_event_tgid(ev)) : NULL;
-                if (res.process && res.process->start_ns != start_ns)
-                        res.process = NULL;
-                server_publish_event(m->server, ev, &res);
-                journal_forward(m, ev, &res);
-        }
+        pipeline_event(m->pipeline, ev);
 }
 
 static void on_event(const PwEvent *ev, void *userdata) {
@@ -279,7 +207,14 @@ static void report_loss(Manager *m);
 /* BOOTTIME - MONOTONIC grows by the time suspended: resampled every second and before each scan. */
 static void refresh_clock(Manager *m) {
         pw_proc_reader_refresh_clock(&m->reader);
-        m->tree->boot_minus_mono_ns = m->reader.boot_minus_mono_ns;
+        proctree_set_clock_offset(m->tree, m->reader.boot_minus_mono_ns);
+}
+
+static unsigned tree_live(const Manager *m) {
+        ProcTreeStats ts;
+
+        proctree_get_stats(m->tree, &ts);
+        return ts.live;
 }
 
 static void free_snapshot(PwProcInfo *snap, size_t n) {
@@ -379,7 +314,7 @@ static int manager_reconcile(Manager *m, const char *why) {
         m->reconciliations++;
         m->last_reconcile_usec = now_usec(CLOCK_MONOTONIC);
         if (strcmp(why, "start-up") == 0)
-                log_info("Scanned /proc: %u processes in %llu ms.", m->tree->n_live,
+                log_info("Scanned /proc: %u processes in %llu ms.", tree_live(m),
                          (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - start) / USEC_PER_MSEC));
         else if (ended > 0 || added > 0 || strcmp(why, "periodic") != 0)
         {
@@ -497,24 +432,26 @@ static void send_status(Manager *m) {
         const SeqTrack *t = cnproc_get_seqtrack(m->cnproc);
         JournalStats js;
         ResMonFigures rf;
-        char ts[160];
+        ProcTreeStats ts;
+        char tsk[160];
 
+        proctree_get_stats(m->tree, &ts);
         journal_get_stats(m->journal, &js);
         resmon_figures(m->resmon, &rf);
         if (rf.state == RESMON_ON)
-                snprintf(ts, sizeof(ts), "; taskstats: %llu records, %llu joined, %llu missing, %llu overflows",
+                snprintf(tsk, sizeof(tsk), "; taskstats: %llu records, %llu joined, %llu missing, %llu overflows",
                          (unsigned long long) rf.join.records, (unsigned long long) rf.join.joined,
                          (unsigned long long) rf.join.missing, (unsigned long long) rf.socket.enobufs);
         else
-                snprintf(ts, sizeof(ts), "; taskstats: %s", resmon_state_to_string(rf.state));
+                snprintf(tsk, sizeof(tsk), "; taskstats: %s", resmon_state_to_string(rf.state));
         (void) sd_notifyf(false,
                           "STATUS=Watching: %.0f events/s, %llu events, %llu lost, %llu overflows, "
                           "%llu socket drops, %llu malformed, %u processes, %u exited; "
                           "journal: %llu forwarded, %llu dropped%s",
                           m->events_per_sec, (unsigned long long) st->events, (unsigned long long) t->lost,
                           (unsigned long long) st->enobufs, (unsigned long long) st->socket_drops,
-                          (unsigned long long) st->malformed, m->tree->n_live, m->tree->n_retained,
-                          (unsigned long long) js.forwarded, (unsigned long long) journal_stats_dropped(&js), ts);
+                          (unsigned long long) st->malformed, ts.live, ts.retained,
+                          (unsigned long long) js.forwarded, (unsigned long long) journal_stats_dropped(&js), tsk);
 }
 
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -583,7 +520,7 @@ static void manager_get_stats(void *userdata, PwDaemonStats *ret) {
         ret->loss_incidents = m->loss_incidents;
         ret->reconciliations = m->reconciliations;
         ret->queue_overflow = m->queue_overflow;
-        ret->enrich_failed = m->enrich_failed;
+        ret->enrich_failed = m->pipeline ? pipeline_get_stats(m->pipeline)->enrich_failed : 0;
         ret->rcvbuf = m->cnproc ? cnproc_get_rcvbuf(m->cnproc) : 0;
         ret->events_per_sec = m->events_per_sec;
         ret->tree = m->tree;
@@ -641,6 +578,13 @@ static int manager_start_server(Manager *m) {
         return 0;
 }
 
+static const PipelineCallbacks pipeline_callbacks = {
+        .take_early_read = take_early_read,
+        .hold_exit = hold_exit,
+        .subscribers = publish_event,
+        .journal = journal_forward,
+};
+
 int manager_new(Manager **ret, const ManagerOptions *opts) {
         _cleanup_(manager_freep) Manager *m = NULL;
         sigset_t ss;
@@ -665,7 +609,7 @@ int manager_new(Manager **ret, const ManagerOptions *opts) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up the command line buffer: %m");
         }
-        m->tree->boot_minus_mono_ns = m->reader.boot_minus_mono_ns;
+        proctree_set_clock_offset(m->tree, m->reader.boot_minus_mono_ns);
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -706,6 +650,9 @@ int manager_new(Manager **ret, const ManagerOptions *opts) {
         r = resmon_new(&m->resmon, m->event, m->tree, &m->opts.taskstats, forward_exit, m);
         if (r < 0)
                 return log_oom();
+        r = pipeline_new(&m->pipeline, m->tree, &m->reader, &pipeline_callbacks, m);
+        if (r < 0)
+                return log_oom();
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -726,6 +673,7 @@ Manager *manager_free(Manager *m) {
         server_free(m->server);
         cnproc_free(m->cnproc);
         early_clear(m);
+        pipeline_free(m->pipeline);
         proctree_free(m->tree);
         pw_proc_reader_close(&m->reader);
         free(m->queue);
@@ -848,7 +796,7 @@ int manager_run(Manager *m) {
                 char msg[128];
 
                 snprintf(msg, sizeof(msg), "procwatchd %s started, watching %u processes.", PACKAGE_VERSION,
-                         m->tree->n_live);
+                         tree_live(m));
                 journal_message(m, PW_MESSAGE_STARTED, LOG_INFO, msg);
         }
 
