@@ -23,7 +23,7 @@
 
 static const char *arg_socket = PW_SOCKET_PATH_DEFAULT;
 static bool arg_json = false;
-static int arg_state = 0; /* 0 all, 1 alive, 2 exited */
+static PwStateFilter arg_state = PW_STATE_FILTER_ALL;
 static int64_t arg_depth = -1;
 static int64_t arg_uid = -1;
 static const char *arg_comm = NULL;
@@ -292,8 +292,8 @@ static int verb_ps(CtlClient *c, char **args) {
 
         if (!params)
                 return oom();
-        if ((arg_state == 1 && json_object_set_new(params, "state", json_string("alive")) < 0) ||
-            (arg_state == 2 && json_object_set_new(params, "state", json_string("exited")) < 0) ||
+        if ((arg_state != PW_STATE_FILTER_ALL &&
+             json_object_set_new(params, "state", json_string(pw_state_filter_to_string(arg_state))) < 0) ||
             (arg_uid >= 0 && json_object_set_new(params, "uid", json_integer(arg_uid)) < 0) ||
             (arg_comm && json_object_set_new(params, "comm", json_string(arg_comm)) < 0) ||
             (arg_unit && json_object_set_new(params, "unit", json_string(arg_unit)) < 0) ||
@@ -336,7 +336,7 @@ static int verb_tree(CtlClient *c, char **args) {
                 return CTL_EXIT_USAGE;
         }
         /* Exited processes are part of the story: shown unless --alive. */
-        params = json_pack("{s:b}", "include_exited", arg_state != 1);
+        params = json_pack("{s:b}", "include_exited", arg_state != PW_STATE_FILTER_ALIVE);
         if (!params || (root > 0 && json_object_set_new(params, "root", json_integer((json_int_t) root)) < 0) ||
             (arg_depth >= 0 && json_object_set_new(params, "depth", json_integer(arg_depth)) < 0)) {
                 json_decref(params);
@@ -681,11 +681,11 @@ static int parse_argv(int argc, char *argv[], unsigned *used) {
                         break;
                 case ARG_ALIVE:
                 case ARG_EXITED:
-                        if (arg_state != 0) {
+                        if (arg_state != PW_STATE_FILTER_ALL) {
                                 log_error("--alive and --exited exclude each other.");
                                 return -CTL_EXIT_USAGE;
                         }
-                        arg_state = c == ARG_ALIVE ? 1 : 2;
+                        arg_state = c == ARG_ALIVE ? PW_STATE_FILTER_ALIVE : PW_STATE_FILTER_EXITED;
                         *used |= VERB_STATE;
                         break;
                 case ARG_DEPTH:
@@ -796,7 +796,7 @@ int main(int argc, char *argv[]) {
                 log_error("An option given does not apply to '%s' (see --help).", verb->name);
                 return CTL_EXIT_USAGE;
         }
-        if (verb->flags & VERB_DEPTH && arg_state == 2) {
+        if (verb->flags & VERB_DEPTH && arg_state == PW_STATE_FILTER_EXITED) {
                 log_error("'tree' takes --alive, not --exited.");
                 return CTL_EXIT_USAGE;
         }

@@ -247,7 +247,7 @@ static int take_snapshot(Manager *m, PwProcInfo **ret, size_t *ret_n) {
                         r = cnproc_read(m->cnproc, 4);
                         if (r < 0) {
                                 free_snapshot(snap, n);
-                                return r;
+                                return log_error_errno(r, "Reading process events during the /proc scan failed: %m");
                         }
                 }
                 r = pw_proc_read(&m->reader, pids[i], 0, flags, &snap[n]);
@@ -277,7 +277,21 @@ static int take_snapshot(Manager *m, PwProcInfo **ret, size_t *ret_n) {
 /* Scans /proc and makes the tree agree with it: at start-up (an empty tree), after loss, and now and
  * then as a safety net. Events read meanwhile are applied afterwards; identity (pid, start time)
  * keeps them from being counted twice. */
-static int manager_reconcile(Manager *m, const char *why) {
+/* Why /proc is scanned; the text goes into the log and the journal. */
+typedef enum ReconcileReason {
+        RECONCILE_STARTUP,     /* the tree is empty */
+        RECONCILE_EVENTS_LOST, /* repair */
+        RECONCILE_PERIODIC,    /* the safety net */
+        _RECONCILE_REASON_MAX,
+} ReconcileReason;
+
+static const char *const reconcile_reason_names[_RECONCILE_REASON_MAX] = {
+        [RECONCILE_STARTUP] = "start-up",
+        [RECONCILE_EVENTS_LOST] = "events lost",
+        [RECONCILE_PERIODIC] = "periodic",
+};
+
+static int manager_reconcile(Manager *m, ReconcileReason why) {
         PwProcInfo *snap = NULL;
         size_t n = 0;
         unsigned ended = 0, added = 0;
@@ -292,7 +306,7 @@ static int manager_reconcile(Manager *m, const char *why) {
         if (r >= 0) {
                 /* "now" for what ended unseen: the latest moment it can have ended. */
                 r = proctree_reconcile(m->tree, snap, n, now_nsec(CLOCK_MONOTONIC), m->reader.hz,
-                                       strcmp(why, "start-up") == 0 ? PW_SOURCE_SCAN : PW_SOURCE_RECONCILED,
+                                       why == RECONCILE_STARTUP ? PW_SOURCE_SCAN : PW_SOURCE_RECONCILED,
                                        &ended, &added);
                 if (r < 0)
                         log_error_errno(r, "Failed to reconcile the process tree with /proc: %m");
@@ -313,20 +327,20 @@ static int manager_reconcile(Manager *m, const char *why) {
 
         m->reconciliations++;
         m->last_reconcile_usec = now_usec(CLOCK_MONOTONIC);
-        if (strcmp(why, "start-up") == 0)
+        if (why == RECONCILE_STARTUP)
                 log_info("Scanned /proc: %u processes in %llu ms.", tree_live(m),
                          (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - start) / USEC_PER_MSEC));
-        else if (ended > 0 || added > 0 || strcmp(why, "periodic") != 0)
+        else if (ended > 0 || added > 0 || why != RECONCILE_PERIODIC)
         {
                 char msg[256];
 
                 snprintf(msg, sizeof(msg),
                          "Reconciled the process tree with /proc (%s): %u ended unseen, %u found; "
                          "%llu events lost since start, %llu queued events beyond the limit.",
-                         why, ended, added, (unsigned long long) lost_before,
+                         reconcile_reason_names[why], ended, added, (unsigned long long) lost_before,
                          (unsigned long long) m->queue_overflow);
-                log_full(strcmp(why, "periodic") == 0 ? LOG_NOTICE : LOG_WARNING, "%s", msg);
-                journal_message(m, PW_MESSAGE_RECONCILED, strcmp(why, "periodic") == 0 ? LOG_NOTICE : LOG_WARNING, msg);
+                log_full(why == RECONCILE_PERIODIC ? LOG_NOTICE : LOG_WARNING, "%s", msg);
+                journal_message(m, PW_MESSAGE_RECONCILED, why == RECONCILE_PERIODIC ? LOG_NOTICE : LOG_WARNING, msg);
         }
         return 0;
 }
@@ -348,7 +362,7 @@ static int on_cnproc_io(sd_event_source *s, int fd, uint32_t revents, void *user
         if (m->repair_pending && r == 0 &&
             now_usec(CLOCK_MONOTONIC) >= m->last_reconcile_usec + MANAGER_REPAIR_MIN_INTERVAL_USEC) {
                 report_loss(m);
-                (void) manager_reconcile(m, "events lost");
+                (void) manager_reconcile(m, RECONCILE_EVENTS_LOST);
                 flush_output(m);
         }
         return 0;
@@ -358,7 +372,7 @@ static int on_reconcile_timer(sd_event_source *s, uint64_t usec, void *userdata)
         Manager *m = userdata;
         int r;
 
-        (void) manager_reconcile(m, "periodic");
+        (void) manager_reconcile(m, RECONCILE_PERIODIC);
         flush_output(m);
         r = sd_event_source_set_time(s, usec + m->opts.reconcile_interval_usec);
         if (r < 0)
@@ -472,7 +486,7 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 log_debug_errno(r, "Failed to read socket drops from /proc/net/netlink, ignoring: %m");
         report_loss(m);
         if (m->repair_pending && now >= m->last_reconcile_usec + MANAGER_REPAIR_MIN_INTERVAL_USEC)
-                (void) manager_reconcile(m, "events lost");
+                (void) manager_reconcile(m, RECONCILE_EVENTS_LOST);
         resmon_tick(m->resmon);
         proctree_expire(m->tree, now_nsec(CLOCK_MONOTONIC));
         report_budget(m, now);
@@ -729,7 +743,7 @@ int manager_startup(Manager *m) {
         log_info("Subscribed to process events (%s interface, receive buffer %u bytes).",
                  cnproc_uses_filter_api(m->cnproc) ? "proc_input" : "legacy", cnproc_get_rcvbuf(m->cnproc));
 
-        r = manager_reconcile(m, "start-up");
+        r = manager_reconcile(m, RECONCILE_STARTUP);
         if (r < 0)
                 return r;
 

@@ -21,11 +21,7 @@ static const char *const uncertain_names[] = {
 };
 
 const char *procjson_state(const PwProcess *p) {
-        if (p->exited)
-                return "exited";
-        if (p->displaced)
-                return "displaced";
-        return "alive";
+        return pw_process_state_to_string(pw_process_state(p));
 }
 
 /* Collects failures of json_object_set_new() (which steals the value, NULL included, and fails on

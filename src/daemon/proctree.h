@@ -54,6 +54,7 @@
 #include "macro.h"
 #include "pidmap.h"
 #include "procfs.h"
+#include "procwatch/protocol.h"
 
 /* Defaults, chosen so that a busy build server's last hour stays queryable in well under 100 MiB:
  * 20,000 exited records of ~400 bytes plus their strings, capped by the byte budget. */
@@ -377,6 +378,14 @@ bool proctree_in_subtree(const PwProcess *p, pid_t root, unsigned max_depth);
 /* Is p still alive? */
 static inline bool pw_process_alive(const PwProcess *p) {
         return !p->exited && !p->displaced;
+}
+
+static inline PwProcessState pw_process_state(const PwProcess *p) {
+        return p->exited ? PW_PROCESS_EXITED : p->displaced ? PW_PROCESS_DISPLACED : PW_PROCESS_ALIVE;
+}
+
+static inline bool pw_state_filter_match(PwStateFilter f, const PwProcess *p) {
+        return f == PW_STATE_FILTER_ALL || (f == PW_STATE_FILTER_ALIVE) == pw_process_alive(p);
 }
 
 const char *pw_source_to_string(PwSource s);

@@ -433,7 +433,7 @@ typedef struct ListFilter {
         uint32_t uid;
         const char *comm;
         const char *unit, *user_unit;
-        int state; /* 0 all, 1 alive, 2 exited */
+        PwStateFilter state;
 } ListFilter;
 
 static bool list_match(const PwProcess *p, const ListFilter *f) {
@@ -445,9 +445,7 @@ static bool list_match(const PwProcess *p, const ListFilter *f) {
                 return false;
         if (f->user_unit && (!p->user_unit || strcmp(p->user_unit->data, f->user_unit) != 0))
                 return false;
-        if (f->state == 1 && !pw_process_alive(p))
-                return false;
-        if (f->state == 2 && pw_process_alive(p))
+        if (!pw_state_filter_match(f->state, p))
                 return false;
         return true;
 }
@@ -855,14 +853,8 @@ static int method_list(Client *c, const VarlinkCall *call) {
         r = param_string(call->parameters, "state", &state);
         if (r < 0)
                 return reply_invalid(c, call, "state");
-        if (r > 0) {
-                if (strcmp(state, "alive") == 0)
-                        f.state = 1;
-                else if (strcmp(state, "exited") == 0)
-                        f.state = 2;
-                else if (strcmp(state, "all") != 0)
-                        return reply_invalid(c, call, "state");
-        }
+        if (r > 0 && pw_state_filter_from_string(state, &f.state) < 0)
+                return reply_invalid(c, call, "state");
         if (call->oneway)
                 return 0;
 
