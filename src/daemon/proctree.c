@@ -54,6 +54,14 @@ const char *pw_source_to_string(PwSource s) {
 
 /* --- uids ----------------------------------------------------------------------------------------- */
 
+/* A uid's accounting and, private to the tree, the list of the exited records charged to it. */
+typedef struct UidEntry {
+        PwUidBudget budget;           /* first: a PwUidBudget * of an entry is the entry */
+        PwProcess *ret_head, *ret_tail; /* oldest first */
+} UidEntry;
+
+#define UID_LIST(u) ((UidEntry *) (void *) (u))
+
 /* Entries are freed only by uid_gc(), never while a caller may hold one. */
 static PwUidBudget *uid_find(const ProcTree *t, uint32_t uid) {
         return uid == PW_UID_INVALID ? t->uid_invalid : pidmap_get(&t->uids, (int32_t) (uid + 1U));
@@ -64,7 +72,7 @@ static PwUidBudget *uid_get(ProcTree *t, uint32_t uid) {
 
         if (u)
                 return u;
-        u = calloc(1, sizeof(*u));
+        u = calloc(1, sizeof(UidEntry));
         if (!u)
                 return NULL;
         u->uid = uid;
@@ -453,13 +461,13 @@ static void retained_link(ProcTree *t, PwProcess *p) {
         u = uid_get(t, p->links.ret_uid);
         if (!u)
                 return;
-        p->links.uid_ret_prev = u->ret_tail;
+        p->links.uid_ret_prev = UID_LIST(u)->ret_tail;
         p->links.uid_ret_next = NULL;
-        if (u->ret_tail)
-                u->ret_tail->links.uid_ret_next = p;
+        if (UID_LIST(u)->ret_tail)
+                UID_LIST(u)->ret_tail->links.uid_ret_next = p;
         else
-                u->ret_head = p;
-        u->ret_tail = p;
+                UID_LIST(u)->ret_head = p;
+        UID_LIST(u)->ret_tail = p;
         u->n_retained++;
 }
 
@@ -488,15 +496,15 @@ static void retained_unlink(ProcTree *t, PwProcess *p) {
         t->n_retained--;
 
         u = uid_find(t, p->links.ret_uid);
-        if (u && (u->ret_head == p || p->links.uid_ret_prev)) {
+        if (u && (UID_LIST(u)->ret_head == p || p->links.uid_ret_prev)) {
                 if (p->links.uid_ret_prev)
                         p->links.uid_ret_prev->links.uid_ret_next = p->links.uid_ret_next;
                 else
-                        u->ret_head = p->links.uid_ret_next;
+                        UID_LIST(u)->ret_head = p->links.uid_ret_next;
                 if (p->links.uid_ret_next)
                         p->links.uid_ret_next->links.uid_ret_prev = p->links.uid_ret_prev;
                 else
-                        u->ret_tail = p->links.uid_ret_prev;
+                        UID_LIST(u)->ret_tail = p->links.uid_ret_prev;
                 u->n_retained--;
         }
         p->links.uid_ret_prev = p->links.uid_ret_next = NULL;
@@ -518,8 +526,8 @@ typedef enum EvictReason {
 } EvictReason;
 
 /* The oldest record of u that may go: neither keep nor the pinned record. */
-static PwProcess *first_evictable(const ProcTree *t, const PwUidBudget *u, const PwProcess *keep) {
-        PwProcess *p = u->ret_head;
+static PwProcess *first_evictable(const ProcTree *t, PwUidBudget *u, const PwProcess *keep) {
+        PwProcess *p = UID_LIST(u)->ret_head;
 
         while (p && (p == keep || p == t->pinned))
                 p = p->links.uid_ret_next;
@@ -1444,14 +1452,13 @@ void proctree_detach_copy(PwProcess *copy, const PwProcess *original, PwProcess 
         }
 }
 
-static bool verify_uid(const PwUidBudget *u, void *userdata) {
-        const ProcTree *t = userdata;
+static bool verify_uid(PwUidBudget *u, const ProcTree *t) {
         unsigned n = 0;
 
-        for (const PwProcess *p = u->ret_head; p; p = p->links.uid_ret_next, n++) {
+        for (const PwProcess *p = UID_LIST(u)->ret_head; p; p = p->links.uid_ret_next, n++) {
                 if (!p->exited || p->links.ret_uid != u->uid || n >= t->n_retained)
                         return false;
-                if ((p->links.uid_ret_next ? p->links.uid_ret_next->links.uid_ret_prev : u->ret_tail) != p)
+                if ((p->links.uid_ret_next ? p->links.uid_ret_next->links.uid_ret_prev : UID_LIST(u)->ret_tail) != p)
                         return false;
                 if (p->links.uid_ret_next && p->exit_ns > p->links.uid_ret_next->exit_ns)
                         return false;
@@ -1471,9 +1478,9 @@ int proctree_verify(const ProcTree *t) {
         if (n != t->n_retained || t->live.count != t->n_live)
                 return -EUCLEAN;
         for (size_t i = 0; pidmap_next(&t->uids, &i, &key, (void **) &u);)
-                if (!verify_uid(u, (void *) t))
+                if (!verify_uid(u, t))
                         return -EUCLEAN;
-        if (t->uid_invalid && !verify_uid(t->uid_invalid, (void *) t))
+        if (t->uid_invalid && !verify_uid(t->uid_invalid, t))
                 return -EUCLEAN;
         return 0;
 }

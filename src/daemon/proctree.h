@@ -224,7 +224,6 @@ typedef struct PwUidBudget {
         uint32_t uid;
         size_t bytes;                 /* string bytes charged */
         unsigned n_retained;          /* exited records charged */
-        PwProcess *ret_head, *ret_tail; /* those records, oldest first: proctree.c's only */
         uint64_t evicted;             /* records evicted over the count or byte limits */
         uint64_t evicted_for_others;  /* of them, to make room for another uid */
         uint64_t argv_cut;            /* argv stored truncated */
