@@ -754,6 +754,30 @@ static void test_reconcile_zombies(void **state) {
         assert_true(fresh->exited && (fresh->uncertain & PW_UNCERTAIN_EXIT));
 }
 
+/* A parent ended unseen (events lost): its orphan's new parent comes from the same snapshot, at once,
+ * not from a later /proc read, and no work order is left over for the next event. */
+static void test_reconcile_reparents_orphans(void **state) {
+        PwProcInfo snap[3];
+        unsigned ended = 0, added = 0;
+        PwApplyResult res;
+        PwProcess *orphan;
+
+        apply(ev_fork(10 * MS, 100, 430, 430));
+        apply(ev_fork(11 * MS, 430, 431, 431));
+        snap[0] = info_of(1, 0, 1 * MS, "init");
+        snap[1] = info_of(100, 1, 50 * MS, "bash");
+        snap[2] = info_of(431, 1, 11 * MS, "bash"); /* 430 is gone; the kernel gave 431 to init */
+        assert_int_equal(proctree_reconcile(t, snap, 3, 20 * MS, HZ, PW_SOURCE_RECONCILED, &ended, &added), 0);
+        assert_int_equal(ended, 1);
+        orphan = proctree_get_live(t, 431);
+        assert_int_equal(orphan->ppid, 1);
+        assert_int_equal(orphan->original_ppid, 430);
+        assert_ptr_equal(proctree_parent(orphan), proctree_get_live(t, 1));
+        assert_int_equal(apply_res(ev_fork(30 * MS, 100, 432, 432), &res), 0);
+        assert_int_equal(res.n_reparent, 0);
+        assert_int_equal(res.n_enrich, 0);
+}
+
 static void test_suspend_keeps_identity(void **state) {
         PwProcInfo snap[3];
         unsigned ended = 1, added = 1;
@@ -1183,6 +1207,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_scan_overlap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_suspend_keeps_identity, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reconcile_reparents_orphans, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reconcile_from_fake_proc, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reconcile_zombies, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_drop_retained, setup, teardown),

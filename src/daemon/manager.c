@@ -274,9 +274,6 @@ static int take_snapshot(Manager *m, PwProcInfo **ret, size_t *ret_n) {
         return 0;
 }
 
-/* Scans /proc and makes the tree agree with it: at start-up (an empty tree), after loss, and now and
- * then as a safety net. Events read meanwhile are applied afterwards; identity (pid, start time)
- * keeps them from being counted twice. */
 /* Why /proc is scanned; the text goes into the log and the journal. */
 typedef enum ReconcileReason {
         RECONCILE_STARTUP,     /* the tree is empty */
@@ -291,6 +288,9 @@ static const char *const reconcile_reason_names[_RECONCILE_REASON_MAX] = {
         [RECONCILE_PERIODIC] = "periodic",
 };
 
+/* Scans /proc and makes the tree agree with it: at start-up (an empty tree), after loss, and now and
+ * then as a safety net. Events read meanwhile are applied afterwards; identity (pid, start time)
+ * keeps them from being counted twice. */
 static int manager_reconcile(Manager *m, ReconcileReason why) {
         PwProcInfo *snap = NULL;
         size_t n = 0;
