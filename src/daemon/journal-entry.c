@@ -669,6 +669,9 @@ int pw_journal_snapshot_new(const PwEvent *ev, const PwApplyResult *res, const P
         s->ev = *ev;
         s->res = *res;
         s->res.process = &s->proc;
+        /* The work orders are the tree's, and the writer thread has no use for them. */
+        s->res.enrich = s->res.reparent = NULL;
+        s->res.n_enrich = s->res.n_reparent = 0;
         s->ctx = ctx ? *ctx : (PwJournalContext){};
         s->proc = *p;
         proctree_detach_copy(&s->proc, p, &s->parent);

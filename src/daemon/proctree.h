@@ -124,8 +124,7 @@ typedef struct PwProcessLinks {
 
 /* A process record. Callers may read every field but links; only proctree.c writes any of them
  * (resources.c fills in resources, which the record owns). A record stays valid until the tree
- * changes, except the record of the event last applied, which stays until the next
- * proctree_apply() (see "Pinning" in proctree_apply()). */
+ * changes; the record of the event being applied, longer (see "Pinning" at proctree_apply()). */
 struct PwProcess {
         pid_t pid;
         uint64_t start_ns;            /* CLOCK_MONOTONIC */
