@@ -164,20 +164,21 @@ static bool ctx_sees(const ProcJsonContext *ctx, const PwProcess *q) {
  * every process). */
 static json_t *children_json(const PwProcess *p, const ProcJsonContext *ctx, bool hidden) {
         bool alive_only = ctx->children_alive_only;
-        _cleanup_(freep) const PwProcess **v = NULL;
+        _cleanup_(freep) PwProcess **v = NULL;
         json_t *a = json_array();
-        size_t n = 0;
+        size_t n = 0, all;
 
-        if (!a || p->n_children == 0)
+        if (!a || proctree_n_children(p) == 0)
                 return a;
-        v = calloc(p->n_children, sizeof(*v));
+        v = calloc(proctree_n_children(p), sizeof(*v));
         if (!v) {
                 json_decref(a);
                 return NULL;
         }
-        for (const PwProcess *c = p->first_child; c && n < p->n_children; c = c->next_sibling)
-                if ((!alive_only || pw_process_alive(c)) && (!hidden || ctx_sees(ctx, c)))
-                        v[n++] = c;
+        all = proctree_collect_children(p, v, proctree_n_children(p));
+        for (size_t i = 0; i < all; i++)
+                if ((!alive_only || pw_process_alive(v[i])) && (!hidden || ctx_sees(ctx, v[i])))
+                        v[n++] = v[i];
         qsort(v, n, sizeof(*v), cmp_child);
         for (size_t i = 0; i < n; i++)
                 if (json_array_append_new(a, json_integer(v[i]->pid)) < 0) {
@@ -222,7 +223,8 @@ int ref_procjson_process(const PwProcess *p, const ProcJsonContext *ctx, json_t 
         r = pw_access_argv(ctx->policy, access.argv, p, &argv, &argv_len, &argv_copy);
         if (r < 0)
                 return r;
-        parent_shown = !hidden || (p->parent && p->parent->pid == p->ppid && ctx_sees(ctx, p->parent));
+        parent_shown = !hidden || (proctree_parent(p) && proctree_parent(p)->pid == p->ppid &&
+                                   ctx_sees(ctx, proctree_parent(p)));
 
         b.obj = json_object();
         if (!b.obj)

@@ -74,14 +74,9 @@ static void check_same(const char *msg) {
 static char *daemon_reply(ProcTree *t, bool reverse) {
         static const ProcJsonContext ctx = { .realtime_offset_ns = 1700000000LL * 1000000000LL, .now_ns = 9000 * MS };
         JsonWriter w = JSON_WRITER_INIT;
-        PwProcess *v[64], *p;
-        size_t n = 0;
-        int32_t key;
+        PwProcess *v[64];
+        size_t n = proctree_collect(t, PROCTREE_WALK_LIVE | PROCTREE_WALK_RETAINED, v, ELEMENTSOF(v));
 
-        for (size_t i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);)
-                v[n++] = p;
-        for (p = t->ret_head; p; p = p->ret_next)
-                v[n++] = p;
         json_writer_append(&w, "{\"parameters\":{\"processes\":[", 28);
         for (size_t i = 0; i < n; i++)
                 assert_int_equal(procjson_write_process(&w, v[reverse ? n - 1 - i : i], &ctx), 0);

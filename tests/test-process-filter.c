@@ -201,11 +201,11 @@ static void test_state(void **state) {
         PwEvent ev = { .kind = PW_EVENT_EXIT, .timestamp_ns = 900 * MS, .exit = { .pid = 300, .tgid = 300 } };
 
         assert_int_equal(proctree_apply(t, &ev, NULL), 0);
-        f.state = PW_PROCESS_STATE_EXITED;
+        f.state = PW_STATE_FILTER_EXITED;
         assert_true(pw_process_filter_selects_processes(&f));
         assert_true(match(300));
         assert_false(match(200));
-        f.state = PW_PROCESS_STATE_ALIVE;
+        f.state = PW_STATE_FILTER_ALIVE;
         assert_false(match(300));
         assert_true(match(200));
 }

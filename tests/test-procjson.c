@@ -374,17 +374,10 @@ static void test_stats(void **state) {
 static unsigned compare_all(const ProcJsonContext *c) {
         _cleanup_(json_writer_done) JsonWriter w = JSON_WRITER_INIT;
         json_t *want = json_array(), *got;
-        PwProcess *v[64], *p;
-        size_t n = 0;
-        int32_t key;
+        PwProcess *v[64];
+        size_t n = proctree_collect(t, PROCTREE_WALK_ALL, v, ELEMENTSOF(v));
         char *want_text;
 
-        for (size_t i = 0; pidmap_next(&t->live, &i, &key, (void **) &p);)
-                v[n++] = p;
-        for (size_t i = 0; pidmap_next(&t->displaced, &i, &key, (void **) &p);)
-                v[n++] = p;
-        for (p = t->ret_head; p; p = p->ret_next)
-                v[n++] = p;
         assert_true(n < ELEMENTSOF(v));
         json_writer_array_begin(&w);
         for (size_t i = 0; i < n; i++) {

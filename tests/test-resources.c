@@ -261,13 +261,13 @@ static void test_output(void **state) {
 
 static void exec_ev(ProcTree *t, pid_t pid, uint64_t ts) {
         PwEvent ev = { .kind = PW_EVENT_EXEC, .timestamp_ns = ts };
-        pid_t *q = NULL;
+        PwApplyResult res;
 
         ev.exec.pid = ev.exec.tgid = pid;
-        assert_int_equal(proctree_apply(t, &ev, NULL), 0);
+        assert_int_equal(proctree_apply(t, &ev, &res), 0);
         /* The read it asks for is made (or lost) by the test. */
-        assert_int_equal(proctree_take_enrich(t, &q), 1);
-        free(q);
+        assert_int_equal(res.n_enrich, 1);
+        assert_int_equal(res.enrich[0], pid);
 }
 
 /* The file's device as taskstats gives it (the kernel's new_encode_dev()), and its inode. */

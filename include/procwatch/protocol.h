@@ -3,6 +3,9 @@
  * procwatchd and procwatchctl. The interface itself is described in io.procwatch.varlink. */
 #pragma once
 
+#include <errno.h>
+#include <string.h>
+
 /* Where procwatchd listens unless told otherwise (--socket=). The folder is the unit's
  * RuntimeDirectory= (mode 0755); the socket is mode 0666, so every local user may read the tree as
  * every local user may run ps. */
@@ -43,3 +46,56 @@
  * ("method"). */
 #define PW_VARLINK_PARAMETER_REQUEST "request"
 #define PW_VARLINK_PARAMETER_METHOD "method"
+
+/* A process record's "state". */
+typedef enum PwProcessState {
+        PW_PROCESS_ALIVE,
+        PW_PROCESS_DISPLACED, /* its pid went to a new process before its EXIT came */
+        PW_PROCESS_EXITED,
+        _PW_PROCESS_STATE_MAX,
+} PwProcessState;
+
+static inline const char *pw_process_state_to_string(PwProcessState s) {
+        switch (s) {
+        case PW_PROCESS_ALIVE:
+                return "alive";
+        case PW_PROCESS_DISPLACED:
+                return "displaced";
+        case PW_PROCESS_EXITED:
+                return "exited";
+        default:
+                return NULL;
+        }
+}
+
+/* io.procwatch.List's "state" parameter: which records ("all" when absent). "exited" takes every
+ * record that is not alive, displaced ones included. */
+typedef enum PwStateFilter {
+        PW_STATE_FILTER_ALL,
+        PW_STATE_FILTER_ALIVE,
+        PW_STATE_FILTER_EXITED,
+        _PW_STATE_FILTER_MAX,
+} PwStateFilter;
+
+static inline const char *pw_state_filter_to_string(PwStateFilter f) {
+        switch (f) {
+        case PW_STATE_FILTER_ALL:
+                return "all";
+        case PW_STATE_FILTER_ALIVE:
+                return "alive";
+        case PW_STATE_FILTER_EXITED:
+                return "exited";
+        default:
+                return NULL;
+        }
+}
+
+/* The filter named s, or -EINVAL. */
+static inline int pw_state_filter_from_string(const char *s, PwStateFilter *ret) {
+        for (int f = 0; f < _PW_STATE_FILTER_MAX; f++)
+                if (strcmp(s, pw_state_filter_to_string((PwStateFilter) f)) == 0) {
+                        *ret = (PwStateFilter) f;
+                        return 0;
+                }
+        return -EINVAL;
+}

@@ -24,13 +24,7 @@
 
 static const char *arg_socket = PW_SOCKET_PATH_DEFAULT;
 static bool arg_json = false;
-/* --alive, --exited: List's "state", and whether tree shows exited processes. */
-typedef enum StateFilter {
-        STATE_ALL,
-        STATE_ALIVE,
-        STATE_EXITED,
-} StateFilter;
-static StateFilter arg_state = STATE_ALL;
+static PwStateFilter arg_state = PW_STATE_FILTER_ALL;
 static int64_t arg_depth = -1;
 static int64_t arg_uid = -1;
 static const char *arg_comm = NULL;
@@ -297,8 +291,8 @@ static int verb_ps(CtlClient *c, char **args) {
 
         if (!params)
                 return oom();
-        if ((arg_state == STATE_ALIVE && json_object_set_new(params, "state", json_string("alive")) < 0) ||
-            (arg_state == STATE_EXITED && json_object_set_new(params, "state", json_string("exited")) < 0) ||
+        if ((arg_state != PW_STATE_FILTER_ALL &&
+             json_object_set_new(params, "state", json_string(pw_state_filter_to_string(arg_state))) < 0) ||
             (arg_uid >= 0 && json_object_set_new(params, "uid", json_integer(arg_uid)) < 0) ||
             (arg_comm && json_object_set_new(params, "comm", json_string(arg_comm)) < 0) ||
             (arg_unit && json_object_set_new(params, "unit", json_string(arg_unit)) < 0) ||
@@ -341,7 +335,7 @@ static int verb_tree(CtlClient *c, char **args) {
                 return CTL_EXIT_USAGE;
         }
         /* Exited processes are part of the story: shown unless --alive. */
-        params = json_pack("{s:b}", "include_exited", arg_state != STATE_ALIVE);
+        params = json_pack("{s:b}", "include_exited", arg_state != PW_STATE_FILTER_ALIVE);
         if (!params || (root > 0 && json_object_set_new(params, "root", json_integer((json_int_t) root)) < 0) ||
             (arg_depth >= 0 && json_object_set_new(params, "depth", json_integer(arg_depth)) < 0)) {
                 json_decref(params);
@@ -675,11 +669,11 @@ static int parse_argv(int argc, char *argv[], unsigned *used) {
                         break;
                 case ARG_ALIVE:
                 case ARG_EXITED:
-                        if (arg_state != STATE_ALL) {
+                        if (arg_state != PW_STATE_FILTER_ALL) {
                                 log_error("--alive and --exited exclude each other.");
                                 return -CTL_EXIT_USAGE;
                         }
-                        arg_state = c == ARG_ALIVE ? STATE_ALIVE : STATE_EXITED;
+                        arg_state = c == ARG_ALIVE ? PW_STATE_FILTER_ALIVE : PW_STATE_FILTER_EXITED;
                         *used |= VERB_STATE;
                         break;
                 case ARG_DEPTH:
@@ -796,7 +790,7 @@ int main(int argc, char *argv[]) {
                 log_error("An option given does not apply to '%s' (see --help).", verb->name);
                 return CTL_EXIT_USAGE;
         }
-        if (verb->flags & VERB_DEPTH && arg_state == STATE_EXITED) {
+        if (verb->flags & VERB_DEPTH && arg_state == PW_STATE_FILTER_EXITED) {
                 log_error("'tree' takes --alive, not --exited.");
                 return CTL_EXIT_USAGE;
         }

@@ -365,7 +365,7 @@ int cnproc_read(CnProc *c, unsigned max_batches) {
                         continue;
                 }
                 if (n < 0)
-                        return log_error_errno(n, "Failed to read from the proc connector: %m");
+                        return n; /* the caller decides, and logs */
                 if (n == 0)
                         return 0;
 

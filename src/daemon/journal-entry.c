@@ -348,8 +348,9 @@ int pw_journal_builder_build(PwJournalBuilder *b, const PwEvent *ev, const PwApp
                 msg_str(msg, sizeof(msg), " (parent ");
                 msg_int(msg, sizeof(msg), (int) p->ppid);
                 msg_str(msg, sizeof(msg), " ");
-                if (p->parent)
-                        msg_esc(msg, sizeof(msg), p->parent->comm, strnlen(p->parent->comm, sizeof(p->parent->comm)));
+                if (proctree_parent(p))
+                        msg_esc(msg, sizeof(msg), proctree_parent(p)->comm,
+                                strnlen(proctree_parent(p)->comm, sizeof(p->comm)));
                 else
                         msg_fmt(msg, sizeof(msg), "?");
                 if (ids_known) {
@@ -426,8 +427,8 @@ int pw_journal_builder_build(PwJournalBuilder *b, const PwEvent *ev, const PwApp
                 field_i64(b, "PROCWATCH_TID", (int) pw_event_tid(ev));
         if (p->ppid > 0)
                 field_i64(b, "PROCWATCH_PPID", (int) p->ppid);
-        if (p->parent)
-                field(b, "PROCWATCH_PARENT_COMM", p->parent->comm, strnlen(p->parent->comm, sizeof(p->parent->comm)));
+        if (proctree_parent(p))
+                field(b, "PROCWATCH_PARENT_COMM", proctree_parent(p)->comm, strnlen(proctree_parent(p)->comm, sizeof(p->comm)));
         field(b, "PROCWATCH_COMM", p->comm, strnlen(p->comm, sizeof(p->comm)));
         if (p->exe)
                 field(b, "PROCWATCH_EXE", p->exe->data, MIN(p->exe->len, PW_JOURNAL_VALUE_MAX));
@@ -607,18 +608,12 @@ int pw_journal_snapshot_new(const PwEvent *ev, const PwApplyResult *res, const P
         s->ev = *ev;
         s->res = *res;
         s->res.process = &s->proc;
+        /* The work orders are the tree's, and the writer thread has no use for them. */
+        s->res.enrich = s->res.reparent = NULL;
+        s->res.n_enrich = s->res.n_reparent = 0;
         s->ctx = ctx ? *ctx : (PwJournalContext){};
         s->proc = *p;
-        s->proc.tasks = NULL;
-        s->proc.first_child = s->proc.next_sibling = s->proc.prev_sibling = NULL;
-        s->proc.ret_prev = s->proc.ret_next = s->proc.uid_ret_prev = s->proc.uid_ret_next = NULL;
-        s->proc.older_same_pid = s->proc.newer_same_pid = NULL;
-        s->proc.parent = NULL;
-        if (p->parent) {
-                s->parent = (PwProcess){ .pid = p->parent->pid };
-                memcpy(s->parent.comm, p->parent->comm, sizeof(s->parent.comm));
-                s->proc.parent = &s->parent;
-        }
+        proctree_detach_copy(&s->proc, p, &s->parent);
         /* The history belongs to the tree (allocated at the first name change), which may free it
          * before the writer builds the entry. */
         s->proc.comm_history = NULL;

@@ -122,7 +122,7 @@ static int apply_live(Manager *m, PwConfig *n, const bool *changed) {
                  * record or string (what a uid holds beyond it goes as it needs room, or by age). */
                 .uid_share_percent = (unsigned) n->uid_share_percent,
         };
-        m->tree->limits = m->opts.limits;
+        proctree_set_limits(m->tree, &m->opts.limits);
         proctree_expire(m->tree, now_nsec(CLOCK_MONOTONIC));
         m->opts.argv_max = (size_t) n->argv_max;
         m->reader.argv_max = m->opts.argv_max;

@@ -56,78 +56,25 @@ static EarlyRead *early_take(Manager *m, pid_t pid) {
         return NULL;
 }
 
-/* Reads what /proc says of processes that just exec'ed (or that events named before we knew them),
- * at once: a process that lives 1 ms must be read before it is gone. exec_pid: the process whose
- * EXEC is being applied (0 for other events); its image was read when its event was decoded. */
-static void process_enrich_queue(Manager *m, pid_t exec_pid) {
-        _cleanup_(freep) pid_t *pids = NULL;
-        size_t n = proctree_take_enrich(m->tree, &pids);
+/* The pipeline's early-read hook: the read held for the EXEC of pid being applied, moved out. */
+static bool take_early_read(pid_t pid, PwProcInfo *info, int *ret_dirfd, int *ret_r, void *userdata) {
+        EarlyRead *e = early_take(userdata, pid);
 
-        for (size_t i = 0; i < n; i++) {
-                PwProcess *p = proctree_get_live(m->tree, pids[i]);
-                bool placeholder = p && p->source == PW_SOURCE_PLACEHOLDER;
-                /* Real and effective ids come from the parent at fork and from UID and GID events
-                 * since (a set-id exec sends them). The saved ids and dumpability, which the access
-                 * policy needs (an exec can change both), are in status only: it is read after the
-                 * image, with the cgroup, off the race with a short process's exit. */
-                PwReadFlags more = PW_READ_CGROUP | PW_READ_STATUS | (placeholder ? PW_READ_TASKS : 0);
-                EarlyRead *e = NULL;
-                PwProcInfo info = {};
-                int r;
-
-                if (!p)
-                        continue;
-                if (pids[i] == exec_pid)
-                        e = early_take(m, exec_pid);
-                if (e) {
-                        /* Checked already (stat through the same fd); the rest may fail if it exited
-                         * meanwhile, and then keeps what the parent gave at fork. */
-                        info = e->info;
-                        e->info = (PwProcInfo){};
-                        r = e->r;
-                        if (r >= 0)
-                                r = pw_proc_read_more(e->dirfd, more, &info);
-                        e->dirfd = safe_close(e->dirfd);
-                } else
-                        r = pw_proc_read(&m->reader, pids[i], placeholder ? 0 : p->start_boot_ns,
-                                         PW_READ_STAT | PW_READ_EXE | PW_READ_CMDLINE | more, &info);
-                if (r >= 0)
-                        r = proctree_enrich(m->tree, &info, m->reader.hz);
-                if (r < 0) {
-                        /* Hook for the taskstats issue: the exit record of this process carries the
-                         * device and inode of its executable (ac_exe_dev, ac_exe_inode), enough to name
-                         * exe when this read lost the race; until then the image stays uncertain. */
-                        m->enrich_failed++;
-                        proctree_mark_unreadable(m->tree, pids[i], p->start_boot_ns);
-                }
-                pw_proc_info_done(&info);
-        }
-}
-
-/* The kernel has moved these orphans to a subreaper or init; /proc says which. */
-static void process_reparent_queue(Manager *m) {
-        _cleanup_(freep) pid_t *pids = NULL;
-        size_t n = proctree_take_reparent(m->tree, &pids);
-
-        for (size_t i = 0; i < n; i++) {
-                PwProcess *p = proctree_get_live(m->tree, pids[i]);
-                PwProcInfo info = {};
-
-                if (!p)
-                        continue;
-                if (pw_proc_read(&m->reader, pids[i], p->start_boot_ns, PW_READ_STAT, &info) >= 0)
-                        proctree_set_parent(m->tree, pids[i], info.stat.ppid);
-                else
-                        proctree_set_parent(m->tree, pids[i], 0);
-                pw_proc_info_done(&info);
-        }
+        if (!e)
+                return false;
+        *info = e->info;
+        e->info = (PwProcInfo){};
+        *ret_r = e->r;
+        *ret_dirfd = TAKE_FD(e->dirfd);
+        return true;
 }
 
 /* Hands an event, as applied, to the journal writer if the filters want it: a snapshot of the event
  * and its record, which the writer thread formats. Never blocks. The writer is woken by
  * JOURNAL_WAKE_BATCH entries queued, or MANAGER_JOURNAL_KICK_USEC after the first entry queued since
  * it was last woken (on_journal_kick()): in a storm a wake-up carries tens of entries, not one. */
-static void journal_forward(Manager *m, const PwEvent *ev, const PwApplyResult *res) {
+static void journal_forward(const PwEvent *ev, const PwApplyResult *res, void *userdata) {
+        Manager *m = userdata;
         PwJournalContext ctx;
         PwJournalEntry *e;
         int r;
@@ -190,49 +137,28 @@ static void print_event(Manager *m, const PwEvent *ev, const PwApplyResult *res)
 static void forward_exit(const PwEvent *ev, const PwApplyResult *res, void *userdata) {
         Manager *m = userdata;
 
+        pipeline_fan_out(m->pipeline, ev, res);
+}
+
+static bool hold_exit(const PwEvent *ev, PwProcess *p, void *userdata) {
+        Manager *m = userdata;
+
+        /* A process's end waits (briefly) for what it cost; resmon forwards it then. */
+        return resmon_defer_exit(m->resmon, ev, p);
+}
+
+static void publish_event(const PwEvent *ev, const PwApplyResult *res, void *userdata) {
+        Manager *m = userdata;
+
+        /* --print-events: the human line, where every event goes out, with its record complete. */
         print_event(m, ev, res);
         server_publish_event(m->server, ev, res);
-        journal_forward(m, ev, res);
 }
 
 static void apply_event(Manager *m, const PwEvent *ev) {
-        PwApplyResult res;
-        bool held = false;
-        int r;
-
         if (m->opts.print_events && m->opts.print_events_raw)
                 pw_event_print_raw(m->opts.print_events, ev);
-
-        r = proctree_apply(m->tree, ev, &res);
-        if (r < 0)
-                log_warning_errno(r, "Failed to apply a %s event to the process tree, ignoring: %m",
-                                  pw_event_kind_to_string(ev->kind));
-        /* A process's end waits (briefly) for what it cost; resmon forwards it then. */
-        if (r >= 0 && ev->kind == PW_EVENT_EXIT && res.process_ended)
-                held = resmon_defer_exit(m->resmon, ev, res.process);
-        /* Live streams: an exec once /proc has given its image; anything else now, since reading
-         * /proc for others may evict the exited record res names. */
-        if (r >= 0 && ev->kind != PW_EVENT_EXEC && !held) {
-                print_event(m, ev, &res);
-                server_publish_event(m->server, ev, &res);
-        }
-        /* The journal likewise: an exit while its record is certainly valid, an exec below. */
-        if (r >= 0 && ev->kind != PW_EVENT_EXEC && !held)
-                journal_forward(m, ev, &res);
-        if (m->tree->n_enrich > 0)
-                process_enrich_queue(m, r >= 0 && ev->kind == PW_EVENT_EXEC ? ev->exec.tgid : 0);
-        if (m->tree->n_reparent > 0)
-                process_reparent_queue(m);
-        if (r >= 0 && ev->kind == PW_EVENT_EXEC) {
-                uint64_t start_ns = res.process ? res.process->start_ns : 0;
-
-                res.process = res.process ? proctree_get_live(m->tree, pw_event_tgid(ev)) : NULL;
-                if (res.process && res.process->start_ns != start_ns)
-                        res.process = NULL;
-                print_event(m, ev, &res);
-                server_publish_event(m->server, ev, &res);
-                journal_forward(m, ev, &res);
-        }
+        pipeline_event(m->pipeline, ev);
 }
 
 static void on_event(const PwEvent *ev, void *userdata) {
@@ -286,7 +212,14 @@ static void report_loss(Manager *m);
 /* BOOTTIME - MONOTONIC grows by the time suspended: resampled every second and before each scan. */
 static void refresh_clock(Manager *m) {
         pw_proc_reader_refresh_clock(&m->reader);
-        m->tree->boot_minus_mono_ns = m->reader.boot_minus_mono_ns;
+        proctree_set_clock_offset(m->tree, m->reader.boot_minus_mono_ns);
+}
+
+static unsigned tree_live(const Manager *m) {
+        ProcTreeStats ts;
+
+        proctree_get_stats(m->tree, &ts);
+        return ts.live;
 }
 
 static void free_snapshot(PwProcInfo *snap, size_t n) {
@@ -319,7 +252,7 @@ static int take_snapshot(Manager *m, PwProcInfo **ret, size_t *ret_n) {
                         r = cnproc_read(m->cnproc, 4);
                         if (r < 0) {
                                 free_snapshot(snap, n);
-                                return r;
+                                return log_error_errno(r, "Reading process events during the /proc scan failed: %m");
                         }
                 }
                 r = pw_proc_read(&m->reader, pids[i], 0, flags, &snap[n]);
@@ -346,10 +279,24 @@ static int take_snapshot(Manager *m, PwProcInfo **ret, size_t *ret_n) {
         return 0;
 }
 
+/* Why /proc is scanned; the text goes into the log and the journal. */
+typedef enum ReconcileReason {
+        RECONCILE_STARTUP,     /* the tree is empty */
+        RECONCILE_EVENTS_LOST, /* repair */
+        RECONCILE_PERIODIC,    /* the safety net */
+        _RECONCILE_REASON_MAX,
+} ReconcileReason;
+
+static const char *const reconcile_reason_names[_RECONCILE_REASON_MAX] = {
+        [RECONCILE_STARTUP] = "start-up",
+        [RECONCILE_EVENTS_LOST] = "events lost",
+        [RECONCILE_PERIODIC] = "periodic",
+};
+
 /* Scans /proc and makes the tree agree with it: at start-up (an empty tree), after loss, and now and
  * then as a safety net. Events read meanwhile are applied afterwards; identity (pid, start time)
  * keeps them from being counted twice. */
-static int manager_reconcile(Manager *m, const char *why) {
+static int manager_reconcile(Manager *m, ReconcileReason why) {
         PwProcInfo *snap = NULL;
         size_t n = 0;
         unsigned ended = 0, added = 0;
@@ -364,7 +311,7 @@ static int manager_reconcile(Manager *m, const char *why) {
         if (r >= 0) {
                 /* "now" for what ended unseen: the latest moment it can have ended. */
                 r = proctree_reconcile(m->tree, snap, n, now_nsec(CLOCK_MONOTONIC), m->reader.hz,
-                                       strcmp(why, "start-up") == 0 ? PW_SOURCE_SCAN : PW_SOURCE_RECONCILED,
+                                       why == RECONCILE_STARTUP ? PW_SOURCE_SCAN : PW_SOURCE_RECONCILED,
                                        &ended, &added);
                 if (r < 0)
                         log_error_errno(r, "Failed to reconcile the process tree with /proc: %m");
@@ -385,20 +332,20 @@ static int manager_reconcile(Manager *m, const char *why) {
 
         m->reconciliations++;
         m->last_reconcile_usec = now_usec(CLOCK_MONOTONIC);
-        if (strcmp(why, "start-up") == 0)
-                log_info("Scanned /proc: %u processes in %llu ms.", m->tree->n_live,
+        if (why == RECONCILE_STARTUP)
+                log_info("Scanned /proc: %u processes in %llu ms.", tree_live(m),
                          (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - start) / USEC_PER_MSEC));
-        else if (ended > 0 || added > 0 || strcmp(why, "periodic") != 0)
+        else if (ended > 0 || added > 0 || why != RECONCILE_PERIODIC)
         {
                 char msg[256];
 
                 snprintf(msg, sizeof(msg),
                          "Reconciled the process tree with /proc (%s): %u ended unseen, %u found; "
                          "%llu events lost since start, %llu queued events beyond the limit.",
-                         why, ended, added, (unsigned long long) lost_before,
+                         reconcile_reason_names[why], ended, added, (unsigned long long) lost_before,
                          (unsigned long long) m->queue_overflow);
-                log_full(strcmp(why, "periodic") == 0 ? LOG_NOTICE : LOG_WARNING, "%s", msg);
-                journal_message(m, PW_MESSAGE_RECONCILED, strcmp(why, "periodic") == 0 ? LOG_NOTICE : LOG_WARNING, msg);
+                log_full(why == RECONCILE_PERIODIC ? LOG_NOTICE : LOG_WARNING, "%s", msg);
+                journal_message(m, PW_MESSAGE_RECONCILED, why == RECONCILE_PERIODIC ? LOG_NOTICE : LOG_WARNING, msg);
         }
         return 0;
 }
@@ -420,7 +367,7 @@ static int on_cnproc_io(sd_event_source *s, int fd, uint32_t revents, void *user
         if (m->repair_pending && r == 0 &&
             now_usec(CLOCK_MONOTONIC) >= m->last_reconcile_usec + MANAGER_REPAIR_MIN_INTERVAL_USEC) {
                 report_loss(m);
-                (void) manager_reconcile(m, "events lost");
+                (void) manager_reconcile(m, RECONCILE_EVENTS_LOST);
                 flush_output(m);
         }
         return 0;
@@ -430,7 +377,7 @@ static int on_reconcile_timer(sd_event_source *s, uint64_t usec, void *userdata)
         Manager *m = userdata;
         int r;
 
-        (void) manager_reconcile(m, "periodic");
+        (void) manager_reconcile(m, RECONCILE_PERIODIC);
         flush_output(m);
         r = sd_event_source_set_time(s, usec + m->opts.reconcile_interval_usec);
         if (r < 0)
@@ -504,24 +451,26 @@ static void send_status(Manager *m) {
         const SeqTrack *t = cnproc_get_seqtrack(m->cnproc);
         JournalStats js;
         ResMonFigures rf;
-        char ts[160];
+        ProcTreeStats ts;
+        char tsk[160];
 
+        proctree_get_stats(m->tree, &ts);
         journal_get_stats(m->journal, &js);
         resmon_figures(m->resmon, &rf);
         if (rf.state == RESMON_ON)
-                snprintf(ts, sizeof(ts), "; taskstats: %llu records, %llu joined, %llu missing, %llu overflows",
+                snprintf(tsk, sizeof(tsk), "; taskstats: %llu records, %llu joined, %llu missing, %llu overflows",
                          (unsigned long long) rf.join.records, (unsigned long long) rf.join.joined,
                          (unsigned long long) rf.join.missing, (unsigned long long) rf.socket.enobufs);
         else
-                snprintf(ts, sizeof(ts), "; taskstats: %s", resmon_state_to_string(rf.state));
+                snprintf(tsk, sizeof(tsk), "; taskstats: %s", resmon_state_to_string(rf.state));
         (void) sd_notifyf(false,
                           "STATUS=Watching: %.0f events/s, %llu events, %llu lost, %llu overflows, "
                           "%llu socket drops, %llu malformed, %u processes, %u exited; "
                           "journal: %llu forwarded, %llu dropped%s",
                           m->events_per_sec, (unsigned long long) st->events, (unsigned long long) t->lost,
                           (unsigned long long) st->enobufs, (unsigned long long) st->socket_drops,
-                          (unsigned long long) st->malformed, m->tree->n_live, m->tree->n_retained,
-                          (unsigned long long) js.forwarded, (unsigned long long) journal_stats_dropped(&js), ts);
+                          (unsigned long long) st->malformed, ts.live, ts.retained,
+                          (unsigned long long) js.forwarded, (unsigned long long) journal_stats_dropped(&js), tsk);
 }
 
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -542,7 +491,7 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 log_debug_errno(r, "Failed to read socket drops from /proc/net/netlink, ignoring: %m");
         report_loss(m);
         if (m->repair_pending && now >= m->last_reconcile_usec + MANAGER_REPAIR_MIN_INTERVAL_USEC)
-                (void) manager_reconcile(m, "events lost");
+                (void) manager_reconcile(m, RECONCILE_EVENTS_LOST);
         resmon_tick(m->resmon);
         proctree_expire(m->tree, now_nsec(CLOCK_MONOTONIC));
         report_budget(m, now);
@@ -590,7 +539,7 @@ static void manager_get_stats(void *userdata, PwDaemonStats *ret) {
         ret->loss_incidents = m->loss_incidents;
         ret->reconciliations = m->reconciliations;
         ret->queue_overflow = m->queue_overflow;
-        ret->enrich_failed = m->enrich_failed;
+        ret->enrich_failed = m->pipeline ? pipeline_get_stats(m->pipeline)->enrich_failed : 0;
         ret->rcvbuf = m->cnproc ? cnproc_get_rcvbuf(m->cnproc) : 0;
         ret->events_per_sec = m->events_per_sec;
         ret->tree = m->tree;
@@ -648,6 +597,13 @@ static int manager_start_server(Manager *m) {
         return 0;
 }
 
+static const PipelineCallbacks pipeline_callbacks = {
+        .take_early_read = take_early_read,
+        .hold_exit = hold_exit,
+        .subscribers = publish_event,
+        .journal = journal_forward,
+};
+
 int manager_new(Manager **ret, const ManagerOptions *opts) {
         _cleanup_(manager_freep) Manager *m = NULL;
         sigset_t ss;
@@ -672,7 +628,7 @@ int manager_new(Manager **ret, const ManagerOptions *opts) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up the command line buffer: %m");
         }
-        m->tree->boot_minus_mono_ns = m->reader.boot_minus_mono_ns;
+        proctree_set_clock_offset(m->tree, m->reader.boot_minus_mono_ns);
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -713,6 +669,9 @@ int manager_new(Manager **ret, const ManagerOptions *opts) {
         r = resmon_new(&m->resmon, m->event, m->tree, &m->opts.taskstats, forward_exit, m);
         if (r < 0)
                 return log_oom();
+        r = pipeline_new(&m->pipeline, m->tree, &m->reader, &pipeline_callbacks, m);
+        if (r < 0)
+                return log_oom();
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -733,6 +692,7 @@ Manager *manager_free(Manager *m) {
         server_free(m->server);
         cnproc_free(m->cnproc);
         early_clear(m);
+        pipeline_free(m->pipeline);
         proctree_free(m->tree);
         pw_proc_reader_close(&m->reader);
         free(m->queue);
@@ -788,7 +748,7 @@ int manager_startup(Manager *m) {
         log_info("Subscribed to process events (%s interface, receive buffer %u bytes).",
                  cnproc_uses_filter_api(m->cnproc) ? "proc_input" : "legacy", cnproc_get_rcvbuf(m->cnproc));
 
-        r = manager_reconcile(m, "start-up");
+        r = manager_reconcile(m, RECONCILE_STARTUP);
         if (r < 0)
                 return r;
 
@@ -855,7 +815,7 @@ int manager_run(Manager *m) {
                 char msg[128];
 
                 snprintf(msg, sizeof(msg), "procwatchd %s started, watching %u processes.", PACKAGE_VERSION,
-                         m->tree->n_live);
+                         tree_live(m));
                 journal_message(m, PW_MESSAGE_STARTED, LOG_INFO, msg);
         }
 

@@ -12,6 +12,7 @@
 #include "daemon-config.h"
 #include "journal-filter.h"
 #include "journal.h"
+#include "pipeline.h"
 #include "procfs.h"
 #include "resmon.h"
 #include "proctree.h"
@@ -87,6 +88,7 @@ typedef struct Manager {
         bool journal_kick_armed;
         CnProc *cnproc;
         ProcTree *tree;
+        Pipeline *pipeline;             /* apply, enrich, fan out: every event */
         Server *server;                 /* the control socket */
         Journal *journal;               /* the journal writer; NULL with --no-journal */
         ResMon *resmon;                 /* taskstats: what exited processes cost */
@@ -101,7 +103,6 @@ typedef struct Manager {
         bool repair_pending;            /* loss seen: reconcile once the socket is drained */
         uint64_t reconciliations;
         usec_t last_reconcile_usec;
-        uint64_t enrich_failed;         /* exec'ed processes gone before /proc could be read */
         EarlyRead early[MANAGER_EARLY_MAX];
         size_t n_early, early_next;     /* held, and the next to be applied (events keep order) */
         bool stopping;

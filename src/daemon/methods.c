@@ -96,21 +96,6 @@ static int stream_push(Stream *st, size_t *alloc, const PwProcess *p) {
         return 0;
 }
 
-/* The record with this identity, wherever it is filed now. */
-static PwProcess *tree_lookup(const ProcTree *t, pid_t pid, uint64_t start_ns) {
-        PwProcess *p = proctree_get_live(t, pid);
-
-        if (p && p->start_ns == start_ns)
-                return p;
-        p = pidmap_get(&t->displaced, pid);
-        if (p && p->start_ns == start_ns)
-                return p;
-        for (p = pidmap_get(&t->retained, pid); p; p = p->older_same_pid)
-                if (p->start_ns == start_ns)
-                        return p;
-        return NULL;
-}
-
 static int cmp_pid(const void *a, const void *b) {
         const PwProcess *x = *(const PwProcess *const *) a, *y = *(const PwProcess *const *) b;
         return (x->pid > y->pid) - (x->pid < y->pid);
@@ -124,24 +109,27 @@ static int cmp_start_desc(const void *a, const void *b) {
         return (x->pid < y->pid) - (x->pid > y->pid);
 }
 
+/* How many records the tree holds, alive or not. */
+static size_t tree_size(const ProcTree *t) {
+        ProcTreeStats ts;
+
+        proctree_get_stats(t, &ts);
+        return (size_t) ts.live + ts.displaced_now + ts.retained;
+}
+
 /* Live and displaced records (sorted by pid each), then exited ones in exit order. */
 static int collect_all(const ProcTree *t, PwProcess ***ret, size_t *ret_n) {
-        size_t cap = t->n_live + t->displaced.count + t->n_retained, n = 0, n_live;
-        PwProcess **v, *p;
-        int32_t key;
+        size_t cap = tree_size(t), n, n_live;
+        PwProcess **v;
 
         v = calloc(cap + 1, sizeof(*v));
         if (!v)
                 return -ENOMEM;
-        for (size_t i = 0; n < cap && pidmap_next(&t->live, &i, &key, (void **) &p);)
-                v[n++] = p;
+        n = n_live = proctree_collect(t, PROCTREE_WALK_LIVE, v, cap);
         qsort(v, n, sizeof(*v), cmp_pid);
-        n_live = n;
-        for (size_t i = 0; n < cap && pidmap_next(&t->displaced, &i, &key, (void **) &p);)
-                v[n++] = p;
+        n += proctree_collect(t, PROCTREE_WALK_DISPLACED, v + n, cap - n);
         qsort(v + n_live, n - n_live, sizeof(*v), cmp_pid);
-        for (p = t->ret_head; p && n < cap; p = p->ret_next)
-                v[n++] = p;
+        n += proctree_collect(t, PROCTREE_WALK_RETAINED, v + n, cap - n);
         *ret = v;
         *ret_n = n;
         return 0;
@@ -171,8 +159,11 @@ static int snapshot_list(const ProcTree *t, const ListFilter *f, Stream *st) {
         return 0;
 }
 
+/* Tree's one filter is the state: alive only, or every record (the process filter's state). */
 static bool tree_wanted(const PwProcess *p, bool include_exited) {
-        return include_exited || pw_process_alive(p);
+        const PwProcessFilter f = { .state = include_exited ? PW_STATE_FILTER_ALL : PW_STATE_FILTER_ALIVE };
+
+        return pw_process_filter_match(&f, p, NULL, NULL);
 }
 
 /* Depth-first from each root, children oldest first, depth levels below the roots (-1: all). The
@@ -184,7 +175,7 @@ static int snapshot_tree(const ProcTree *t, PwProcess **roots, size_t n_roots, i
                 PwProcess *p;
                 int level;
         } Frame;
-        size_t total = t->n_live + t->displaced.count + t->n_retained, alloc = 0, n_stack = 0, stack_alloc;
+        size_t total = tree_size(t), alloc = 0, n_stack = 0, stack_alloc;
         _cleanup_(freep) Frame *stack = NULL;
         _cleanup_(freep) PwProcess **kids = NULL;
         size_t kids_alloc = 0;
@@ -207,17 +198,17 @@ static int snapshot_tree(const ProcTree *t, PwProcess **roots, size_t n_roots, i
                         return r;
                 if (depth >= 0 && f.level >= depth)
                         continue;
-                if (f.p->n_children > kids_alloc) {
-                        PwProcess **nk = reallocarray(kids, f.p->n_children, sizeof(*nk));
+                if (proctree_n_children(f.p) > kids_alloc) {
+                        PwProcess **nk = reallocarray(kids, proctree_n_children(f.p), sizeof(*nk));
 
                         if (!nk)
                                 return -ENOMEM;
                         kids = nk;
-                        kids_alloc = f.p->n_children;
+                        kids_alloc = proctree_n_children(f.p);
                 }
-                for (PwProcess *c = f.p->first_child; c && k < kids_alloc; c = c->next_sibling)
-                        if (tree_wanted(c, include_exited))
-                                kids[k++] = c;
+                for (size_t i = 0, n = proctree_collect_children(f.p, kids, kids_alloc); i < n; i++)
+                        if (tree_wanted(kids[i], include_exited))
+                                kids[k++] = kids[i];
                 /* Newest first onto the stack: the oldest child is popped first. */
                 if (k > 1)
                         qsort(kids, k, sizeof(*kids), cmp_start_desc);
@@ -251,7 +242,7 @@ static int tree_roots(const ProcTree *t, bool include_exited, PwProcess ***ret, 
 
                 if (!tree_wanted(p, include_exited))
                         continue;
-                if (p->parent && p->parent != p && tree_wanted(p->parent, include_exited))
+                if (proctree_parent(p) && proctree_parent(p) != p && tree_wanted(proctree_parent(p), include_exited))
                         continue;
                 all[k++] = p;
         }
@@ -272,7 +263,7 @@ static int stream_step(VarlinkServerConn *c, void *state, size_t budget) {
         /* The reply's array is open: the first record follows "[", the others a comma. */
         while (st->pos < st->n && st->out.len < budget && looked++ < METHODS_STREAM_STEP_MAX) {
                 const StreamItem *it = &st->items[st->pos++];
-                PwProcess *p = tree_lookup(st->tree, it->pid, it->start_ns);
+                PwProcess *p = proctree_get_by_identity(st->tree, it->pid, it->start_ns);
 
                 if (!p || !pw_access_visible(st->ctx.policy, st->ctx.caller, p))
                         continue; /* evicted since the snapshot, or hidden from this caller */
@@ -444,9 +435,9 @@ static int method_list(VarlinkServerConn *c, const VarlinkCall *call, void *para
                 return r;
         if (a->state) {
                 if (strcmp(a->state, "alive") == 0)
-                        f.state = PW_PROCESS_STATE_ALIVE;
+                        f.state = PW_STATE_FILTER_ALIVE;
                 else if (strcmp(a->state, "exited") == 0)
-                        f.state = PW_PROCESS_STATE_EXITED;
+                        f.state = PW_STATE_FILTER_EXITED;
                 else if (strcmp(a->state, "all") != 0)
                         return varlink_server_reply_invalid(c, call, "state");
         }

@@ -132,7 +132,7 @@ int pw_process_filter_add_selectors(PwProcessFilter *f, int64_t uid, const char 
 
 bool pw_process_filter_selects_processes(const PwProcessFilter *f) {
         return f->n_pids > 0 || f->n_uids > 0 || f->n_comms > 0 || f->n_units > 0 || f->n_user_units > 0 ||
-               f->state != PW_PROCESS_STATE_ANY;
+               f->state != PW_STATE_FILTER_ALL;
 }
 
 bool pw_process_filter_match_kind(const PwProcessFilter *f, PwEventKind kind, bool thread) {
@@ -176,9 +176,7 @@ bool pw_process_filter_match(const PwProcessFilter *f, const PwProcess *p, PwSub
                              void *userdata) {
         if (!p)
                 return !pw_process_filter_selects_processes(f);
-        if (f->state == PW_PROCESS_STATE_ALIVE && !pw_process_alive(p))
-                return false;
-        if (f->state == PW_PROCESS_STATE_EXITED && pw_process_alive(p))
+        if (!pw_state_filter_match(f->state, p))
                 return false;
         return uid_any(f, p->uid, p->euid) && glob_any(f->comms, f->n_comms, p->comm) &&
                glob_any(f->units, f->n_units, p->unit ? p->unit->data : NULL) &&

@@ -12,7 +12,7 @@
  * - comms, units, user_units: a glob (fnmatch(3), no flags) matches its comm / its system unit / its
  *   user unit as the tree has them (pw_cgroup_to_units()); a process without a unit matches no unit
  *   glob. A name without glob characters matches exactly that name;
- * - state: alive or exited (List only; PW_PROCESS_STATE_ANY by default).
+ * - state: alive or exited (List only; PW_STATE_FILTER_ALL by default).
  *
  * What counts as news about a process (a process's exit is when its last task ends, for the journal)
  * is the caller's to decide before asking. */
@@ -35,17 +35,10 @@
 /* How far up the tree a subtree check walks (deeper trees are cut there), for every caller. */
 #define PW_SUBTREE_DEPTH_MAX 4096U
 
-typedef enum PwProcessState {
-        PW_PROCESS_STATE_ANY,
-        PW_PROCESS_STATE_ALIVE,
-        PW_PROCESS_STATE_EXITED,
-        _PW_PROCESS_STATE_MAX,
-} PwProcessState;
-
 typedef struct PwProcessFilter {
         unsigned kinds;         /* PW_EVENT_KIND_BIT()s; 0: every kind */
         bool threads;           /* thread events too */
-        PwProcessState state;
+        PwStateFilter state;    /* procwatch/protocol.h */
         pid_t pids[PW_PROCESS_FILTER_VALUES_MAX];
         size_t n_pids;
         uint32_t uids[PW_PROCESS_FILTER_VALUES_MAX];

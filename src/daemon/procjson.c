@@ -21,11 +21,7 @@ static const char *const uncertain_names[] = {
 };
 
 const char *procjson_state(const PwProcess *p) {
-        if (p->exited)
-                return "exited";
-        if (p->displaced)
-                return "displaced";
-        return "alive";
+        return pw_process_state_to_string(pw_process_state(p));
 }
 
 /* Collects failures of json_object_set_new() (which steals the value, NULL included, and fails on
@@ -151,19 +147,20 @@ static bool ctx_sees(const ProcJsonContext *ctx, const PwProcess *q) {
  * every process). */
 static int write_children(JsonWriter *w, const PwProcess *p, const ProcJsonContext *ctx, bool hidden) {
         bool alive_only = ctx->children_alive_only;
-        const PwProcess *small[16], **v = small;
-        _cleanup_(freep) const PwProcess **heap = NULL;
-        size_t n = 0;
+        PwProcess *small[16], **v = small;
+        _cleanup_(freep) PwProcess **heap = NULL;
+        size_t n = 0, all;
 
         /* Most processes have a handful of children: no allocation for those. */
-        if (p->n_children > ELEMENTSOF(small)) {
-                v = heap = calloc(p->n_children, sizeof(*v));
+        if (proctree_n_children(p) > ELEMENTSOF(small)) {
+                v = heap = calloc(proctree_n_children(p), sizeof(*v));
                 if (!v)
                         return -ENOMEM;
         }
-        for (const PwProcess *c = p->first_child; c && n < p->n_children; c = c->next_sibling)
-                if ((!alive_only || pw_process_alive(c)) && (!hidden || ctx_sees(ctx, c)))
-                        v[n++] = c;
+        all = proctree_collect_children(p, v, MAX(proctree_n_children(p), ELEMENTSOF(small)));
+        for (size_t i = 0; i < all; i++)
+                if ((!alive_only || pw_process_alive(v[i])) && (!hidden || ctx_sees(ctx, v[i])))
+                        v[n++] = v[i];
         if (n > 1)
                 qsort(v, n, sizeof(*v), cmp_child);
         json_writer_array_begin(w);
@@ -183,6 +180,7 @@ static void write_uncertain(JsonWriter *w, unsigned uncertain) {
 
 int procjson_write_process(JsonWriter *w, const PwProcess *p, const ProcJsonContext *ctx) {
         char parent_id[sizeof(p->id)];
+        const PwProcess *parent;
         PwAccess access = { .visible = true, .ptrace_read = true, .argv = PW_ARGV_FULL };
         _cleanup_(freep) char *argv_copy = NULL;
         const char *argv = NULL;
@@ -202,7 +200,8 @@ int procjson_write_process(JsonWriter *w, const PwProcess *p, const ProcJsonCont
         r = pw_access_argv(ctx->policy, access.argv, p, &argv, &argv_len, &argv_copy);
         if (r < 0)
                 return r;
-        parent_shown = !hidden || (p->parent && p->parent->pid == p->ppid && ctx_sees(ctx, p->parent));
+        parent = proctree_parent(p);
+        parent_shown = !hidden || (parent && parent->pid == p->ppid && ctx_sees(ctx, parent));
 
         json_writer_object_begin(w);
         json_writer_key(w, "id");
@@ -363,6 +362,8 @@ int procjson_stats(const PwDaemonStats *s, json_t **ret) {
         json_t *events = json_object(), *malformed = json_object();
         const CnProcStats *c = s->cnproc;
         const ProcTree *t = s->tree;
+        ProcTreeStats ts = {};
+        ProcTreeLimits lim = {};
 
         if (!b.obj || !events || !malformed) {
                 json_decref(b.obj);
@@ -396,31 +397,34 @@ int procjson_stats(const PwDaemonStats *s, json_t **ret) {
         put_u64(&b, "enrich_failed", s->enrich_failed);
         put_u64(&b, "rcvbuf", s->rcvbuf);
 
-        put_u64(&b, "processes_live", t ? t->n_live : 0);
-        put_u64(&b, "processes_exited", t ? t->n_retained : 0);
-        put_u64(&b, "processes_displaced", t ? t->displaced.count : 0);
-        put_u64(&b, "processes_created", t ? t->stats.processes_created : 0);
-        put_u64(&b, "processes_ended", t ? t->stats.processes_exited : 0);
-        put_u64(&b, "placeholders", t ? t->stats.placeholders : 0);
-        put_u64(&b, "pid_reuse_displaced", t ? t->stats.displaced : 0);
-        put_u64(&b, "duplicate_forks", t ? t->stats.duplicate_forks : 0);
-        put_u64(&b, "duplicate_exits", t ? t->stats.duplicate_exits : 0);
-        put_u64(&b, "evicted", t ? t->stats.evicted : 0);
-        put_u64(&b, "evicted_for_bytes", t ? t->stats.evicted_for_bytes : 0);
-        put_u64(&b, "evicted_for_others", t ? t->stats.evicted_for_others : 0);
-        put_u64(&b, "argv_truncated_budget", t ? t->stats.argv_truncated_budget : 0);
-        put_u64(&b, "strings_dropped_budget", t ? t->stats.strings_dropped_budget : 0);
-        put_u64(&b, "reconciled_ended", t ? t->stats.reconciled_ended : 0);
-        put_u64(&b, "reconciled_added", t ? t->stats.reconciled_added : 0);
-        put_u64(&b, "string_bytes", t ? t->bytes : 0);
-        put_u64(&b, "string_budget", t ? t->limits.string_budget : 0);
-        put_u64(&b, "retain_count", t ? t->limits.retain_count : 0);
-        put_u64(&b, "retain_age_usec", t ? t->limits.retain_age_ns / 1000U : 0);
+        if (t) {
+                proctree_get_stats(t, &ts);
+                lim = *proctree_get_limits(t);
+        }
+        put_u64(&b, "processes_live", ts.live);
+        put_u64(&b, "processes_exited", ts.retained);
+        put_u64(&b, "processes_displaced", ts.displaced_now);
+        put_u64(&b, "processes_created", ts.processes_created);
+        put_u64(&b, "processes_ended", ts.processes_exited);
+        put_u64(&b, "placeholders", ts.placeholders);
+        put_u64(&b, "pid_reuse_displaced", ts.displaced);
+        put_u64(&b, "duplicate_forks", ts.duplicate_forks);
+        put_u64(&b, "duplicate_exits", ts.duplicate_exits);
+        put_u64(&b, "evicted", ts.evicted);
+        put_u64(&b, "evicted_for_bytes", ts.evicted_for_bytes);
+        put_u64(&b, "evicted_for_others", ts.evicted_for_others);
+        put_u64(&b, "argv_truncated_budget", ts.argv_truncated_budget);
+        put_u64(&b, "strings_dropped_budget", ts.strings_dropped_budget);
+        put_u64(&b, "reconciled_ended", ts.reconciled_ended);
+        put_u64(&b, "reconciled_added", ts.reconciled_added);
+        put_u64(&b, "string_bytes", ts.string_bytes);
+        put_u64(&b, "string_budget", lim.string_budget);
+        put_u64(&b, "retain_count", lim.retain_count);
+        put_u64(&b, "retain_age_usec", lim.retain_age_ns / 1000U);
         /* What one uid other than root may hold, and the uids whose budget bit, most bitten first. */
-        put_u64(&b, "uid_share_percent",
-                t ? (t->limits.uid_share_percent ?: PROCTREE_UID_SHARE_PERCENT_DEFAULT) : 0);
-        put_u64(&b, "uid_string_share", t ? MIN(proctree_uid_share_bytes(t, 1), t->limits.string_budget) : 0);
-        put_u64(&b, "uid_retain_share", t ? MIN(proctree_uid_share_count(t, 1), t->limits.retain_count) : 0);
+        put_u64(&b, "uid_share_percent", t ? (lim.uid_share_percent ?: PROCTREE_UID_SHARE_PERCENT_DEFAULT) : 0);
+        put_u64(&b, "uid_string_share", t ? MIN(proctree_uid_share_bytes(t, 1), lim.string_budget) : 0);
+        put_u64(&b, "uid_retain_share", t ? MIN(proctree_uid_share_count(t, 1), lim.retain_count) : 0);
         put_budget_uids(&b, t);
 
         put_u64(&b, "clients", s->clients);

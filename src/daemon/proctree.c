@@ -16,6 +16,31 @@ struct PwTask {
         PwTask *prev, *next;
 };
 
+struct ProcTree {
+        PidMap live;                  /* tgid -> the live PwProcess */
+        PidMap tasks;                 /* tid -> PwTask of a live process */
+        PidMap retained;              /* pid -> newest exited record with that pid */
+        PidMap displaced;             /* pid -> record whose pid was reused before its EXIT came */
+        PwProcess *ret_head, *ret_tail; /* exited records, oldest first */
+        unsigned n_live, n_retained;
+        size_t bytes;                 /* PwStr bytes alive, against limits.string_budget */
+        ProcTreeLimits limits;
+        PidMap uids;                  /* uid + 1 -> PwUidBudget (PW_UID_INVALID in uid_invalid) */
+        PwUidBudget *uid_invalid;
+        ProcTreeStats stats;
+        uint64_t boot_minus_mono_ns;  /* proctree_set_clock_offset() */
+
+        /* The record of the event last applied: no eviction takes it (see proctree_apply()). */
+        const PwProcess *pinned;
+
+        /* The work orders of the event being applied (PwApplyResult), or of a reconciliation, which
+         * settles its own. */
+        pid_t *reparent;
+        size_t n_reparent, alloc_reparent;
+        pid_t *enrich;
+        size_t n_enrich, alloc_enrich;
+};
+
 static const char *const source_names[_PW_SOURCE_MAX] = {
         [PW_SOURCE_EVENT] = "event",
         [PW_SOURCE_SCAN] = "scan",
@@ -29,6 +54,14 @@ const char *pw_source_to_string(PwSource s) {
 
 /* --- uids ----------------------------------------------------------------------------------------- */
 
+/* A uid's accounting and, private to the tree, the list of the exited records charged to it. */
+typedef struct UidEntry {
+        PwUidBudget budget;           /* first: a PwUidBudget * of an entry is the entry */
+        PwProcess *ret_head, *ret_tail; /* oldest first */
+} UidEntry;
+
+#define UID_LIST(u) ((UidEntry *) (void *) (u))
+
 /* Entries are freed only by uid_gc(), never while a caller may hold one. */
 static PwUidBudget *uid_find(const ProcTree *t, uint32_t uid) {
         return uid == PW_UID_INVALID ? t->uid_invalid : pidmap_get(&t->uids, (int32_t) (uid + 1U));
@@ -39,7 +72,7 @@ static PwUidBudget *uid_get(ProcTree *t, uint32_t uid) {
 
         if (u)
                 return u;
-        u = calloc(1, sizeof(*u));
+        u = calloc(1, sizeof(UidEntry));
         if (!u)
                 return NULL;
         u->uid = uid;
@@ -222,28 +255,28 @@ static void str_set(ProcTree *t, PwStr **field, PwStr *s) {
 /* --- lists ---------------------------------------------------------------------------------------- */
 
 static void child_attach(PwProcess *parent, PwProcess *c) {
-        c->parent = parent;
-        c->prev_sibling = NULL;
-        c->next_sibling = parent->first_child;
-        if (parent->first_child)
-                parent->first_child->prev_sibling = c;
-        parent->first_child = c;
-        parent->n_children++;
+        c->links.parent = parent;
+        c->links.prev_sibling = NULL;
+        c->links.next_sibling = parent->links.first_child;
+        if (parent->links.first_child)
+                parent->links.first_child->links.prev_sibling = c;
+        parent->links.first_child = c;
+        parent->links.n_children++;
 }
 
 static void child_detach(PwProcess *c) {
-        PwProcess *parent = c->parent;
+        PwProcess *parent = c->links.parent;
 
         if (!parent)
                 return;
-        if (c->prev_sibling)
-                c->prev_sibling->next_sibling = c->next_sibling;
+        if (c->links.prev_sibling)
+                c->links.prev_sibling->links.next_sibling = c->links.next_sibling;
         else
-                parent->first_child = c->next_sibling;
-        if (c->next_sibling)
-                c->next_sibling->prev_sibling = c->prev_sibling;
-        c->parent = c->prev_sibling = c->next_sibling = NULL;
-        parent->n_children--;
+                parent->links.first_child = c->links.next_sibling;
+        if (c->links.next_sibling)
+                c->links.next_sibling->links.prev_sibling = c->links.prev_sibling;
+        c->links.parent = c->links.prev_sibling = c->links.next_sibling = NULL;
+        parent->links.n_children--;
 }
 
 static int queue_push(pid_t **q, size_t *n, size_t *alloc, pid_t pid) {
@@ -263,23 +296,6 @@ static int queue_push(pid_t **q, size_t *n, size_t *alloc, pid_t pid) {
         return 0;
 }
 
-static size_t queue_take(pid_t **q, size_t *n, size_t *alloc, pid_t **ret) {
-        size_t k = *n;
-
-        *ret = *q;
-        *q = NULL;
-        *n = *alloc = 0;
-        return k;
-}
-
-size_t proctree_take_reparent(ProcTree *t, pid_t **ret) {
-        return queue_take(&t->reparent, &t->n_reparent, &t->alloc_reparent, ret);
-}
-
-size_t proctree_take_enrich(ProcTree *t, pid_t **ret) {
-        return queue_take(&t->enrich, &t->n_enrich, &t->alloc_enrich, ret);
-}
-
 /* --- tasks ---------------------------------------------------------------------------------------- */
 
 static void task_unlink(ProcTree *t, PwTask *k) {
@@ -288,7 +304,7 @@ static void task_unlink(ProcTree *t, PwTask *k) {
         if (k->prev)
                 k->prev->next = k->next;
         else
-                p->tasks = k->next;
+                p->links.tasks = k->next;
         if (k->next)
                 k->next->prev = k->prev;
         p->n_tasks--;
@@ -317,10 +333,10 @@ static int task_add(ProcTree *t, PwProcess *p, pid_t tid) {
                 free(k);
                 return r;
         }
-        k->next = p->tasks;
-        if (p->tasks)
-                p->tasks->prev = k;
-        p->tasks = k;
+        k->next = p->links.tasks;
+        if (p->links.tasks)
+                p->links.tasks->prev = k;
+        p->links.tasks = k;
         p->n_tasks++;
         return 0;
 }
@@ -335,8 +351,8 @@ static bool task_remove(ProcTree *t, PwProcess *p, pid_t tid) {
 }
 
 static void tasks_clear(ProcTree *t, PwProcess *p) {
-        while (p->tasks)
-                task_unlink(t, p->tasks);
+        while (p->links.tasks)
+                task_unlink(t, p->links.tasks);
 }
 
 /* --- records ---------------------------------------------------------------------------------------- */
@@ -425,81 +441,81 @@ static void retained_link(ProcTree *t, PwProcess *p) {
         PwUidBudget *u;
 
         /* Records end roughly in order; the chain is newest first by end. */
-        p->older_same_pid = newest;
-        p->newer_same_pid = NULL;
+        p->links.older_same_pid = newest;
+        p->links.newer_same_pid = NULL;
         if (newest)
-                newest->newer_same_pid = p;
+                newest->links.newer_same_pid = p;
         (void) pidmap_put(&t->retained, p->pid, p);
 
-        p->ret_prev = t->ret_tail;
-        p->ret_next = NULL;
+        p->links.ret_prev = t->ret_tail;
+        p->links.ret_next = NULL;
         if (t->ret_tail)
-                t->ret_tail->ret_next = p;
+                t->ret_tail->links.ret_next = p;
         else
                 t->ret_head = p;
         t->ret_tail = p;
         t->n_retained++;
 
         /* Charged to its real uid now; entries are never freed while records are charged. */
-        p->ret_uid = p->uncertain & PW_UNCERTAIN_IDS ? PW_UID_INVALID : p->uid;
-        u = uid_get(t, p->ret_uid);
+        p->links.ret_uid = p->uncertain & PW_UNCERTAIN_IDS ? PW_UID_INVALID : p->uid;
+        u = uid_get(t, p->links.ret_uid);
         if (!u)
                 return;
-        p->uid_ret_prev = u->ret_tail;
-        p->uid_ret_next = NULL;
-        if (u->ret_tail)
-                u->ret_tail->uid_ret_next = p;
+        p->links.uid_ret_prev = UID_LIST(u)->ret_tail;
+        p->links.uid_ret_next = NULL;
+        if (UID_LIST(u)->ret_tail)
+                UID_LIST(u)->ret_tail->links.uid_ret_next = p;
         else
-                u->ret_head = p;
-        u->ret_tail = p;
+                UID_LIST(u)->ret_head = p;
+        UID_LIST(u)->ret_tail = p;
         u->n_retained++;
 }
 
 static void retained_unlink(ProcTree *t, PwProcess *p) {
         PwUidBudget *u;
 
-        if (p->ret_prev)
-                p->ret_prev->ret_next = p->ret_next;
+        if (p->links.ret_prev)
+                p->links.ret_prev->links.ret_next = p->links.ret_next;
         else
-                t->ret_head = p->ret_next;
-        if (p->ret_next)
-                p->ret_next->ret_prev = p->ret_prev;
+                t->ret_head = p->links.ret_next;
+        if (p->links.ret_next)
+                p->links.ret_next->links.ret_prev = p->links.ret_prev;
         else
-                t->ret_tail = p->ret_prev;
-        p->ret_prev = p->ret_next = NULL;
+                t->ret_tail = p->links.ret_prev;
+        p->links.ret_prev = p->links.ret_next = NULL;
 
-        if (p->newer_same_pid)
-                p->newer_same_pid->older_same_pid = p->older_same_pid;
-        else if (p->older_same_pid)
-                (void) pidmap_put(&t->retained, p->pid, p->older_same_pid);
+        if (p->links.newer_same_pid)
+                p->links.newer_same_pid->links.older_same_pid = p->links.older_same_pid;
+        else if (p->links.older_same_pid)
+                (void) pidmap_put(&t->retained, p->pid, p->links.older_same_pid);
         else
                 (void) pidmap_remove(&t->retained, p->pid);
-        if (p->older_same_pid)
-                p->older_same_pid->newer_same_pid = p->newer_same_pid;
-        p->older_same_pid = p->newer_same_pid = NULL;
+        if (p->links.older_same_pid)
+                p->links.older_same_pid->links.newer_same_pid = p->links.newer_same_pid;
+        p->links.older_same_pid = p->links.newer_same_pid = NULL;
         t->n_retained--;
 
-        u = uid_find(t, p->ret_uid);
-        if (u && (u->ret_head == p || p->uid_ret_prev)) {
-                if (p->uid_ret_prev)
-                        p->uid_ret_prev->uid_ret_next = p->uid_ret_next;
+        u = uid_find(t, p->links.ret_uid);
+        if (u && (UID_LIST(u)->ret_head == p || p->links.uid_ret_prev)) {
+                if (p->links.uid_ret_prev)
+                        p->links.uid_ret_prev->links.uid_ret_next = p->links.uid_ret_next;
                 else
-                        u->ret_head = p->uid_ret_next;
-                if (p->uid_ret_next)
-                        p->uid_ret_next->uid_ret_prev = p->uid_ret_prev;
+                        UID_LIST(u)->ret_head = p->links.uid_ret_next;
+                if (p->links.uid_ret_next)
+                        p->links.uid_ret_next->links.uid_ret_prev = p->links.uid_ret_prev;
                 else
-                        u->ret_tail = p->uid_ret_prev;
+                        UID_LIST(u)->ret_tail = p->links.uid_ret_prev;
                 u->n_retained--;
         }
-        p->uid_ret_prev = p->uid_ret_next = NULL;
+        p->links.uid_ret_prev = p->links.uid_ret_next = NULL;
 }
 
 static void evict(ProcTree *t, PwProcess *p) {
         retained_unlink(t, p);
         child_detach(p);
         /* Its children (exited or alive) keep ppid and parent_start_ns, lose the pointer. */
-        while (p->first_child)
-                child_detach(p->first_child);
+        while (p->links.first_child)
+                child_detach(p->links.first_child);
         t->stats.evicted++;
         process_free(t, p);
 }
@@ -509,13 +525,20 @@ typedef enum EvictReason {
         EVICT_BYTES,
 } EvictReason;
 
-/* Evicts the oldest record of u (other than keep) over a limit, for the uid `for_uid`, and counts it
- * against u. Returns false when u has no such record. */
-static bool evict_oldest_of(ProcTree *t, PwUidBudget *u, const PwProcess *keep, uint32_t for_uid, EvictReason why) {
-        PwProcess *p = u->ret_head;
+/* The oldest record of u that may go: neither keep nor the pinned record. */
+static PwProcess *first_evictable(const ProcTree *t, PwUidBudget *u, const PwProcess *keep) {
+        PwProcess *p = UID_LIST(u)->ret_head;
 
-        if (p && p == keep)
-                p = p->uid_ret_next;
+        while (p && (p == keep || p == t->pinned))
+                p = p->links.uid_ret_next;
+        return p;
+}
+
+/* Evicts the oldest record of u (other than keep and the pinned one) over a limit, for the uid
+ * `for_uid`, and counts it against u. Returns false when u has no such record. */
+static bool evict_oldest_of(ProcTree *t, PwUidBudget *u, const PwProcess *keep, uint32_t for_uid, EvictReason why) {
+        PwProcess *p = first_evictable(t, u, keep);
+
         if (!p)
                 return false;
         evict(t, p);
@@ -534,8 +557,8 @@ static bool evict_oldest_of(ProcTree *t, PwUidBudget *u, const PwProcess *keep, 
 /* Under the total limit, whose record goes so that uid self, holding `need` once served, gets room:
  * the uid holding the most among those holding more than `need`, else self (NULL: nobody needs room,
  * the uid holding the most). Weights
- * are bytes (EVICT_BYTES) or retained records (EVICT_COUNT); only uids with records (other than keep)
- * to give qualify. NULL: nobody may give one up. */
+ * are bytes (EVICT_BYTES) or retained records (EVICT_COUNT); only uids with records (other than keep and
+ * the pinned one) to give qualify. NULL: nobody may give one up. */
 static PwUidBudget *pick_victim(ProcTree *t, PwUidBudget *self, uint64_t need, const PwProcess *keep, EvictReason why) {
         PwUidBudget *u, *best = NULL;
         uint64_t best_w = 0;
@@ -551,7 +574,7 @@ static PwUidBudget *pick_victim(ProcTree *t, PwUidBudget *self, uint64_t need, c
                         if (!u)
                                 break;
                 }
-                if (u == self || u->n_retained == 0 || (u->n_retained == 1 && u->ret_head == keep))
+                if (u == self || !first_evictable(t, u, keep))
                         continue;
                 w = why == EVICT_BYTES ? u->bytes : u->n_retained;
                 if (w > need && (!best || w > best_w)) {
@@ -561,7 +584,7 @@ static PwUidBudget *pick_victim(ProcTree *t, PwUidBudget *self, uint64_t need, c
         }
         if (best)
                 return best;
-        if (self && self->n_retained > 0 && !(self->n_retained == 1 && self->ret_head == keep))
+        if (self && first_evictable(t, self, keep))
                 return self;
         return NULL;
 }
@@ -610,7 +633,7 @@ static void process_end(ProcTree *t, PwProcess *p, uint64_t exit_ns, uint32_t co
         tasks_clear(t, p);
         set_tracer(t, p, 0);
         clear_tracees(t, p);
-        for (PwProcess *c = p->first_child; c; c = c->next_sibling)
+        for (PwProcess *c = p->links.first_child; c; c = c->links.next_sibling)
                 if (pw_process_alive(c))
                         (void) queue_push(&t->reparent, &t->n_reparent, &t->alloc_reparent, c->pid);
         t->stats.processes_exited++;
@@ -618,9 +641,10 @@ static void process_end(ProcTree *t, PwProcess *p, uint64_t exit_ns, uint32_t co
         /* The count bounds hold at every moment, not only when the caller expires by age; the record
          * just ended survives until the next one (the caller may still forward it). First its uid's
          * share, from its own records; then the total, from whoever holds more. */
-        u = uid_find(t, p->ret_uid);
+        u = uid_find(t, p->links.ret_uid);
         if (!u) {
-                while (t->n_retained > t->limits.retain_count && t->ret_head && t->ret_head != p)
+                while (t->n_retained > t->limits.retain_count && t->ret_head && t->ret_head != p &&
+                       t->ret_head != t->pinned)
                         evict(t, t->ret_head);
                 return;
         }
@@ -718,7 +742,7 @@ static int apply_fork(ProcTree *t, const PwEvent *ev, PwApplyResult *res) {
         if (!p)
                 return -ENOMEM;
         set_parent(t, p, ev->fork.parent_tgid);
-        parent = p->parent;
+        parent = p->links.parent;
         if (parent) {
                 /* fork() copies the image, the ids and the session. */
                 memcpy(p->comm, parent->comm, sizeof(p->comm));
@@ -758,10 +782,10 @@ static int apply_exec(ProcTree *t, const PwEvent *ev, PwApplyResult *res) {
         p->creds_read = false;
         /* Every other thread is gone; the exec'ing thread now holds the tgid. */
         keep = pidmap_get(&t->tasks, ev->exec.tgid);
-        while (p->tasks) {
-                if (p->tasks == keep && !p->tasks->next)
+        while (p->links.tasks) {
+                if (p->links.tasks == keep && !p->links.tasks->next)
                         break;
-                task_unlink(t, p->tasks == keep ? p->tasks->next : p->tasks);
+                task_unlink(t, p->links.tasks == keep ? p->links.tasks->next : p->links.tasks);
         }
         r = task_add(t, p, ev->exec.tgid);
         if (r < 0)
@@ -841,12 +865,29 @@ static int apply_exit(ProcTree *t, const PwEvent *ev, PwApplyResult *res) {
         return 0;
 }
 
+static int apply_one(ProcTree *t, const PwEvent *ev, PwApplyResult *res);
+
 int proctree_apply(ProcTree *t, const PwEvent *ev, PwApplyResult *ret) {
         PwApplyResult ignored, *res = ret ?: &ignored;
+        int r;
+
+        /* The previous event's record and orders are done with. */
+        t->pinned = NULL;
+        t->n_enrich = t->n_reparent = 0;
+        *res = (PwApplyResult){};
+        r = apply_one(t, ev, res);
+        t->pinned = res->process;
+        res->enrich = t->enrich;
+        res->n_enrich = t->n_enrich;
+        res->reparent = t->reparent;
+        res->n_reparent = t->n_reparent;
+        return r;
+}
+
+static int apply_one(ProcTree *t, const PwEvent *ev, PwApplyResult *res) {
         PwProcess *p;
         pid_t tgid = pw_event_tgid(ev);
 
-        *res = (PwApplyResult){};
         switch (ev->kind) {
         case PW_EVENT_FORK:
                 return apply_fork(t, ev, res);
@@ -1048,7 +1089,7 @@ bool proctree_read_matches(const ProcTree *t, pid_t pid, uint64_t start_boot_ns,
         return pw_start_matches(p->start_boot_ns, start_boot_ns, hz);
 }
 
-int proctree_add_from_proc(ProcTree *t, const PwProcInfo *info, PwSource source, uint64_t hz) {
+static int add_from_proc(ProcTree *t, const PwProcInfo *info, PwSource source, uint64_t hz) {
         pid_t pid = info->stat.pid;
         PwProcess *p = pidmap_get(&t->live, pid);
         int r;
@@ -1072,11 +1113,21 @@ int proctree_add_from_proc(ProcTree *t, const PwProcInfo *info, PwSource source,
                 if (source == PW_SOURCE_RECONCILED)
                         t->stats.reconciled_added++;
         }
-        if (p->ppid != info->stat.ppid || !p->parent)
+        if (p->ppid != info->stat.ppid || !p->links.parent)
                 set_parent(t, p, info->stat.ppid);
         set_image(t, p, info);
         r = set_tasks(t, p, info);
         return r;
+}
+
+int proctree_add_from_proc(ProcTree *t, const PwProcInfo *info, PwSource source, uint64_t hz) {
+        /* A read of its own, not the enrichment of an event: the event's record is done with. */
+        t->pinned = NULL;
+        return add_from_proc(t, info, source, hz);
+}
+
+void proctree_release(ProcTree *t) {
+        t->pinned = NULL;
 }
 
 int proctree_enrich(ProcTree *t, const PwProcInfo *info, uint64_t hz) {
@@ -1087,7 +1138,7 @@ int proctree_enrich(ProcTree *t, const PwProcInfo *info, uint64_t hz) {
         if (!p || !proctree_read_matches(t, info->stat.pid, info->start_boot_ns, hz))
                 return -ESRCH;
         if (p->source == PW_SOURCE_PLACEHOLDER)
-                return proctree_add_from_proc(t, info, PW_SOURCE_RECONCILED, hz);
+                return add_from_proc(t, info, PW_SOURCE_RECONCILED, hz);
         set_image(t, p, info);
         return 0;
 }
@@ -1121,7 +1172,7 @@ void proctree_set_parent(ProcTree *t, pid_t pid, pid_t new_ppid) {
                 new_ppid = 1;
                 p->uncertain |= PW_UNCERTAIN_PARENT;
         }
-        if (new_ppid == p->ppid && p->parent && pw_process_alive(p->parent))
+        if (new_ppid == p->ppid && p->links.parent && pw_process_alive(p->links.parent))
                 return;
         if (p->original_ppid == 0) {
                 p->original_ppid = p->ppid;
@@ -1145,6 +1196,7 @@ int proctree_reconcile(ProcTree *t, const PwProcInfo *snapshot, size_t n, uint64
         int32_t key;
         int r = 0;
 
+        t->pinned = NULL;
         for (i = 0; i < n; i++) {
                 r = pidmap_put(&snap, snapshot[i].stat.pid, (void *) &snapshot[i]);
                 if (r < 0)
@@ -1187,7 +1239,7 @@ int proctree_reconcile(ProcTree *t, const PwProcInfo *snapshot, size_t n, uint64
                         if (old && pw_start_matches(old->start_boot_ns, snapshot[i].start_boot_ns, hz))
                                 continue;
                 }
-                r = proctree_add_from_proc(t, &snapshot[i], source, hz);
+                r = add_from_proc(t, &snapshot[i], source, hz);
                 if (r < 0)
                         goto finish;
                 n_added++;
@@ -1200,11 +1252,18 @@ int proctree_reconcile(ProcTree *t, const PwProcInfo *snapshot, size_t n, uint64
         /* Parents may have been added after their children. */
         for (i = 0; i < n; i++) {
                 p = pidmap_get(&t->live, snapshot[i].stat.pid);
-                if (p && !p->parent && p->ppid > 0)
+                if (p && !p->links.parent && p->ppid > 0)
                         set_parent(t, p, p->ppid);
+        }
+        /* The orphans of what ended unseen: the snapshot says where the kernel moved them. */
+        for (i = 0; i < t->n_reparent; i++) {
+                const PwProcInfo *info = pidmap_get(&snap, t->reparent[i]);
+
+                proctree_set_parent(t, t->reparent[i], info ? info->stat.ppid : 0);
         }
         r = 0;
 finish:
+        t->n_reparent = t->n_enrich = 0;
         if (ended)
                 *ended = (unsigned) n_gone;
         if (added)
@@ -1215,6 +1274,7 @@ finish:
 }
 
 void proctree_expire(ProcTree *t, uint64_t now_ns) {
+        t->pinned = NULL;
         /* Age first, oldest first, whoever owns them. */
         while (t->ret_head) {
                 PwProcess *p = t->ret_head;
@@ -1245,6 +1305,7 @@ void proctree_expire(ProcTree *t, uint64_t now_ns) {
 unsigned proctree_drop_retained(ProcTree *t) {
         unsigned n = 0;
 
+        t->pinned = NULL;
         for (; t->ret_head; n++)
                 evict(t, t->ret_head);
         uid_gc(t);
@@ -1254,12 +1315,12 @@ unsigned proctree_drop_retained(ProcTree *t) {
 /* --- lookups and lifecycle ------------------------------------------------------------------------ */
 
 bool proctree_in_subtree(const PwProcess *p, pid_t root, unsigned max_depth) {
-        for (unsigned depth = 0; p && depth < max_depth; p = p->parent, depth++) {
+        for (unsigned depth = 0; p && depth < max_depth; p = p->links.parent, depth++) {
                 if (p->pid == root)
                         return true;
-                if (!p->parent && p->ppid == root)
+                if (!p->links.parent && p->ppid == root)
                         return true;
-                if (p->parent == p)
+                if (p->links.parent == p)
                         break;
         }
         return false;
@@ -1274,24 +1335,166 @@ PwProcess *proctree_get(const ProcTree *t, pid_t pid) {
         return p ?: pidmap_get(&t->retained, pid);
 }
 
+PwProcess *proctree_get_by_identity(const ProcTree *t, pid_t pid, uint64_t start_ns) {
+        PwProcess *p = pidmap_get(&t->live, pid);
+
+        if (p && p->start_ns == start_ns)
+                return p;
+        p = pidmap_get(&t->displaced, pid);
+        if (p && p->start_ns == start_ns)
+                return p;
+        for (p = pidmap_get(&t->retained, pid); p; p = p->links.older_same_pid)
+                if (p->start_ns == start_ns)
+                        return p;
+        return NULL;
+}
+
 PwProcess *proctree_get_by_id(const ProcTree *t, const char *id) {
         uint64_t start;
-        PwProcess *p;
         int32_t pid;
 
         /* Strict: "4294967297:S", "+1:S" or " 1:S" must not name pid 1. */
         if (parse_process_id(id, &pid, &start) < 0)
                 return NULL;
-        p = pidmap_get(&t->live, pid);
-        if (p && p->start_ns == start)
-                return p;
-        p = pidmap_get(&t->displaced, pid);
-        if (p && p->start_ns == start)
-                return p;
-        for (p = pidmap_get(&t->retained, pid); p; p = p->older_same_pid)
-                if (p->start_ns == start)
-                        return p;
-        return NULL;
+        return proctree_get_by_identity(t, pid, start);
+}
+
+static bool walk_map(const PidMap *m, ProcTreeVisit f, void *userdata) {
+        PwProcess *p;
+        int32_t key;
+
+        for (size_t i = 0; pidmap_next(m, &i, &key, (void **) &p);)
+                if (!f(p, userdata))
+                        return false;
+        return true;
+}
+
+bool proctree_foreach(const ProcTree *t, ProcTreeWalk which, ProcTreeVisit f, void *userdata) {
+        if ((which & PROCTREE_WALK_LIVE) && !walk_map(&t->live, f, userdata))
+                return false;
+        if ((which & PROCTREE_WALK_DISPLACED) && !walk_map(&t->displaced, f, userdata))
+                return false;
+        if (which & PROCTREE_WALK_RETAINED)
+                for (PwProcess *p = t->ret_head, *next; p; p = next) {
+                        next = p->links.ret_next;
+                        if (!f(p, userdata))
+                                return false;
+                }
+        return true;
+}
+
+typedef struct Collect {
+        PwProcess **v;
+        size_t n, max;
+} Collect;
+
+static bool collect_one(PwProcess *p, void *userdata) {
+        Collect *c = userdata;
+
+        if (c->n == c->max)
+                return false;
+        c->v[c->n++] = p;
+        return true;
+}
+
+size_t proctree_collect(const ProcTree *t, ProcTreeWalk which, PwProcess **v, size_t max) {
+        Collect c = { .v = v, .max = max };
+
+        (void) proctree_foreach(t, which, collect_one, &c);
+        return c.n;
+}
+
+size_t proctree_collect_children(const PwProcess *p, PwProcess **v, size_t max) {
+        Collect c = { .v = v, .max = max };
+
+        (void) proctree_foreach_child(p, collect_one, &c);
+        return c.n;
+}
+
+bool proctree_foreach_exited(const ProcTree *t, pid_t pid, ProcTreeVisit f, void *userdata) {
+        for (PwProcess *p = pidmap_get(&t->retained, pid); p; p = p->links.older_same_pid)
+                if (!f(p, userdata))
+                        return false;
+        return true;
+}
+
+bool proctree_foreach_child(const PwProcess *p, ProcTreeVisit f, void *userdata) {
+        for (PwProcess *c = p->links.first_child; c; c = c->links.next_sibling)
+                if (!f(c, userdata))
+                        return false;
+        return true;
+}
+
+unsigned proctree_n_children(const PwProcess *p) {
+        return p->links.n_children;
+}
+
+PwProcess *proctree_parent(const PwProcess *p) {
+        return p->links.parent;
+}
+
+void proctree_get_stats(const ProcTree *t, ProcTreeStats *ret) {
+        *ret = t->stats;
+        ret->live = t->n_live;
+        ret->displaced_now = (unsigned) t->displaced.count;
+        ret->retained = t->n_retained;
+        ret->tasks = t->tasks.count;
+        ret->string_bytes = t->bytes;
+        ret->live_slots = t->live.size;
+}
+
+const ProcTreeLimits *proctree_get_limits(const ProcTree *t) {
+        return &t->limits;
+}
+
+void proctree_set_limits(ProcTree *t, const ProcTreeLimits *limits) {
+        t->limits = *limits;
+}
+
+void proctree_set_clock_offset(ProcTree *t, uint64_t boot_minus_mono_ns) {
+        t->boot_minus_mono_ns = boot_minus_mono_ns;
+}
+
+void proctree_detach_copy(PwProcess *copy, const PwProcess *original, PwProcess *parent_copy) {
+        copy->links = (PwProcessLinks){};
+        if (parent_copy && original->links.parent) {
+                *parent_copy = (PwProcess){ .pid = original->links.parent->pid };
+                memcpy(parent_copy->comm, original->links.parent->comm, sizeof(parent_copy->comm));
+                copy->links.parent = parent_copy;
+        }
+}
+
+static bool verify_uid(PwUidBudget *u, const ProcTree *t) {
+        unsigned n = 0;
+
+        for (const PwProcess *p = UID_LIST(u)->ret_head; p; p = p->links.uid_ret_next, n++) {
+                if (!p->exited || p->links.ret_uid != u->uid || n >= t->n_retained)
+                        return false;
+                if ((p->links.uid_ret_next ? p->links.uid_ret_next->links.uid_ret_prev : UID_LIST(u)->ret_tail) != p)
+                        return false;
+                if (p->links.uid_ret_next && p->exit_ns > p->links.uid_ret_next->exit_ns)
+                        return false;
+        }
+        return u->n_retained == n;
+}
+
+int proctree_verify(const ProcTree *t) {
+        unsigned n = 0;
+        PwUidBudget *u;
+        int32_t key;
+
+        for (const PwProcess *p = t->ret_head; p; p = p->links.ret_next, n++)
+                if (!p->exited || n >= t->n_retained ||
+                    (p->links.ret_next ? p->links.ret_next->links.ret_prev : t->ret_tail) != p)
+                        return -EUCLEAN;
+        if (n != t->n_retained || t->live.count != t->n_live)
+                return -EUCLEAN;
+        for (size_t i = 0; pidmap_next(&t->uids, &i, &key, (void **) &u);)
+                if (!verify_uid(u, t))
+                        return -EUCLEAN;
+        if (t->uid_invalid && !verify_uid(t->uid_invalid, t))
+                return -EUCLEAN;
+        return 0;
 }
 
 int proctree_new(ProcTree **ret, const ProcTreeLimits *limits) {

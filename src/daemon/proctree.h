@@ -19,8 +19,9 @@
  * /proc read completes, or that ends with what the events said.
  *
  * Reparenting. When a process ends, the kernel has already moved its live children to the nearest
- * child subreaper or init; events do not say where. The tree queues them (proctree_take_reparent()),
- * the caller reads their ppid from /proc and calls proctree_set_parent(); init is the fallback.
+ * child subreaper or init; events do not say where. proctree_apply() returns them as work orders
+ * (PwApplyResult.reparent), the caller reads their ppid from /proc and calls proctree_set_parent();
+ * init is the fallback. A reconciliation takes their new parents from its own snapshot.
  *
  * Retention. Exited processes stay queryable, bounded by count, age and a byte budget for strings
  * (argv, exe, cgroup, unit). Live processes are bounded by pid_max; their strings count against the
@@ -53,6 +54,7 @@
 #include "macro.h"
 #include "pidmap.h"
 #include "procfs.h"
+#include "procwatch/protocol.h"
 
 /* Defaults, chosen so that a busy build server's last hour stays queryable in well under 100 MiB:
  * 20,000 exited records of ~400 bytes plus their strings, capped by the byte budget. */
@@ -104,6 +106,25 @@ typedef struct PwStr {
         char data[];
 } PwStr;
 
+/* Where a record sits in the tree: its parent and children, its place among the exited records and
+ * among the records that had its pid, its tasks. Private to proctree.c. */
+typedef struct PwProcessLinks {
+        PwTask *tasks;
+        /* A child's parent pointer is cleared when the parent record is evicted. */
+        PwProcess *parent;
+        PwProcess *first_child, *next_sibling, *prev_sibling;
+        unsigned n_children;
+        /* Exited records in exit order, for retention; the same for its charged uid (ret_uid); and
+         * older records that had the same pid. */
+        PwProcess *ret_prev, *ret_next;
+        PwProcess *uid_ret_prev, *uid_ret_next;
+        uint32_t ret_uid;
+        PwProcess *older_same_pid, *newer_same_pid;
+} PwProcessLinks;
+
+/* A process record. Callers may read every field but links; only proctree.c writes any of them
+ * (resources.c fills in resources, which the record owns). A record stays valid until the tree
+ * changes; the record of the event being applied, longer (see "Pinning" at proctree_apply()). */
 struct PwProcess {
         pid_t pid;
         uint64_t start_ns;            /* CLOCK_MONOTONIC */
@@ -142,8 +163,7 @@ struct PwProcess {
         bool creds_read;
         unsigned n_execs;
 
-        PwTask *tasks;                /* live tasks (threads), leader included while alive */
-        unsigned n_tasks;
+        unsigned n_tasks;             /* live tasks (threads), leader included while alive */
         bool leader_exited;
 
         uint64_t first_seen_ns;       /* placeholders: time of the event that made them */
@@ -162,17 +182,9 @@ struct PwProcess {
 
         PwProcResources *resources;   /* owned; freed with the record */
 
-        /* Tree links; a child's parent pointer is cleared when the parent record is evicted. */
-        PwProcess *parent;
-        PwProcess *first_child, *next_sibling, *prev_sibling;
-        unsigned n_children;
-
-        /* Exited records in exit order, for retention; the same for its charged uid (ret_uid); and
-         * older records that had the same pid. */
-        PwProcess *ret_prev, *ret_next;
-        PwProcess *uid_ret_prev, *uid_ret_next;
-        uint32_t ret_uid;
-        PwProcess *older_same_pid, *newer_same_pid;
+        /* The tree's links: only proctree.c reads or writes them; others use proctree_parent(),
+         * proctree_foreach_child() and the walks below. */
+        PwProcessLinks links;
 };
 
 typedef struct ProcTreeStats {
@@ -189,6 +201,14 @@ typedef struct ProcTreeStats {
         uint64_t strings_dropped_budget; /* exe, cgroup or unit not stored: no room for its uid */
         uint64_t reconciled_ended;
         uint64_t reconciled_added;
+
+        /* What the tree holds now (filled in by proctree_get_stats()). */
+        unsigned live;                /* live processes */
+        unsigned displaced_now;       /* records whose pid was reused, awaiting their EXIT */
+        unsigned retained;            /* exited records */
+        size_t tasks;                 /* live tasks, threads included */
+        size_t string_bytes;          /* string bytes alive, against limits.string_budget */
+        size_t live_slots;            /* slots of the live map (it shrinks after a storm) */
 } ProcTreeStats;
 
 typedef struct ProcTreeLimits {
@@ -203,7 +223,6 @@ typedef struct PwUidBudget {
         uint32_t uid;
         size_t bytes;                 /* string bytes charged */
         unsigned n_retained;          /* exited records charged */
-        PwProcess *ret_head, *ret_tail; /* those records, oldest first */
         uint64_t evicted;             /* records evicted over the count or byte limits */
         uint64_t evicted_for_others;  /* of them, to make room for another uid */
         uint64_t argv_cut;            /* argv stored truncated */
@@ -212,46 +231,45 @@ typedef struct PwUidBudget {
         uint64_t pending_evicted, pending_evicted_for_others, pending_argv_cut, pending_strings_dropped;
 } PwUidBudget;
 
-typedef struct ProcTree {
-        PidMap live;                  /* tgid -> the live PwProcess */
-        PidMap tasks;                 /* tid -> PwTask of a live process */
-        PidMap retained;              /* pid -> newest exited record with that pid */
-        PidMap displaced;             /* pid -> record whose pid was reused before its EXIT came */
-        PwProcess *ret_head, *ret_tail; /* exited records, oldest first */
-        unsigned n_live, n_retained;
-        size_t bytes;                 /* PwStr bytes alive, against limits.string_budget */
-        ProcTreeLimits limits;
-        PidMap uids;                  /* uid + 1 -> PwUidBudget (PW_UID_INVALID in uid_invalid) */
-        PwUidBudget *uid_invalid;
-        ProcTreeStats stats;
-        /* CLOCK_BOOTTIME - CLOCK_MONOTONIC, kept current by the caller: turns an event's timestamp
-         * into the BOOTTIME start that /proc shows. */
-        uint64_t boot_minus_mono_ns;
-
-        /* Live processes whose parent ended: their new parent must be read from /proc. */
-        pid_t *reparent;
-        size_t n_reparent, alloc_reparent;
-
-        /* Set when an exec must be enriched from /proc. */
-        pid_t *enrich;
-        size_t n_enrich, alloc_enrich;
-} ProcTree;
+/* The tree. Opaque: its maps, lists and counters are proctree.c's; the functions below are the way
+ * in. */
+typedef struct ProcTree ProcTree;
 
 int proctree_new(ProcTree **ret, const ProcTreeLimits *limits /* NULL: defaults */);
 ProcTree *proctree_free(ProcTree *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ProcTree *, proctree_free);
 
-/* What applying one event did, for whoever forwards events (the journal, live streams). */
+/* What applying one event did, for whoever forwards events (the journal, live streams), and the
+ * work it leaves: what must be read from /proc before the tree is right again. The pid lists are
+ * the tree's, valid until the next proctree_apply() (proctree_enrich(), proctree_mark_unreadable()
+ * and proctree_set_parent() leave them alone). */
 typedef struct PwApplyResult {
         PwProcess *process;    /* the record the event is about, after applying; NULL for none */
         bool process_started;  /* a FORK made a new process record */
         bool process_ended;    /* the event ended the process (its last task exited) */
         bool thread;           /* the event is about a thread other than the leader */
+        /* Live processes whose image must be read: they exec'ed, or events named them before we knew
+         * them (placeholders). Give the read to proctree_enrich(), or proctree_mark_unreadable(). */
+        const pid_t *enrich;
+        size_t n_enrich;
+        /* Live processes whose parent ended: the kernel moved them to a subreaper or init, and /proc
+         * says which. Give the ppid read to proctree_set_parent(). */
+        const pid_t *reparent;
+        size_t n_reparent;
 } PwApplyResult;
 
-/* Applies one event (not an ack); times stay monotonic. ret may be NULL. The record in ret is valid
- * until the next call that changes the tree. Returns 0, or -ENOMEM (the tree stays consistent). */
+/* Applies one event (not an ack); times stay monotonic. ret may be NULL. Returns 0, or -ENOMEM (the
+ * tree stays consistent).
+ *
+ * Pinning. The record in ret->process is pinned: it stays valid through the calls that carry out
+ * the work orders (proctree_enrich(), proctree_mark_unreadable(), proctree_set_parent()), although
+ * the strings they charge may evict other records for room. That lets the caller read /proc first
+ * and forward the event's record afterwards. The pin ends with proctree_release(), the next
+ * proctree_apply(), and any call that works between events: proctree_add_from_proc(),
+ * proctree_reconcile(), proctree_expire(), proctree_drop_retained(). */
 int proctree_apply(ProcTree *t, const PwEvent *ev, PwApplyResult *ret);
+/* The caller is done with the record of the event last applied: it may be evicted again. */
+void proctree_release(ProcTree *t);
 
 /* Adds or completes a process from a /proc read. An existing live record with the same identity is
  * completed (strings, ids, parent, threads), a placeholder only by a process started no later than
@@ -302,10 +320,6 @@ size_t proctree_take_bitten(ProcTree *t, PwUidBudget *ret, size_t max);
 /* Calls f for every uid accounted (tests check the sums); stops when f returns false. */
 void proctree_foreach_uid(const ProcTree *t, bool (*f)(const PwUidBudget *u, void *userdata), void *userdata);
 
-/* The pid list of processes whose parent must be re-read (ownership to the caller, free()); and
- * the same for processes that exec'ed and need their image read. */
-size_t proctree_take_reparent(ProcTree *t, pid_t **ret);
-size_t proctree_take_enrich(ProcTree *t, pid_t **ret);
 /* Sets the parent of the live process pid (new_ppid 0: not found, use init). */
 void proctree_set_parent(ProcTree *t, pid_t pid, pid_t new_ppid);
 
@@ -313,8 +327,52 @@ void proctree_set_parent(ProcTree *t, pid_t pid, pid_t new_ppid);
 PwProcess *proctree_get_live(const ProcTree *t, pid_t pid);
 /* The live process with that pid, else the newest retained one. */
 PwProcess *proctree_get(const ProcTree *t, pid_t pid);
+/* The record of the process (pid, start_ns), wherever it is filed: live, displaced or retained. */
+PwProcess *proctree_get_by_identity(const ProcTree *t, pid_t pid, uint64_t start_ns);
 /* By id string "PID:START_NS" (parse_process_id()); NULL when malformed or not known. */
 PwProcess *proctree_get_by_id(const ProcTree *t, const char *id);
+
+/* Walks. f returns false to stop the walk; the walk returns false when f stopped it. f must not
+ * change the tree. */
+typedef bool (*ProcTreeVisit)(PwProcess *p, void *userdata);
+typedef enum ProcTreeWalk {
+        PROCTREE_WALK_LIVE = 1 << 0,      /* live records, in no order */
+        PROCTREE_WALK_DISPLACED = 1 << 1, /* records whose pid was reused before their EXIT came */
+        PROCTREE_WALK_RETAINED = 1 << 2,  /* exited records, oldest exit first */
+        PROCTREE_WALK_ALL = PROCTREE_WALK_LIVE | PROCTREE_WALK_DISPLACED | PROCTREE_WALK_RETAINED,
+} ProcTreeWalk;
+/* The records of the kinds in `which`, kind by kind in the order above. */
+bool proctree_foreach(const ProcTree *t, ProcTreeWalk which, ProcTreeVisit f, void *userdata);
+/* Fills v with up to max records of the walk, in its order; returns how many it filled. */
+size_t proctree_collect(const ProcTree *t, ProcTreeWalk which, PwProcess **v, size_t max);
+/* The same for p's children. */
+size_t proctree_collect_children(const PwProcess *p, PwProcess **v, size_t max);
+/* The exited records (incarnations) of pid, most recently ended first: the taskstats join's
+ * candidates. */
+bool proctree_foreach_exited(const ProcTree *t, pid_t pid, ProcTreeVisit f, void *userdata);
+/* The children of p (alive and exited, in no order). */
+bool proctree_foreach_child(const PwProcess *p, ProcTreeVisit f, void *userdata);
+/* How many children p has (alive and exited). */
+unsigned proctree_n_children(const PwProcess *p);
+/* p's parent record, NULL when unknown or evicted (p->ppid may still name it). */
+PwProcess *proctree_parent(const PwProcess *p);
+
+/* The tree's figures: the counters since it was made and what it holds now. */
+void proctree_get_stats(const ProcTree *t, ProcTreeStats *ret);
+const ProcTreeLimits *proctree_get_limits(const ProcTree *t);
+/* New limits apply from the next event or proctree_expire(). */
+void proctree_set_limits(ProcTree *t, const ProcTreeLimits *limits);
+/* CLOCK_BOOTTIME - CLOCK_MONOTONIC, kept current by the caller: turns an event's timestamp into the
+ * BOOTTIME start that /proc shows. */
+void proctree_set_clock_offset(ProcTree *t, uint64_t boot_minus_mono_ns);
+
+/* Checks the tree's own lists and maps against its counts (tests and fuzzers): 0, or -EUCLEAN. */
+int proctree_verify(const ProcTree *t);
+
+/* A copy of a record made outside the tree (a journal snapshot) must not point into it: clears the
+ * copy's links and, when parent_copy is given and the original has a parent, makes parent_copy the
+ * copy's parent, with the original parent's pid and comm. */
+void proctree_detach_copy(PwProcess *copy, const PwProcess *original, PwProcess *parent_copy);
 
 /* Is p the process root or one of its descendants? Walks parent links, at most max_depth of them; at
  * a record whose parent record is gone (evicted), its ppid still counts. */
@@ -323,6 +381,14 @@ bool proctree_in_subtree(const PwProcess *p, pid_t root, unsigned max_depth);
 /* Is p still alive? */
 static inline bool pw_process_alive(const PwProcess *p) {
         return !p->exited && !p->displaced;
+}
+
+static inline PwProcessState pw_process_state(const PwProcess *p) {
+        return p->exited ? PW_PROCESS_EXITED : p->displaced ? PW_PROCESS_DISPLACED : PW_PROCESS_ALIVE;
+}
+
+static inline bool pw_state_filter_match(PwStateFilter f, const PwProcess *p) {
+        return f == PW_STATE_FILTER_ALL || (f == PW_STATE_FILTER_ALIVE) == pw_process_alive(p);
 }
 
 const char *pw_source_to_string(PwSource s);

@@ -81,11 +81,11 @@ static void waiting_unlink(ResMon *r, Waiting *w) {
         r->n_waiting--;
 }
 
+/* The exited record of the process (pid, start_ns). */
 static PwProcess *lookup_exact(const ProcTree *t, pid_t pid, uint64_t start_ns) {
-        for (PwProcess *p = pidmap_get(&t->retained, pid); p; p = p->older_same_pid)
-                if (p->start_ns == start_ns)
-                        return p;
-        return NULL;
+        PwProcess *p = proctree_get_by_identity(t, pid, start_ns);
+
+        return p && p->exited ? p : NULL;
 }
 
 /* The wait is over: the record joined or not, the exit goes out. Frees w. */

@@ -178,29 +178,15 @@ static PwProcResources *ensure(PwProcess *p) {
         return p->resources;
 }
 
-static PwProcess *lookup_exact(const ProcTree *t, pid_t pid, uint64_t start_ns) {
-        PwProcess *p = pidmap_get(&t->live, pid);
-
-        if (p && p->start_ns == start_ns)
-                return p;
-        p = pidmap_get(&t->displaced, pid);
-        if (p && p->start_ns == start_ns)
-                return p;
-        for (p = pidmap_get(&t->retained, pid); p; p = p->older_same_pid)
-                if (p->start_ns == start_ns)
-                        return p;
-        return NULL;
-}
-
 /* The parent at fork: the kernel's reparenting of orphans does not take a process out of the
  * subtree it was started in. */
 static PwProcess *fork_parent(const ProcTree *t, const PwProcess *p) {
         if (p->original_ppid > 0)
-                return p->original_parent_start_ns ? lookup_exact(t, p->original_ppid, p->original_parent_start_ns)
+                return p->original_parent_start_ns ? proctree_get_by_identity(t, p->original_ppid, p->original_parent_start_ns)
                                                    : NULL;
-        if (p->parent)
-                return p->parent;
-        return p->ppid > 0 && p->parent_start_ns ? lookup_exact(t, p->ppid, p->parent_start_ns) : NULL;
+        if (proctree_parent(p))
+                return proctree_parent(p);
+        return p->ppid > 0 && p->parent_start_ns ? proctree_get_by_identity(t, p->ppid, p->parent_start_ns) : NULL;
 }
 
 /* Folds the owner of a process summed (or counted missing) into a subtree's owners. */
@@ -298,19 +284,30 @@ static void join(ResJoin *j, ProcTree *t, PwProcess *p, const Held *h, uint64_t 
 
 /* The oldest exited incarnation of h's pid that has no record and agrees with it; one with the same
  * exit status first. */
-static PwProcess *find_exited(const ResJoin *j, const ProcTree *t, const Held *h) {
-        PwProcess *best = NULL, *best_any = NULL;
+typedef struct FindExited {
+        const ResJoin *j;
+        const Held *h;
+        PwProcess *best, *best_any;
+} FindExited;
 
-        for (PwProcess *p = pidmap_get(&t->retained, h->tgid); p; p = p->older_same_pid) {
-                if (pw_process_has_resources(p) || !agrees(j, p, h))
-                        continue;
-                if (!best_any || p->start_ns < best_any->start_ns)
-                        best_any = p;
-                if ((p->uncertain & PW_UNCERTAIN_EXIT) || p->exit_code == h->exitcode)
-                        if (!best || p->start_ns < best->start_ns)
-                                best = p;
-        }
-        return best ?: best_any;
+static bool find_exited_one(PwProcess *p, void *userdata) {
+        FindExited *f = userdata;
+
+        if (pw_process_has_resources(p) || !agrees(f->j, p, f->h))
+                return true;
+        if (!f->best_any || p->start_ns < f->best_any->start_ns)
+                f->best_any = p;
+        if ((p->uncertain & PW_UNCERTAIN_EXIT) || p->exit_code == f->h->exitcode)
+                if (!f->best || p->start_ns < f->best->start_ns)
+                        f->best = p;
+        return true;
+}
+
+static PwProcess *find_exited(const ResJoin *j, const ProcTree *t, const Held *h) {
+        FindExited f = { .j = j, .h = h };
+
+        (void) proctree_foreach_exited(t, h->tgid, find_exited_one, &f);
+        return f.best ?: f.best_any;
 }
 
 static void held_unlink(ResJoin *j, Held *h) {

@@ -150,12 +150,12 @@ static void roots_walk(Subscriptions *s, const PwProcess *p) {
 
         memset(s->root_hit, 0, s->n_roots * sizeof(bool));
         for (unsigned depth = 0; p && depth < PW_SUBTREE_DEPTH_MAX && hits < s->n_roots;
-             p = p->parent, depth++) {
+             p = proctree_parent(p), depth++) {
                 s->subtree_steps++;
                 hits += roots_mark(s, p->pid);
-                if (!p->parent)
+                if (!proctree_parent(p))
                         hits += roots_mark(s, p->ppid);
-                if (p->parent == p)
+                if (proctree_parent(p) == p)
                         break;
         }
 }
@@ -368,7 +368,7 @@ static char *event_message(const PwAccessPolicy *policy, const PwCaller *caller,
                            const PwApplyResult *res, size_t *ret_len) {
         _cleanup_(json_writer_done) JsonWriter w = JSON_WRITER_INIT;
         ProcJsonContext ctx = {};
-        const PwProcess *parent = res->process ? res->process->parent : NULL;
+        const PwProcess *parent = res->process ? proctree_parent(res->process) : NULL;
         bool parent_shown;
 
         procjson_context_now(&ctx, policy, caller);

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The event pipeline: apply, enrich from /proc, fan out (pipeline.h). */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "pipeline.h"
+
+struct Pipeline {
+        ProcTree *tree;
+        PwProcReader *reader;
+        const PipelineCallbacks *cb;
+        void *userdata;
+        PipelineStats stats;
+};
+
+int pipeline_new(Pipeline **ret, ProcTree *tree, PwProcReader *reader, const PipelineCallbacks *cb, void *userdata) {
+        Pipeline *pl = calloc(1, sizeof(*pl));
+
+        if (!pl)
+                return -ENOMEM;
+        *pl = (Pipeline){ .tree = tree, .reader = reader, .cb = cb, .userdata = userdata };
+        *ret = pl;
+        return 0;
+}
+
+Pipeline *pipeline_free(Pipeline *pl) {
+        free(pl);
+        return NULL;
+}
+
+const PipelineStats *pipeline_get_stats(const Pipeline *pl) {
+        return &pl->stats;
+}
+
+/* Reads the image of pid, which exec'ed or which events named before we knew it: at once, since a
+ * process that lives 1 ms must be read before it is gone. exec_pid: the process whose EXEC is being
+ * applied (0 for other events); its image may have been read when its event was decoded. */
+static void enrich_one(Pipeline *pl, pid_t pid, pid_t exec_pid) {
+        PwProcess *p = proctree_get_live(pl->tree, pid);
+        bool placeholder = p && p->source == PW_SOURCE_PLACEHOLDER;
+        /* Real and effective ids come from the parent at fork and from UID and GID events since (a
+         * set-id exec sends them). The saved ids and dumpability, which the access policy needs (an
+         * exec can change both), are in status only: it is read after the image, with the cgroup, off
+         * the race with a short process's exit. */
+        PwReadFlags more = PW_READ_CGROUP | PW_READ_STATUS | (placeholder ? PW_READ_TASKS : 0);
+        PwProcInfo info = {};
+        int r = 0, dirfd = -EBADF;
+
+        if (!p)
+                return;
+        if (pid == exec_pid && pl->cb->take_early_read &&
+            pl->cb->take_early_read(pid, &info, &dirfd, &r, pl->userdata)) {
+                /* Checked already (stat through the same fd); the rest may fail if it exited
+                 * meanwhile, and then keeps what the parent gave at fork. */
+                if (r >= 0)
+                        r = pw_proc_read_more(dirfd, more, &info);
+                dirfd = safe_close(dirfd);
+        } else
+                r = pw_proc_read(pl->reader, pid, placeholder ? 0 : p->start_boot_ns,
+                                 PW_READ_STAT | PW_READ_EXE | PW_READ_CMDLINE | more, &info);
+        if (r >= 0)
+                r = proctree_enrich(pl->tree, &info, pl->reader->hz);
+        if (r >= 0)
+                pl->stats.enriched++;
+        else {
+                /* Hook for the taskstats issue: the exit record of this process carries the device and
+                 * inode of its executable (ac_exe_dev, ac_exe_inode), enough to name exe when this
+                 * read lost the race; until then the image stays uncertain. */
+                pl->stats.enrich_failed++;
+                proctree_mark_unreadable(pl->tree, pid, p->start_boot_ns);
+        }
+        pw_proc_info_done(&info);
+}
+
+/* The kernel has moved this orphan to a subreaper or init; /proc says which. */
+static void reparent_one(Pipeline *pl, pid_t pid) {
+        PwProcess *p = proctree_get_live(pl->tree, pid);
+        PwProcInfo info = {};
+
+        if (!p)
+                return;
+        if (pw_proc_read(pl->reader, pid, p->start_boot_ns, PW_READ_STAT, &info) >= 0)
+                proctree_set_parent(pl->tree, pid, info.stat.ppid);
+        else
+                proctree_set_parent(pl->tree, pid, 0);
+        pl->stats.reparented++;
+        pw_proc_info_done(&info);
+}
+
+void pipeline_fan_out(Pipeline *pl, const PwEvent *ev, const PwApplyResult *res) {
+        if (pl->cb->subscribers)
+                pl->cb->subscribers(ev, res, pl->userdata);
+        if (pl->cb->journal)
+                pl->cb->journal(ev, res, pl->userdata);
+}
+
+void pipeline_event(Pipeline *pl, const PwEvent *ev) {
+        PwApplyResult res;
+        int r;
+
+        pl->stats.events++;
+        /* 1. Apply. The record in res is pinned until the next event (proctree_apply()). */
+        r = proctree_apply(pl->tree, ev, &res);
+        if (r < 0) {
+                pl->stats.apply_failed++;
+                log_warning_errno(r, "Failed to apply a %s event to the process tree, ignoring: %m",
+                                  pw_event_kind_to_string(ev->kind));
+        }
+
+        /* 2. Enrich: the orders stand even when applying failed halfway. The lists stay the tree's
+         * and unchanged while /proc is read (proctree.h). */
+        for (size_t i = 0; i < res.n_enrich; i++)
+                enrich_one(pl, res.enrich[i], r >= 0 && ev->kind == PW_EVENT_EXEC ? ev->exec.tgid : 0);
+        for (size_t i = 0; i < res.n_reparent; i++)
+                reparent_one(pl, res.reparent[i]);
+        /* 3. Fan out, the same way for every kind: an end may wait for what the process cost. */
+        if (r >= 0) {
+                if (res.process_ended && res.process && pl->cb->hold_exit &&
+                    pl->cb->hold_exit(ev, res.process, pl->userdata))
+                        pl->stats.held++;
+                else
+                        pipeline_fan_out(pl, ev, &res);
+        }
+        proctree_release(pl->tree);
+}
