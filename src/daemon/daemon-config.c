@@ -16,7 +16,7 @@
  *
  * Nothing here logs or touches the daemon: problems are collected in PwConfigDiags, and the caller
  * decides (exit 2 at start, keep the running configuration at reload). That keeps the whole layer
- * fuzzable (fuzz/fuzz-config.c) and unit-testable (tests/unit/test-config.c). Named daemon-config, not config, so
+ * fuzzable (fuzz/fuzz-config.c) and unit-testable (tests/unit/test-daemon-config.c). Named daemon-config, not config, so
  * that it never shadows the config.h meson generates.. */
 #include <dirent.h>
 #include <errno.h>

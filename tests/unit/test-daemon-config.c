@@ -529,7 +529,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_example_file),
         };
 
-        tc_init("config");
+        tc_init("daemon-config");
         if (argc < 2) {
                 fprintf(stderr, "usage: %s EXAMPLE-CONF\n", argv[0]);
                 return 2;

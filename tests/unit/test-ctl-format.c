@@ -500,7 +500,7 @@ int main(void) {
                 cmocka_unit_test(test_color_and_width),
         };
 
-        tc_init("ctl");
+        tc_init("ctl-format");
 
         setenv("TZ", "UTC", 1);
         tzset();
