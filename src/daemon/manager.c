@@ -12,47 +12,63 @@
 #include "procwatch/message-ids.h"
 #include "procwatch/protocol.h"
 
-static void early_clear(Manager *m) {
-        for (size_t i = 0; i < m->n_early; i++) {
-                m->early[i].dirfd = safe_close(m->early[i].dirfd);
-                pw_proc_info_done(&m->early[i].info);
-        }
-        m->n_early = m->early_next = 0;
-}
-
-/* An EXEC was just decoded: read the image of the process now, before anything else of the batch
- * (see cnproc.h), and hold it until the event is applied. Only cmdline and exe (then stat, which
- * vouches for them): they vanish when the process exits, and what can wait (cgroup, status) is read
- * when the event is applied, through the same fd. While /proc is scanned the events are held and
- * read when applied, as before. */
-static void on_exec_decoded(const PwEvent *ev, void *userdata) {
-        Manager *m = userdata;
-        EarlyRead *e;
-
-        if (m->queueing || m->n_early == MANAGER_EARLY_MAX)
-                return;
-        e = &m->early[m->n_early++];
-        *e = (EarlyRead){ .pid = ev->exec.tgid, .dirfd = pw_proc_open(&m->reader, ev->exec.tgid) };
-        e->r = e->dirfd >= 0 ? pw_proc_read_at(&m->reader, e->dirfd, e->pid, 0, PW_READ_CMDLINE | PW_READ_EXE, &e->info)
-                             : e->dirfd;
-        if (e->r < 0)
-                e->dirfd = safe_close(e->dirfd);
-}
-
-static void on_batch_done(void *userdata) {
-        early_clear(userdata);
-}
-
-/* The early read of the EXEC of pid being applied now, if one was made. Events are applied in the
- * order they were decoded, so it is the next one held. */
+/* The read of the EXEC of pid being applied now, made by the receive thread as the batch arrived
+ * (cnproc-thread.h). Events are applied in the order they were decoded, so it is the next one held.
+ * While /proc is scanned the events are held and read when applied, as before. */
 static EarlyRead *early_take(Manager *m, pid_t pid) {
-        while (m->early_next < m->n_early) {
-                EarlyRead *e = &m->early[m->early_next++];
+        if (!m->batch || m->queueing)
+                return NULL;
+        while (m->early_next < m->batch->n_early) {
+                EarlyRead *e = &m->batch->early[m->early_next++];
 
                 if (e->pid == pid)
                         return e;
         }
         return NULL;
+}
+
+/* Status, cgroup (what more says) of the process an early read checked: through the fd the thread
+ * kept, or /proc/PID opened again and checked against the start time read then. A process gone, or
+ * another one, keeps what its parent gave it. */
+static int early_read_more(Manager *m, EarlyRead *e, PwReadFlags more, PwProcInfo *info) {
+        _cleanup_(closep) int fd = -EBADF;
+        PwProcInfo check = {};
+        int r;
+
+        if (e->dirfd >= 0)
+                return pw_proc_read_more(e->dirfd, more, info);
+        fd = pw_proc_open(&m->reader, e->pid);
+        if (fd < 0)
+                return 0;
+        r = pw_proc_read_at(&m->reader, fd, e->pid, info->start_boot_ns, PW_READ_STAT, &check);
+        pw_proc_info_done(&check);
+        if (r == -ENOMEM)
+                return r;
+        return r < 0 ? 0 : pw_proc_read_more(fd, more, info);
+}
+
+/* The next batch the receive thread handed over, dispatched whole; at most max_batches of them.
+ * Returns 1 when more may be waiting, 0 when none is, or a negative errno (a hard receive error).
+ * Before the thread starts (subscription, start-up scan), the loop reads the socket itself. */
+static int manager_ingest(Manager *m, unsigned max_batches) {
+        if (!m->cnproc_thread)
+                return cnproc_read(m->cnproc, max_batches);
+
+        for (unsigned i = 0; i < max_batches; i++) {
+                CnProcBatch *b = cnproc_thread_next(m->cnproc_thread);
+                int r;
+
+                if (!b)
+                        return 0;
+                m->batch = b;
+                m->early_next = 0;
+                r = cnproc_dispatch(m->cnproc, b->nl, b->n);
+                m->batch = NULL;
+                cnproc_thread_done(m->cnproc_thread, b);
+                if (r < 0)
+                        return r;
+        }
+        return 1;
 }
 
 /* Reads what /proc says of processes that just exec'ed (or that events named before we knew them),
@@ -85,8 +101,8 @@ static void process_enrich_queue(Manager *m, pid_t exec_pid) {
                         e->info = (PwProcInfo){};
                         r = e->r;
                         if (r >= 0)
-                                r = pw_proc_read_more(e->dirfd, more, &info);
-                        e->dirfd = safe_close(e->dirfd);
+                                r = early_read_more(m, e, more, &info);
+                        cnproc_thread_close_dirfd(m->cnproc_thread, e);
                 } else
                         r = pw_proc_read(&m->reader, pids[i], placeholder ? 0 : p->start_boot_ns,
                                          PW_READ_STAT | PW_READ_EXE | PW_READ_CMDLINE | more, &info);
@@ -280,6 +296,7 @@ static void report_loss(Manager *m);
 static void refresh_clock(Manager *m) {
         pw_proc_reader_refresh_clock(&m->reader);
         m->tree->boot_minus_mono_ns = m->reader.boot_minus_mono_ns;
+        cnproc_thread_set_clock(m->cnproc_thread, m->reader.boot_minus_mono_ns);
 }
 
 static void free_snapshot(PwProcInfo *snap, size_t n) {
@@ -309,7 +326,7 @@ static int take_snapshot(Manager *m, PwProcInfo **ret, size_t *ret_n) {
                 PwReadFlags flags = PW_READ_STAT | PW_READ_STATUS | PW_READ_TASKS;
 
                 if (i % MANAGER_SCAN_DRAIN_EVERY == 0) {
-                        r = cnproc_read(m->cnproc, 4);
+                        r = manager_ingest(m, 4);
                         if (r < 0) {
                                 free_snapshot(snap, n);
                                 return r;
@@ -401,7 +418,7 @@ static int on_cnproc_io(sd_event_source *s, int fd, uint32_t revents, void *user
         int r;
 
         /* A bounded number of batches per wake-up; the source is level-triggered and fires again. */
-        r = cnproc_read(m->cnproc, MANAGER_READ_BATCHES);
+        r = manager_ingest(m, MANAGER_READ_BATCHES);
         flush_output(m);
         if (r < 0) {
                 log_error_errno(r, "Reading process events failed, exiting: %m");
@@ -553,6 +570,8 @@ static void manager_stopping(Manager *m) {
                 return;
         m->stopping = true;
         (void) sd_notify(false, "STOPPING=1");
+        /* The thread first (bounded: one stuck in a read is left behind), then IGNORE. */
+        cnproc_thread_stop(m->cnproc_thread);
         (void) cnproc_unsubscribe(m->cnproc);
         resmon_stop(m->resmon);
 }
@@ -584,6 +603,13 @@ static void manager_get_stats(void *userdata, PwDaemonStats *ret) {
         ret->reconciliations = m->reconciliations;
         ret->queue_overflow = m->queue_overflow;
         ret->enrich_failed = m->enrich_failed;
+        {
+                CnProcThreadStats ts;
+
+                cnproc_thread_get_stats(m->cnproc_thread, &ts);
+                ret->proc_reads_slow = ts.slow_reads;
+                ret->proc_read_stalled_usec = ts.stalled_usec;
+        }
         ret->rcvbuf = m->cnproc ? cnproc_get_rcvbuf(m->cnproc) : 0;
         ret->events_per_sec = m->events_per_sec;
         ret->tree = m->tree;
@@ -724,8 +750,8 @@ Manager *manager_free(Manager *m) {
         /* First: bounded (JOURNAL_FLUSH_USEC), and the entries own their strings. */
         journal_free(m->journal);
         server_free(m->server);
+        cnproc_thread_free(m->cnproc_thread);
         cnproc_free(m->cnproc);
-        early_clear(m);
         proctree_free(m->tree);
         pw_proc_reader_close(&m->reader);
         free(m->queue);
@@ -742,8 +768,6 @@ Manager *manager_free(Manager *m) {
 int manager_startup(Manager *m) {
         static const CnProcCallbacks cb = {
                 .event = on_event,
-                .exec_decoded = on_exec_decoded,
-                .batch_done = on_batch_done,
                 .loss = on_loss,
         };
         int r;
@@ -785,11 +809,17 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return r;
 
-        r = sd_event_add_io(m->event, &m->cnproc_source, cnproc_get_fd(m->cnproc), EPOLLIN, on_cnproc_io, m);
+        /* From here on a thread receives, and reads each exec's image as its batch arrives: the
+         * loop never waits for a process's mmap_lock (cnproc-thread.h). */
+        r = cnproc_thread_start(&m->cnproc_thread, m->cnproc, m->reader.argv_max, m->reader.boot_minus_mono_ns);
         if (r < 0)
-                return log_error_errno(r, "Failed to watch the proc connector socket: %m");
+                return log_error_errno(r, "Failed to start the receive thread: %m");
+        r = sd_event_add_io(m->event, &m->cnproc_source, cnproc_thread_get_fd(m->cnproc_thread), EPOLLIN,
+                            on_cnproc_io, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the receive thread: %m");
         /* Same priority as the timers: sd-event then serves pending sources oldest first, so a storm
-         * that keeps the socket readable cannot starve STATUS= and the loss report. Reading is
+         * that keeps batches coming cannot starve STATUS= and the loss report. Dispatching is
          * bounded per wake-up (MANAGER_READ_BATCHES), so timers cost ingest little. */
 
         m->rate_usec = now_usec(CLOCK_MONOTONIC);
