@@ -37,6 +37,7 @@ struct CnProcThread {
         atomic_size_t argv_max;
         atomic_uint_fast64_t boot_minus_mono_ns;
         atomic_uint held_dirfds;
+        usec_t last_exec_usec; /* the thread's own: when it last saw an EXEC */
 
         atomic_uint_fast64_t reads, slow_reads;
         atomic_uint_fast64_t read_start_usec; /* of the read in progress; 0: none */
@@ -74,6 +75,7 @@ static void read_exec(const PwEvent *ev, void *userdata) {
         EarlyRead *e;
         usec_t start, took;
 
+        t->last_exec_usec = now_usec(CLOCK_MONOTONIC);
         if (atomic_load(&t->stop) || ctx->b->n_early == CNPROC_THREAD_EARLY_MAX)
                 return;
         e = &ctx->b->early[ctx->b->n_early++];
@@ -108,55 +110,141 @@ static void take_settings(CnProcThread *t) {
         t->reader.boot_minus_mono_ns = atomic_load(&t->boot_minus_mono_ns);
 }
 
-/* Waits until the socket is readable or the thread is told to stop. */
-static void wait_readable(CnProcThread *t) {
+/* Waits until the socket is readable, the deadline (CLOCK_MONOTONIC usec; 0: none) passes or the
+ * thread is told to stop. Returns false when the deadline passed. */
+static bool wait_readable(CnProcThread *t, usec_t deadline) {
         struct pollfd p[2] = { { .fd = t->sock_fd, .events = POLLIN }, { .fd = t->wake_fd, .events = POLLIN } };
+        struct timespec ts;
+        usec_t now;
 
-        (void) poll(p, 2, -1); /* EINTR or an error: the caller receives again and looks at stop */
+        if (deadline == 0)
+                return ppoll(p, 2, NULL, NULL) != 0;
+        now = now_usec(CLOCK_MONOTONIC);
+        if (now >= deadline)
+                return false;
+        ts = (struct timespec){ .tv_sec = (time_t) ((deadline - now) / USEC_PER_SEC),
+                                .tv_nsec = (long) ((deadline - now) % USEC_PER_SEC) * 1000L };
+        /* EINTR or an error: the caller receives again and looks at stop. */
+        return ppoll(p, 2, &ts, NULL) != 0;
 }
 
+/* Events keep coming but no EXEC came for CNPROC_THREAD_QUIET_USEC (a fork storm, say): nothing
+ * races a process's exit, so the thread may let a few datagrams gather instead of waking for each. */
+static bool may_linger(CnProcThread *t) {
+        return now_usec(CLOCK_MONOTONIC) > t->last_exec_usec + CNPROC_THREAD_QUIET_USEC;
+}
+
+static void linger(CnProcThread *t) {
+        struct pollfd p = { .fd = t->wake_fd, .events = POLLIN };
+        struct timespec ts = { .tv_nsec = (long) CNPROC_THREAD_LINGER_USEC * 1000L };
+
+        (void) ppoll(&p, 1, &ts, NULL);
+}
+
+/* The batch after the last handed over, once the loop has given it back; NULL when stopping. */
+static CnProcBatch *take_free(CnProcThread *t) {
+        CnProcBatch *b = NULL;
+
+        pthread_mutex_lock(&t->lock);
+        while (!atomic_load(&t->stop) && t->n_ready == CNPROC_THREAD_BATCHES)
+                pthread_cond_wait(&t->space, &t->lock);
+        if (!atomic_load(&t->stop))
+                b = &t->batches[(t->head + t->n_ready) % CNPROC_THREAD_BATCHES];
+        pthread_mutex_unlock(&t->lock);
+        return b;
+}
+
+static bool loop_idle(CnProcThread *t) {
+        bool idle;
+
+        pthread_mutex_lock(&t->lock);
+        idle = t->n_ready == 0;
+        pthread_mutex_unlock(&t->lock);
+        return idle;
+}
+
+static void hand_over(CnProcThread *t, CnProcBatch *b, int n) {
+        uint64_t one = 1;
+
+        b->n = n;
+        pthread_mutex_lock(&t->lock);
+        t->n_ready++;
+        pthread_mutex_unlock(&t->lock);
+        (void) !write(t->ready_fd, &one, sizeof(one));
+}
+
+/* Fills a batch over as many receives as it takes, reading each EXEC's image as it comes, and hands
+ * it over at once when the loop has nothing to do, else when it is full or (the loop done with the
+ * batches before it) CNPROC_THREAD_HOLD_USEC after its first datagram: a busy loop then finds a few
+ * full batches instead of many small ones (the images are read already; only the events wait), and
+ * an idle one gets each event as soon as before. A receive error is handed over on its own, after
+ * what came before it. */
 static void *run(void *userdata) {
         CnProcThread *t = userdata;
+        CnProcBatch *b = NULL;
+        unsigned filled = 0;
+        usec_t deadline = 0;
 
         for (;;) {
-                CnProcBatch *b;
-                uint64_t one = 1;
                 int n;
 
-                pthread_mutex_lock(&t->lock);
-                while (!atomic_load(&t->stop) && t->n_ready == CNPROC_THREAD_BATCHES)
-                        pthread_cond_wait(&t->space, &t->lock);
-                if (atomic_load(&t->stop)) {
-                        pthread_mutex_unlock(&t->lock);
-                        break;
+                if (!b) {
+                        b = take_free(t);
+                        if (!b)
+                                break;
+                        b->n_early = 0;
+                        filled = 0;
+                        deadline = 0;
                 }
-                b = &t->batches[(t->head + t->n_ready) % CNPROC_THREAD_BATCHES];
-                pthread_mutex_unlock(&t->lock);
+                if (atomic_load(&t->stop))
+                        break;
 
-                n = nl_batch_recv(b->nl, t->sock_fd);
+                n = nl_batch_recv_from(b->nl, t->sock_fd, filled);
                 if (n == -EINTR)
                         continue;
-                if (n == 0) {
-                        wait_readable(t);
+                if (n < 0) {
+                        if (filled > 0) {
+                                hand_over(t, b, (int) filled);
+                                b = take_free(t);
+                                if (!b)
+                                        break;
+                                b->n_early = 0;
+                        }
+                        hand_over(t, b, n);
+                        b = NULL;
+                        /* A hard error ends reading; the loop reports it and exits. */
+                        if (n != -ENOBUFS)
+                                break;
                         continue;
                 }
-                b->n = n;
-                b->n_early = 0;
                 if (n > 0) {
                         ReadContext ctx = { .t = t, .b = b };
 
                         take_settings(t);
-                        cnproc_find_execs(b->nl, (unsigned) n, t->ncpus, read_exec, &ctx);
+                        cnproc_find_execs(b->nl, filled, filled + (unsigned) n, t->ncpus, read_exec, &ctx);
+                        if (filled == 0)
+                                deadline = now_usec(CLOCK_MONOTONIC) + CNPROC_THREAD_HOLD_USEC;
+                        filled += (unsigned) n;
+                        if (filled == nl_batch_slots(b->nl) || loop_idle(t)) {
+                                hand_over(t, b, (int) filled);
+                                b = NULL;
+                        }
+                        if (may_linger(t)) {
+                                linger(t);
+                                continue;
+                        }
+                        if (!b)
+                                continue;
                 }
-
-                pthread_mutex_lock(&t->lock);
-                t->n_ready++;
-                pthread_mutex_unlock(&t->lock);
-                (void) !write(t->ready_fd, &one, sizeof(one));
-
-                /* A hard error ends reading; the loop reports it and exits. */
-                if (n < 0 && n != -ENOBUFS)
-                        break;
+                /* Drained, the loop busy: wait for more, or the deadline; then hand it over if the
+                 * loop has nothing left, else fill on. */
+                if (!wait_readable(t, filled > 0 ? deadline : 0) && filled > 0) {
+                        if (loop_idle(t)) {
+                                hand_over(t, b, (int) filled);
+                                b = NULL;
+                        } else
+                                deadline = now_usec(CLOCK_MONOTONIC) + CNPROC_THREAD_HOLD_USEC;
+                }
         }
         return NULL;
 }

@@ -31,7 +31,7 @@
 
 /* Batches between the thread and the loop: each holds up to 128 datagrams and the reads of their
  * EXECs. */
-#define CNPROC_THREAD_BATCHES 8
+#define CNPROC_THREAD_BATCHES 16
 /* EXECs of one batch whose image the thread reads; a batch holds 128 datagrams of normally one event
  * each, so this is every EXEC. Those beyond are read by the loop when applied. */
 #define CNPROC_THREAD_EARLY_MAX 256
@@ -40,6 +40,14 @@
 /* A read that takes longer than this counts as slow in the statistics, and a read in progress for
  * longer as a stall. */
 #define CNPROC_THREAD_SLOW_USEC (100U * 1000U)
+/* A batch is handed to the loop at once when the loop is idle; while it is busy, when full or this
+ * long after its first datagram, once the loop is done with the batches before it (its EXECs'
+ * images are read at once all the same). */
+#define CNPROC_THREAD_HOLD_USEC 1000U
+/* No EXEC for this long, the thread naps this long after each receive, so that a storm of other
+ * events wakes it once for several datagrams; an EXEC ends the naps. */
+#define CNPROC_THREAD_QUIET_USEC (10U * 1000U)
+#define CNPROC_THREAD_LINGER_USEC 200U
 /* How long stopping waits for the thread; one stuck in a read is left behind (the process exits). */
 #define CNPROC_THREAD_JOIN_USEC (250U * 1000U)
 

@@ -350,9 +350,9 @@ uint32_t cnproc_get_ncpus(const CnProc *c) {
         return c->ncpus;
 }
 
-void cnproc_find_execs(const NlBatch *b, unsigned n, uint32_t ncpus,
+void cnproc_find_execs(const NlBatch *b, unsigned from, unsigned to, uint32_t ncpus,
                        void (*exec)(const PwEvent *ev, void *userdata), void *userdata) {
-        for (unsigned i = 0; i < n; i++) {
+        for (unsigned i = from; i < to; i++) {
                 const uint8_t *buf;
                 size_t len;
 

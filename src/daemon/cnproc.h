@@ -90,7 +90,8 @@ int cnproc_read(CnProc *c, unsigned max_batches);
 int cnproc_batch_new(NlBatch **ret);
 /* The decoder's CPU count for c's events, for cnproc_find_execs(). */
 uint32_t cnproc_get_ncpus(const CnProc *c);
-void cnproc_find_execs(const NlBatch *b, unsigned n, uint32_t ncpus,
+/* Calls exec() for each EXEC in datagrams [from, to) of b. */
+void cnproc_find_execs(const NlBatch *b, unsigned from, unsigned to, uint32_t ncpus,
                        void (*exec)(const PwEvent *ev, void *userdata), void *userdata);
 /* n: what nl_batch_recv() returned for b (datagrams received, or a negative errno: -ENOBUFS is
  * counted as a loss and returns 0; another one is logged and returned). */
