@@ -12,19 +12,57 @@
 #include "procwatch/message-ids.h"
 #include "procwatch/protocol.h"
 
-/* The read of the EXEC of pid being applied now, made by the receive thread as the batch arrived
- * (cnproc-thread.h). Events are applied in the order they were decoded, so it is the next one held.
- * While /proc is scanned the events are held and read when applied, as before. */
-static EarlyRead *early_take(Manager *m, pid_t pid) {
-        if (!m->batch || m->queueing)
-                return NULL;
-        while (m->early_next < m->batch->n_early) {
-                EarlyRead *e = &m->batch->early[m->early_next++];
-
-                if (e->pid == pid)
-                        return e;
-        }
+/* The first read of pid in reads[*next..n), moving *next past it; a miss moves nothing. */
+static EarlyRead *early_find(EarlyRead *reads, size_t n, size_t *next, pid_t pid) {
+        for (size_t i = *next; i < n; i++)
+                if (reads[i].pid == pid) {
+                        *next = i + 1;
+                        return &reads[i];
+                }
         return NULL;
+}
+
+/* The read of the EXEC of pid being applied now, made by the receive thread as the batch arrived
+ * (cnproc-thread.h): in the batch being dispatched, or, for the events held while /proc was scanned,
+ * among the reads kept with them. Events are applied in the order they were decoded, and so were
+ * the reads made. */
+static EarlyRead *early_take(Manager *m, pid_t pid) {
+        if (m->queueing)
+                return NULL;
+        if (m->batch)
+                return early_find(m->batch->early, m->batch->n_early, &m->early_next, pid);
+        return early_find(m->held, m->n_held, &m->held_next, pid);
+}
+
+/* While /proc is scanned events are held, and so are the reads of their EXECs (without their fds:
+ * the loop opens /proc/PID again, checking the start time), up to MANAGER_HELD_READS_MAX. */
+static void early_hold(Manager *m, CnProcBatch *b) {
+        for (size_t i = 0; i < b->n_early; i++) {
+                EarlyRead *e = &b->early[i];
+
+                if (m->n_held == m->alloc_held) {
+                        size_t na = m->alloc_held ? m->alloc_held * 2 : 64;
+                        EarlyRead *nh;
+
+                        if (na > MANAGER_HELD_READS_MAX || !(nh = reallocarray(m->held, na, sizeof(EarlyRead))))
+                                return; /* read again when applied */
+                        m->held = nh;
+                        m->alloc_held = na;
+                }
+                cnproc_thread_close_dirfd(m->cnproc_thread, e);
+                m->held[m->n_held++] = *e;
+                e->info = (PwProcInfo){};
+        }
+}
+
+static void early_held_clear(Manager *m) {
+        for (size_t i = 0; i < m->n_held; i++)
+                pw_proc_info_done(&m->held[i].info);
+        m->n_held = m->held_next = 0;
+        if (m->alloc_held > 64) {
+                m->held = mfree(m->held);
+                m->alloc_held = 0;
+        }
 }
 
 /* Status, cgroup (what more says) of the process an early read checked: through the fd the thread
@@ -64,6 +102,8 @@ static int manager_ingest(Manager *m, unsigned max_batches) {
                 m->early_next = 0;
                 r = cnproc_dispatch(m->cnproc, b->nl, b->n);
                 m->batch = NULL;
+                if (m->queueing)
+                        early_hold(m, b);
                 cnproc_thread_done(m->cnproc_thread, b);
                 if (r < 0)
                         return r;
@@ -385,6 +425,7 @@ static int manager_reconcile(Manager *m, const char *why) {
         for (size_t i = 0; i < m->n_queue; i++)
                 apply_event(m, &m->queue[i]);
         m->n_queue = 0;
+        early_held_clear(m);
         if (m->alloc_queue > 4096) {
                 /* A storm's queue is not kept around. */
                 m->queue = mfree(m->queue);
@@ -750,6 +791,8 @@ Manager *manager_free(Manager *m) {
         /* First: bounded (JOURNAL_FLUSH_USEC), and the entries own their strings. */
         journal_free(m->journal);
         server_free(m->server);
+        early_held_clear(m);
+        free(m->held);
         cnproc_thread_free(m->cnproc_thread);
         cnproc_free(m->cnproc);
         proctree_free(m->tree);

@@ -41,6 +41,9 @@
  * out of SERVER_FD_RESERVE, with the sockets and the loop's own: clients holding every other
  * descriptor must not make a new exec's read fail with EMFILE. */
 _Static_assert(CNPROC_THREAD_DIRFDS + 24 <= SERVER_FD_RESERVE, "early reads and the daemon's own fds fit the reserve");
+/* Exec images read by the receive thread kept for the events held during a scan; EXECs beyond are
+ * read when applied. */
+#define MANAGER_HELD_READS_MAX 4096
 /* /proc entries read between two drains of the socket during a scan. */
 #define MANAGER_SCAN_DRAIN_EVERY 64
 
@@ -94,6 +97,8 @@ typedef struct Manager {
         uint64_t enrich_failed;         /* exec'ed processes gone before /proc could be read */
         CnProcBatch *batch;             /* the thread's batch being dispatched: its exec reads */
         size_t early_next;              /* the next of them to be applied (events keep order) */
+        EarlyRead *held;                /* reads of the EXECs held while /proc is scanned */
+        size_t n_held, alloc_held, held_next;
         bool stopping;
         bool no_events;  /* start-up failed because the kernel gives us no events */
 
