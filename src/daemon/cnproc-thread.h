@@ -40,9 +40,10 @@
 /* A read that takes longer than this counts as slow in the statistics, and a read in progress for
  * longer as a stall. */
 #define CNPROC_THREAD_SLOW_USEC (100U * 1000U)
-/* A batch is handed to the loop at once when the loop is idle; while it is busy, when full or this
- * long after its first datagram, once the loop is done with the batches before it (its EXECs'
+/* A batch goes to an idle loop at once, unless this many datagrams came within a millisecond (a
+ * storm): then, or while the loop is busy, it fills on for up to CNPROC_THREAD_HOLD_USEC (its EXECs'
  * images are read at once all the same). */
+#define CNPROC_THREAD_STORM_DATAGRAMS 8U
 #define CNPROC_THREAD_HOLD_USEC 1000U
 /* No EXEC for this long, the thread naps this long after each receive, so that a storm of other
  * events wakes it once for several datagrams; an EXEC ends the naps. */
