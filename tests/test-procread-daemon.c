@@ -77,16 +77,33 @@ static void release_all(void) {
         }
 }
 
-static int setup(void **state) {
+static void start_daemon(char *const env[]) {
         char sockarg[200];
         char *argv[] = { (char *) "procwatchd", sockarg, NULL };
 
         for (int i = 0; i < OTHERS; i++)
                 others[i] = -1;
         snprintf(sockarg, sizeof(sockarg), "--socket=%s", socket_path);
-        assert_int_equal(harness_start(&d, daemon_path, argv, NULL, WATCHDOG_USEC), 0);
+        assert_int_equal(harness_start(&d, daemon_path, argv, env, WATCHDOG_USEC), 0);
         daemon_started = true;
         assert_true(harness_wait_notify(&d, "READY=1", false, TIMEOUT_MS));
+}
+
+static int setup(void **state) {
+        start_daemon(NULL);
+        return 0;
+}
+
+/* A daemon that exits with its receive thread stuck in the kernel: LeakSanitizer, in a sanitizer
+ * build, would wait for ever at exit to stop that thread (a killable wait does not stop for it), so
+ * it is off there; the other test checks leaks with the thread unstuck. */
+static int setup_stuck_exit(void **state) {
+        const char *was = getenv("ASAN_OPTIONS");
+        char opts[512];
+        char *env[] = { opts, NULL };
+
+        snprintf(opts, sizeof(opts), "ASAN_OPTIONS=%s%sdetect_leaks=0", was ?: "", was && *was ? ":" : "");
+        start_daemon(env);
         return 0;
 }
 
@@ -284,7 +301,7 @@ static void test_sigterm_during_a_stuck_read(void **state) {
 int main(int argc, char *argv[]) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_stuck_read_stalls_only_the_receive_thread, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_sigterm_during_a_stuck_read, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_sigterm_during_a_stuck_read, setup_stuck_exit, teardown),
         };
         char dir[] = "/tmp/pwprocread-XXXXXX";
         char probe[128];

@@ -75,15 +75,14 @@ static void read_exec(const PwEvent *ev, void *userdata) {
         ReadContext *ctx = userdata;
         CnProcThread *t = ctx->t;
         EarlyRead *e;
-        usec_t start, took;
+        usec_t start = now_usec(CLOCK_MONOTONIC), took;
 
-        t->last_exec_usec = now_usec(CLOCK_MONOTONIC);
+        t->last_exec_usec = start;
         if (atomic_load(&t->stop) || ctx->b->n_early == CNPROC_THREAD_EARLY_MAX)
                 return;
         e = &ctx->b->early[ctx->b->n_early++];
         *e = (EarlyRead){ .pid = ev->exec.tgid, .dirfd = -EBADF };
 
-        start = now_usec(CLOCK_MONOTONIC);
         atomic_store(&t->read_pid, (int) e->pid);
         atomic_store(&t->read_start_usec, start);
         e->dirfd = pw_proc_open(&t->reader, e->pid);
