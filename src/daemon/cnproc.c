@@ -125,7 +125,7 @@ int cnproc_new(CnProc **ret, uint32_t rcvbuf, const CnProcCallbacks *cb, void *u
         r = set_rcvbuf(c, rcvbuf);
         if (r < 0)
                 return r;
-        r = nl_batch_new(&c->batch, BATCH_SLOTS, SLOT_SIZE);
+        r = cnproc_batch_new(&c->batch);
         if (r < 0)
                 return log_oom();
 
@@ -295,8 +295,6 @@ static void flush_pending(CnProc *c) {
                 if (c->cb.event)
                         c->cb.event(&c->pending[i], c->userdata);
         c->n_pending = 0;
-        if (c->cb.batch_done)
-                c->cb.batch_done(c->userdata);
 }
 
 static void handle_event(CnProc *c, const PwEvent *ev) {
@@ -322,10 +320,6 @@ static void handle_event(CnProc *c, const PwEvent *ev) {
         if (c->n_pending == PENDING_MAX)
                 flush_pending(c);
         c->pending[c->n_pending++] = *ev;
-        /* The process that just exec'ed may live 1 ms: its /proc read comes now, before the events
-         * decoded before it are applied and before the rest of the batch is decoded. */
-        if (ev->kind == PW_EVENT_EXEC && c->cb.exec_decoded)
-                c->cb.exec_decoded(ev, c->userdata);
 }
 
 static void handle_datagram(CnProc *c, const uint8_t *buf, size_t len) {
@@ -348,49 +342,86 @@ static void handle_datagram(CnProc *c, const uint8_t *buf, size_t len) {
         }
 }
 
+int cnproc_batch_new(NlBatch **ret) {
+        return nl_batch_new(ret, BATCH_SLOTS, SLOT_SIZE);
+}
+
+uint32_t cnproc_get_ncpus(const CnProc *c) {
+        return c->ncpus;
+}
+
+void cnproc_find_execs(const NlBatch *b, unsigned from, unsigned to, uint32_t ncpus,
+                       void (*exec)(const PwEvent *ev, void *userdata), void *userdata) {
+        for (unsigned i = from; i < to; i++) {
+                const uint8_t *buf;
+                size_t len;
+
+                if (nl_batch_get(b, i, &buf, &len) != NL_DATAGRAM_KERNEL)
+                        continue;
+                while (len > 0) {
+                        PwParseError why;
+                        size_t used = 0;
+                        PwEvent ev;
+
+                        if (pw_event_parse(buf, len, ncpus, &ev, &used, &why) >= 0 && ev.kind == PW_EVENT_EXEC)
+                                exec(&ev, userdata);
+                        if (used == 0 || used > len)
+                                break;
+                        buf += used;
+                        len -= used;
+                }
+        }
+}
+
+int cnproc_dispatch(CnProc *c, const NlBatch *b, int n) {
+        if (n == -ENOBUFS) {
+                /* The queue overflowed: events were dropped. The sequence numbers tell how many; here
+                 * we only learn that it happened. */
+                c->stats.enobufs++;
+                report_loss(c, CNPROC_LOSS_ENOBUFS, PW_CPU_NONE, 1);
+                return 0;
+        }
+        if (n < 0)
+                return n; /* the caller decides, and logs */
+
+        for (int i = 0; i < n; i++) {
+                const uint8_t *data;
+                size_t len;
+
+                c->stats.datagrams++;
+                switch (nl_batch_get(b, (unsigned) i, &data, &len)) {
+                case NL_DATAGRAM_FOREIGN:
+                        /* Only the kernel speaks for the connector; a local process can unicast to
+                         * our port id, and we will not believe it. */
+                        c->stats.foreign++;
+                        break;
+                case NL_DATAGRAM_TRUNCATED:
+                        count_malformed(c, PW_PARSE_TRUNCATED);
+                        break;
+                case NL_DATAGRAM_KERNEL:
+                        handle_datagram(c, data, len);
+                        break;
+                }
+        }
+        flush_pending(c);
+        return 0;
+}
+
 int cnproc_read(CnProc *c, unsigned max_batches) {
         int fd = mnl_socket_get_fd(c->nl);
 
         for (unsigned b = 0; b < max_batches; b++) {
-                int n;
+                int n, r;
 
                 n = nl_batch_recv(c->batch, fd);
                 if (n == -EINTR)
                         continue;
-                if (n == -ENOBUFS) {
-                        /* The queue overflowed: events were dropped. The sequence numbers tell how
-                         * many; here we only learn that it happened. Keep reading. */
-                        c->stats.enobufs++;
-                        report_loss(c, CNPROC_LOSS_ENOBUFS, PW_CPU_NONE, 1);
-                        continue;
-                }
-                if (n < 0)
-                        return n; /* the caller decides, and logs */
                 if (n == 0)
                         return 0;
-
-                for (int i = 0; i < n; i++) {
-                        const uint8_t *data;
-                        size_t len;
-
-                        c->stats.datagrams++;
-                        switch (nl_batch_get(c->batch, (unsigned) i, &data, &len)) {
-                        case NL_DATAGRAM_FOREIGN:
-                                /* Only the kernel speaks for the connector; a local process can
-                                 * unicast to our port id, and we will not believe it. */
-                                c->stats.foreign++;
-                                break;
-                        case NL_DATAGRAM_TRUNCATED:
-                                count_malformed(c, PW_PARSE_TRUNCATED);
-                                break;
-                        case NL_DATAGRAM_KERNEL:
-                                handle_datagram(c, data, len);
-                                break;
-                        }
-                }
-                flush_pending(c);
-
-                if (n < BATCH_SLOTS)
+                r = cnproc_dispatch(c, c->batch, n);
+                if (r < 0)
+                        return r;
+                if (n > 0 && n < BATCH_SLOTS)
                         return 0;
         }
         return 1;

@@ -12,6 +12,7 @@
 
 #include "cnproc-parse.h"
 #include "macro.h"
+#include "nl-batch.h"
 #include "seqtrack.h"
 
 typedef struct CnProc CnProc;
@@ -45,11 +46,6 @@ typedef struct CnProcCallbacks {
         /* Every decoded event except our own acks, in order. A recvmmsg() batch is decoded whole
          * first, then handed over event by event. */
         void (*event)(const PwEvent *ev, void *userdata);
-        /* An EXEC, as soon as it is decoded: before event() gets it or any event decoded before it in
-         * the same batch. For the one read that races the process's exit; optional. */
-        void (*exec_decoded)(const PwEvent *ev, void *userdata);
-        /* Every event decoded so far went to event(); optional. */
-        void (*batch_done)(void *userdata);
         /* A loss was seen: count is events lost (a gap, a rise in Drops), or 1 for ENOBUFS; cpu is
          * PW_CPU_NONE unless the loss is a gap on one CPU. */
         void (*loss)(CnProcLossKind kind, uint32_t cpu, uint64_t count, void *userdata);
@@ -84,6 +80,22 @@ int cnproc_unsubscribe(CnProc *c);
 /* Reads and dispatches what is queued, at most max_batches recvmmsg() calls. Returns 1 when the
  * queue may still hold more, 0 when drained, or a negative errno on a hard error. */
 int cnproc_read(CnProc *c, unsigned max_batches);
+
+/* Receiving apart from dispatching, for a receive thread (cnproc-thread.h): that thread receives
+ * into a batch of its own (nl_batch_recv() on cnproc_get_fd()) and may look for EXECs in it with
+ * cnproc_find_execs(), which only decodes (it touches no state of the CnProc, so it runs beside
+ * the loop);
+ * the loop then hands the batch to cnproc_dispatch(), which does all the accounting.
+ * cnproc_batch_new() makes a batch of the size cnproc_read() uses. */
+int cnproc_batch_new(NlBatch **ret);
+/* The decoder's CPU count for c's events, for cnproc_find_execs(). */
+uint32_t cnproc_get_ncpus(const CnProc *c);
+/* Calls exec() for each EXEC in datagrams [from, to) of b. */
+void cnproc_find_execs(const NlBatch *b, unsigned from, unsigned to, uint32_t ncpus,
+                       void (*exec)(const PwEvent *ev, void *userdata), void *userdata);
+/* n: what nl_batch_recv() returned for b (datagrams received, or a negative errno: -ENOBUFS is
+ * counted as a loss and returns 0; another one is returned: the caller decides, and logs). */
+int cnproc_dispatch(CnProc *c, const NlBatch *b, int n);
 
 /* Reads the socket's Drops from /proc/net/netlink and reports a rise through the loss callback. */
 int cnproc_update_socket_drops(CnProc *c);

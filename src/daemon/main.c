@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -322,6 +323,17 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_setup();
+        /* Each client's read buffer is 128 KiB (a 64 KiB read, varlink-server.c, and one byte). With
+         * glibc's defaults the mmap threshold rises to the size of the first mmap'ed block freed, and
+         * 128 KiB of top padding is kept: from then on such buffers came from the heap, and after 256
+         * clients left their 32 MB stayed as free chunks between live ones, never trimmed (RSS 28-40
+         * MB). The loop's small per-event buffers were then carved from those chunks, and each
+         * realloc() that grew one into its free neighbour split off and freed the rest, megabytes,
+         * which MALLOC_PERTURB_ (meson test sets it) fills byte by byte: seconds per batch, and the
+         * kernel dropped events. A fixed threshold and no padding keep such buffers in mmap()s of
+         * their own, returned when freed (tests/integration/test-events-daemon, 256 clients). */
+        (void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+        (void) mallopt(M_TOP_PAD, 0);
         pw_config_init(&arg_check);
         r = parse_argv(argc, argv);
         pw_config_done(&arg_check);

@@ -13,59 +13,122 @@
 #include "procwatch/message-ids.h"
 #include "procwatch/protocol.h"
 
-static void early_clear(Manager *m) {
-        for (size_t i = 0; i < m->n_early; i++) {
-                m->early[i].dirfd = safe_close(m->early[i].dirfd);
-                pw_proc_info_done(&m->early[i].info);
-        }
-        m->n_early = m->early_next = 0;
-}
-
-/* An EXEC was just decoded: read the image of the process now, before anything else of the batch
- * (see cnproc.h), and hold it until the event is applied. Only cmdline and exe (then stat, which
- * vouches for them): they vanish when the process exits, and what can wait (cgroup, status) is read
- * when the event is applied, through the same fd. While /proc is scanned the events are held and
- * read when applied, as before. */
-static void on_exec_decoded(const PwEvent *ev, void *userdata) {
-        Manager *m = userdata;
-        EarlyRead *e;
-
-        if (m->queueing || m->n_early == MANAGER_EARLY_MAX)
-                return;
-        e = &m->early[m->n_early++];
-        *e = (EarlyRead){ .pid = ev->exec.tgid, .dirfd = pw_proc_open(&m->reader, ev->exec.tgid) };
-        e->r = e->dirfd >= 0 ? pw_proc_read_at(&m->reader, e->dirfd, e->pid, 0, PW_READ_CMDLINE | PW_READ_EXE, &e->info)
-                             : e->dirfd;
-        if (e->r < 0)
-                e->dirfd = safe_close(e->dirfd);
-}
-
-static void on_batch_done(void *userdata) {
-        early_clear(userdata);
-}
-
-/* The early read of the EXEC of pid being applied now, if one was made. Events are applied in the
- * order they were decoded, so it is the next one held. */
-static EarlyRead *early_take(Manager *m, pid_t pid) {
-        while (m->early_next < m->n_early) {
-                EarlyRead *e = &m->early[m->early_next++];
-
-                if (e->pid == pid)
-                        return e;
-        }
+/* The first read of pid in reads[*next..n), moving *next past it; a miss moves nothing. */
+static EarlyRead *early_find(EarlyRead *reads, size_t n, size_t *next, pid_t pid) {
+        for (size_t i = *next; i < n; i++)
+                if (reads[i].pid == pid) {
+                        *next = i + 1;
+                        return &reads[i];
+                }
         return NULL;
 }
 
-/* The pipeline's early-read hook: the read held for the EXEC of pid being applied, moved out. */
+/* The read of the EXEC of pid being applied now, made by the receive thread as the batch arrived
+ * (cnproc-thread.h): in the batch being dispatched, or, for the events held while /proc was scanned,
+ * among the reads kept with them. Events are applied in the order they were decoded, and so were
+ * the reads made. */
+static EarlyRead *early_take(Manager *m, pid_t pid) {
+        if (m->queueing)
+                return NULL;
+        if (m->batch)
+                return early_find(m->batch->early, m->batch->n_early, &m->early_next, pid);
+        return early_find(m->held, m->n_held, &m->held_next, pid);
+}
+
+/* While /proc is scanned events are held, and so are the reads of their EXECs (without their fds:
+ * the loop opens /proc/PID again, checking the start time), up to MANAGER_HELD_READS_MAX. */
+static void early_hold(Manager *m, CnProcBatch *b) {
+        for (size_t i = 0; i < b->n_early; i++) {
+                EarlyRead *e = &b->early[i];
+
+                if (m->n_held == m->alloc_held) {
+                        size_t na = m->alloc_held ? m->alloc_held * 2 : 64;
+                        EarlyRead *nh;
+
+                        if (na > MANAGER_HELD_READS_MAX || !(nh = reallocarray(m->held, na, sizeof(EarlyRead))))
+                                return; /* read again when applied */
+                        m->held = nh;
+                        m->alloc_held = na;
+                }
+                cnproc_thread_close_dirfd(m->cnproc_thread, e);
+                m->held[m->n_held++] = *e;
+                e->info = (PwProcInfo){};
+        }
+}
+
+static void early_held_clear(Manager *m) {
+        for (size_t i = 0; i < m->n_held; i++)
+                pw_proc_info_done(&m->held[i].info);
+        m->n_held = m->held_next = 0;
+        if (m->alloc_held > 64) {
+                m->held = mfree(m->held);
+                m->alloc_held = 0;
+        }
+}
+
+/* An fd on /proc/PID for the status and cgroup reads of the process an early read checked: the one
+ * the thread kept (moved out), or /proc/PID opened again and checked against the start time read
+ * then. -EBADF when the process is gone, or is another one. */
+static int early_reopen(Manager *m, EarlyRead *e) {
+        _cleanup_(closep) int fd = -EBADF;
+        PwProcInfo check = {};
+        int r;
+
+        if (e->dirfd >= 0) {
+                cnproc_thread_forget_dirfd(m->cnproc_thread);
+                return TAKE_FD(e->dirfd);
+        }
+        fd = pw_proc_open(&m->reader, e->pid);
+        if (fd < 0)
+                return -EBADF;
+        r = pw_proc_read_at(&m->reader, fd, e->pid, e->info.start_boot_ns, PW_READ_STAT, &check);
+        pw_proc_info_done(&check);
+        return r < 0 ? -EBADF : TAKE_FD(fd);
+}
+
+/* The next batch the receive thread handed over, dispatched whole; at most max_batches of them.
+ * Returns 1 when more may be waiting, 0 when none is, or a negative errno (a hard receive error).
+ * Before the thread starts (subscription, start-up scan), the loop reads the socket itself. */
+static int manager_ingest(Manager *m, unsigned max_batches) {
+        if (!m->cnproc_thread)
+                return cnproc_read(m->cnproc, max_batches);
+
+        for (unsigned i = 0; i < max_batches; i++) {
+                CnProcBatch *b = cnproc_thread_next(m->cnproc_thread);
+                int r;
+
+                if (!b)
+                        return 0;
+                m->batch = b;
+                m->early_next = 0;
+                r = cnproc_dispatch(m->cnproc, b->nl, b->n);
+                m->batch = NULL;
+                if (m->queueing)
+                        early_hold(m, b);
+                cnproc_thread_done(m->cnproc_thread, b);
+                if (r < 0)
+                        return r;
+        }
+        return 1;
+}
+
+/* The pipeline's early-read hook: the read made for the EXEC of pid being applied, moved out, with
+ * an fd on /proc/PID for the reads of status and cgroup: the one the thread kept, or one opened again
+ * and checked against the start time read then (-EBADF when the process is gone or another one: it
+ * keeps its image and what its parent gave it). */
 static bool take_early_read(pid_t pid, PwProcInfo *info, int *ret_dirfd, int *ret_r, void *userdata) {
-        EarlyRead *e = early_take(userdata, pid);
+        Manager *m = userdata;
+        EarlyRead *e = early_take(m, pid);
+        int dirfd = -EBADF;
 
         if (!e)
                 return false;
+        if (e->r >= 0)
+                dirfd = early_reopen(m, e);
         *info = e->info;
         e->info = (PwProcInfo){};
         *ret_r = e->r;
-        *ret_dirfd = TAKE_FD(e->dirfd);
+        *ret_dirfd = dirfd;
         return true;
 }
 
@@ -213,6 +276,7 @@ static void report_loss(Manager *m);
 static void refresh_clock(Manager *m) {
         pw_proc_reader_refresh_clock(&m->reader);
         proctree_set_clock_offset(m->tree, m->reader.boot_minus_mono_ns);
+        cnproc_thread_set_clock(m->cnproc_thread, m->reader.boot_minus_mono_ns);
 }
 
 static unsigned tree_live(const Manager *m) {
@@ -249,7 +313,7 @@ static int take_snapshot(Manager *m, PwProcInfo **ret, size_t *ret_n) {
                 PwReadFlags flags = PW_READ_STAT | PW_READ_STATUS | PW_READ_TASKS;
 
                 if (i % MANAGER_SCAN_DRAIN_EVERY == 0) {
-                        r = cnproc_read(m->cnproc, 4);
+                        r = manager_ingest(m, 4);
                         if (r < 0) {
                                 free_snapshot(snap, n);
                                 return log_error_errno(r, "Reading process events during the /proc scan failed: %m");
@@ -322,6 +386,7 @@ static int manager_reconcile(Manager *m, ReconcileReason why) {
         for (size_t i = 0; i < m->n_queue; i++)
                 apply_event(m, &m->queue[i]);
         m->n_queue = 0;
+        early_held_clear(m);
         if (m->alloc_queue > 4096) {
                 /* A storm's queue is not kept around. */
                 m->queue = mfree(m->queue);
@@ -355,7 +420,7 @@ static int on_cnproc_io(sd_event_source *s, int fd, uint32_t revents, void *user
         int r;
 
         /* A bounded number of batches per wake-up; the source is level-triggered and fires again. */
-        r = cnproc_read(m->cnproc, MANAGER_READ_BATCHES);
+        r = manager_ingest(m, MANAGER_READ_BATCHES);
         flush_output(m);
         if (r < 0) {
                 log_error_errno(r, "Reading process events failed, exiting: %m");
@@ -509,6 +574,8 @@ static void manager_stopping(Manager *m) {
                 return;
         m->stopping = true;
         (void) sd_notify(false, "STOPPING=1");
+        /* The thread first (bounded: one stuck in a read is left behind), then IGNORE. */
+        cnproc_thread_stop(m->cnproc_thread);
         (void) cnproc_unsubscribe(m->cnproc);
         resmon_stop(m->resmon);
 }
@@ -540,6 +607,13 @@ static void manager_get_stats(void *userdata, PwDaemonStats *ret) {
         ret->reconciliations = m->reconciliations;
         ret->queue_overflow = m->queue_overflow;
         ret->enrich_failed = m->pipeline ? pipeline_get_stats(m->pipeline)->enrich_failed : 0;
+        {
+                CnProcThreadStats ts;
+
+                cnproc_thread_get_stats(m->cnproc_thread, &ts);
+                ret->proc_reads_slow = ts.slow_reads;
+                ret->proc_read_stalled_usec = ts.stalled_usec;
+        }
         ret->rcvbuf = m->cnproc ? cnproc_get_rcvbuf(m->cnproc) : 0;
         ret->events_per_sec = m->events_per_sec;
         ret->tree = m->tree;
@@ -690,8 +764,10 @@ Manager *manager_free(Manager *m) {
         /* First: bounded (JOURNAL_FLUSH_USEC), and the entries own their strings. */
         journal_free(m->journal);
         server_free(m->server);
+        early_held_clear(m);
+        free(m->held);
+        cnproc_thread_free(m->cnproc_thread);
         cnproc_free(m->cnproc);
-        early_clear(m);
         pipeline_free(m->pipeline);
         proctree_free(m->tree);
         pw_proc_reader_close(&m->reader);
@@ -709,8 +785,6 @@ Manager *manager_free(Manager *m) {
 int manager_startup(Manager *m) {
         static const CnProcCallbacks cb = {
                 .event = on_event,
-                .exec_decoded = on_exec_decoded,
-                .batch_done = on_batch_done,
                 .loss = on_loss,
         };
         int r;
@@ -752,11 +826,17 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return r;
 
-        r = sd_event_add_io(m->event, &m->cnproc_source, cnproc_get_fd(m->cnproc), EPOLLIN, on_cnproc_io, m);
+        /* From here on a thread receives, and reads each exec's image as its batch arrives: the
+         * loop never waits for a process's mmap_lock (cnproc-thread.h). */
+        r = cnproc_thread_start(&m->cnproc_thread, m->cnproc, m->reader.argv_max, m->reader.boot_minus_mono_ns);
         if (r < 0)
-                return log_error_errno(r, "Failed to watch the proc connector socket: %m");
+                return log_error_errno(r, "Failed to start the receive thread: %m");
+        r = sd_event_add_io(m->event, &m->cnproc_source, cnproc_thread_get_fd(m->cnproc_thread), EPOLLIN,
+                            on_cnproc_io, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the receive thread: %m");
         /* Same priority as the timers: sd-event then serves pending sources oldest first, so a storm
-         * that keeps the socket readable cannot starve STATUS= and the loss report. Reading is
+         * that keeps batches coming cannot starve STATUS= and the loss report. Dispatching is
          * bounded per wake-up (MANAGER_READ_BATCHES), so timers cost ingest little. */
 
         m->rate_usec = now_usec(CLOCK_MONOTONIC);

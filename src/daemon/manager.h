@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include "cnproc.h"
+#include "cnproc-thread.h"
 #include "daemon-config.h"
 #include "journal-filter.h"
 #include "journal.h"
@@ -37,13 +38,13 @@
  * others in one line). */
 #define MANAGER_BUDGET_REPORT_INTERVAL_USEC (10 * USEC_PER_SEC)
 #define MANAGER_BUDGET_REPORT_UIDS 5
-/* EXECs of one batch whose image is read as they are decoded (each holds its /proc/PID fd until the
- * event is applied); later ones in the same batch are read when applied. A batch holds at most 128
- * datagrams, a third of them EXECs in an exec storm. These fds come out of VARLINK_SERVER_FD_RESERVE, with
- * the sockets and the loop's own: clients holding every other descriptor must not make a new exec's
- * read fail with EMFILE (seen with 128, the whole reserve, under another suite's exec storm). */
-#define MANAGER_EARLY_MAX 32
-_Static_assert(MANAGER_EARLY_MAX + 24 <= VARLINK_SERVER_FD_RESERVE, "early reads and the daemon's own fds fit the reserve");
+/* The receive thread's /proc/PID fds (CNPROC_THREAD_DIRFDS, held until the event is applied) come
+ * out of VARLINK_SERVER_FD_RESERVE, with the sockets and the loop's own: clients holding every other
+ * descriptor must not make a new exec's read fail with EMFILE. */
+_Static_assert(CNPROC_THREAD_DIRFDS + 24 <= VARLINK_SERVER_FD_RESERVE, "early reads and the daemon's own fds fit the reserve");
+/* Exec images read by the receive thread kept for the events held during a scan; EXECs beyond are
+ * read when applied. */
+#define MANAGER_HELD_READS_MAX 4096
 /* /proc entries read between two drains of the socket during a scan. */
 #define MANAGER_SCAN_DRAIN_EVERY 64
 
@@ -70,23 +71,16 @@ typedef struct ManagerOptions {
         const PwConfigLayer *config_layer;
 } ManagerOptions;
 
-/* An exec's image, read as its event was decoded, waiting for the event to be applied. */
-typedef struct EarlyRead {
-        pid_t pid;
-        int dirfd;        /* /proc/PID, checked by the read; -EBADF when the read failed */
-        int r;            /* the read's result */
-        PwProcInfo info;  /* argv, exe, stat */
-} EarlyRead;
-
 typedef struct Manager {
         ManagerOptions opts;
         sd_event *event;
-        sd_event_source *cnproc_source;
+        sd_event_source *cnproc_source;  /* the socket until start-up is done, then the thread's batches */
         sd_event_source *status_timer;
         sd_event_source *reconcile_timer;
         sd_event_source *journal_kick_source; /* a one-shot timer: wakes the journal writer */
         bool journal_kick_armed;
         CnProc *cnproc;
+        CnProcThread *cnproc_thread;    /* receives and reads exec images once started */
         ProcTree *tree;
         Pipeline *pipeline;             /* apply, enrich, fan out: every event */
         Server *server;                 /* the control socket */
@@ -103,8 +97,10 @@ typedef struct Manager {
         bool repair_pending;            /* loss seen: reconcile once the socket is drained */
         uint64_t reconciliations;
         usec_t last_reconcile_usec;
-        EarlyRead early[MANAGER_EARLY_MAX];
-        size_t n_early, early_next;     /* held, and the next to be applied (events keep order) */
+        CnProcBatch *batch;             /* the thread's batch being dispatched: its exec reads */
+        size_t early_next;              /* the next of them to be applied (events keep order) */
+        EarlyRead *held;                /* reads of the EXECs held while /proc is scanned */
+        size_t n_held, alloc_held, held_next;
         bool stopping;
         bool no_events;  /* start-up failed because the kernel gives us no events */
 

@@ -52,8 +52,9 @@ static void enrich_one(Pipeline *pl, pid_t pid, pid_t exec_pid) {
         if (pid == exec_pid && pl->cb->take_early_read &&
             pl->cb->take_early_read(pid, &info, &dirfd, &r, pl->userdata)) {
                 /* Checked already (stat through the same fd); the rest may fail if it exited
-                 * meanwhile, and then keeps what the parent gave at fork. */
-                if (r >= 0)
+                 * meanwhile, and then keeps what the parent gave at fork. No fd: the process is
+                 * gone already, and keeps its image and what the parent gave. */
+                if (r >= 0 && dirfd >= 0)
                         r = pw_proc_read_more(dirfd, more, &info);
                 dirfd = safe_close(dirfd);
         } else

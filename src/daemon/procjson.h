@@ -54,6 +54,8 @@ typedef struct PwDaemonStats {
         uint64_t reconciliations;
         uint64_t queue_overflow;
         uint64_t enrich_failed;
+        uint64_t proc_reads_slow;     /* exec image reads that took over 100 ms */
+        uint64_t proc_read_stalled_usec; /* the read in progress, when over 100 ms */
         uint32_t rcvbuf;
         double events_per_sec;
         const ProcTree *tree;

@@ -61,13 +61,19 @@ unsigned nl_batch_slots(const NlBatch *b) {
 }
 
 int nl_batch_recv(NlBatch *b, int fd) {
+        return nl_batch_recv_from(b, fd, 0);
+}
+
+int nl_batch_recv_from(NlBatch *b, int fd, unsigned first) {
         int n;
 
-        for (unsigned i = 0; i < b->slots; i++) {
+        if (first >= b->slots)
+                return -EINVAL;
+        for (unsigned i = first; i < b->slots; i++) {
                 b->msgs[i].msg_hdr.msg_namelen = sizeof(b->addr[i]);
                 b->msgs[i].msg_hdr.msg_flags = 0;
         }
-        n = recvmmsg(fd, b->msgs, b->slots, MSG_DONTWAIT, NULL);
+        n = recvmmsg(fd, b->msgs + first, b->slots - first, MSG_DONTWAIT, NULL);
         if (n < 0)
                 return errno == EAGAIN ? 0 : -errno;
         return n;

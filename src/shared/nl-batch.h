@@ -29,6 +29,9 @@ unsigned nl_batch_slots(const NlBatch *b);
  * (0: nothing waiting), -ENOBUFS when the receive queue overflowed (datagrams were lost; read
  * again), -EINTR, or another negative errno. */
 int nl_batch_recv(NlBatch *b, int fd);
+/* The same into slots first and beyond, keeping what slots before first hold: a batch filled over
+ * several calls. Returns how many were received by this call. */
+int nl_batch_recv_from(NlBatch *b, int fd, unsigned first);
 
 /* Datagram i (below what nl_batch_recv() returned): its bytes, and whether to believe them. */
 NlDatagram nl_batch_get(const NlBatch *b, unsigned i, const uint8_t **ret_data, size_t *ret_len);

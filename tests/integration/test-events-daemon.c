@@ -48,6 +48,9 @@
 /* What one subscriber that never reads may cost the daemon: its 256 KiB buffer and the tree's own
  * growth from the storm's retained records are far below this. */
 #define STORM_RSS_GROWTH_MAX_KB (64 * 1024)
+/* The daemon's RSS after 256 clients came and went, above what it was before: their read buffers
+ * alone were 32 MB. */
+#define CLIENTS_RSS_KEPT_MAX_KB (8 * 1024)
 
 static const char *daemon_path, *ctl_path;
 static Daemon d;
@@ -483,7 +486,12 @@ static void test_two_subscribers(void **state) {
         while (!p2_exit) {
                 e = next_event(&b, WAIT_MS, NULL);
                 assert_non_null(e);
-                if (strcmp(ev_kind(e), "fork") == 0) {
+                if (strcmp(ev_kind(e), "fork") == 0 && ev_pid(e) == p2 &&
+                    json_integer_value(json_object_get(e, "parent_pid")) == getpid()) {
+                        /* p2's own fork, in its subtree too: it came before the subscription, and
+                         * whether it is applied before or after it is a race (the receive thread
+                         * hands events to the loop a moment later than the socket was readable). */
+                } else if (strcmp(ev_kind(e), "fork") == 0) {
                         assert_int_equal(json_integer_value(json_object_get(e, "parent_pid")), p2);
                         forks++;
                 } else {
@@ -508,13 +516,30 @@ static void test_two_subscribers(void **state) {
 /* 256 clients at once are all answered; one more is turned away; then all is as before. */
 #define N_CLIENTS 256
 
+static long vm_rss_kb(pid_t pid) {
+        char path[64], line[256];
+        long kb = -1;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+        f = fopen(path, "re");
+        assert_non_null(f);
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+                        break;
+        fclose(f);
+        return kb;
+}
+
 static void test_256_clients(void **state) {
         static Client c[N_CLIENTS + 1];
         char buf[16];
         json_t *msg;
         int answered = 0;
+        long rss_before, rss_after;
 
         wait_no_clients();
+        rss_before = vm_rss_kb(d.pid);
 
         for (int i = 0; i < N_CLIENTS; i++)
                 assert_int_equal(client_connect(&c[i], d.socket_path), 0);
@@ -548,21 +573,14 @@ static void test_256_clients(void **state) {
          * find every place taken. */
         wait_no_clients();
         expect_daemon_answers();
-}
-
-static long vm_rss_kb(pid_t pid) {
-        char path[64], line[256];
-        long kb = -1;
-        FILE *f;
-
-        snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
-        f = fopen(path, "re");
-        assert_non_null(f);
-        while (fgets(line, sizeof(line), f))
-                if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-                        break;
-        fclose(f);
-        return kb;
+        /* What the clients held (a 128 KiB read buffer each, 32 MB in all) is given back once they
+         * are gone, not left as holes in the heap: the loop's small buffers carved from such holes
+         * made it crawl under MALLOC_PERTURB_, and a storm then overflowed the socket. */
+        rss_after = vm_rss_kb(d.pid);
+        fprintf(stderr, "256 clients came and went: daemon VmRSS %ld kB -> %ld kB\n", rss_before, rss_after);
+#ifndef __SANITIZE_ADDRESS__
+        assert_true(rss_after - rss_before < CLIENTS_RSS_KEPT_MAX_KB);
+#endif
 }
 
 static void storm(void) {
