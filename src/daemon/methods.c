@@ -159,11 +159,10 @@ static int snapshot_list(const ProcTree *t, const ListFilter *f, Stream *st) {
         return 0;
 }
 
-/* Tree's one filter is the state: alive only, or every record (the process filter's state). */
+/* Tree's one filter is the state: alive only, or every record, by the rule the process filter's
+ * state uses (pw_state_filter_match()); a whole PwProcessFilter (2 KiB) per record walked is not. */
 static bool tree_wanted(const PwProcess *p, bool include_exited) {
-        const PwProcessFilter f = { .state = include_exited ? PW_STATE_FILTER_ALL : PW_STATE_FILTER_ALIVE };
-
-        return pw_process_filter_match(&f, p, NULL, NULL);
+        return pw_state_filter_match(include_exited ? PW_STATE_FILTER_ALL : PW_STATE_FILTER_ALIVE, p);
 }
 
 /* Depth-first from each root, children oldest first, depth levels below the roots (-1: all). The
