@@ -129,8 +129,8 @@ expect_line() {
 }
 expect_line 'SystemCallFilter=~process_vm_readv process_vm_writev' "no access to other processes' memory"
 expect_line 'ReadOnlyPaths=/proc' "/proc is read, never written"
-expect_line 'InaccessiblePaths=-/run/systemd/private -/run/dbus -/run/systemd/userdb' \
-        "no AF_UNIX reach to the service manager or the system bus"
+expect_line 'TemporaryFileSystem=/run:ro /tmp:ro /var:ro' \
+        "AF_UNIX reach is an allowlist (test-unit-sandbox.sh checks it under a real service manager)"
 # And what systemd makes of them: the syscalls are really denied in the effective filter.
 out=$(sandboxed systemd-analyze security --offline=yes --no-pager "$copy" 2>&1)
 if ! printf '%s\n' "$out" | grep -q 'SystemCallFilter=~@debug'; then
