@@ -15,8 +15,14 @@ typedef struct Entry {
         uint64_t major, minor, ino;
 } Entry;
 
+/* An index of the slots by path hash, open addressing with linear probing at most half full: every
+ * exit notes its executable, and the path is almost always there already, so finding it must not
+ * scan all the slots. A cell holds a slot's number + 1; 0 is an empty cell. */
+#define INDEX_CELLS (EXE_CACHE_SLOTS * 2U)
+
 struct ExeCache {
         Entry slots[EXE_CACHE_SLOTS];
+        uint16_t index[INDEX_CELLS];
         uint64_t clock;
         ExeCacheStats stats;
 };
@@ -53,8 +59,50 @@ static bool keepable(const char *path, size_t len) {
         return !(len >= sizeof(deleted) - 1 && strcmp(path + len - (sizeof(deleted) - 1), deleted) == 0);
 }
 
+static unsigned cell_of(uint64_t h) {
+        return (unsigned) (h % INDEX_CELLS);
+}
+
+/* The cell that holds path's slot, or the empty cell where it would go. */
+static unsigned index_find(const ExeCache *c, uint64_t h, const char *path) {
+        unsigned i = cell_of(h);
+
+        for (;; i = (i + 1) % INDEX_CELLS) {
+                const Entry *e;
+
+                if (c->index[i] == 0)
+                        return i;
+                e = &c->slots[c->index[i] - 1];
+                if (e->hash == h && strcmp(e->path, path) == 0)
+                        return i;
+        }
+}
+
+/* Empties cell i and moves later cells of the same probe run back, so that every lookup still finds
+ * its slot before an empty cell (deletion without tombstones). */
+static void index_remove(ExeCache *c, unsigned i) {
+        unsigned j = i;
+
+        c->index[i] = 0;
+        for (;;) {
+                unsigned home;
+
+                j = (j + 1) % INDEX_CELLS;
+                if (c->index[j] == 0)
+                        return;
+                home = cell_of(c->slots[c->index[j] - 1].hash);
+                /* Cell j's entry may move to i unless its home lies cyclically in (i, j]. */
+                if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+                        continue;
+                c->index[i] = c->index[j];
+                c->index[j] = 0;
+                i = j;
+        }
+}
+
 int exe_cache_note(ExeCache *c, const char *path) {
         Entry *victim = NULL;
+        unsigned cell;
         size_t len;
         uint64_t h;
         char *copy;
@@ -65,27 +113,37 @@ int exe_cache_note(ExeCache *c, const char *path) {
         if (!keepable(path, len))
                 return 0;
         c->clock++;
+        cell = index_find(c, h, path);
+        if (c->index[cell] != 0) {
+                Entry *e = &c->slots[c->index[cell] - 1];
+
+                e->used = c->clock;
+                /* Seen running again: the next lookup stats it anew (it may be a new file). */
+                e->statted = false;
+                return 0;
+        }
+        /* A new path: a free slot first, else the least recently noted path's. */
         for (unsigned i = 0; i < EXE_CACHE_SLOTS; i++) {
                 Entry *e = &c->slots[i];
 
-                if (e->path && e->hash == h && strcmp(e->path, path) == 0) {
-                        e->used = c->clock;
-                        /* Seen running again: the next lookup stats it anew (it may be a new file). */
-                        e->statted = false;
-                        return 0;
-                }
-                /* A free slot first, else the least recently noted path. */
                 if (!e->path) {
-                        if (!victim || victim->path)
-                                victim = e;
-                } else if (!victim || (victim->path && e->used < victim->used))
+                        victim = e;
+                        break;
+                }
+                if (!victim || e->used < victim->used)
                         victim = e;
         }
         copy = strndup(path, len);
         if (!copy)
                 return -ENOMEM;
-        free(victim->path);
+        if (victim->path) {
+                index_remove(c, index_find(c, victim->hash, victim->path));
+                free(victim->path);
+                /* The removal may have moved the new path's empty cell back. */
+                cell = index_find(c, h, path);
+        }
         *victim = (Entry){ .path = copy, .hash = h, .used = c->clock };
+        c->index[cell] = (uint16_t) (victim - c->slots + 1);
         c->stats.noted++;
         return 0;
 }

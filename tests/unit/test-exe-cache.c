@@ -142,12 +142,49 @@ static void test_least_recent_replaced(void **state) {
         exe_cache_free(c);
 }
 
+/* The index against a model: a long random sequence over more distinct paths than slots (so paths
+ * are evicted, and the index's probe runs are cut and shifted back again and again). At every step
+ * the cache must add the path exactly when the model (the EXE_CACHE_SLOTS distinct paths noted
+ * last) lacks it: a lost or stale index cell shows as a path added twice. */
+static bool model_keeps(const uint64_t *last, unsigned n, unsigned k) {
+        unsigned newer = 0;
+
+        if (last[k] == 0)
+                return false;
+        for (unsigned j = 0; j < n; j++)
+                newer += last[j] > last[k];
+        return newer < EXE_CACHE_SLOTS;
+}
+
+static void test_index_under_churn(void **state) {
+        enum { DISTINCT = 700, STEPS = 40000 };
+        uint64_t last[DISTINCT] = {}, step, added = 0;
+        ExeCache *c = exe_cache_new();
+        unsigned seed = 12345;
+        char path[64];
+
+        for (step = 1; step <= STEPS; step++) {
+                /* A skewed mix: half the notes go to 64 hot paths, as exits of one program repeat. */
+                unsigned r = (seed = seed * 1103515245U + 12345U) >> 8;
+                unsigned k = (r & 1U) ? (r >> 1) % 64U : (r >> 1) % DISTINCT;
+
+                added += !model_keeps(last, DISTINCT, k);
+                snprintf(path, sizeof(path), "/usr/bin/prog-%u", k);
+                assert_int_equal(exe_cache_note(c, path), 0);
+                last[k] = step;
+                assert_int_equal(exe_cache_get_stats(c)->noted, added);
+        }
+        assert_true(added > EXE_CACHE_SLOTS * 4U); /* evictions did happen */
+        exe_cache_free(c);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_names_a_noted_file),
                 cmocka_unit_test(test_replaced_file),
                 cmocka_unit_test(test_paths_not_kept),
                 cmocka_unit_test(test_least_recent_replaced),
+                cmocka_unit_test(test_index_under_churn),
         };
 
         tc_init("exe-cache");
