@@ -447,7 +447,7 @@ void harness_cleanup(Daemon *d, bool show_stderr) {
 int harness_run_capture(char *const argv[], char *buf, size_t size, int timeout_ms) {
         uint64_t deadline = harness_now_ms() + (uint64_t) timeout_ms;
         char scratch[256];
-        size_t len = 0;
+        size_t len = 0, dropped = 0;
         int p[2], status;
         pid_t pid;
 
@@ -485,7 +485,8 @@ int harness_run_capture(char *const argv[], char *buf, size_t size, int timeout_
                         if (len + 1 < size) {
                                 len += (size_t) n;
                                 buf[len] = '\0';
-                        }
+                        } else
+                                dropped += (size_t) n;
                         continue;
                 }
                 if (n < 0 && errno != EAGAIN && errno != EINTR)
@@ -495,5 +496,9 @@ int harness_run_capture(char *const argv[], char *buf, size_t size, int timeout_
         }
         close(p[0]);
         (void) waitpid(pid, &status, 0);
+        /* Said, so that a failure to parse what was kept is not a mystery. */
+        if (dropped > 0)
+                fprintf(stderr, "harness: the output of %s was cut at %zu bytes (%zu more dropped)\n", argv[0], len,
+                        dropped);
         return status;
 }

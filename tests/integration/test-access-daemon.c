@@ -38,7 +38,7 @@
 #include "test-cleanup.h"
 
 #define WAIT_MS 10000
-#define OUT_MAX (16U * 1024U * 1024U)
+#define OUT_MAX (64U * 1024U * 1024U)
 /* The /proc mount's gid=: its members see every process, as /proc shows them. */
 #define ACCESS_GROUP 4242 /* spelt out in the strings below */
 #define NOBODY 65534
