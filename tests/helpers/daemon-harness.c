@@ -444,6 +444,28 @@ void harness_cleanup(Daemon *d, bool show_stderr) {
         pthread_mutex_init(&d->lock, NULL);
 }
 
+int harness_start_ready(Daemon *d, const char *binary, char *const argv[], uint64_t watchdog_usec, int timeout_ms) {
+        int r = harness_start(d, binary, argv, NULL, watchdog_usec);
+
+        if (r < 0) {
+                fprintf(stderr, "Failed to start %s: %s\n", binary, strerror(-r));
+                return -1;
+        }
+        if (!harness_wait_notify(d, "READY=1", false, timeout_ms)) {
+                fprintf(stderr, "%s sent no READY=1 within %d ms\n", binary, timeout_ms);
+                harness_cleanup(d, true);
+                return -1;
+        }
+        return 0;
+}
+
+int harness_stop_cleanup(Daemon *d, int timeout_ms) {
+        int status = harness_stop(d, SIGTERM, timeout_ms, NULL);
+
+        harness_cleanup(d, status != 0);
+        return status == 0 ? 0 : -1;
+}
+
 int harness_run_capture(char *const argv[], char *buf, size_t size, int timeout_ms) {
         uint64_t deadline = harness_now_ms() + (uint64_t) timeout_ms;
         char scratch[256];

@@ -63,6 +63,10 @@ uint64_t harness_now_ms(void);
 int harness_start(Daemon *d, const char *binary, char *const argv[], char *const extra_env[],
                   uint64_t watchdog_usec);
 
+/* harness_start(), then waits for READY=1 (at most timeout_ms). On failure says why on stderr,
+ * releases everything (printing the daemon's stderr) and returns -1; else 0. For a cmocka set-up. */
+int harness_start_ready(Daemon *d, const char *binary, char *const argv[], uint64_t watchdog_usec, int timeout_ms);
+
 /* Reads what is available on the daemon's stdout, waiting at most timeout_ms. */
 void harness_pump(Daemon *d, int timeout_ms);
 
@@ -81,6 +85,10 @@ bool harness_line_get(const char *line, const char *key, char *buf, size_t size)
 /* Sends sig and waits for the daemon to exit; returns its wait status, or -1 on timeout (after which
  * it is SIGKILLed). *elapsed_ms gets how long the exit took. */
 int harness_stop(Daemon *d, int sig, int timeout_ms, uint64_t *elapsed_ms);
+
+/* SIGTERM, then harness_cleanup() (printing the daemon's stderr unless it exited 0). Returns 0 when it
+ * exited 0 within timeout_ms, else -1. For a cmocka tear-down. */
+int harness_stop_cleanup(Daemon *d, int timeout_ms);
 
 /* Kills (if still running) and releases everything; prints the daemon's stderr when verbose. */
 void harness_cleanup(Daemon *d, bool show_stderr);

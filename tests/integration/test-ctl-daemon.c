@@ -186,7 +186,6 @@ static int setup(void **state) {
         char *sleep_argv[] = { (char *) "/bin/sleep", (char *) "300", NULL };
         char *exit3_argv[] = { (char *) "/bin/sh", (char *) "-c", (char *) "exit 3", NULL };
         siginfo_t info;
-        int r;
 
         out = malloc(OUT_MAX);
         assert_non_null(out);
@@ -195,15 +194,8 @@ static int setup(void **state) {
         snprintf(sock_path, sizeof(sock_path), "%s/run/io.procwatch", dir);
         snprintf(sock_opt, sizeof(sock_opt), "--socket=%s", sock_path);
 
-        r = harness_start(&d, daemon_path, argv, NULL, 0);
-        if (r < 0) {
-                fprintf(stderr, "Failed to start %s: %s\n", daemon_path, strerror(-r));
+        if (harness_start_ready(&d, daemon_path, argv, 0, WAIT_MS) < 0)
                 return -1;
-        }
-        if (!harness_wait_notify(&d, "READY=1", false, WAIT_MS)) {
-                harness_cleanup(&d, true);
-                return -1;
-        }
         /* The socket exists before READY=1. */
         assert_int_equal(access(sock_path, F_OK), 0);
 

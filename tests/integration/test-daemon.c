@@ -36,18 +36,10 @@ static Daemon d;
 
 static int setup(void **state) {
         char *argv[] = { (char *) "procwatchd", (char *) "--print-events=raw", NULL };
-        int r;
 
         /* WATCHDOG_USEC of 200 ms: the daemon must ping every 100 ms. */
-        r = harness_start(&d, daemon_path, argv, NULL, 200000);
-        if (r < 0) {
-                fprintf(stderr, "Failed to start %s: %s\n", daemon_path, strerror(-r));
+        if (harness_start_ready(&d, daemon_path, argv, 200000, 30000) < 0)
                 return -1;
-        }
-        if (!harness_wait_notify(&d, "READY=1", false, 30000)) {
-                harness_cleanup(&d, true);
-                return -1;
-        }
         return 0;
 }
 

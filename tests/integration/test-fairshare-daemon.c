@@ -670,19 +670,11 @@ static void test_fd_headroom(void **state) {
 
 static int setup(void **state) {
         char *argv[] = { (char *) "procwatchd", NULL };
-        int r;
 
         out = malloc(OUT_MAX);
         assert_non_null(out);
-        r = harness_start(&d, daemon_path, argv, NULL, 0);
-        if (r < 0) {
-                fprintf(stderr, "Failed to start %s: %s\n", daemon_path, strerror(-r));
+        if (harness_start_ready(&d, daemon_path, argv, 0, WAIT_MS) < 0)
                 return -1;
-        }
-        if (!harness_wait_notify(&d, "READY=1", false, WAIT_MS)) {
-                harness_cleanup(&d, true);
-                return -1;
-        }
         /* The scratch folder is 0700; the socket inside is 0666. */
         if (chmod(d.dir, 0755) < 0)
                 return -1;
@@ -691,11 +683,8 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-        int status = harness_stop(&d, SIGTERM, WAIT_MS, NULL);
-
-        harness_cleanup(&d, status != 0);
         free(out);
-        return status == 0 ? 0 : -1;
+        return harness_stop_cleanup(&d, WAIT_MS);
 }
 
 int main(int argc, char *argv[]) {
