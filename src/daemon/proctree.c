@@ -1154,7 +1154,7 @@ void proctree_mark_unreadable(ProcTree *t, pid_t pid, uint64_t start_boot_ns) {
 int proctree_name_exe(ProcTree *t, PwProcess *p, const char *path) {
         PwUidBudget *u;
 
-        if (!p || !path || p->exe || !(p->uncertain & PW_UNCERTAIN_IMAGE) || p->n_execs == 0)
+        if (!p || !path || p->exe || p->n_execs == 0)
                 return 0;
         u = uid_get(t, p->uncertain & PW_UNCERTAIN_IDS ? PW_UID_INVALID : p->uid);
         if (!u)

@@ -286,9 +286,10 @@ bool proctree_read_matches(const ProcTree *t, pid_t pid, uint64_t start_boot_ns,
 int proctree_enrich(ProcTree *t, const PwProcInfo *info, uint64_t hz);
 /* The process could not be read (gone, or its pid already reused): keep what events said. */
 void proctree_mark_unreadable(ProcTree *t, pid_t pid, uint64_t start_boot_ns);
-/* Names the executable of p, live or exited, whose image was lost to the race with its exit (an EXEC
- * came, nothing was read): path comes from elsewhere (the taskstats record's device and inode,
- * exe-cache.h). The image stays uncertain: argv is still unknown. Returns 1 when named, 0 when p
+/* Names the executable of p, live or exited, that exec'ed and has none: its image was lost to the
+ * race with its exit (an EXEC came, nothing was read; the image stays uncertain, argv unknown), or
+ * only exe was (the process became a zombie between the reads of cmdline and exe). path comes from
+ * elsewhere (the taskstats record's device and inode, exe-cache.h). Returns 1 when named, 0 when p
  * needs no name (it has one, or never exec'ed), -ENOSPC when its uid's budget has no room, -ENOMEM. */
 int proctree_name_exe(ProcTree *t, PwProcess *p, const char *path);
 

@@ -268,8 +268,8 @@ static void join(ResJoin *j, ProcTree *t, PwProcess *p, const Held *h, uint64_t 
                     (!(p->uncertain & PW_UNCERTAIN_EXIT) && p->exit_code != h->exitcode);
         pr->state = PW_RESOURCES_JOINED;
         pr->uncertain = uncertain;
-        /* Its image was lost to its exit: the record still says which file it ran. */
-        if (!p->exe && (p->uncertain & PW_UNCERTAIN_IMAGE) && h->exe_inode != 0 &&
+        /* Its image, or its exe alone, was lost to its exit: the record still says which file it ran. */
+        if (!p->exe && h->exe_inode != 0 &&
             proctree_name_exe(t, p, exe_cache_find(j->exes, h->exe_dev, h->exe_inode)) > 0)
                 j->stats.exes_named++;
         pr->exitcode = h->exitcode;

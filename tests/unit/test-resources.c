@@ -357,6 +357,29 @@ static void test_lost_image_named(void **state) {
         assert_ptr_equal(resjoin_record(j, t, &m, BASE + 34 * MS), p);
         assert_null(p->exe);
         assert_int_equal(resjoin_get_stats(j)->exes_named, 2);
+
+        /* 104: its argv was read, then it exited before its exe was (readlink of a zombie's exe is
+         * ENOENT): the image counts as read, and the record names the file all the same. */
+        fork_ev(t, 1, 104, BASE + 40 * MS);
+        exec_ev(t, 104, BASE + 41 * MS);
+        info = (PwProcInfo){ .stat = { .pid = 104, .ppid = 1, .state = 'R' }, .start_ns = BASE + 40 * MS,
+                             .start_boot_ns = BASE + 40 * MS, .exe_error = -ENOENT };
+        strcpy(info.stat.comm, "prog");
+        info.argv = strdup("prog");
+        info.argv_len = 5;
+        assert_int_equal(proctree_enrich(t, &info, 100), 0);
+        pw_proc_info_done(&info);
+        p = exit_ev(t, 104, 0, BASE + 42 * MS);
+        assert_null(p->exe);
+        assert_false(p->uncertain & PW_UNCERTAIN_IMAGE);
+        (void) resjoin_process_ended(j, t, p, BASE + 43 * MS);
+        m = record(104, 104, true, 0, 2, 1, 0, 100);
+        exe_id(prog, &m);
+        assert_ptr_equal(resjoin_record(j, t, &m, BASE + 44 * MS), p);
+        assert_non_null(p->exe);
+        assert_string_equal(p->exe->data, prog);
+        assert_string_equal(p->argv->data, "prog");
+        assert_int_equal(resjoin_get_stats(j)->exes_named, 3);
 }
 
 int main(void) {
