@@ -2,21 +2,17 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include "exe-cache.h"
 
 typedef struct Entry {
         char *path;              /* NULL: a free slot */
-        uint64_t hash;
+        uint64_t dev, ino;
         uint64_t used;           /* when last noted, in notes */
-        bool statted, stat_ok;
-        uint64_t major, minor, ino;
 } Entry;
 
-/* An index of the slots by path hash, open addressing with linear probing at most half full: every
- * exit notes its executable, and the path is almost always there already, so finding it must not
+/* An index of the slots by device and inode, open addressing with linear probing at most half full:
+ * every exit notes its executable, which is almost always there already, so finding it must not
  * scan all the slots. A cell holds a slot's number + 1; 0 is an empty cell. */
 #define INDEX_CELLS (EXE_CACHE_SLOTS * 2U)
 
@@ -27,15 +23,11 @@ struct ExeCache {
         ExeCacheStats stats;
 };
 
-/* FNV-1a: the paths are short and few. */
-static uint64_t hash_path(const char *s, size_t *ret_len) {
-        uint64_t h = 1469598103934665603ULL;
-        size_t n = 0;
+static unsigned cell_of(uint64_t dev, uint64_t ino) {
+        /* A 64-bit mix: inode numbers of one file system are often close together. */
+        uint64_t h = (ino ^ (dev * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
 
-        for (; s[n]; n++)
-                h = (h ^ (unsigned char) s[n]) * 1099511628211ULL;
-        *ret_len = n;
-        return h;
+        return (unsigned) ((h ^ (h >> 29)) % INDEX_CELLS);
 }
 
 ExeCache *exe_cache_new(void) {
@@ -51,29 +43,24 @@ ExeCache *exe_cache_free(ExeCache *c) {
         return NULL;
 }
 
-static bool keepable(const char *path, size_t len) {
+static bool keepable(const char *path) {
         static const char deleted[] = " (deleted)";
+        size_t len = strnlen(path, EXE_CACHE_PATH_MAX);
 
         if (len == 0 || len >= EXE_CACHE_PATH_MAX || path[0] != '/')
                 return false;
         return !(len >= sizeof(deleted) - 1 && strcmp(path + len - (sizeof(deleted) - 1), deleted) == 0);
 }
 
-static unsigned cell_of(uint64_t h) {
-        return (unsigned) (h % INDEX_CELLS);
-}
-
-/* The cell that holds path's slot, or the empty cell where it would go. */
-static unsigned index_find(const ExeCache *c, uint64_t h, const char *path) {
-        unsigned i = cell_of(h);
-
-        for (;; i = (i + 1) % INDEX_CELLS) {
+/* The cell that holds dev:ino's slot, or the empty cell where it would go. */
+static unsigned index_find(const ExeCache *c, uint64_t dev, uint64_t ino) {
+        for (unsigned i = cell_of(dev, ino);; i = (i + 1) % INDEX_CELLS) {
                 const Entry *e;
 
                 if (c->index[i] == 0)
                         return i;
                 e = &c->slots[c->index[i] - 1];
-                if (e->hash == h && strcmp(e->path, path) == 0)
+                if (e->ino == ino && e->dev == dev)
                         return i;
         }
 }
@@ -85,12 +72,14 @@ static void index_remove(ExeCache *c, unsigned i) {
 
         c->index[i] = 0;
         for (;;) {
+                const Entry *e;
                 unsigned home;
 
                 j = (j + 1) % INDEX_CELLS;
                 if (c->index[j] == 0)
                         return;
-                home = cell_of(c->slots[c->index[j] - 1].hash);
+                e = &c->slots[c->index[j] - 1];
+                home = cell_of(e->dev, e->ino);
                 /* Cell j's entry may move to i unless its home lies cyclically in (i, j]. */
                 if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
                         continue;
@@ -100,29 +89,20 @@ static void index_remove(ExeCache *c, unsigned i) {
         }
 }
 
-int exe_cache_note(ExeCache *c, const char *path) {
+int exe_cache_note(ExeCache *c, const char *path, uint64_t dev, uint64_t ino) {
         Entry *victim = NULL;
         unsigned cell;
-        size_t len;
-        uint64_t h;
         char *copy;
 
-        if (!c || !path)
-                return 0;
-        h = hash_path(path, &len);
-        if (!keepable(path, len))
+        if (!c || !path || ino == 0 || !keepable(path))
                 return 0;
         c->clock++;
-        cell = index_find(c, h, path);
+        cell = index_find(c, dev, ino);
         if (c->index[cell] != 0) {
-                Entry *e = &c->slots[c->index[cell] - 1];
-
-                e->used = c->clock;
-                /* Seen running again: the next lookup stats it anew (it may be a new file). */
-                e->statted = false;
+                c->slots[c->index[cell] - 1].used = c->clock;
                 return 0;
         }
-        /* A new path: a free slot first, else the least recently noted path's. */
+        /* A new file: a free slot first, else the least recently noted file's. */
         for (unsigned i = 0; i < EXE_CACHE_SLOTS; i++) {
                 Entry *e = &c->slots[i];
 
@@ -133,64 +113,32 @@ int exe_cache_note(ExeCache *c, const char *path) {
                 if (!victim || e->used < victim->used)
                         victim = e;
         }
-        copy = strndup(path, len);
+        copy = strdup(path);
         if (!copy)
                 return -ENOMEM;
         if (victim->path) {
-                index_remove(c, index_find(c, victim->hash, victim->path));
+                index_remove(c, index_find(c, victim->dev, victim->ino));
                 free(victim->path);
-                /* The removal may have moved the new path's empty cell back. */
-                cell = index_find(c, h, path);
+                /* The removal may have moved the new file's empty cell back. */
+                cell = index_find(c, dev, ino);
         }
-        *victim = (Entry){ .path = copy, .hash = h, .used = c->clock };
+        *victim = (Entry){ .path = copy, .dev = dev, .ino = ino, .used = c->clock };
         c->index[cell] = (uint16_t) (victim - c->slots + 1);
         c->stats.noted++;
         return 0;
 }
 
-static bool stat_entry(ExeCache *c, Entry *e) {
-        struct stat st;
-
-        c->stats.stats++;
-        e->statted = true;
-        e->stat_ok = stat(e->path, &st) == 0 && S_ISREG(st.st_mode);
-        if (e->stat_ok) {
-                e->major = major(st.st_dev);
-                e->minor = minor(st.st_dev);
-                e->ino = st.st_ino;
-        }
-        return e->stat_ok;
-}
-
-/* The kernel's new_encode_dev(): minor's low byte, major, then the rest of minor. */
-static void decode_kernel_dev(uint64_t dev, uint64_t *ret_major, uint64_t *ret_minor) {
-        *ret_major = (dev & 0xfff00U) >> 8;
-        *ret_minor = (dev & 0xffU) | ((dev >> 12) & 0xfff00U);
-}
-
 const char *exe_cache_find(ExeCache *c, uint64_t dev, uint64_t ino) {
-        uint64_t maj, min;
+        unsigned cell;
 
         if (!c || ino == 0)
                 return NULL;
         c->stats.lookups++;
-        decode_kernel_dev(dev, &maj, &min);
-        for (unsigned i = 0; i < EXE_CACHE_SLOTS; i++) {
-                Entry *e = &c->slots[i];
-
-                if (!e->path || (e->statted && !e->stat_ok))
-                        continue;
-                if (!e->statted && !stat_entry(c, e))
-                        continue;
-                if (e->ino != ino || e->major != maj || e->minor != min)
-                        continue;
-                /* What was stat'ed once may have been replaced since (an upgrade): look again. */
-                if (!stat_entry(c, e) || e->ino != ino || e->major != maj || e->minor != min)
-                        continue;
-                c->stats.named++;
-                return e->path;
-        }
-        return NULL;
+        cell = index_find(c, dev, ino);
+        if (c->index[cell] == 0)
+                return NULL;
+        c->stats.named++;
+        return c->slots[c->index[cell] - 1].path;
 }
 
 const ExeCacheStats *exe_cache_get_stats(const ExeCache *c) {

@@ -268,9 +268,13 @@ static void join(ResJoin *j, ProcTree *t, PwProcess *p, const Held *h, uint64_t 
                     (!(p->uncertain & PW_UNCERTAIN_EXIT) && p->exit_code != h->exitcode);
         pr->state = PW_RESOURCES_JOINED;
         pr->uncertain = uncertain;
-        /* Its image, or its exe alone, was lost to its exit: the record still says which file it ran. */
-        if (!p->exe && h->exe_inode != 0 &&
-            proctree_name_exe(t, p, exe_cache_find(j->exes, h->exe_dev, h->exe_inode)) > 0)
+        /* A file that ran, as the record names it, for later processes that run it and whose exe is
+         * lost; or this one's image, or its exe alone, was lost to its exit: the record still says
+         * which file it ran. */
+        if (p->exe && !(p->uncertain & PW_UNCERTAIN_IMAGE))
+                (void) exe_cache_note(j->exes, p->exe->data, h->exe_dev, h->exe_inode);
+        else if (!p->exe && h->exe_inode != 0 &&
+                 proctree_name_exe(t, p, exe_cache_find(j->exes, h->exe_dev, h->exe_inode)) > 0)
                 j->stats.exes_named++;
         pr->exitcode = h->exitcode;
         pr->self = h->res;
@@ -438,9 +442,6 @@ PwProcess *resjoin_record(ResJoin *j, ProcTree *t, const PwTsMsg *m, uint64_t no
 }
 
 bool resjoin_process_ended(ResJoin *j, ProcTree *t, PwProcess *p, uint64_t now_ns) {
-        /* A file that ran, to name the lost images of later processes that run it too. */
-        if (p->exe && !(p->uncertain & PW_UNCERTAIN_IMAGE))
-                (void) exe_cache_note(j->exes, p->exe->data);
         if (pw_process_has_resources(p))
                 return true;
         for (Held *h = pidmap_get(&j->held, p->pid); h; h = h->next_same_pid) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Tests of the exe cache (exe-cache.h): real files in a scratch folder, their real device and inode,
- * a file replaced under its path, paths that cannot be kept, the least recently noted replaced. */
+ * a file replaced under its path, paths that cannot be kept, the least recently noted replaced, and
+ * the index against a model. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -59,7 +60,7 @@ static void test_names_a_noted_file(void **state) {
         kernel_id(a, &dev, &ino);
         kernel_id(b, &dev_b, &ino_b);
         assert_null(exe_cache_find(c, dev, ino));
-        assert_int_equal(exe_cache_note(c, a), 0);
+        assert_int_equal(exe_cache_note(c, a, dev, ino), 0);
         assert_string_equal(exe_cache_find(c, dev, ino), a);
         /* b was never noted; inode 0 (a kernel thread's record) names nothing. */
         assert_null(exe_cache_find(c, dev_b, ino_b));
@@ -67,13 +68,14 @@ static void test_names_a_noted_file(void **state) {
         /* Another device, same inode: not the file. */
         assert_null(exe_cache_find(c, dev + 1, ino));
         /* Noting it again adds nothing. */
-        assert_int_equal(exe_cache_note(c, a), 0);
+        assert_int_equal(exe_cache_note(c, a, dev, ino), 0);
         assert_int_equal(exe_cache_get_stats(c)->noted, 1);
         assert_int_equal(exe_cache_get_stats(c)->named, 1);
         exe_cache_free(c);
 }
 
-/* An upgrade replaces the file under its path: the old inode is no longer that path's. */
+/* An upgrade replaces the file under its path: the new file is another inode, named once a process
+ * that ran it is noted; the old inode keeps the path it was run from. */
 static void test_replaced_file(void **state) {
         ExeCache *c = exe_cache_new();
         char a[256];
@@ -85,15 +87,34 @@ static void test_replaced_file(void **state) {
         fd = open(a, O_RDONLY | O_CLOEXEC);
         assert_true(fd >= 0);
         kernel_id(a, &dev, &ino_old);
-        assert_int_equal(exe_cache_note(c, a), 0);
+        assert_int_equal(exe_cache_note(c, a, dev, ino_old), 0);
         assert_string_equal(exe_cache_find(c, dev, ino_old), a);
         make_file("r", a, sizeof(a));
         kernel_id(a, &dev, &ino_new);
         assert_true(ino_new != ino_old);
-        /* The match on what was stat'ed before is confirmed by a new stat, which fails it. */
-        assert_null(exe_cache_find(c, dev, ino_old));
+        assert_null(exe_cache_find(c, dev, ino_new));
+        assert_int_equal(exe_cache_note(c, a, dev, ino_new), 0);
         assert_string_equal(exe_cache_find(c, dev, ino_new), a);
+        assert_string_equal(exe_cache_find(c, dev, ino_old), a);
+        assert_int_equal(exe_cache_get_stats(c)->noted, 2);
         close(fd);
+        exe_cache_free(c);
+}
+
+/* Nothing is stat'ed: a path that no longer exists, or never did, still names the file its process
+ * ran (a stat of a path on a stalled FUSE mount would block the loop). */
+static void test_no_stat(void **state) {
+        ExeCache *c = exe_cache_new();
+        char a[256];
+        uint64_t dev, ino;
+
+        make_file("gone", a, sizeof(a));
+        kernel_id(a, &dev, &ino);
+        assert_int_equal(exe_cache_note(c, a, dev, ino), 0);
+        assert_int_equal(unlink(a), 0);
+        assert_string_equal(exe_cache_find(c, dev, ino), a);
+        assert_int_equal(exe_cache_note(c, "/nonexistent/pwexecache", 7, 42), 0);
+        assert_string_equal(exe_cache_find(c, 7, 42), "/nonexistent/pwexecache");
         exe_cache_free(c);
 }
 
@@ -105,14 +126,13 @@ static void test_paths_not_kept(void **state) {
         make_file("d", a, sizeof(a));
         kernel_id(a, &dev, &ino);
         snprintf(deleted, sizeof(deleted), "%s (deleted)", a);
-        assert_int_equal(exe_cache_note(c, deleted), 0);
-        assert_int_equal(exe_cache_note(c, "relative/path"), 0);
-        assert_int_equal(exe_cache_note(c, ""), 0);
-        assert_int_equal(exe_cache_note(c, NULL), 0);
+        assert_int_equal(exe_cache_note(c, deleted, dev, ino), 0);
+        assert_int_equal(exe_cache_note(c, "relative/path", dev, ino), 0);
+        assert_int_equal(exe_cache_note(c, "", dev, ino), 0);
+        assert_int_equal(exe_cache_note(c, NULL, dev, ino), 0);
+        /* Inode 0: a record that names no file (a kernel thread's). */
+        assert_int_equal(exe_cache_note(c, a, dev, 0), 0);
         assert_int_equal(exe_cache_get_stats(c)->noted, 0);
-        assert_null(exe_cache_find(c, dev, ino));
-        /* A path that does not exist is kept and names nothing, without error. */
-        assert_int_equal(exe_cache_note(c, "/nonexistent/pwexecache"), 0);
         assert_null(exe_cache_find(c, dev, ino));
         exe_cache_free(c);
 }
@@ -127,15 +147,15 @@ static void test_least_recent_replaced(void **state) {
         make_file("lru-b", b, sizeof(b));
         kernel_id(a, &dev_a, &ino_a);
         kernel_id(b, &dev_b, &ino_b);
-        assert_int_equal(exe_cache_note(c, a), 0);
-        assert_int_equal(exe_cache_note(c, b), 0);
+        assert_int_equal(exe_cache_note(c, a, dev_a, ino_a), 0);
+        assert_int_equal(exe_cache_note(c, b, dev_b, ino_b), 0);
         for (unsigned i = 0; i < EXE_CACHE_SLOTS - 2; i++) {
                 snprintf(other, sizeof(other), "/nonexistent/pw-%u", i);
-                assert_int_equal(exe_cache_note(c, other), 0);
+                assert_int_equal(exe_cache_note(c, other, 0, 1000000 + i), 0);
         }
         /* Full now; a is noted again, so b is the least recent. */
-        assert_int_equal(exe_cache_note(c, a), 0);
-        assert_int_equal(exe_cache_note(c, "/nonexistent/pw-one-more"), 0);
+        assert_int_equal(exe_cache_note(c, a, dev_a, ino_a), 0);
+        assert_int_equal(exe_cache_note(c, "/nonexistent/pw-one-more", 0, 999), 0);
         assert_string_equal(exe_cache_find(c, dev_a, ino_a), a);
         assert_null(exe_cache_find(c, dev_b, ino_b));
         assert_int_equal(exe_cache_get_stats(c)->noted, EXE_CACHE_SLOTS + 1);
@@ -170,7 +190,8 @@ static void test_index_under_churn(void **state) {
 
                 added += !model_keeps(last, DISTINCT, k);
                 snprintf(path, sizeof(path), "/usr/bin/prog-%u", k);
-                assert_int_equal(exe_cache_note(c, path), 0);
+                /* Inodes close together, on two devices, as one file system's are. */
+                assert_int_equal(exe_cache_note(c, path, k % 2, 1000 + k), 0);
                 last[k] = step;
                 assert_int_equal(exe_cache_get_stats(c)->noted, added);
         }
@@ -182,6 +203,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_names_a_noted_file),
                 cmocka_unit_test(test_replaced_file),
+                cmocka_unit_test(test_no_stat),
                 cmocka_unit_test(test_paths_not_kept),
                 cmocka_unit_test(test_least_recent_replaced),
                 cmocka_unit_test(test_index_under_churn),
