@@ -1143,6 +1143,32 @@ int proctree_enrich(ProcTree *t, const PwProcInfo *info, uint64_t hz) {
         return 0;
 }
 
+int proctree_set_image(ProcTree *t, const PwProcInfo *info, unsigned n_execs, uint64_t hz) {
+        PwProcess *p = pidmap_get(&t->live, info->stat.pid);
+        bool trunc = info->argv_truncated;
+        size_t alen = info->argv_len;
+        PwUidBudget *u;
+
+        /* Read off the loop, maybe long after it was ordered: only the same process, and only if no
+         * exec has replaced the image since (that exec's own read has the newer one). */
+        if (!p || p->source == PW_SOURCE_PLACEHOLDER || p->n_execs != n_execs ||
+            !pw_start_matches(p->start_boot_ns, info->start_boot_ns, hz))
+                return -ESRCH;
+        str_set(t, &p->exe, NULL);
+        str_set(t, &p->argv, NULL);
+        if (info->argv && alen > 0 && info->argv[alen - 1] == '\0')
+                alen--;
+        u = uid_get(t, p->uncertain & PW_UNCERTAIN_IDS ? PW_UID_INVALID : p->uid);
+        if (u) {
+                p->exe = budget_str(t, u, info->exe);
+                p->argv = info->argv ? budget_argv(t, u, info->argv, alen, &trunc) : NULL;
+        }
+        p->argv_truncated = trunc;
+        if (info->kthread || info->exe || info->argv)
+                p->uncertain &= ~(unsigned) PW_UNCERTAIN_IMAGE;
+        return 0;
+}
+
 void proctree_mark_unreadable(ProcTree *t, pid_t pid, uint64_t start_boot_ns) {
         PwProcess *p = pidmap_get(&t->live, pid);
 
