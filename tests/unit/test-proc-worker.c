@@ -2,7 +2,8 @@
 /* The /proc worker (proc-worker.h): the real thread and the real /proc reader over a fake proc
  * folder, the real tree. Checked: an image read off the loop reaches its record; a result goes only
  * to the same process (a pid reused before the read or before the result came back, an exec since,
- * a record ended and evicted meanwhile: nothing changes); a read that never returns (a FIFO as the
+ * a record ended and evicted meanwhile: nothing changes); children forked while it was read share
+ * it; a read that never returns (a FIFO as the
  * command line) stalls only the worker, which Stats-like figures show, and a full queue refuses the
  * next order at once and counts it. */
 #include <errno.h>
@@ -20,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "macro.h"
 #include "proc-worker.h"
 #include "procfs.h"
 #include "proctree.h"
@@ -157,6 +159,44 @@ static void test_image_reaches_its_record(void **state) {
         assert_false(p->uncertain & PW_UNCERTAIN_IMAGE);
 }
 
+/* Children and grandchildren forked while the image was being read share it once it comes; one that
+ * exec'ed meanwhile keeps its own. */
+static void test_image_shared_with_children_forked_meanwhile(void **state) {
+        static const PwEvent evs[] = {
+                { .kind = PW_EVENT_FORK, .timestamp_ns = 60 * TICK_NS,
+                  .fork = { .parent_pid = 110, .parent_tgid = 110, .child_pid = 111, .child_tgid = 111 } },
+                { .kind = PW_EVENT_FORK, .timestamp_ns = 61 * TICK_NS,
+                  .fork = { .parent_pid = 111, .parent_tgid = 111, .child_pid = 112, .child_tgid = 112 } },
+                { .kind = PW_EVENT_FORK, .timestamp_ns = 62 * TICK_NS,
+                  .fork = { .parent_pid = 110, .parent_tgid = 110, .child_pid = 113, .child_tgid = 113 } },
+                { .kind = PW_EVENT_EXEC, .timestamp_ns = 63 * TICK_NS, .exec = { .pid = 113, .tgid = 113 } },
+        };
+        ProcReadResult res;
+        PwProcess *p;
+
+        fake(110, 50, "/usr/bin/sh", "sh", sizeof("sh"), false);
+        p = scanned(110);
+        order(p);
+        for (size_t i = 0; i < ELEMENTSOF(evs); i++) {
+                assert_int_equal(proctree_apply(tree, &evs[i], NULL), 0);
+                proctree_release(tree);
+        }
+        assert_null(proctree_get_live(tree, 112)->exe);
+
+        next_result(&res);
+        assert_int_equal(proc_worker_apply(tree, &res, HZ), 0);
+        pw_proc_info_done(&res.info);
+        for (pid_t pid = 111; pid <= 112; pid++) {
+                PwProcess *c = proctree_get_live(tree, pid);
+
+                assert_ptr_equal(c->exe, p->exe);
+                assert_ptr_equal(c->argv, p->argv);
+                assert_false(c->uncertain & PW_UNCERTAIN_IMAGE);
+        }
+        assert_null(proctree_get_live(tree, 113)->exe);
+        assert_true(proctree_get_live(tree, 113)->uncertain & PW_UNCERTAIN_IMAGE);
+}
+
 /* The pid went to another process before the read: the read refuses it, the record keeps nothing. */
 static void test_pid_reused_before_the_read(void **state) {
         ProcReadResult res;
@@ -287,6 +327,7 @@ static void test_stuck_read_and_a_full_queue(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_image_reaches_its_record, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_image_shared_with_children_forked_meanwhile, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pid_reused_before_the_read, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_result_for_a_changed_record, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_result_for_an_evicted_record, setup, teardown),
