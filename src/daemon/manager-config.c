@@ -127,6 +127,7 @@ static int apply_live(Manager *m, PwConfig *n, const bool *changed) {
         m->opts.argv_max = (size_t) n->argv_max;
         m->reader.argv_max = m->opts.argv_max;
         cnproc_thread_set_argv_max(m->cnproc_thread, m->opts.argv_max);
+        proc_worker_set_argv_max(m->worker, m->opts.argv_max);
         /* The journal writer runs or not as started (Forward= needs a restart); the filter is read
          * only on this thread, when an entry is built. */
         m->opts.journal = m->journal ? &n->journal_filter : NULL;

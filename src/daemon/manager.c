@@ -293,10 +293,14 @@ static void free_snapshot(PwProcInfo *snap, size_t n) {
 }
 
 /* Reads every process in /proc while holding (not applying) the events that keep arriving, so a busy
- * machine cannot overflow the socket during the scan. Cheap reads for processes the tree knows
- * already; everything for the others. */
-static int take_snapshot(Manager *m, PwProcInfo **ret, size_t *ret_n) {
+ * machine cannot overflow the socket during the scan. Only what cannot block is read here (stat,
+ * status, the task list; the cgroup too for processes new to the tree): none of them takes the
+ * process's mmap_lock. The images of the new ones (*ret_fresh[i] true) are ordered from the /proc
+ * worker once the tree has them (order_scan_images()). Listing /proc cannot block either: it walks
+ * the kernel's pid table under RCU. */
+static int take_snapshot(Manager *m, PwProcInfo **ret, bool **ret_fresh, size_t *ret_n) {
         _cleanup_(freep) pid_t *pids = NULL;
+        _cleanup_(freep) bool *fresh = NULL;
         PwProcInfo *snap;
         size_t n = 0;
         int k, r;
@@ -305,12 +309,15 @@ static int take_snapshot(Manager *m, PwProcInfo **ret, size_t *ret_n) {
         if (k < 0)
                 return log_error_errno(k, "Failed to list /proc: %m");
         snap = calloc((size_t) k + 1, sizeof(PwProcInfo));
-        if (!snap)
+        fresh = calloc((size_t) k + 1, sizeof(bool));
+        if (!snap || !fresh) {
+                free(snap);
                 return log_oom();
+        }
 
         for (int i = 0; i < k; i++) {
+                _cleanup_(closep) int dirfd = -EBADF;
                 PwProcess *p = proctree_get_live(m->tree, pids[i]);
-                PwReadFlags flags = PW_READ_STAT | PW_READ_STATUS | PW_READ_TASKS;
 
                 if (i % MANAGER_SCAN_DRAIN_EVERY == 0) {
                         r = manager_ingest(m, 4);
@@ -319,28 +326,62 @@ static int take_snapshot(Manager *m, PwProcInfo **ret, size_t *ret_n) {
                                 return log_error_errno(r, "Reading process events during the /proc scan failed: %m");
                         }
                 }
-                r = pw_proc_read(&m->reader, pids[i], 0, flags, &snap[n]);
+                dirfd = pw_proc_open(&m->reader, pids[i]);
+                r = dirfd < 0 ? dirfd
+                              : pw_proc_read_at(&m->reader, dirfd, pids[i], 0,
+                                                PW_READ_STAT | PW_READ_STATUS | PW_READ_TASKS, &snap[n]);
                 if (r < 0) {
                         pw_proc_info_done(&snap[n]);
                         continue; /* gone meanwhile: its EXIT is queued or it was never ours */
                 }
                 if (!p || p->source == PW_SOURCE_PLACEHOLDER ||
                     !pw_start_matches(p->start_boot_ns, snap[n].start_boot_ns, m->reader.hz)) {
-                        /* New to the tree: read everything, checked against the same start time. */
-                        uint64_t start = snap[n].start_boot_ns;
-
-                        pw_proc_info_done(&snap[n]);
-                        r = pw_proc_read(&m->reader, pids[i], start, PW_READ_ALL, &snap[n]);
+                        /* New to the tree: its cgroup through the same fd, its image later. */
+                        r = pw_proc_read_more(dirfd, PW_READ_CGROUP, &snap[n]);
                         if (r < 0) {
-                                pw_proc_info_done(&snap[n]);
-                                continue;
+                                free_snapshot(snap, n + 1);
+                                return log_oom();
                         }
+                        fresh[n] = !snap[n].kthread;
                 }
                 n++;
         }
         *ret = snap;
+        *ret_fresh = TAKE_PTR(fresh);
         *ret_n = n;
         return 0;
+}
+
+/* Orders the image of a live record from the /proc worker; a full queue leaves it unknown. */
+static void order_image(Manager *m, pid_t pid, uint64_t start_boot_ns, unsigned n_execs) {
+        ProcReadOrder o = {
+                .pid = pid, .start_boot_ns = start_boot_ns, .n_execs = n_execs,
+                .flags = PW_READ_EXE | PW_READ_CMDLINE,
+        };
+
+        (void) proc_worker_post(m->worker, &o, &m->images_ordered_seq);
+}
+
+/* The pipeline's hook: a placeholder's image. */
+static void read_image(pid_t pid, uint64_t start_boot_ns, unsigned n_execs, void *userdata) {
+        order_image(userdata, pid, start_boot_ns, n_execs);
+}
+
+/* The processes a scan found new, now in the tree without an image: unknown until the worker's
+ * read comes back. */
+static void order_scan_images(Manager *m, const PwProcInfo *snap, const bool *fresh, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                PwProcess *p;
+
+                if (!fresh[i])
+                        continue;
+                p = proctree_get_live(m->tree, snap[i].stat.pid);
+                if (!p || p->source == PW_SOURCE_PLACEHOLDER ||
+                    !pw_start_matches(p->start_boot_ns, snap[i].start_boot_ns, m->reader.hz))
+                        continue;
+                proctree_mark_unreadable(m->tree, p->pid, p->start_boot_ns);
+                order_image(m, p->pid, p->start_boot_ns, p->n_execs);
+        }
 }
 
 /* Why /proc is scanned; the text goes into the log and the journal. */
@@ -362,6 +403,7 @@ static const char *const reconcile_reason_names[_RECONCILE_REASON_MAX] = {
  * keeps them from being counted twice. */
 static int manager_reconcile(Manager *m, ReconcileReason why) {
         PwProcInfo *snap = NULL;
+        bool *fresh = NULL;
         size_t n = 0;
         unsigned ended = 0, added = 0;
         uint64_t lost_before = cnproc_get_seqtrack(m->cnproc)->lost;
@@ -371,7 +413,7 @@ static int manager_reconcile(Manager *m, ReconcileReason why) {
         m->queueing = true;
         m->repair_pending = false;
         refresh_clock(m);
-        r = take_snapshot(m, &snap, &n);
+        r = take_snapshot(m, &snap, &fresh, &n);
         if (r >= 0) {
                 /* "now" for what ended unseen: the latest moment it can have ended. */
                 r = proctree_reconcile(m->tree, snap, n, now_nsec(CLOCK_MONOTONIC), m->reader.hz,
@@ -379,8 +421,12 @@ static int manager_reconcile(Manager *m, ReconcileReason why) {
                                        &ended, &added);
                 if (r < 0)
                         log_error_errno(r, "Failed to reconcile the process tree with /proc: %m");
+                else
+                        /* Before the held events: an EXEC among them makes its order stale. */
+                        order_scan_images(m, snap, fresh, n);
         }
         free_snapshot(snap, n);
+        free(fresh);
 
         m->queueing = false;
         for (size_t i = 0; i < m->n_queue; i++)
@@ -435,6 +481,45 @@ static int on_cnproc_io(sd_event_source *s, int fd, uint32_t revents, void *user
                 (void) manager_reconcile(m, RECONCILE_EVENTS_LOST);
                 flush_output(m);
         }
+        return 0;
+}
+
+/* READY=1 (and the journal's "started"): the tree is built and, within MANAGER_READY_IMAGES_USEC,
+ * the start-up scan's images are in. */
+static void send_ready(Manager *m, bool images_pending) {
+        char msg[128];
+
+        if (m->ready_sent)
+                return;
+        m->ready_sent = true;
+        m->ready_timer = sd_event_source_disable_unref(m->ready_timer);
+        if (images_pending)
+                log_warning("Images of processes found at start-up still being read after %llu ms "
+                            "(a process's memory lock held?); ready without them.",
+                            (unsigned long long) (MANAGER_READY_IMAGES_USEC / USEC_PER_MSEC));
+        (void) sd_notify(false, "READY=1");
+        snprintf(msg, sizeof(msg), "procwatchd %s started, watching %u processes.", PACKAGE_VERSION, tree_live(m));
+        journal_message(m, PW_MESSAGE_STARTED, LOG_INFO, msg);
+}
+
+static int on_ready_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        send_ready(userdata, true);
+        return 0;
+}
+
+/* Images read by the /proc worker: each goes to its record if that is still the same process. */
+static int on_worker_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        ProcReadResult res;
+
+        /* Bounded per wake-up; the source is level-triggered and fires again. */
+        for (unsigned i = 0; i < PROC_WORKER_RESULTS_MAX && proc_worker_take(m->worker, &res); i++) {
+                (void) proc_worker_apply(m->tree, &res, m->reader.hz);
+                pw_proc_info_done(&res.info);
+                m->images_applied_seq = res.order.seq;
+        }
+        if (!m->ready_sent && m->ready_seq > 0 && m->images_applied_seq >= m->ready_seq)
+                send_ready(m, false);
         return 0;
 }
 
@@ -576,6 +661,7 @@ static void manager_stopping(Manager *m) {
         (void) sd_notify(false, "STOPPING=1");
         /* The thread first (bounded: one stuck in a read is left behind), then IGNORE. */
         cnproc_thread_stop(m->cnproc_thread);
+        proc_worker_stop(m->worker);
         (void) cnproc_unsubscribe(m->cnproc);
         resmon_stop(m->resmon);
 }
@@ -609,10 +695,15 @@ static void manager_get_stats(void *userdata, PwDaemonStats *ret) {
         ret->enrich_failed = m->pipeline ? pipeline_get_stats(m->pipeline)->enrich_failed : 0;
         {
                 CnProcThreadStats ts;
+                ProcWorkerStats ws;
 
+                /* Both readers: the receive thread's exec images and the worker's. */
                 cnproc_thread_get_stats(m->cnproc_thread, &ts);
-                ret->proc_reads_slow = ts.slow_reads;
-                ret->proc_read_stalled_usec = ts.stalled_usec;
+                proc_worker_get_stats(m->worker, &ws);
+                ret->proc_reads_slow = ts.slow_reads + ws.slow_reads;
+                ret->proc_read_stalled_usec = MAX(ts.stalled_usec, ws.stalled_usec);
+                ret->proc_reads_queued = ws.queued;
+                ret->proc_reads_dropped = ws.dropped;
         }
         ret->rcvbuf = m->cnproc ? cnproc_get_rcvbuf(m->cnproc) : 0;
         ret->events_per_sec = m->events_per_sec;
@@ -673,6 +764,7 @@ static int manager_start_server(Manager *m) {
 
 static const PipelineCallbacks pipeline_callbacks = {
         .take_early_read = take_early_read,
+        .read_image = read_image,
         .hold_exit = hold_exit,
         .subscribers = publish_event,
         .journal = journal_forward,
@@ -740,6 +832,13 @@ int manager_new(Manager **ret, const ManagerOptions *opts) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to hook the journal writer to the event loop: %m");
         }
+        /* Before the start-up scan, which orders the images of what it finds. */
+        r = proc_worker_start(&m->worker, NULL, m->reader.argv_max);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the /proc worker: %m");
+        r = sd_event_add_io(m->event, &m->worker_source, proc_worker_get_fd(m->worker), EPOLLIN, on_worker_io, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the /proc worker: %m");
         r = resmon_new(&m->resmon, m->event, m->tree, &m->opts.taskstats, forward_exit, m);
         if (r < 0)
                 return log_oom();
@@ -757,6 +856,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->cnproc_source);
         sd_event_source_disable_unref(m->status_timer);
         sd_event_source_disable_unref(m->reconcile_timer);
+        sd_event_source_disable_unref(m->ready_timer);
+        sd_event_source_disable_unref(m->worker_source);
         /* NULL: resmon_free() below still forwards exits, which then wake the writer at once. */
         m->journal_kick_source = sd_event_source_disable_unref(m->journal_kick_source);
         /* Before the journal and the server: it forwards the exits it still holds. */
@@ -767,6 +868,7 @@ Manager *manager_free(Manager *m) {
         early_held_clear(m);
         free(m->held);
         cnproc_thread_free(m->cnproc_thread);
+        proc_worker_free(m->worker);
         cnproc_free(m->cnproc);
         pipeline_free(m->pipeline);
         proctree_free(m->tree);
@@ -825,6 +927,8 @@ int manager_startup(Manager *m) {
         r = manager_reconcile(m, RECONCILE_STARTUP);
         if (r < 0)
                 return r;
+        /* READY=1 once these images are in, or after MANAGER_READY_IMAGES_USEC (manager_run()). */
+        m->ready_seq = m->images_ordered_seq;
 
         /* From here on a thread receives, and reads each exec's image as its batch arrives: the
          * loop never waits for a process's mmap_lock (cnproc-thread.h). */
@@ -890,13 +994,16 @@ int manager_run(Manager *m) {
         int r;
 
         send_status(m);
-        (void) sd_notify(false, "READY=1");
-        {
-                char msg[128];
-
-                snprintf(msg, sizeof(msg), "procwatchd %s started, watching %u processes.", PACKAGE_VERSION,
-                         tree_live(m));
-                journal_message(m, PW_MESSAGE_STARTED, LOG_INFO, msg);
+        if (m->ready_seq == 0 || m->images_applied_seq >= m->ready_seq)
+                send_ready(m, false);
+        else {
+                /* The loop serves meanwhile: the images come back through on_worker_io(). */
+                r = sd_event_add_time_relative(m->event, &m->ready_timer, CLOCK_MONOTONIC, MANAGER_READY_IMAGES_USEC,
+                                               0, on_ready_timer, m);
+                if (r < 0) {
+                        log_debug_errno(r, "Failed to arm the readiness timer, ready at once: %m");
+                        send_ready(m, true);
+                }
         }
 
         r = sd_event_loop(m->event);

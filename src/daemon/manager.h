@@ -14,6 +14,7 @@
 #include "journal-filter.h"
 #include "journal.h"
 #include "pipeline.h"
+#include "proc-worker.h"
 #include "procfs.h"
 #include "resmon.h"
 #include "proctree.h"
@@ -47,6 +48,9 @@ _Static_assert(CNPROC_THREAD_DIRFDS + 24 <= VARLINK_SERVER_FD_RESERVE, "early re
 #define MANAGER_HELD_READS_MAX 4096
 /* /proc entries read between two drains of the socket during a scan. */
 #define MANAGER_SCAN_DRAIN_EVERY 64
+/* READY=1 waits for the images the start-up scan ordered from the /proc worker, at most this long: a
+ * process whose image cannot be read (its mmap_lock held) must not keep the daemon from starting. */
+#define MANAGER_READY_IMAGES_USEC (2 * USEC_PER_SEC)
 
 typedef struct ManagerOptions {
         uint32_t rcvbuf;
@@ -86,7 +90,14 @@ typedef struct Manager {
         Server *server;                 /* the control socket */
         Journal *journal;               /* the journal writer; NULL with --no-journal */
         ResMon *resmon;                 /* taskstats: what exited processes cost */
-        PwProcReader reader;
+        PwProcReader reader;            /* the loop's reads: only what cannot block (proc-worker.h) */
+        ProcWorker *worker;             /* reads images off the loop: placeholders, what scans find */
+        sd_event_source *worker_source;
+        uint64_t images_ordered_seq;    /* the last image order posted */
+        uint64_t images_applied_seq;    /* the last result taken back */
+        uint64_t ready_seq;             /* READY=1 once the result of this order is back (0: now) */
+        sd_event_source *ready_timer;   /* ... or once this fires (MANAGER_READY_IMAGES_USEC) */
+        bool ready_sent;
 
         /* While scanning /proc, events are held here and applied after the snapshot. */
         bool queueing;

@@ -45,6 +45,7 @@ static void enrich_one(Pipeline *pl, pid_t pid, pid_t exec_pid) {
          * the race with a short process's exit. */
         PwReadFlags more = PW_READ_CGROUP | PW_READ_STATUS | (placeholder ? PW_READ_TASKS : 0);
         PwProcInfo info = {};
+        bool image_later = false;
         int r = 0, dirfd = -EBADF;
 
         if (!p)
@@ -57,14 +58,22 @@ static void enrich_one(Pipeline *pl, pid_t pid, pid_t exec_pid) {
                 if (r >= 0 && dirfd >= 0)
                         r = pw_proc_read_more(dirfd, more, &info);
                 dirfd = safe_close(dirfd);
+        } else if (placeholder && pid != exec_pid && pl->cb->read_image) {
+                /* Named by an event before we knew it: what cannot block now (stat, status, cgroup,
+                 * tasks take no mmap_lock), the image off the loop once the record has its start. */
+                r = pw_proc_read(pl->reader, pid, 0, PW_READ_STAT | more, &info);
+                image_later = true;
         } else
                 r = pw_proc_read(pl->reader, pid, placeholder ? 0 : p->start_boot_ns,
                                  PW_READ_STAT | PW_READ_EXE | PW_READ_CMDLINE | more, &info);
         if (r >= 0)
                 r = proctree_enrich(pl->tree, &info, pl->reader->hz);
-        if (r >= 0)
+        if (r >= 0) {
                 pl->stats.enriched++;
-        else {
+                p = proctree_get_live(pl->tree, pid);
+                if (image_later && p && !info.kthread)
+                        pl->cb->read_image(pid, p->start_boot_ns, p->n_execs, pl->userdata);
+        } else {
                 /* Hook for the taskstats issue: the exit record of this process carries the device and
                  * inode of its executable (ac_exe_dev, ac_exe_inode), enough to name exe when this
                  * read lost the race; until then the image stays uncertain. */
@@ -74,7 +83,9 @@ static void enrich_one(Pipeline *pl, pid_t pid, pid_t exec_pid) {
         pw_proc_info_done(&info);
 }
 
-/* The kernel has moved this orphan to a subreaper or init; /proc says which. */
+/* The kernel has moved this orphan to a subreaper or init; /proc says which. Read on the loop: stat
+ * takes no mmap_lock (do_task_stat() reads the mm's counters only), so it cannot wait on the
+ * process. */
 static void reparent_one(Pipeline *pl, pid_t pid) {
         PwProcess *p = proctree_get_live(pl->tree, pid);
         PwProcInfo info = {};

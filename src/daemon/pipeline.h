@@ -3,7 +3,9 @@
  *
  *   1. apply:    proctree_apply() changes the tree and returns its work orders (PwApplyResult);
  *   2. enrich:   the orders are carried out against /proc: the image of processes that exec'ed or
- *                that events named before we knew them, the new parent of orphans;
+ *                that events named before we knew them (of those, only what cannot block is read
+ *                here, the image is ordered from the /proc worker: read_image), the new parent of
+ *                orphans;
  *   3. fan out:  an ended process may be held for its taskstats record (hold_exit; forwarded later
  *                through pipeline_fan_out()); anything else goes to the live subscribers, then to
  *                the journal.
@@ -27,6 +29,10 @@ typedef struct PipelineCallbacks {
          * the read failed or the process is gone since: it keeps the image) and its result into
          * *ret_r. NULL: reads happen when the event is applied. */
         bool (*take_early_read)(pid_t pid, PwProcInfo *info, int *ret_dirfd, int *ret_r, void *userdata);
+        /* Orders the image (exe, argv) of the live process pid read off the loop (proc-worker.h), for
+         * a placeholder whose stat, status and cgroup were just read: start_boot_ns and n_execs name
+         * the record it is for. NULL: it is read at once, with the rest. */
+        void (*read_image)(pid_t pid, uint64_t start_boot_ns, unsigned n_execs, void *userdata);
         /* An event that ended its process: true when it is held to wait for the cost of the process
          * (then forwarded later with pipeline_fan_out()). NULL: never held. */
         bool (*hold_exit)(const PwEvent *ev, PwProcess *p, void *userdata);

@@ -397,6 +397,8 @@ int procjson_stats(const PwDaemonStats *s, json_t **ret) {
         put_u64(&b, "enrich_failed", s->enrich_failed);
         put_u64(&b, "proc_reads_slow", s->proc_reads_slow);
         put_u64(&b, "proc_read_stalled_usec", s->proc_read_stalled_usec);
+        put_u64(&b, "proc_reads_queued", s->proc_reads_queued);
+        put_u64(&b, "proc_reads_dropped", s->proc_reads_dropped);
         put_u64(&b, "rcvbuf", s->rcvbuf);
 
         if (t) {

@@ -56,6 +56,8 @@ typedef struct PwDaemonStats {
         uint64_t enrich_failed;
         uint64_t proc_reads_slow;     /* exec image reads that took over 100 ms */
         uint64_t proc_read_stalled_usec; /* the read in progress, when over 100 ms */
+        uint64_t proc_reads_queued;   /* image reads ordered from the /proc worker, not yet back */
+        uint64_t proc_reads_dropped;  /* image reads not ordered: the worker's queue was full */
         uint32_t rcvbuf;
         double events_per_sec;
         const ProcTree *tree;

@@ -1143,6 +1143,79 @@ int proctree_enrich(ProcTree *t, const PwProcInfo *info, uint64_t hz) {
         return 0;
 }
 
+/* A child forked (seen by its FORK) while its parent's image was still being read, which has not
+ * exec'ed since: it runs the image its parent had, and shares it as fork() does. */
+static bool awaits_parent_image(const PwProcess *c) {
+        return pw_process_alive(c) && c->source == PW_SOURCE_EVENT && c->n_execs == 0 && !c->exe && !c->argv &&
+               (c->uncertain & PW_UNCERTAIN_IMAGE);
+}
+
+static PwProcess *next_awaiting(PwProcess *c) {
+        while (c && !awaits_parent_image(c))
+                c = c->links.next_sibling;
+        return c;
+}
+
+/* Hands p's image down to the descendants that await it, walking the tree's links (no recursion: a
+ * fork chain may be deep). */
+static void share_image_down(PwProcess *p) {
+        PwProcess *c = next_awaiting(p->links.first_child);
+
+        while (c) {
+                PwProcess *parent = c->links.parent, *down;
+
+                c->exe = str_ref(parent->exe);
+                c->argv = str_ref(parent->argv);
+                c->argv_truncated = parent->argv_truncated;
+                c->uncertain &= ~(unsigned) PW_UNCERTAIN_IMAGE;
+                down = next_awaiting(c->links.first_child);
+                if (down) {
+                        c = down;
+                        continue;
+                }
+                for (;;) {
+                        PwProcess *s;
+
+                        if (c == p)
+                                return;
+                        s = next_awaiting(c->links.next_sibling);
+                        if (s) {
+                                c = s;
+                                break;
+                        }
+                        c = c->links.parent;
+                }
+        }
+}
+
+int proctree_set_image(ProcTree *t, const PwProcInfo *info, unsigned n_execs, uint64_t hz) {
+        PwProcess *p = pidmap_get(&t->live, info->stat.pid);
+        bool trunc = info->argv_truncated;
+        size_t alen = info->argv_len;
+        PwUidBudget *u;
+
+        /* Read off the loop, maybe long after it was ordered: only the same process, and only if no
+         * exec has replaced the image since (that exec's own read has the newer one). */
+        if (!p || p->source == PW_SOURCE_PLACEHOLDER || p->n_execs != n_execs ||
+            !pw_start_matches(p->start_boot_ns, info->start_boot_ns, hz))
+                return -ESRCH;
+        str_set(t, &p->exe, NULL);
+        str_set(t, &p->argv, NULL);
+        if (info->argv && alen > 0 && info->argv[alen - 1] == '\0')
+                alen--;
+        u = uid_get(t, p->uncertain & PW_UNCERTAIN_IDS ? PW_UID_INVALID : p->uid);
+        if (u) {
+                p->exe = budget_str(t, u, info->exe);
+                p->argv = info->argv ? budget_argv(t, u, info->argv, alen, &trunc) : NULL;
+        }
+        p->argv_truncated = trunc;
+        if (info->kthread || info->exe || info->argv) {
+                p->uncertain &= ~(unsigned) PW_UNCERTAIN_IMAGE;
+                share_image_down(p);
+        }
+        return 0;
+}
+
 void proctree_mark_unreadable(ProcTree *t, pid_t pid, uint64_t start_boot_ns) {
         PwProcess *p = pidmap_get(&t->live, pid);
 

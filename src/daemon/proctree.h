@@ -284,6 +284,12 @@ bool proctree_read_matches(const ProcTree *t, pid_t pid, uint64_t start_boot_ns,
 /* Updates exe, argv, ids, cgroup and unit of the live process info->stat.pid if its identity
  * matches (proctree_read_matches(); after an EXEC, or for a placeholder); -ESRCH if not. */
 int proctree_enrich(ProcTree *t, const PwProcInfo *info, uint64_t hz);
+/* The image (exe and argv only) of the live process info->stat.pid, read off the loop: taken only
+ * when that record is the same process (start time within a tick, not a placeholder) and has
+ * exec'ed n_execs times, as when the read was ordered; -ESRCH if not (nothing changes). Clears
+ * PW_UNCERTAIN_IMAGE when exe or argv came, and hands the image down to the descendants forked since
+ * the read was ordered that have not exec'ed (they share it, as a fork does). */
+int proctree_set_image(ProcTree *t, const PwProcInfo *info, unsigned n_execs, uint64_t hz);
 /* The process could not be read (gone, or its pid already reused): keep what events said. */
 void proctree_mark_unreadable(ProcTree *t, pid_t pid, uint64_t start_boot_ns);
 /* Names the executable of p, live or exited, that exec'ed and has none: its image was lost to the

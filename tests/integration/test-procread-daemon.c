@@ -8,7 +8,11 @@
  * holds: the daemon's receive thread then waits in that read. The daemon must keep sending
  * WATCHDOG=1 and answering Stats (which says a read is stalled); processes exec'ed meanwhile queue
  * and, once the file system answers, are all recorded with their argv, the victim too. During a
- * second stall it must exit promptly on SIGTERM. Needs root and FUSE; exits 77 without. Cleanup on
+ * second stall it must exit promptly on SIGTERM. The same victim found by a scan of /proc instead
+ * (made before the daemon starts: the start-up scan; made while the daemon is stopped, after a storm
+ * that overflowed its receive buffer, so that its events are lost: the reconciliation after the
+ * loss) stalls only the /proc worker: READY=1 comes, Stats answers, the watchdog is pinged, and the
+ * victim gets its argv once released. Needs root and FUSE; exits 77 without. Cleanup on
  * every path: the file system answers every read (EIO) and the processes are killed, in the
  * teardown and, for a killed test, because the FUSE connection dies with this process. */
 #include <setjmp.h>
@@ -36,6 +40,8 @@
 
 #define TIMEOUT_MS 30000
 #define OTHERS 20
+/* Children forked while the daemon is stopped: far more events than a 64 KiB buffer holds. */
+#define STORM 3000
 /* The watchdog the daemon is given: sd-event pings at half of it. */
 #define WATCHDOG_USEC (2U * 1000U * 1000U)
 
@@ -77,9 +83,10 @@ static void release_all(void) {
         }
 }
 
-static void start_daemon(char *const env[]) {
+/* extra: one more option, or NULL. */
+static void start_daemon(char *const env[], const char *extra) {
         char sockarg[200];
-        char *argv[] = { (char *) "procwatchd", sockarg, NULL };
+        char *argv[] = { (char *) "procwatchd", sockarg, (char *) extra, NULL };
 
         for (int i = 0; i < OTHERS; i++)
                 others[i] = -1;
@@ -90,7 +97,19 @@ static void start_daemon(char *const env[]) {
 }
 
 static int setup(void **state) {
-        start_daemon(NULL);
+        start_daemon(NULL, NULL);
+        return 0;
+}
+
+/* The smallest receive buffer: a storm while the daemon is stopped overflows it for sure. */
+static int setup_small_rcvbuf(void **state) {
+        start_daemon(NULL, "--rcvbuf=64K");
+        return 0;
+}
+
+static int setup_none(void **state) {
+        for (int i = 0; i < OTHERS; i++)
+                others[i] = -1;
         return 0;
 }
 
@@ -103,7 +122,7 @@ static int setup_stuck_exit(void **state) {
         char *env[] = { opts, NULL };
 
         snprintf(opts, sizeof(opts), "ASAN_OPTIONS=%s%sdetect_leaks=0", was ?: "", was && *was ? ":" : "");
-        start_daemon(env);
+        start_daemon(env, NULL);
         return 0;
 }
 
@@ -216,26 +235,68 @@ static bool all_stopped(pid_t pid) {
         return all;
 }
 
-/* A victim exec'ed while the daemon is stopped: its EXEC is read once its lock holds. */
-static void stall_daemon(const char *name) {
+/* A fresh stalling file system in the scratch folder. */
+static void start_stall(const char *name) {
         char dir[128];
 
         snprintf(dir, sizeof(dir), "%s/%s", scratch, name);
         assert_int_equal(mkdir(dir, 0755), 0);
         assert_int_equal(fuse_stall_start(&stall, dir), 0);
-        assert_int_equal(kill(d.pid, SIGSTOP), 0);
-        {
-                uint64_t end = harness_now_ms() + TIMEOUT_MS;
+}
 
-                while (!all_stopped(d.pid)) {
-                        if (harness_now_ms() > end)
-                                fail_msg("the daemon did not stop");
-                        usleep(1000);
-                }
+static void freeze_daemon(void) {
+        uint64_t end = harness_now_ms() + TIMEOUT_MS;
+
+        assert_int_equal(kill(d.pid, SIGSTOP), 0);
+        while (!all_stopped(d.pid)) {
+                if (harness_now_ms() > end)
+                        fail_msg("the daemon did not stop");
+                usleep(1000);
         }
+}
+
+/* A victim exec'ed while the daemon is stopped: its EXEC is read once its lock holds. */
+static void stall_daemon(const char *name) {
+        start_stall(name);
+        freeze_daemon();
         assert_int_equal(fuse_stall_lock_mm(stall, self_path, &victim, &holder), 0);
         assert_int_equal(kill(d.pid, SIGCONT), 0);
         wait_stalled();
+}
+
+/* While a read is stuck, the loop goes on: it pings the watchdog and answers Stats. */
+static void still_serving(void) {
+        for (int i = 0; i < 3; i++) {
+                harness_notify_clear(&d);
+                assert_true(harness_wait_notify(&d, "WATCHDOG=1", false, TIMEOUT_MS));
+        }
+        assert_true(stat_u64("proc_read_stalled_usec") > 0);
+        assert_true(fuse_stall_pending(stall) > 0);
+}
+
+/* The record of pid, by its pid; fails when there is none. */
+static json_t *show(pid_t pid) {
+        char a[32];
+        json_t *p;
+
+        snprintf(a, sizeof(a), "%d", (int) pid);
+        p = ctl_json("show", a);
+        if (!p)
+                fail_msg("no record of pid %d", (int) pid);
+        return p;
+}
+
+/* The victim (as the scan that found it says), released: its image comes, nothing stalls any more. */
+static void release_and_check_victim(const char *source) {
+        const char *vargv[] = { self_path, FUSE_STALL_VICTIM_ARG, fuse_stall_file(stall) };
+        json_t *p = show(victim);
+
+        assert_string_equal(json_string_value(json_object_get(p, "source")) ?: "", source);
+        json_decref(p);
+        fuse_stall_release(stall);
+        wait_argv(victim, vargv, 3);
+        assert_true(stat_u64("proc_reads_slow") >= 1);
+        assert_int_equal(stat_u64("proc_read_stalled_usec"), 0);
 }
 
 static void test_stuck_read_stalls_only_the_receive_thread(void **state) {
@@ -263,12 +324,7 @@ static void test_stuck_read_stalls_only_the_receive_thread(void **state) {
         close(pfd[0]);
 
         /* The loop goes on: it pings the watchdog and answers, while the read is still stuck. */
-        for (int i = 0; i < 3; i++) {
-                harness_notify_clear(&d);
-                assert_true(harness_wait_notify(&d, "WATCHDOG=1", false, TIMEOUT_MS));
-        }
-        assert_true(stat_u64("proc_read_stalled_usec") > 0);
-        assert_true(fuse_stall_pending(stall) > 0);
+        still_serving();
 
         /* Released, the read returns: the victim and every other keep their argv, nothing lost. */
         fuse_stall_release(stall);
@@ -280,6 +336,41 @@ static void test_stuck_read_stalls_only_the_receive_thread(void **state) {
         }
         assert_true(stat_u64("proc_reads_slow") >= 1);
         assert_int_equal(stat_u64("proc_read_stalled_usec"), 0);
+}
+
+/* A stalled process already there when the daemon starts: the start-up scan finds it, READY=1
+ * still comes (the image is not waited for beyond MANAGER_READY_IMAGES_USEC), and the daemon serves
+ * while its image read waits. */
+static void test_startup_scan_of_a_stalled_process(void **state) {
+        start_stall("fuse3");
+        assert_int_equal(fuse_stall_lock_mm(stall, self_path, &victim, &holder), 0);
+        start_daemon(NULL, NULL);
+        wait_stalled();
+        still_serving();
+        assert_true(stat_u64("proc_reads_queued") >= 1);
+        release_and_check_victim("scan");
+}
+
+/* A stalled process whose events were lost: found by the reconciliation after the loss. The daemon
+ * is stopped, a storm of short children overflows its receive buffer, and only then is the victim
+ * made, so its FORK and EXEC are dropped for sure; the daemon, resumed, repairs from /proc. */
+static void test_reconciliation_finds_a_stalled_process(void **state) {
+        start_stall("fuse4");
+        freeze_daemon();
+        for (int i = 0; i < STORM; i++) {
+                pid_t c = fork();
+
+                assert_true(c >= 0);
+                if (c == 0)
+                        _exit(0);
+                assert_int_equal(waitpid(c, NULL, 0), c);
+        }
+        assert_int_equal(fuse_stall_lock_mm(stall, self_path, &victim, &holder), 0);
+        assert_int_equal(kill(d.pid, SIGCONT), 0);
+        wait_stalled();
+        still_serving();
+        assert_true(stat_u64("enobufs") + stat_u64("lost") > 0);
+        release_and_check_victim("reconciled");
 }
 
 static void test_sigterm_during_a_stuck_read(void **state) {
@@ -301,6 +392,9 @@ static void test_sigterm_during_a_stuck_read(void **state) {
 int main(int argc, char *argv[]) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_stuck_read_stalls_only_the_receive_thread, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_startup_scan_of_a_stalled_process, setup_none, teardown),
+                cmocka_unit_test_setup_teardown(test_reconciliation_finds_a_stalled_process, setup_small_rcvbuf,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_sigterm_during_a_stuck_read, setup_stuck_exit, teardown),
         };
         char dir[] = "/tmp/pwprocread-XXXXXX";

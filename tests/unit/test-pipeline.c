@@ -451,6 +451,57 @@ static void test_unknown_pid(void **state) {
         assert_int_equal(proctree_get_live(fx->tree, 700)->source, PW_SOURCE_RECONCILED);
 }
 
+/* With a /proc worker (read_image set): the placeholder gets what cannot block at once, and its
+ * image is ordered, not read. Its cmdline is a FIFO that nobody writes: a read on this thread would
+ * never return. */
+static pid_t ordered_pid;
+static uint64_t ordered_start;
+static unsigned ordered_execs, n_ordered;
+
+static void on_read_image(pid_t pid, uint64_t start_boot_ns, unsigned n_execs, void *userdata) {
+        ordered_pid = pid;
+        ordered_start = start_boot_ns;
+        ordered_execs = n_execs;
+        n_ordered++;
+}
+
+static void test_unknown_pid_image_ordered(void **state) {
+        static const PipelineCallbacks with_worker = {
+                .read_image = on_read_image,
+                .hold_exit = on_hold_exit,
+                .subscribers = on_subscribers,
+                .journal = on_journal,
+        };
+        PwEvent comm = { .kind = PW_EVENT_COMM, .timestamp_ns = AT(8001), .comm = { 710, 710, "late" } };
+        char fifo[128];
+        const Seen *s;
+        PwProcess *p;
+        size_t from;
+
+        fx->pl = pipeline_free(fx->pl);
+        assert_int_equal(pipeline_new(&fx->pl, fx->tree, &fx->reader, &with_worker, fx), 0);
+        fake_process(710, 1, AT(8000), "late", 1000, "/usr/bin/late", "late", sizeof("late"));
+        snprintf(fifo, sizeof(fifo), "%s/710/cmdline", fx->root);
+        assert_int_equal(unlink(fifo), 0);
+        assert_int_equal(mkfifo(fifo, 0644), 0);
+
+        from = fx->n_seen;
+        pipeline_event(fx->pl, &comm);
+        s = fanned_out(from, PW_EVENT_COMM);
+        assert_int_equal(s->pid, 710);
+        assert_int_equal(s->start_ns, AT(8000));
+        assert_int_equal(s->uid, 1000);
+        assert_string_equal(s->exe, "");
+        p = proctree_get_live(fx->tree, 710);
+        assert_int_equal(p->source, PW_SOURCE_RECONCILED);
+        assert_string_equal(p->unit->data, "late.service");
+        assert_true(p->uncertain & PW_UNCERTAIN_IMAGE);
+        assert_int_equal(n_ordered, 1);
+        assert_int_equal(ordered_pid, 710);
+        assert_int_equal(ordered_start, p->start_boot_ns);
+        assert_int_equal(ordered_execs, p->n_execs);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_fork_exec_exit, setup, teardown),
@@ -461,6 +512,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_reparent, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_held_exit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unknown_pid, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unknown_pid_image_ordered, setup, teardown),
         };
 
         tc_init("pipeline");
