@@ -82,9 +82,7 @@ static void field_n(PwJournalBuilder *b, const char *name, size_t nl, const void
 /* The same for a value that holds no newline (numbers, names of ours, MESSAGE, which is escaped). */
 #define field_plain(b, name, value, n) field_raw(b, name, strlen(name), value, n, false, PW_JOURNAL_FIELDS_MAX - 1)
 
-static void field_str(PwJournalBuilder *b, const char *name, const char *s) {
-        field(b, name, s, strlen(s));
-}
+#define field_str(b, name, s) field(b, name, s, strlen(s))
 
 /* Numbers in decimal, as printf's %llu and %lld write them: these are most of an entry's fields. */
 static size_t format_u64(char *buf, uint64_t v) {
@@ -99,22 +97,27 @@ static size_t format_u64(char *buf, uint64_t v) {
         return i;
 }
 
-static void field_u64(PwJournalBuilder *b, const char *name, uint64_t v) {
+static void field_u64_n(PwJournalBuilder *b, const char *name, size_t nl, uint64_t v) {
         char s[24];
 
-        field_plain(b, name, s, format_u64(s, v));
+        field_raw(b, name, nl, s, format_u64(s, v), false, PW_JOURNAL_FIELDS_MAX - 1);
 }
 
-static void field_i64(PwJournalBuilder *b, const char *name, int64_t v) {
+/* name: a string literal, as above. */
+#define field_u64(b, name, v) field_u64_n(b, name, strlen(name), v)
+
+static void field_i64_n(PwJournalBuilder *b, const char *name, size_t nl, int64_t v) {
         char s[24];
+        size_t n = 0;
 
-        if (v >= 0)
-                field_plain(b, name, s, format_u64(s, (uint64_t) v));
-        else {
-                s[0] = '-';
-                field_plain(b, name, s, 1 + format_u64(s + 1, -(uint64_t) v));
-        }
+        if (v < 0)
+                s[n++] = '-';
+        n += format_u64(s + n, v < 0 ? -(uint64_t) v : (uint64_t) v);
+        field_raw(b, name, nl, s, n, false, PW_JOURNAL_FIELDS_MAX - 1);
 }
+
+/* name: a string literal, as above. */
+#define field_i64(b, name, v) field_i64_n(b, name, strlen(name), v)
 
 void pw_journal_builder_begin(PwJournalBuilder *b) {
         b->start = b->len;
@@ -599,8 +602,8 @@ static int build_entry(PwJournalBuilder *b, const PwEvent *ev, const PwApplyResu
                         if (sizeof(prefix) + k > sizeof(name))
                                 continue;
                         memcpy(name, prefix, sizeof(prefix) - 1);
-                        memcpy(name + sizeof(prefix) - 1, rf[i].name, k + 1);
-                        field_u64(b, name, rf[i].value);
+                        memcpy(name + sizeof(prefix) - 1, rf[i].name, k);
+                        field_u64_n(b, name, sizeof(prefix) - 1 + k, rf[i].value);
                 }
                 if (n == 0 && ctx && ctx->resources)
                         field_str(b, "PROCWATCH_RESOURCES", "unknown");

@@ -95,20 +95,19 @@ struct Journal {
         bool stop, exited;
         bool waiting;                 /* the writer sleeps on wake: a kick must signal */
         bool full_incident;           /* logged "queue full" since the last summary */
-
-        /* Atomic counters (__atomic builtins), read for Stats. The loop writes these... */
-        uint64_t offered, dropped[_JOURNAL_DROP_MAX];
-        /* ... the writer these, on a cache line of their own. */
-        _Alignas(64) uint64_t forwarded, summaries, dropped_writer[_JOURNAL_DROP_MAX];
-        uint64_t inflight;            /* taken off the queue, not yet handled: the count at shutdown */
-        pid_t tid;
-
-        /* Snapshot blocks the writer is done with, for the loop to fill again (under lock). */
+        /* Snapshot blocks the writer is done with, for the loop to fill again. */
         PwJournalEntry *pool_returned;
         unsigned n_pool_returned;
 
-        /* The event loop's thread only: blocks it takes snapshots into. */
-        _Alignas(64) PwJournalEntry *pool_loop;
+        /* Counters read for Stats (__atomic builtins), each written by one thread, on a cache line of
+         * its own (no locked instruction, no line shared with the other thread's writes). The
+         * submitting thread (the loop) writes these, and takes snapshots into pool_loop's blocks... */
+        _Alignas(64) uint64_t offered, dropped[_JOURNAL_DROP_MAX];
+        PwJournalEntry *pool_loop;
+        /* ... the writer these. */
+        _Alignas(64) uint64_t forwarded, summaries, dropped_writer[_JOURNAL_DROP_MAX];
+        uint64_t inflight;            /* taken off the queue, not yet handled: the count at shutdown */
+        pid_t tid;
 
         /* Writer thread only. */
         _Alignas(64) bool unavailable;
@@ -137,8 +136,9 @@ const char *journal_drop_reason_to_string(JournalDropReason r) {
         return (unsigned) r < _JOURNAL_DROP_MAX ? drop_reasons[r] : NULL;
 }
 
+/* A counter only one thread writes: a plain add, read whole by the others. */
 static void count(uint64_t *c, uint64_t n) {
-        __atomic_add_fetch(c, n, __ATOMIC_RELAXED);
+        __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
 }
 
 static uint64_t get(const uint64_t *c) {
@@ -377,6 +377,33 @@ static void release(Journal *j, PwJournalEntry *e) {
         j->n_pool_writer++;
 }
 
+static void free_list(PwJournalEntry *e) {
+        while (e) {
+                PwJournalEntry *next = e->next;
+
+                free(e);
+                e = next;
+        }
+}
+
+/* Hands the blocks the writer is done with to the loop (under lock); returns those the loop has no
+ * room for, to free outside the lock. */
+static PwJournalEntry *give_back_locked(Journal *j) {
+        PwJournalEntry *surplus = NULL;
+
+        if (!j->pool_writer)
+                return NULL;
+        if (j->n_pool_returned < JOURNAL_POOL_MAX) {
+                j->pool_writer_tail->next = j->pool_returned;
+                j->pool_returned = j->pool_writer;
+                j->n_pool_returned += j->n_pool_writer;
+        } else
+                surplus = j->pool_writer; /* the loop is not taking them */
+        j->pool_writer = j->pool_writer_tail = NULL;
+        j->n_pool_writer = 0;
+        return surplus;
+}
+
 /* Sends what was taken off the queue, JOURNAL_SEND_BATCH entries per sendmmsg(). While journald is
  * unavailable, entries are counted, not built, until the next try. */
 static void handle(Journal *j, PwJournalEntry *batch) {
@@ -395,17 +422,18 @@ static void handle(Journal *j, PwJournalEntry *batch) {
                 for (size_t i = 0; i < n; i++)
                         release(j, es[i]);
                 __atomic_sub_fetch(&j->inflight, n, __ATOMIC_RELAXED);
+                if (batch && j->n_pool_writer >= JOURNAL_SEND_BATCH) {
+                        /* A long batch: the loop gets the blocks back as they are done with, or it
+                         * would allocate new ones meanwhile. */
+                        PwJournalEntry *surplus;
+
+                        (void) pthread_mutex_lock(&j->lock);
+                        surplus = give_back_locked(j);
+                        (void) pthread_mutex_unlock(&j->lock);
+                        free_list(surplus);
+                }
                 if (taken > 0)
                         write_summary(j);
-        }
-}
-
-static void free_list(PwJournalEntry *e) {
-        while (e) {
-                PwJournalEntry *next = e->next;
-
-                free(e);
-                e = next;
         }
 }
 
@@ -414,21 +442,12 @@ static void *writer_main(void *userdata) {
 
         __atomic_store_n(&j->tid, gettid(), __ATOMIC_RELAXED);
         for (;;) {
-                PwJournalEntry *batch, *surplus = NULL;
+                PwJournalEntry *batch, *surplus;
 
                 /* Everything queued at once: one lock per batch, which also hands the blocks done
                  * with back to the loop. */
                 (void) pthread_mutex_lock(&j->lock);
-                if (j->pool_writer) {
-                        if (j->n_pool_returned < JOURNAL_POOL_MAX) {
-                                j->pool_writer_tail->next = j->pool_returned;
-                                j->pool_returned = j->pool_writer;
-                                j->n_pool_returned += j->n_pool_writer;
-                        } else
-                                surplus = j->pool_writer; /* the loop is not taking them */
-                        j->pool_writer = j->pool_writer_tail = NULL;
-                        j->n_pool_writer = 0;
-                }
+                surplus = give_back_locked(j);
                 while (!j->head && !j->stop) {
                         j->waiting = true;
                         (void) pthread_cond_wait(&j->wake, &j->lock);
