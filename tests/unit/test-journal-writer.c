@@ -205,6 +205,30 @@ static size_t recv_one(int fd, char *buf, size_t size) {
         }
 }
 
+/* journald's queue full (the test reads nothing until everything is submitted: the writer finds the
+ * socket's queue full, pauses, then waits in the kernel): everything arrives once, in order, and
+ * nothing is counted as dropped. */
+static void test_queue_of_journald_full(void **state) {
+        char dir[] = "/tmp/pw-journal-writer.XXXXXX", path[128];
+        unsigned n = 4 * JOURNAL_SEND_BATCH + 7;
+        Journal *j = NULL;
+        JournalStats s;
+        int fd;
+
+        assert_int_equal(tc_mkdtemp(dir), 0);
+        snprintf(path, sizeof(path), "%s/socket", dir);
+        fd = bind_dgram(path);
+        assert_int_equal(journal_new(&j, path), 0);
+        submit_n(j, "full ", 0, n, true);
+        journal_kick(j);
+        receive(fd, "full ", 0, n);
+        wait_drained(j, &s);
+        assert_int_equal(s.forwarded, n);
+        assert_int_equal(journal_stats_dropped(&s), 0);
+        journal_free(j);
+        assert_int_equal(close(fd), 0);
+}
+
 /* A batch with a datagram that cannot go (larger than any socket's send buffer can be: sendmmsg()
  * stops there) among others: every other entry arrives once, in order, the one that could not go is
  * counted by its reason (on this path, not journald's: there is no memfd fallback but to the real
@@ -324,6 +348,7 @@ int main(void) {
                 cmocka_unit_test(test_absent),
                 cmocka_unit_test(test_queue_full),
                 cmocka_unit_test(test_native_socket),
+                cmocka_unit_test(test_queue_of_journald_full),
                 cmocka_unit_test(test_partial_batch),
                 cmocka_unit_test(test_events_recycled),
         };
