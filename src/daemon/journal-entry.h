@@ -50,30 +50,50 @@ struct PwJournalEntry {
         size_t n_iov;
         size_t bytes;                 /* the block's payload, for the queue's byte bound */
         bool want_user;               /* the writer adds PROCWATCH_USER= for user_uid */
+        bool pooled;                  /* a block of the writer's free list (journal.c), free() still fine */
         uint32_t user_uid;
         struct iovec *iov;            /* in data */
         PwJournalSnapshot *snapshot;  /* in data */
         _Alignas(16) char data[];
 };
 
-/* Builds entries into storage it keeps: the writer thread reuses one for every entry, so an entry
- * costs no allocation once the buffers have grown to the largest seen. Zero-initialise; free the
- * storage with pw_journal_builder_done(). */
+/* Builds entries, already in journald's native protocol (pw_journal_native_encode()), one after the
+ * other into storage it keeps: the writer thread builds a batch of datagrams into one builder and sends
+ * them with one sendmmsg(), and reuses it for every batch, so an entry costs no allocation once the
+ * buffers have grown to the largest batch seen. Each build appends one entry (the current one) after
+ * those held; pw_journal_builder_reset() empties it. Zero-initialise; free the storage with
+ * pw_journal_builder_done(). */
 typedef struct PwJournalBuilder {
-        char *buf, *tmp;
-        size_t len, alloc, tmp_alloc;
-        size_t n;
+        char *buf, *tmp, *flat;
+        size_t len, alloc, tmp_alloc, flat_alloc;
+        size_t start;                 /* where the current entry begins in buf */
+        size_t n;                     /* its fields */
         bool failed;
         bool want_user;               /* the entry's PROCWATCH_USER= is for user_uid */
         uint32_t user_uid;
-        size_t off[PW_JOURNAL_FIELDS_MAX], flen[PW_JOURNAL_FIELDS_MAX];
+        /* Its fields: offset in buf, name and value lengths; binary: in the binary-safe form. */
+        size_t off[PW_JOURNAL_FIELDS_MAX], name_len[PW_JOURNAL_FIELDS_MAX], value_len[PW_JOURNAL_FIELDS_MAX];
+        bool binary[PW_JOURNAL_FIELDS_MAX];
 } PwJournalBuilder;
 
+/* Drops every entry held. */
 void pw_journal_builder_reset(PwJournalBuilder *b);
 void pw_journal_builder_done(PwJournalBuilder *b);
-/* The fields b holds as iovecs into b's storage (valid until b is used again); returns how many. iov
- * has room for PW_JOURNAL_FIELDS_MAX. */
+/* Starts a new current entry after those held (the build functions below do this themselves). */
+void pw_journal_builder_begin(PwJournalBuilder *b);
+/* Drops the current entry (one that failed), keeping those before it. */
+void pw_journal_builder_drop(PwJournalBuilder *b);
+/* Adds a field to the current entry: "NAME=" then n raw bytes. Returns 0 or -ENOMEM (the entry is then
+ * incomplete: drop it). */
+int pw_journal_builder_add(PwJournalBuilder *b, const char *name, const void *value, size_t n);
+/* The current entry as one datagram of the native protocol: its offset in b->buf (valid until b is
+ * used again) and its size. */
+size_t pw_journal_builder_datagram(const PwJournalBuilder *b, size_t *ret_offset);
+/* The current entry's fields as "NAME=value" iovecs (into b's storage, valid until b is used again);
+ * returns how many, or 0 when out of memory. iov has room for PW_JOURNAL_FIELDS_MAX. */
 size_t pw_journal_builder_iov(PwJournalBuilder *b, struct iovec *iov);
+/* A ready-built entry's fields (e->iov) as a new current entry, with e's want_user. */
+int pw_journal_builder_add_entry(PwJournalBuilder *b, const PwJournalEntry *e);
 
 typedef struct PwJournalContext {
         const PwJournalFilter *filter;  /* argv privacy; NULL: full */
@@ -85,19 +105,27 @@ typedef struct PwJournalContext {
  * malloc'ed (free()). Returns 0, -EINVAL (no record), -ENOMEM. */
 int pw_journal_entry_build(const PwEvent *ev, const PwApplyResult *res, const PwProcess *p,
                            const PwJournalContext *ctx, PwJournalEntry **ret);
-/* The same fields, into b (reset first). */
+/* The same fields, into b as a new current entry. */
 int pw_journal_builder_build(PwJournalBuilder *b, const PwEvent *ev, const PwApplyResult *res,
                              const PwProcess *p, const PwJournalContext *ctx);
 
-/* What pw_journal_entry_build() reads of the event, its record, the record's parent and resources and
- * the strings (argv, exe, cgroup, units), copied into one malloc'ed block: the record may change or be
- * evicted before the writer thread builds the entry, and the tree's strings are not shared across
- * threads (their reference counts and budget charges belong to the loop). ctx->filter is kept by
- * pointer and must outlive the snapshot. No formatting is done here. Returns 0, -EINVAL, -ENOMEM. */
+/* What pw_journal_entry_build() reads of the event, its record, the parent's comm, the record's own
+ * resources and the strings (argv, exe, cgroup, units), copied into one block: the record may change
+ * or be evicted before the writer thread builds the entry, and the tree's strings are not shared
+ * across threads (their reference counts and budget charges belong to the loop). ctx->filter is kept
+ * by pointer and must outlive the snapshot. No formatting is done here.
+ *
+ * pw_journal_snapshot_size() is the block's size for p (0: p NULL); pw_journal_snapshot_init() fills
+ * block (at least that size, 16-byte aligned, e.g. from malloc()) and returns the entry at its start;
+ * pw_journal_snapshot_new() does both in a malloc'ed block. Return 0, -EINVAL, -ENOMEM. */
+size_t pw_journal_snapshot_size(const PwProcess *p);
+int pw_journal_snapshot_init(void *block, size_t size, const PwEvent *ev, const PwApplyResult *res,
+                             const PwProcess *p, const PwJournalContext *ctx, PwJournalEntry **ret);
 int pw_journal_snapshot_new(const PwEvent *ev, const PwApplyResult *res, const PwProcess *p,
                             const PwJournalContext *ctx, PwJournalEntry **ret);
-/* Builds the entry e->snapshot describes into b: exactly what pw_journal_builder_build() gives for the
- * event and record as they were when the snapshot was taken. */
+/* Builds the entry e->snapshot describes into b as a new current entry: exactly what
+ * pw_journal_builder_build() gives for the event and record as they were when the snapshot was
+ * taken. */
 int pw_journal_builder_build_snapshot(PwJournalBuilder *b, const PwJournalEntry *e);
 
 /* journald's native protocol: the datagram for the fields iov[0..n) ("NAME=value" each) is

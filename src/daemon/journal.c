@@ -5,9 +5,16 @@
  * holds only a few datagrams: once journald stops reading (stopped, busy, rate-limiting a storm's
  * worth of disk writes) the sender waits. The event loop must keep reading netlink meanwhile, or the
  * kernel drops process events. So the loop only takes a snapshot of the event and its record (the
- * record may be evicted before the entry goes out; pw_journal_snapshot_new(): a copy, no formatting)
+ * record may be evicted before the entry goes out; pw_journal_snapshot_init(): a copy, no formatting)
  * and appends it to a queue; one writer thread, named "pw-journal", takes them off, builds each entry
- * into one builder it reuses (no allocation per entry) and sends it.
+ * into one builder it reuses (no allocation per entry) and sends them.
+ *
+ * Blocks recycled. A snapshot is taken into a block of JOURNAL_POOL_BLOCK bytes (nearly every one
+ * fits) that the writer, once the entry is sent, keeps on a list and hands back under the lock it
+ * takes for the next batch anyway; the loop takes that list under the lock it takes to queue. A block
+ * allocated on one thread and freed on the other went through glibc's arena locks and bins at each
+ * entry (a 2 KiB block is beyond the per-thread cache); now a storm allocates nothing per entry. At
+ * most JOURNAL_POOL_MAX blocks wait on each side; the rest are freed.
  *
  * Cheap per entry. The loop queues with journal_submit_deferred(), which does not wake the writer,
  * and calls journal_kick() a little later (MANAGER_JOURNAL_KICK_USEC after the first entry queued
@@ -19,11 +26,15 @@
  * entry data; beyond either, journal_submit() frees the entry and counts it (queue full). Memory is
  * bounded whatever journald does, and ingest never waits.
  *
- * The send. The writer speaks journald's native protocol itself (pw_journal_native_encode()): each
- * entry is one contiguous datagram sent with one iovec on a socket connected once, where
- * sd_journal_sendv() named the socket's path in every send (a path lookup each time) and handed the
- * kernel three or four iovecs per field. An entry too large for a datagram goes through
- * sd_journal_sendv(), which passes it in a memfd.
+ * The send. The writer speaks journald's native protocol itself: the builder writes each field in it
+ * as it goes, so each entry is one contiguous datagram with no second pass, sent on a socket connected
+ * once, where sd_journal_sendv() named the socket's path in every send (a path lookup each time) and
+ * handed the kernel three or four iovecs per field. Up to JOURNAL_SEND_BATCH entries are built one
+ * after the other into the builder and go in one sendmmsg(): one system call per batch. sendmmsg()
+ * stops at the first datagram that fails; the writer goes on from there, so that each entry is
+ * counted exactly once, forwarded or dropped with its reason (send_batch()). An entry too large for a
+ * datagram goes through sd_journal_sendv(), which passes it in a memfd, and the rest of the batch
+ * goes on after it.
  *
  * Absence. connect() says ENOENT when the socket file is missing and ECONNREFUSED when journald is
  * dead but the file remains; a send on the connection says ECONNREFUSED once journald has gone (a
@@ -33,7 +44,7 @@
  * (journald unavailable), says so in the log once, then tries again every JOURNAL_RETRY_USEC (the
  * entries in between are counted, not sent) and logs once when journald takes entries again.
  *
- * Honesty. After any drop, the first entry journald takes again is followed by one summary entry
+ * Honesty. After any drop, the first batch journald takes again is followed by one summary entry
  * (MESSAGE_ID PW_MESSAGE_NOT_FORWARDED): how many entries were not forwarded since the last summary,
  * and why. The counters are in STATUS= and in Stats.
  *
@@ -84,10 +95,16 @@ struct Journal {
         bool stop, exited;
         bool waiting;                 /* the writer sleeps on wake: a kick must signal */
         bool full_incident;           /* logged "queue full" since the last summary */
+        /* Snapshot blocks the writer is done with, for the loop to fill again. */
+        PwJournalEntry *pool_returned;
+        unsigned n_pool_returned;
 
-        /* Atomic counters (__atomic builtins), read for Stats. The loop writes these... */
-        uint64_t offered, dropped[_JOURNAL_DROP_MAX];
-        /* ... the writer these, on a cache line of their own. */
+        /* Counters read for Stats (__atomic builtins), each written by one thread, on a cache line of
+         * its own (no locked instruction, no line shared with the other thread's writes). The
+         * submitting thread (the loop) writes these, and takes snapshots into pool_loop's blocks... */
+        _Alignas(64) uint64_t offered, dropped[_JOURNAL_DROP_MAX];
+        PwJournalEntry *pool_loop;
+        /* ... the writer these. */
         _Alignas(64) uint64_t forwarded, summaries, dropped_writer[_JOURNAL_DROP_MAX];
         uint64_t inflight;            /* taken off the queue, not yet handled: the count at shutdown */
         pid_t tid;
@@ -96,10 +113,14 @@ struct Journal {
         _Alignas(64) bool unavailable;
         usec_t next_retry_usec;
         int fd;                       /* connected to socket_path, or -EBADF */
-        char *dgram;                  /* the datagram being sent, kept between entries */
-        size_t dgram_alloc;
-        PwJournalBuilder builder;
-        struct iovec iov[PW_JOURNAL_FIELDS_MAX];
+        PwJournalBuilder builder;     /* the batch's datagrams, one after the other */
+        PwJournalBuilder spare;       /* an entry too large for a datagram, rebuilt for libsystemd */
+        PwJournalEntry *sent[JOURNAL_SEND_BATCH];
+        size_t n_sent;
+        struct mmsghdr msgs[JOURNAL_SEND_BATCH];
+        struct iovec msg_iov[JOURNAL_SEND_BATCH];
+        PwJournalEntry *pool_writer, *pool_writer_tail;
+        unsigned n_pool_writer;
         uint64_t reported[_JOURNAL_DROP_MAX];
         UserCacheEntry users[JOURNAL_USER_CACHE];
         unsigned next_user;
@@ -115,8 +136,9 @@ const char *journal_drop_reason_to_string(JournalDropReason r) {
         return (unsigned) r < _JOURNAL_DROP_MAX ? drop_reasons[r] : NULL;
 }
 
+/* A counter only one thread writes: a plain add, read whole by the others. */
 static void count(uint64_t *c, uint64_t n) {
-        __atomic_add_fetch(c, n, __ATOMIC_RELAXED);
+        __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
 }
 
 static uint64_t get(const uint64_t *c) {
@@ -167,73 +189,143 @@ static int journal_connect(Journal *j) {
         return 0;
 }
 
-/* One datagram in the native protocol on the connection; connects (again) when needed. */
-static int send_native(Journal *j, const struct iovec *iov, size_t n) {
-        size_t size = pw_journal_native_encode(iov, n, j->dgram, j->dgram_alloc);
-        int r = 0;
+/* Adds the current entry's PROCWATCH_USER= when it wants one and the name is known. */
+static void add_user(Journal *j, PwJournalBuilder *b) {
+        const char *name;
 
-        if (size > j->dgram_alloc) {
-                size_t na = MAX(size, 2 * j->dgram_alloc);
-                char *nd = realloc(j->dgram, na);
-
-                if (!nd)
-                        return -ENOMEM;
-                j->dgram = nd;
-                j->dgram_alloc = na;
-                size = pw_journal_native_encode(iov, n, j->dgram, j->dgram_alloc);
-        }
-        for (unsigned attempt = 0; attempt < 2; attempt++) {
-                if (j->fd < 0) {
-                        r = journal_connect(j);
-                        if (r < 0)
-                                return r;
-                }
-                if (send(j->fd, j->dgram, size, MSG_NOSIGNAL) >= 0)
-                        return 0;
-                r = -errno;
-                if (r == -EMSGSIZE || r == -ENOBUFS)
-                        /* Too large for a datagram: libsystemd passes it in a memfd. It sends to
-                         * the default path only. */
-                        return strcmp(j->socket_path, JOURNAL_SOCKET_PATH) == 0 ? sd_journal_sendv(iov, (int) n) : r;
-                /* journald went away (perhaps restarted, with a new socket): once more, afresh. */
-                j->fd = safe_close(j->fd);
-        }
-        return r;
+        if (!b->want_user)
+                return;
+        name = user_name(j, b->user_uid);
+        if (name)
+                (void) pw_journal_builder_add(b, "PROCWATCH_USER", name, strlen(name));
 }
 
-/* One send, absence checked first; an event's snapshot is built here. Returns 0 when journald took
- * it, -ENOENT when its socket is not there, or what building or sending failed with. */
-static int send_entry(Journal *j, PwJournalEntry *e) {
-        char user[sizeof("PROCWATCH_USER=") + JOURNAL_USER_NAME_MAX];
-        struct iovec *iov = e->iov;
-        size_t n = e->n_iov;
-        bool want_user = e->want_user;
-        uint32_t uid = e->user_uid;
+/* e as a new current entry of b, with its PROCWATCH_USER=. */
+static int build(Journal *j, PwJournalBuilder *b, const PwJournalEntry *e) {
+        int r = e->snapshot ? pw_journal_builder_build_snapshot(b, e) : pw_journal_builder_add_entry(b, e);
 
-        if (e->snapshot) {
-                int r = pw_journal_builder_build_snapshot(&j->builder, e);
-
-                if (r < 0)
-                        return r;
-                iov = j->iov;
-                n = pw_journal_builder_iov(&j->builder, iov);
-                want_user = j->builder.want_user;
-                uid = j->builder.user_uid;
+        if (r < 0) {
+                pw_journal_builder_drop(b);
+                return r;
         }
-        if (want_user && n < PW_JOURNAL_FIELDS_MAX) {
-                const char *name = user_name(j, uid);
+        add_user(j, b);
+        return 0;
+}
 
-                if (name) {
-                        size_t k = strlen(name);
+/* An entry too large for a datagram: libsystemd passes it in a memfd. It sends to the default path
+ * only; another (a test's) gets the error. */
+static int send_large(Journal *j, const PwJournalEntry *e, int error) {
+        struct iovec iov[PW_JOURNAL_FIELDS_MAX];
+        size_t n;
+        int r;
 
-                        static const char prefix[] = "PROCWATCH_USER=";
+        if (strcmp(j->socket_path, JOURNAL_SOCKET_PATH) != 0)
+                return error;
+        pw_journal_builder_reset(&j->spare);
+        r = build(j, &j->spare, e);
+        if (r < 0)
+                return r;
+        n = pw_journal_builder_iov(&j->spare, iov);
+        if (n == 0)
+                return -ENOMEM;
+        return sd_journal_sendv(iov, (int) n);
+}
 
-                        memcpy(user, prefix, sizeof(prefix) - 1);
-                        memcpy(user + sizeof(prefix) - 1, name, k);
-                        iov[n++] = (struct iovec){ .iov_base = user, .iov_len = sizeof(prefix) - 1 + k };
+/* journald did not take entries: n of them (the rest of a batch) are counted, and it is tried again
+ * in JOURNAL_RETRY_USEC. */
+static void count_unavailable(Journal *j, int r, uint64_t n) {
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+
+        count(&j->dropped_writer[JOURNAL_DROP_UNAVAILABLE], n);
+        if (!j->unavailable)
+                log_warning_errno(r, "journald is not available (%s), process events are not "
+                                     "forwarded until it is back, trying every %llu ms: %m",
+                                  r == -ENOENT ? "no socket " JOURNAL_SOCKET_PATH : "send failed",
+                                  (unsigned long long) (JOURNAL_RETRY_USEC / USEC_PER_MSEC));
+        j->unavailable = true;
+        j->next_retry_usec = now + JOURNAL_RETRY_USEC;
+}
+
+/* Sends the n datagrams built in j->builder (entries j->sent[0..n)) with sendmmsg() on the connection,
+ * connecting (again) when needed. Every entry is counted once: forwarded, or dropped (too large for a
+ * datagram and not passed on, or journald unavailable: then the rest of the batch too; events false:
+ * the summary, which is not an event's entry and is not counted). sendmmsg() stops at the first
+ * datagram that fails and returns how many went; the next call says why that one failed. Returns how
+ * many journald took. */
+static size_t send_batch(Journal *j, const size_t *offset, const size_t *size, size_t n, bool events) {
+        size_t done = 0, taken = 0;
+        bool retried = false;
+
+        for (size_t i = 0; i < n; i++) {
+                j->msg_iov[i] = (struct iovec){ .iov_base = j->builder.buf + offset[i], .iov_len = size[i] };
+                j->msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &j->msg_iov[i], .msg_iovlen = 1 } };
+        }
+        while (done < n) {
+                int k, r;
+
+                if (j->fd < 0) {
+                        r = journal_connect(j);
+                        if (r < 0) {
+                                count_unavailable(j, r, events ? n - done : 0);
+                                return taken;
+                        }
                 }
+                k = sendmmsg(j->fd, j->msgs + done, (unsigned) (n - done), MSG_NOSIGNAL);
+                if (k > 0) {
+                        if (events)
+                                count(&j->forwarded, (uint64_t) k);
+                        if (j->unavailable) {
+                                log_info("journald takes entries again, forwarding process events.");
+                                j->unavailable = false;
+                        }
+                        done += (size_t) k;
+                        taken += (size_t) k;
+                        continue;
+                }
+                r = k < 0 ? -errno : -EIO;
+                if (r == -EINTR)
+                        continue;
+                if (r == -EMSGSIZE || r == -ENOBUFS) {
+                        /* This one is too large for a datagram; the rest go on. */
+                        if (send_large(j, j->sent[done], r) >= 0) {
+                                if (events)
+                                        count(&j->forwarded, 1);
+                                taken++;
+                        } else if (events)
+                                count(&j->dropped_writer[JOURNAL_DROP_UNAVAILABLE], 1);
+                        done++;
+                        continue;
+                }
+                j->fd = safe_close(j->fd);
+                if (!retried) {
+                        /* journald went away (perhaps restarted, with a new socket): once more, afresh. */
+                        retried = true;
+                        continue;
+                }
+                count_unavailable(j, r, events ? n - done : 0);
+                return taken;
         }
-        return send_native(j, iov, n);
+        return taken;
+}
+
+/* Builds entries es[0..n) (n <= JOURNAL_SEND_BATCH) into one batch and sends it; returns how many
+ * journald took. */
+static size_t send_entries(Journal *j, PwJournalEntry *const *es, size_t n, bool events) {
+        size_t offset[JOURNAL_SEND_BATCH], size[JOURNAL_SEND_BATCH], k = 0;
+
+        pw_journal_builder_reset(&j->builder);
+        for (size_t i = 0; i < n; i++) {
+                if (build(j, &j->builder, es[i]) < 0) {
+                        /* Not journald's fault (no memory): counted, and journald is not marked
+                         * unavailable. */
+                        if (events)
+                                count(&j->dropped_writer[JOURNAL_DROP_UNAVAILABLE], 1);
+                        continue;
+                }
+                size[k] = pw_journal_builder_datagram(&j->builder, &offset[k]);
+                j->sent[k++] = es[i];
+        }
+        return k > 0 ? send_batch(j, offset, size, k, events) : 0;
 }
 
 static void write_summary(Journal *j) {
@@ -259,8 +351,8 @@ static void write_summary(Journal *j) {
                  (unsigned long long) d[JOURNAL_DROP_UNAVAILABLE]);
         snprintf(f3, sizeof(f3), "PROCWATCH_FORWARDED=%llu", (unsigned long long) get(&j->forwarded));
         if (pw_journal_entry_message(PW_MESSAGE_NOT_FORWARDED, PW_JOURNAL_PRIORITY_WARNING, msg, extra, &e) < 0)
-                return; /* tried again after the next entry */
-        if (send_entry(j, e) >= 0) {
+                return; /* tried again after the next batch */
+        if (send_entries(j, &e, 1, false) == 1) {
                 for (unsigned i = 0; i < _JOURNAL_DROP_MAX; i++)
                         j->reported[i] += d[i];
                 count(&j->summaries, 1);
@@ -272,37 +364,77 @@ static void write_summary(Journal *j) {
         free(e);
 }
 
-static void handle(Journal *j, PwJournalEntry *e) {
-        usec_t now = now_usec(CLOCK_MONOTONIC);
-        int r;
+/* A block the writer is done with: kept for the loop (up to JOURNAL_POOL_MAX), or freed. */
+static void release(Journal *j, PwJournalEntry *e) {
+        if (!e->pooled || j->n_pool_writer >= JOURNAL_POOL_MAX) {
+                free(e);
+                return;
+        }
+        e->next = j->pool_writer;
+        if (!j->pool_writer)
+                j->pool_writer_tail = e;
+        j->pool_writer = e;
+        j->n_pool_writer++;
+}
 
-        if (j->unavailable && now < j->next_retry_usec) {
-                count(&j->dropped_writer[JOURNAL_DROP_UNAVAILABLE], 1);
-                return;
+static void free_list(PwJournalEntry *e) {
+        while (e) {
+                PwJournalEntry *next = e->next;
+
+                free(e);
+                e = next;
         }
-        r = send_entry(j, e);
-        if (r == -ENOMEM && e->snapshot) {
-                /* Not journald's fault: counted, and journald is not marked unavailable. */
-                count(&j->dropped_writer[JOURNAL_DROP_UNAVAILABLE], 1);
-                return;
+}
+
+/* Hands the blocks the writer is done with to the loop (under lock); returns those the loop has no
+ * room for, to free outside the lock. */
+static PwJournalEntry *give_back_locked(Journal *j) {
+        PwJournalEntry *surplus = NULL;
+
+        if (!j->pool_writer)
+                return NULL;
+        if (j->n_pool_returned < JOURNAL_POOL_MAX) {
+                j->pool_writer_tail->next = j->pool_returned;
+                j->pool_returned = j->pool_writer;
+                j->n_pool_returned += j->n_pool_writer;
+        } else
+                surplus = j->pool_writer; /* the loop is not taking them */
+        j->pool_writer = j->pool_writer_tail = NULL;
+        j->n_pool_writer = 0;
+        return surplus;
+}
+
+/* Sends what was taken off the queue, JOURNAL_SEND_BATCH entries per sendmmsg(). While journald is
+ * unavailable, entries are counted, not built, until the next try. */
+static void handle(Journal *j, PwJournalEntry *batch) {
+        while (batch) {
+                PwJournalEntry *es[JOURNAL_SEND_BATCH];
+                size_t n = 0, taken = 0;
+
+                while (batch && n < JOURNAL_SEND_BATCH) {
+                        es[n++] = batch;
+                        batch = batch->next;
+                }
+                if (j->unavailable && now_usec(CLOCK_MONOTONIC) < j->next_retry_usec)
+                        count(&j->dropped_writer[JOURNAL_DROP_UNAVAILABLE], n);
+                else
+                        taken = send_entries(j, es, n, true);
+                for (size_t i = 0; i < n; i++)
+                        release(j, es[i]);
+                __atomic_sub_fetch(&j->inflight, n, __ATOMIC_RELAXED);
+                if (batch && j->n_pool_writer >= JOURNAL_SEND_BATCH) {
+                        /* A long batch: the loop gets the blocks back as they are done with, or it
+                         * would allocate new ones meanwhile. */
+                        PwJournalEntry *surplus;
+
+                        (void) pthread_mutex_lock(&j->lock);
+                        surplus = give_back_locked(j);
+                        (void) pthread_mutex_unlock(&j->lock);
+                        free_list(surplus);
+                }
+                if (taken > 0)
+                        write_summary(j);
         }
-        if (r < 0) {
-                count(&j->dropped_writer[JOURNAL_DROP_UNAVAILABLE], 1);
-                if (!j->unavailable)
-                        log_warning_errno(r, "journald is not available (%s), process events are not "
-                                             "forwarded until it is back, trying every %llu ms: %m",
-                                          r == -ENOENT ? "no socket " JOURNAL_SOCKET_PATH : "send failed",
-                                          (unsigned long long) (JOURNAL_RETRY_USEC / USEC_PER_MSEC));
-                j->unavailable = true;
-                j->next_retry_usec = now + JOURNAL_RETRY_USEC;
-                return;
-        }
-        count(&j->forwarded, 1);
-        if (j->unavailable) {
-                log_info("journald takes entries again, forwarding process events.");
-                j->unavailable = false;
-        }
-        write_summary(j);
 }
 
 static void *writer_main(void *userdata) {
@@ -310,10 +442,12 @@ static void *writer_main(void *userdata) {
 
         __atomic_store_n(&j->tid, gettid(), __ATOMIC_RELAXED);
         for (;;) {
-                PwJournalEntry *batch;
+                PwJournalEntry *batch, *surplus;
 
-                /* Everything queued at once: one lock per batch. */
+                /* Everything queued at once: one lock per batch, which also hands the blocks done
+                 * with back to the loop. */
                 (void) pthread_mutex_lock(&j->lock);
+                surplus = give_back_locked(j);
                 while (!j->head && !j->stop) {
                         j->waiting = true;
                         (void) pthread_cond_wait(&j->wake, &j->lock);
@@ -324,6 +458,7 @@ static void *writer_main(void *userdata) {
                         j->exited = true;
                         (void) pthread_cond_broadcast(&j->done);
                         (void) pthread_mutex_unlock(&j->lock);
+                        free_list(surplus);
                         return NULL;
                 }
                 __atomic_store_n(&j->inflight, j->n_queued, __ATOMIC_RELAXED);
@@ -331,15 +466,9 @@ static void *writer_main(void *userdata) {
                 j->n_queued = 0;
                 j->bytes_queued = 0;
                 (void) pthread_mutex_unlock(&j->lock);
+                free_list(surplus);
 
-                while (batch) {
-                        PwJournalEntry *e = batch;
-
-                        batch = e->next;
-                        handle(j, e);
-                        free(e);
-                        __atomic_sub_fetch(&j->inflight, 1, __ATOMIC_RELAXED);
-                }
+                handle(j, batch);
         }
 }
 
@@ -380,15 +509,6 @@ int journal_new(Journal **ret, const char *socket_path) {
         return 0;
 }
 
-static void free_queue(PwJournalEntry *e) {
-        while (e) {
-                PwJournalEntry *next = e->next;
-
-                free(e);
-                e = next;
-        }
-}
-
 Journal *journal_free(Journal *j) {
         struct timespec deadline;
         uint64_t left = 0;
@@ -412,7 +532,7 @@ Journal *journal_free(Journal *j) {
                 if (!exited) {
                         /* Blocked on journald: what is left will not be sent. */
                         left = j->n_queued + __atomic_load_n(&j->inflight, __ATOMIC_RELAXED);
-                        free_queue(j->head);
+                        free_list(j->head);
                         j->head = j->tail = NULL;
                         j->n_queued = j->bytes_queued = 0;
                 }
@@ -428,10 +548,13 @@ Journal *journal_free(Journal *j) {
                 }
                 (void) pthread_join(j->thread, NULL);
         }
-        free_queue(j->head);
+        free_list(j->head);
+        free_list(j->pool_loop);
+        free_list(j->pool_returned);
+        free_list(j->pool_writer);
         pw_journal_builder_done(&j->builder);
+        pw_journal_builder_done(&j->spare);
         safe_close(j->fd);
-        free(j->dgram);
         (void) pthread_cond_destroy(&j->wake);
         (void) pthread_cond_destroy(&j->done);
         (void) pthread_mutex_destroy(&j->lock);
@@ -451,12 +574,23 @@ static int queue(Journal *j, PwJournalEntry *e, bool wake) {
                 j->full_incident = true;
                 (void) pthread_mutex_unlock(&j->lock);
                 count(&j->dropped[JOURNAL_DROP_QUEUE_FULL], 1);
-                free(e);
+                if (e->pooled) {
+                        /* Taken again at once: a storm that fills the queue costs no malloc(). */
+                        e->next = j->pool_loop;
+                        j->pool_loop = e;
+                } else
+                        free(e);
                 if (first)
                         log_warning("The journal queue is full (%u entries or %u MiB): journald is not keeping up; "
                                     "process event entries are dropped and counted until it does.",
                                     JOURNAL_QUEUE_MAX_ENTRIES, JOURNAL_QUEUE_MAX_BYTES >> 20);
                 return -ENOBUFS;
+        }
+        if (!j->pool_loop && j->pool_returned) {
+                /* The blocks the writer is done with, under the lock taken anyway. */
+                j->pool_loop = j->pool_returned;
+                j->pool_returned = NULL;
+                j->n_pool_returned = 0;
         }
         if (j->tail)
                 j->tail->next = e;
@@ -478,6 +612,32 @@ int journal_submit(Journal *j, PwJournalEntry *e) {
 }
 
 int journal_submit_deferred(Journal *j, PwJournalEntry *e) {
+        return queue(j, e, false);
+}
+
+int journal_submit_event(Journal *j, const PwEvent *ev, const PwApplyResult *res, const PwProcess *p,
+                         const PwJournalContext *ctx) {
+        size_t size = pw_journal_snapshot_size(p);
+        bool pooled = size <= JOURNAL_POOL_BLOCK;
+        PwJournalEntry *e;
+        void *block;
+        int r;
+
+        if (size == 0)
+                return -EINVAL;
+        if (pooled && j->pool_loop) {
+                block = j->pool_loop;
+                j->pool_loop = j->pool_loop->next;
+        } else
+                block = malloc(pooled ? JOURNAL_POOL_BLOCK : size);
+        if (!block)
+                return -ENOMEM;
+        r = pw_journal_snapshot_init(block, pooled ? JOURNAL_POOL_BLOCK : size, ev, res, p, ctx, &e);
+        if (r < 0) {
+                free(block);
+                return r;
+        }
+        e->pooled = pooled;
         return queue(j, e, false);
 }
 

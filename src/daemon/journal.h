@@ -21,6 +21,12 @@
 /* Entries queued with journal_submit_deferred() that wake the writer without waiting for
  * journal_kick(). */
 #define JOURNAL_WAKE_BATCH 64U
+/* Entries built and sent with one sendmmsg(). */
+#define JOURNAL_SEND_BATCH 64U
+/* Snapshot blocks of this size go back to the loop through a free list once sent (a larger one, a
+ * long command line, is malloc'ed and freed); at most JOURNAL_POOL_MAX of them wait on each side. */
+#define JOURNAL_POOL_BLOCK 2048U
+#define JOURNAL_POOL_MAX 256U
 /* At shutdown the writer gets this long to send what is queued; the rest is counted. */
 #define JOURNAL_FLUSH_USEC (300 * USEC_PER_MSEC)
 /* journald's native socket (where libsystemd sends too). */
@@ -61,6 +67,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Journal *, journal_free);
  * after the first entry it queued since the last kick). */
 int journal_submit(Journal *j, PwJournalEntry *e);
 int journal_submit_deferred(Journal *j, PwJournalEntry *e);
+/* An event, as applied (res, and p its record), queued as journal_submit_deferred() queues: its
+ * snapshot (pw_journal_snapshot_init()) taken into a block the writer has sent before, when there is
+ * one. Returns 0, -ENOBUFS (dropped, counted), -EINVAL (no record: not counted) or -ENOMEM. The
+ * submit functions are called from one thread (the event loop). */
+int journal_submit_event(Journal *j, const PwEvent *ev, const PwApplyResult *res, const PwProcess *p,
+                         const PwJournalContext *ctx);
 /* Wakes the writer if entries wait for it. Accepts NULL. */
 void journal_kick(Journal *j);
 

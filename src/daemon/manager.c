@@ -139,7 +139,6 @@ static bool take_early_read(pid_t pid, PwProcInfo *info, int *ret_dirfd, int *re
 static void journal_forward(const PwEvent *ev, const PwApplyResult *res, void *userdata) {
         Manager *m = userdata;
         PwJournalContext ctx;
-        PwJournalEntry *e;
         int r;
 
         if (!m->journal || !res->process || !pw_journal_filter_match(m->opts.journal, ev, res, res->process))
@@ -149,12 +148,11 @@ static void journal_forward(const PwEvent *ev, const PwApplyResult *res, void *u
                 .realtime_offset_ns = (int64_t) (now_nsec(CLOCK_REALTIME) - now_nsec(CLOCK_MONOTONIC)),
                 .resources = resmon_enabled(m->resmon),
         };
-        r = pw_journal_snapshot_new(ev, res, res->process, &ctx, &e);
-        if (r < 0) {
+        r = journal_submit_event(m->journal, ev, res, res->process, &ctx);
+        if (r < 0 && r != -ENOBUFS) {
                 log_debug_errno(r, "Failed to build a journal entry, ignoring: %m");
                 return;
         }
-        (void) journal_submit_deferred(m->journal, e);
         if (!m->journal_kick_source) {
                 journal_kick(m->journal);
                 return;

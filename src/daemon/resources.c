@@ -622,19 +622,33 @@ size_t pw_resources_journal_fields(const PwProcess *p, PwResourcesField *out, si
         return n;
 }
 
+/* Appends s to the NUL-terminated string of len bytes in buf (size bytes), cut as snprintf() cuts;
+ * returns the length it would have. */
+static size_t append(char *buf, size_t size, size_t len, const char *s) {
+        size_t n = strlen(s);
+
+        if (len + 1 < size) {
+                size_t k = MIN(n, size - 1 - len);
+
+                memcpy(buf + len, s, k);
+                buf[len + k] = '\0';
+        }
+        return len + n;
+}
+
 size_t pw_resources_message(const PwProcess *p, char *buf, size_t size) {
         size_t len = strnlen(buf, size);
         char rss[32], cpu[32];
-        int n;
 
+        /* No printf: this is on every exit entry of the journal. */
         if (len >= size)
                 return len;
-        if (!pw_process_has_resources(p)) {
-                n = snprintf(buf + len, size - len, ", resources unknown");
-                return len + (size_t) MAX(n, 0);
-        }
+        if (!pw_process_has_resources(p))
+                return append(buf, size, len, ", resources unknown");
         format_bytes(rss, sizeof(rss), p->resources->self.max_rss_bytes);
         format_seconds_tenths(cpu, sizeof(cpu), p->resources->self.cpu_usec);
-        n = snprintf(buf + len, size - len, ", cpu %ss, max rss %s", cpu, rss);
-        return len + (size_t) MAX(n, 0);
+        len = append(buf, size, len, ", cpu ");
+        len = append(buf, size, len, cpu);
+        len = append(buf, size, len, "s, max rss ");
+        return append(buf, size, len, rss);
 }

@@ -10,24 +10,84 @@
 #include "macro.h"
 #include "time-util.h"
 
+/* A string built in buf as snprintf() builds it: cut to size - 1 bytes, always NUL-terminated (size >
+ * 0). Numbers by hand: these are on every exit entry of the journal and every event line. */
+typedef struct Out {
+        char *buf;
+        size_t size, len;
+} Out;
+
+static void out_mem(Out *o, const char *s, size_t n) {
+        if (o->size == 0)
+                return;
+        if (o->len + 1 < o->size) {
+                size_t k = MIN(n, o->size - 1 - o->len);
+
+                memcpy(o->buf + o->len, s, k);
+                o->len += k;
+        }
+        o->buf[o->len] = '\0';
+}
+
+static void out_str(Out *o, const char *s) {
+        out_mem(o, s, strlen(s));
+}
+
+/* v in decimal, zero-padded to width digits (printf's "%0*" PRIu64). */
+static void out_u64(Out *o, uint64_t v, unsigned width) {
+        char tmp[24];
+        size_t n = sizeof(tmp);
+
+        do
+                tmp[--n] = (char) ('0' + v % 10);
+        while ((v /= 10) > 0);
+        while (sizeof(tmp) - n < width && n > 0)
+                tmp[--n] = '0';
+        out_mem(o, tmp + n, sizeof(tmp) - n);
+}
+
+static char *out_start(Out *o, char *buf, size_t size) {
+        *o = (Out){ .buf = buf, .size = size };
+        if (size > 0)
+                buf[0] = '\0';
+        return buf;
+}
+
+/* "2m05s": the first part, then the second in two digits. */
+static void two_parts(Out *o, uint64_t a, const char *ua, uint64_t b, const char *ub) {
+        out_u64(o, a, 0);
+        out_str(o, ua);
+        out_u64(o, b, 2);
+        out_str(o, ub);
+}
+
 char *format_duration(char *buf, size_t size, uint64_t usec, FormatDuration form) {
         const uint64_t min = 60 * USEC_PER_SEC, hour = 60 * min, day = 24 * hour;
+        Out o;
 
-        if (usec < USEC_PER_MSEC)
-                snprintf(buf, size, "%" PRIu64 "us", usec);
-        else if (usec < USEC_PER_SEC)
-                snprintf(buf, size, "%" PRIu64 "ms", usec / USEC_PER_MSEC);
-        else if (form == FORMAT_DURATION_MSEC)
-                snprintf(buf, size, "%" PRIu64 ".%03" PRIu64 "s", usec / USEC_PER_SEC,
-                         usec / USEC_PER_MSEC % 1000);
-        else if (usec < min)
-                snprintf(buf, size, "%" PRIu64 ".%" PRIu64 "s", usec / USEC_PER_SEC, usec % USEC_PER_SEC / 100000);
-        else if (usec < hour)
-                snprintf(buf, size, "%" PRIu64 "m%02" PRIu64 "s", usec / min, usec / USEC_PER_SEC % 60);
+        out_start(&o, buf, size);
+        if (usec < USEC_PER_MSEC) {
+                out_u64(&o, usec, 0);
+                out_str(&o, "us");
+        } else if (usec < USEC_PER_SEC) {
+                out_u64(&o, usec / USEC_PER_MSEC, 0);
+                out_str(&o, "ms");
+        } else if (form == FORMAT_DURATION_MSEC) {
+                out_u64(&o, usec / USEC_PER_SEC, 0);
+                out_str(&o, ".");
+                out_u64(&o, usec / USEC_PER_MSEC % 1000, 3);
+                out_str(&o, "s");
+        } else if (usec < min) {
+                out_u64(&o, usec / USEC_PER_SEC, 0);
+                out_str(&o, ".");
+                out_u64(&o, usec % USEC_PER_SEC / 100000, 0);
+                out_str(&o, "s");
+        } else if (usec < hour)
+                two_parts(&o, usec / min, "m", usec / USEC_PER_SEC % 60, "s");
         else if (usec < day)
-                snprintf(buf, size, "%" PRIu64 "h%02" PRIu64 "m", usec / hour, usec / min % 60);
+                two_parts(&o, usec / hour, "h", usec / min % 60, "m");
         else
-                snprintf(buf, size, "%" PRIu64 "d%02" PRIu64 "h", usec / day, usec / hour % 24);
+                two_parts(&o, usec / day, "d", usec / hour % 24, "h");
         return buf;
 }
 
@@ -46,13 +106,16 @@ char *format_signal(char *buf, size_t size, int64_t sig) {
  * values a double holds exactly (the caller checks), or that no tie can be mistaken for. */
 static void format_ratio(char *buf, size_t size, uint64_t num, uint64_t den, bool tenths) {
         uint64_t t = tenths ? num * 10 : num, q = t / den, r = t % den;
+        Out o;
 
         if (r * 2 > den || (r * 2 == den && (q & 1)))
                 q++;
-        if (tenths)
-                snprintf(buf, size, "%" PRIu64 ".%" PRIu64, q / 10, q % 10);
-        else
-                snprintf(buf, size, "%" PRIu64, q);
+        out_start(&o, buf, size);
+        out_u64(&o, tenths ? q / 10 : q, 0);
+        if (tenths) {
+                out_str(&o, ".");
+                out_u64(&o, q % 10, 0);
+        }
 }
 
 char *format_bytes(char *buf, size_t size, uint64_t v) {
@@ -69,12 +132,17 @@ char *format_bytes(char *buf, size_t size, uint64_t v) {
                         den *= 1024;
                         u++;
                 }
+                Out o;
+
+                out_start(&o, buf, size);
                 if (u == 0)
-                        snprintf(buf, size, "%" PRIu64 " B", v);
+                        out_u64(&o, v, 0);
                 else {
                         format_ratio(num, sizeof(num), v, den, v < 10 * den);
-                        snprintf(buf, size, "%s %s", num, units[u]);
+                        out_str(&o, num);
                 }
+                out_str(&o, " ");
+                out_str(&o, units[u]);
                 return buf;
         }
         while (d >= 1024.0 && u + 1 < ELEMENTSOF(units)) {

@@ -49,6 +49,39 @@ static void test_duration(void **state) {
         assert_string_equal(format_duration(buf, 4, 302000000, FORMAT_DURATION_SHORT), "5m0");
 }
 
+/* The integer formatting writes what printf writes, cut the same way in a buffer too small. */
+static void test_like_printf(void **state) {
+        static const uint64_t bases[] = { 0, 1, 999, 1000, 59999999, 60000000, 3599999999ULL, 3600000000ULL,
+                                          86399999999ULL, 86400000000ULL, 123456789012345ULL, UINT64_MAX / 2 };
+        uint64_t x = 88172645463325252ULL;
+
+        for (size_t i = 0; i < 4000; i++) {
+                uint64_t v = i < ELEMENTSOF(bases) ? bases[i] : (x ^= x << 13, x ^= x >> 7, x ^= x << 17) >> (i % 64);
+                char got[32], want[32];
+                size_t size = i % 13;
+
+                /* FORMAT_DURATION_MSEC from one second on, and bytes below 1 KiB. */
+                if (v >= 1000000) {
+                        snprintf(want, sizeof(want), "%llu.%03llus", (unsigned long long) (v / 1000000),
+                                 (unsigned long long) (v / 1000 % 1000));
+                        assert_string_equal(format_duration(got, sizeof(got), v, FORMAT_DURATION_MSEC), want);
+                        /* Cut as snprintf() cuts: size - 1 bytes and the NUL, nothing beyond. */
+                        memset(got, 'z', sizeof(got));
+                        format_duration(got, size, v, FORMAT_DURATION_MSEC);
+                        if (size > 0) {
+                                size_t k = MIN(strlen(want), size - 1);
+
+                                assert_memory_equal(got, want, k);
+                                assert_int_equal(got[k], '\0');
+                                assert_int_equal(got[k + 1], 'z');
+                        } else
+                                assert_int_equal(got[0], 'z');
+                }
+                snprintf(want, sizeof(want), "%llu B", (unsigned long long) (v % 1024));
+                assert_string_equal(format_bytes(got, sizeof(got), v % 1024), want);
+        }
+}
+
 static void test_signal(void **state) {
         char buf[32];
 
@@ -140,6 +173,7 @@ static void test_integer_equals_printf(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_duration),
+                cmocka_unit_test(test_like_printf),
                 cmocka_unit_test(test_signal),
                 cmocka_unit_test(test_bytes),
                 cmocka_unit_test(test_integer_equals_printf),

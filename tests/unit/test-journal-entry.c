@@ -427,6 +427,18 @@ static void assert_same_fields(const PwJournalEntry *e, PwJournalBuilder *b) {
         assert_int_equal(b->user_uid, e->user_uid);
 }
 
+/* The datagram the builder wrote as it went is the native encoding of e's fields. */
+static void assert_datagram(const PwJournalEntry *e, const PwJournalBuilder *b) {
+        size_t off, size = pw_journal_builder_datagram(b, &off), want = pw_journal_native_encode(e->iov, e->n_iov, NULL, 0);
+        char *buf = malloc(want);
+
+        assert_non_null(buf);
+        assert_int_equal(pw_journal_native_encode(e->iov, e->n_iov, buf, want), want);
+        assert_int_equal(size, want);
+        assert_memory_equal(b->buf + off, buf, want);
+        free(buf);
+}
+
 /* The writer thread builds from a snapshot taken on the loop: the same entry as built at once, also
  * once the record has changed and is gone from the tree, and one builder reused for all of them. */
 static void test_snapshot(void **state) {
@@ -439,6 +451,7 @@ static void test_snapshot(void **state) {
         PwEvent ev[4];
         PwApplyResult res;
         PwProcess *p;
+        size_t off[4], size[4];
         unsigned n = 0;
 
         pw_journal_filter_init(&f);
@@ -454,6 +467,9 @@ static void test_snapshot(void **state) {
         assert_int_equal(pw_journal_snapshot_new(&ev[n], &res, p, &c, &snap[n]), 0);
         assert_null(snap[n]->iov);
         assert_true(snap[n]->bytes > 0);
+        /* The record and the parent's comm, not the parent's record, nor resources it has not got. */
+        assert_int_equal(snap[n]->bytes, pw_journal_snapshot_size(p));
+        assert_true(snap[n]->bytes < 2 * sizeof(PwProcess) + 512);
         n++;
         /* a comm change (raw bytes, old comm from the history) */
         ev[n] = (PwEvent){ .kind = PW_EVENT_COMM, .timestamp_ns = 1100 * MS, .comm = { .pid = 200, .tgid = 200 } };
@@ -487,9 +503,19 @@ static void test_snapshot(void **state) {
         /* Every record and string gone before the writer gets to them. */
         proctree_drop_retained(t);
         t = proctree_free(t);
+        /* One builder takes them one after the other, as the writer builds a batch: each entry is
+         * its own datagram, the ones before it left as they were. */
         for (unsigned i = 0; i < n; i++) {
                 assert_int_equal(pw_journal_builder_build_snapshot(&b, snap[i]), 0);
                 assert_same_fields(direct[i], &b);
+                assert_datagram(direct[i], &b);
+                size[i] = pw_journal_builder_datagram(&b, &off[i]);
+                assert_true(i == 0 || off[i] == off[i - 1] + size[i - 1]);
+        }
+        pw_journal_builder_reset(&b);
+        for (unsigned i = 0; i < n; i++) {
+                assert_int_equal(pw_journal_builder_build_snapshot(&b, snap[i]), 0);
+                assert_datagram(direct[i], &b);
                 free(direct[i]);
                 free(snap[i]);
         }
