@@ -36,7 +36,6 @@ struct CnProcThread {
         PwProcReader reader;  /* the thread's own: its cmdline buffer is written by every read */
         atomic_size_t argv_max;
         atomic_uint_fast64_t boot_minus_mono_ns;
-        atomic_uint held_dirfds;
         usec_t last_exec_usec;     /* the thread's own: when it last saw an EXEC */
         usec_t window_usec;        /* ... and counts datagrams per millisecond from then */
         unsigned window_datagrams;
@@ -49,24 +48,11 @@ struct CnProcThread {
 /* A thread left stuck in a read at exit keeps using what it has: kept reachable here, never freed. */
 static CnProcThread *abandoned_thread;
 
-static void batch_clear(CnProcThread *t, CnProcBatch *b) {
-        for (size_t i = 0; i < b->n_early; i++) {
-                cnproc_thread_close_dirfd(t, &b->early[i]);
+static void batch_clear(CnProcBatch *b) {
+        for (size_t i = 0; i < b->n_early; i++)
                 pw_proc_info_done(&b->early[i].info);
-        }
         b->n_early = 0;
         b->n = 0;
-}
-
-void cnproc_thread_close_dirfd(CnProcThread *t, EarlyRead *e) {
-        if (e->dirfd < 0)
-                return;
-        e->dirfd = safe_close(e->dirfd);
-        atomic_fetch_sub(&t->held_dirfds, 1);
-}
-
-void cnproc_thread_forget_dirfd(CnProcThread *t) {
-        atomic_fetch_sub(&t->held_dirfds, 1);
 }
 
 typedef struct ReadContext {
@@ -74,7 +60,10 @@ typedef struct ReadContext {
         CnProcBatch *b;
 } ReadContext;
 
-/* An EXEC in the batch just received: its image now, before anything else. */
+/* An EXEC in the batch just received: everything the loop wants to know of the new image, now,
+ * before anything else, through one /proc/PID fd closed here: cmdline and exe, then stat (identity),
+ * then status (the saved ids and dumpability, which an exec may change) and cgroup (systemd moves a
+ * child between fork and exec). */
 static void read_exec(const PwEvent *ev, void *userdata) {
         ReadContext *ctx = userdata;
         CnProcThread *t = ctx->t;
@@ -85,25 +74,16 @@ static void read_exec(const PwEvent *ev, void *userdata) {
         if (atomic_load(&t->stop) || ctx->b->n_early == CNPROC_THREAD_EARLY_MAX)
                 return;
         e = &ctx->b->early[ctx->b->n_early++];
-        *e = (EarlyRead){ .pid = ev->exec.tgid, .dirfd = -EBADF };
+        *e = (EarlyRead){ .pid = ev->exec.tgid };
 
         atomic_store(&t->read_pid, (int) e->pid);
         atomic_store(&t->read_start_usec, start);
-        e->dirfd = pw_proc_open(&t->reader, e->pid);
-        e->r = e->dirfd >= 0 ? pw_proc_read_at(&t->reader, e->dirfd, e->pid, 0, PW_READ_CMDLINE | PW_READ_EXE, &e->info)
-                             : e->dirfd;
+        e->r = pw_proc_read(&t->reader, e->pid, 0, CNPROC_THREAD_EXEC_READ, &e->info);
         took = now_usec(CLOCK_MONOTONIC) - start;
         atomic_store(&t->read_start_usec, 0);
         atomic_fetch_add(&t->reads, 1);
         if (took > CNPROC_THREAD_SLOW_USEC)
                 atomic_fetch_add(&t->slow_reads, 1);
-
-        /* Kept for the loop's reads of status and cgroup, within the daemon-wide cap. */
-        if (e->dirfd >= 0 && (e->r < 0 || atomic_fetch_add(&t->held_dirfds, 1) >= CNPROC_THREAD_DIRFDS)) {
-                if (e->r >= 0)
-                        atomic_fetch_sub(&t->held_dirfds, 1);
-                e->dirfd = safe_close(e->dirfd);
-        }
 }
 
 static void take_settings(CnProcThread *t) {
@@ -268,7 +248,7 @@ static void *run(void *userdata) {
 
 static void thread_release(CnProcThread *t) {
         for (unsigned i = 0; i < CNPROC_THREAD_BATCHES; i++) {
-                batch_clear(t, &t->batches[i]);
+                batch_clear(&t->batches[i]);
                 nl_batch_free(t->batches[i].nl);
                 free(t->batches[i].early);
         }
@@ -397,7 +377,7 @@ CnProcBatch *cnproc_thread_next(CnProcThread *t) {
 }
 
 void cnproc_thread_done(CnProcThread *t, CnProcBatch *b) {
-        batch_clear(t, b);
+        batch_clear(b);
         pthread_mutex_lock(&t->lock);
         t->head = (t->head + 1) % CNPROC_THREAD_BATCHES;
         t->n_ready--;

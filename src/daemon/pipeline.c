@@ -35,29 +35,23 @@ const PipelineStats *pipeline_get_stats(const Pipeline *pl) {
 
 /* Reads the image of pid, which exec'ed or which events named before we knew it: at once, since a
  * process that lives 1 ms must be read before it is gone. exec_pid: the process whose EXEC is being
- * applied (0 for other events); its image may have been read when its event was decoded. */
+ * applied (0 for other events); its image may have been read when its event was decoded, and then
+ * that read is all it gets. */
 static void enrich_one(Pipeline *pl, pid_t pid, pid_t exec_pid) {
         PwProcess *p = proctree_get_live(pl->tree, pid);
         bool placeholder = p && p->source == PW_SOURCE_PLACEHOLDER;
         /* Real and effective ids come from the parent at fork and from UID and GID events since (a
          * set-id exec sends them). The saved ids and dumpability, which the access policy needs (an
-         * exec can change both), are in status only: it is read after the image, with the cgroup, off
-         * the race with a short process's exit. */
+         * exec can change both), are in status only: it is read after the image, with the cgroup. */
         PwReadFlags more = PW_READ_CGROUP | PW_READ_STATUS | (placeholder ? PW_READ_TASKS : 0);
         PwProcInfo info = {};
-        int r = 0, dirfd = -EBADF;
+        int r = 0;
 
         if (!p)
                 return;
-        if (pid == exec_pid && pl->cb->take_early_read &&
-            pl->cb->take_early_read(pid, &info, &dirfd, &r, pl->userdata)) {
-                /* Checked already (stat through the same fd); the rest may fail if it exited
-                 * meanwhile, and then keeps what the parent gave at fork. No fd: the process is
-                 * gone already, and keeps its image and what the parent gave. */
-                if (r >= 0 && dirfd >= 0)
-                        r = pw_proc_read_more(dirfd, more, &info);
-                dirfd = safe_close(dirfd);
-        } else
+        /* An early read went through one /proc/PID fd and read status and cgroup too (cnproc-thread.h);
+         * a failed one (the process was gone already) keeps its image and what the parent gave. */
+        if (!(pid == exec_pid && pl->cb->take_early_read && pl->cb->take_early_read(pid, &info, &r, pl->userdata)))
                 r = pw_proc_read(pl->reader, pid, placeholder ? 0 : p->start_boot_ns,
                                  PW_READ_STAT | PW_READ_EXE | PW_READ_CMDLINE | more, &info);
         if (r >= 0)

@@ -108,7 +108,9 @@ typedef struct PwProcReader {
         uint64_t boot_minus_mono_ns;
         uint64_t hz;
         size_t argv_max;           /* set with pw_proc_reader_set_argv_max() */
-        char *scratch;             /* argv_max + 1 bytes: cmdline is read here in one read() */
+        char *scratch;             /* argv_max + 1 bytes: cmdline, then stat, status and cgroup
+                                    * are read here, each in one read() (a reader serves one
+                                    * thread at a time) */
         size_t scratch_size;
 } PwProcReader;
 
@@ -136,10 +138,6 @@ int pw_proc_read(const PwProcReader *r, pid_t pid, uint64_t expect_start_boot_ns
 int pw_proc_open(const PwProcReader *r, pid_t pid);
 int pw_proc_read_at(const PwProcReader *r, int dirfd, pid_t pid, uint64_t expect_start_boot_ns, PwReadFlags flags,
                     PwProcInfo *ret);
-/* Reads status, cgroup and tasks (those of flags) into info, which pw_proc_read_at() filled and
- * checked through the same dirfd: the fd still names that process, so no second identity check is
- * needed; once it is reaped the files fail and their fields stay empty. Returns 0 or -ENOMEM. */
-int pw_proc_read_more(int dirfd, PwReadFlags flags, PwProcInfo *info);
 
 /* Lists the numeric entries of the proc root (every process). Returns the count, pids in *ret
  * (malloc'ed), or a negative errno. */
