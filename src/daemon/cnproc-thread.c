@@ -37,8 +37,7 @@ struct CnProcThread {
         atomic_size_t argv_max;
         atomic_uint_fast64_t boot_minus_mono_ns;
         usec_t last_exec_usec;     /* the thread's own: when it last saw an EXEC */
-        usec_t window_usec;        /* ... and counts datagrams per millisecond from then */
-        unsigned window_datagrams;
+        usec_t last_hand_over_usec; /* ... and handed a batch over */
 
         atomic_uint_fast64_t reads, slow_reads;
         atomic_uint_fast64_t read_start_usec; /* of the read in progress; 0: none */
@@ -119,18 +118,6 @@ static bool may_linger(CnProcThread *t) {
         return now_usec(CLOCK_MONOTONIC) > t->last_exec_usec + CNPROC_THREAD_QUIET_USEC;
 }
 
-/* n more datagrams came: is this a storm? */
-static bool storming(CnProcThread *t, unsigned n) {
-        usec_t now = now_usec(CLOCK_MONOTONIC);
-
-        if (now >= t->window_usec + 1000U) {
-                t->window_usec = now;
-                t->window_datagrams = 0;
-        }
-        t->window_datagrams += n;
-        return t->window_datagrams >= CNPROC_THREAD_STORM_DATAGRAMS;
-}
-
 static void linger(CnProcThread *t) {
         struct pollfd p = { .fd = t->wake_fd, .events = POLLIN };
         struct timespec ts = { .tv_nsec = (long) CNPROC_THREAD_LINGER_USEC * 1000L };
@@ -163,6 +150,7 @@ static bool loop_idle(CnProcThread *t) {
 static void hand_over(CnProcThread *t, CnProcBatch *b, int n) {
         uint64_t one = 1;
 
+        t->last_hand_over_usec = now_usec(CLOCK_MONOTONIC);
         b->n = n;
         pthread_mutex_lock(&t->lock);
         t->n_ready++;
@@ -171,17 +159,16 @@ static void hand_over(CnProcThread *t, CnProcBatch *b, int n) {
 }
 
 /* Fills a batch over as many receives as it takes, reading each EXEC's image as it comes, and hands
- * it over when it is full, or at once to an idle loop while events are sparse: a client or a
- * subscriber then sees each event as soon as before, and one that subscribes after an event
- * happened does not get it. In a storm (CNPROC_THREAD_STORM_DATAGRAMS within a millisecond), or
- * while the loop is busy, it fills on for up to CNPROC_THREAD_HOLD_USEC, so that the loop wakes
- * once for many events instead of once for each (the images are read already; only the events
- * wait). A receive error is handed over on its own, after what came before it. */
+ * it over when it is full, or when it is due (CNPROC_THREAD_HAND_OVER_USEC after the last hand-over;
+ * at once when that is past) and the loop is idle. An event on an idle machine so reaches a client
+ * or a subscriber as soon as before; in a storm the loop wakes at most once per
+ * CNPROC_THREAD_HAND_OVER_USEC for everything that came meanwhile (the images are read already;
+ * only the events wait). A receive error is handed over on its own, after what came before it. */
 static void *run(void *userdata) {
         CnProcThread *t = userdata;
         CnProcBatch *b = NULL;
         unsigned filled = 0;
-        usec_t hold_until = 0;
+        usec_t due = 0;
 
         for (;;) {
                 int n;
@@ -192,7 +179,6 @@ static void *run(void *userdata) {
                                 break;
                         b->n_early = 0;
                         filled = 0;
-                        hold_until = 0;
                 }
                 if (atomic_load(&t->stop))
                         break;
@@ -220,12 +206,14 @@ static void *run(void *userdata) {
 
                         take_settings(t);
                         cnproc_find_execs(b->nl, filled, filled + (unsigned) n, t->ncpus, read_exec, &ctx);
+                        if (filled == 0)
+                                due = t->last_hand_over_usec + CNPROC_THREAD_HAND_OVER_USEC;
                         filled += (unsigned) n;
-                        if (filled == nl_batch_slots(b->nl) || (!storming(t, (unsigned) n) && loop_idle(t))) {
+                        if (filled == nl_batch_slots(b->nl) ||
+                            (now_usec(CLOCK_MONOTONIC) >= due && loop_idle(t))) {
                                 hand_over(t, b, (int) filled);
                                 b = NULL;
-                        } else if (hold_until == 0)
-                                hold_until = now_usec(CLOCK_MONOTONIC) + CNPROC_THREAD_HOLD_USEC;
+                        }
                         if (may_linger(t)) {
                                 linger(t);
                                 continue;
@@ -235,12 +223,12 @@ static void *run(void *userdata) {
                 }
                 /* Drained: wait for more, or until the batch is due; then hand it over if the loop
                  * has nothing left, else fill on. */
-                if (!wait_readable(t, filled > 0 ? hold_until : 0) && filled > 0) {
+                if (!wait_readable(t, filled > 0 ? due : 0) && filled > 0) {
                         if (loop_idle(t)) {
                                 hand_over(t, b, (int) filled);
                                 b = NULL;
                         } else
-                                hold_until = now_usec(CLOCK_MONOTONIC) + CNPROC_THREAD_HOLD_USEC;
+                                due = now_usec(CLOCK_MONOTONIC) + CNPROC_THREAD_HAND_OVER_USEC;
                 }
         }
         return NULL;

@@ -42,11 +42,12 @@
 /* A read that takes longer than this counts as slow in the statistics, and a read in progress for
  * longer as a stall. */
 #define CNPROC_THREAD_SLOW_USEC (100U * 1000U)
-/* A batch goes to an idle loop at once, unless this many datagrams came within a millisecond (a
- * storm): then, or while the loop is busy, it fills on for up to CNPROC_THREAD_HOLD_USEC (its EXECs'
- * images are read at once all the same). */
-#define CNPROC_THREAD_STORM_DATAGRAMS 8U
-#define CNPROC_THREAD_HOLD_USEC 1000U
+/* The loop is woken at most once per this long: a batch goes to an idle loop at once when the last
+ * went at least this long ago, else when this long has passed since the last (or it is full). An
+ * event on an idle machine goes at once; in a storm the loop wakes once for many events instead of
+ * once for each (the EXECs' images are read at once all the same). While the loop is busy the batch
+ * fills on for as long again. */
+#define CNPROC_THREAD_HAND_OVER_USEC 2000U
 /* No EXEC for this long, the thread naps this long after each receive, so that a storm of other
  * events wakes it once for several datagrams; an EXEC ends the naps. */
 #define CNPROC_THREAD_QUIET_USEC (10U * 1000U)
