@@ -61,8 +61,8 @@ typedef struct ReadContext {
 
 /* An EXEC in the batch just received: everything the loop wants to know of the new image, now,
  * before anything else, through one /proc/PID fd closed here: cmdline and exe, then stat (identity),
- * then status (the saved ids and dumpability, which an exec may change) and cgroup (systemd moves a
- * child between fork and exec). */
+ * then the owner of status (dumpability, which an exec may change) and cgroup (systemd moves a child
+ * between fork and exec). */
 static void read_exec(const PwEvent *ev, void *userdata) {
         ReadContext *ctx = userdata;
         CnProcThread *t = ctx->t;

@@ -34,9 +34,12 @@
 /* EXECs of one batch whose image the thread reads; a batch holds 128 datagrams of normally one event
  * each, so this is every EXEC. Those beyond are read by the loop when applied. */
 #define CNPROC_THREAD_EARLY_MAX 256
-/* What the thread reads of each exec: all the loop takes from /proc for it. The task list is not
- * read: after an exec the process has one thread, and the events tell of any it makes later. */
-#define CNPROC_THREAD_EXEC_READ (PW_READ_STAT | PW_READ_CMDLINE | PW_READ_EXE | PW_READ_STATUS | PW_READ_CGROUP)
+/* What the thread reads of each exec: all the loop takes from /proc for it, and nothing the events
+ * tell. Not status: the real and effective ids come with the events (UID and GID, a set-id exec's
+ * included), an exec makes the saved ones the effective ones, and the owner of status says whether
+ * it is dumpable (pipeline.c). Not the task list: after an exec the process has one thread, and the
+ * events tell of any it makes later. */
+#define CNPROC_THREAD_EXEC_READ (PW_READ_STAT | PW_READ_CMDLINE | PW_READ_EXE | PW_READ_OWNER | PW_READ_CGROUP)
 /* fds a read holds at once: /proc/PID and one file in it. */
 #define CNPROC_THREAD_READ_FDS 2U
 /* A read that takes longer than this counts as slow in the statistics, and a read in progress for

@@ -33,6 +33,40 @@ const PipelineStats *pipeline_get_stats(const Pipeline *pl) {
         return &pl->stats;
 }
 
+/* The ids of p, whose exec was read early without its status: the real and effective ones are what
+ * the events told (the parent's at fork, UID and GID events since: the kernel sends them for a set-id
+ * exec too, before its EXEC); the exec made the saved ones the effective ones (the kernel's rule); the
+ * owner of status, read with the image, says whether it is dumpable. When the events told no ids (its
+ * parent was unknown), status is read after all, through a fresh fd checked against the start time
+ * of the early read. Without either the process keeps what it had, its ids not read since the exec. */
+static void exec_ids(Pipeline *pl, const PwProcess *p, PwProcInfo *info) {
+        PwProcInfo st = {};
+
+        if (!(p->uncertain & PW_UNCERTAIN_IDS)) {
+                if (!info->have_owner)
+                        return;
+                info->uid = p->uid;
+                info->euid = info->suid = p->euid;
+                info->gid = p->gid;
+                info->egid = info->sgid = p->egid;
+                info->dumpable = pw_status_owner_dumpable(info->status_owner, p->euid);
+                info->have_status = true;
+                return;
+        }
+        if (pw_proc_read(pl->reader, p->pid, info->start_boot_ns, PW_READ_STATUS, &st) >= 0 && st.have_status) {
+                info->uid = st.uid;
+                info->euid = st.euid;
+                info->suid = st.suid;
+                info->gid = st.gid;
+                info->egid = st.egid;
+                info->sgid = st.sgid;
+                info->dumpable = st.dumpable;
+                info->tgid = st.tgid;
+                info->have_status = true;
+        }
+        pw_proc_info_done(&st);
+}
+
 /* Reads the image of pid, which exec'ed or which events named before we knew it: at once, since a
  * process that lives 1 ms must be read before it is gone. exec_pid: the process whose EXEC is being
  * applied (0 for other events); its image may have been read when its event was decoded, and then
@@ -42,16 +76,20 @@ static void enrich_one(Pipeline *pl, pid_t pid, pid_t exec_pid) {
         bool placeholder = p && p->source == PW_SOURCE_PLACEHOLDER;
         /* Real and effective ids come from the parent at fork and from UID and GID events since (a
          * set-id exec sends them). The saved ids and dumpability, which the access policy needs (an
-         * exec can change both), are in status only: it is read after the image, with the cgroup. */
+         * exec can change both), are read from status after the image, with the cgroup; for an exec
+         * read early they follow from the events and the owner of status (exec_ids()). */
         PwReadFlags more = PW_READ_CGROUP | PW_READ_STATUS | (placeholder ? PW_READ_TASKS : 0);
         PwProcInfo info = {};
         int r = 0;
 
         if (!p)
                 return;
-        /* An early read went through one /proc/PID fd and read status and cgroup too (cnproc-thread.h);
-         * a failed one (the process was gone already) keeps its image and what the parent gave. */
-        if (!(pid == exec_pid && pl->cb->take_early_read && pl->cb->take_early_read(pid, &info, &r, pl->userdata)))
+        /* An early read went through one /proc/PID fd and read the cgroup too (cnproc-thread.h); a
+         * failed one (the process was gone already) keeps its image and what the parent gave. */
+        if (pid == exec_pid && pl->cb->take_early_read && pl->cb->take_early_read(pid, &info, &r, pl->userdata)) {
+                if (r >= 0 && !info.have_status)
+                        exec_ids(pl, p, &info);
+        } else
                 r = pw_proc_read(pl->reader, pid, placeholder ? 0 : p->start_boot_ns,
                                  PW_READ_STAT | PW_READ_EXE | PW_READ_CMDLINE | more, &info);
         if (r >= 0)

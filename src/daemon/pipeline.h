@@ -23,8 +23,9 @@
 
 typedef struct PipelineCallbacks {
         /* The image of pid read as its EXEC was decoded (before the process could exit), if one was:
-         * returns true and moves the read (stat, cmdline, exe, status and cgroup: nothing more is read)
-         * into *info and its result into *ret_r. NULL: reads happen when the event is applied. */
+         * returns true and moves the read (CNPROC_THREAD_EXEC_READ: stat, cmdline, exe, the owner of
+         * status and cgroup) into *info and its result into *ret_r. NULL: reads happen when the event
+         * is applied. */
         bool (*take_early_read)(pid_t pid, PwProcInfo *info, int *ret_r, void *userdata);
         /* An event that ended its process: true when it is held to wait for the cost of the process
          * (then forwarded later with pipeline_fan_out()). NULL: never held. */

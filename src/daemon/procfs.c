@@ -530,6 +530,10 @@ bool pw_start_matches(uint64_t a_ns, uint64_t b_ns, uint64_t hz) {
         return d <= tick + START_EPSILON_NS;
 }
 
+bool pw_status_owner_dumpable(uint32_t owner, uint32_t euid) {
+        return owner == euid && euid != 0;
+}
+
 void pw_proc_info_done(PwProcInfo *info) {
         if (!info)
                 return;
@@ -674,9 +678,8 @@ static int read_status(const PwProcReader *r, int dirfd, PwProcInfo *info) {
         char *text;
         int k;
 
-        /* Owned by the euid when dumpable, by root when not (task_dump_owner()); the owner is the one
-         * of the open (the kernel sets it when the file is looked up), just before the text was read,
-         * so ids changed in between make the two disagree, and say "not dumpable". */
+        /* The owner is the one of the open (the kernel sets it when the file is looked up), just before
+         * the text was read, so ids changed in between make the two disagree, and say "not dumpable". */
         k = read_proc_text(r, dirfd, "status", STATUS_FILE_MAX, &text, &own, &st);
         if (k < 0)
                 return k;
@@ -686,7 +689,7 @@ static int read_status(const PwProcReader *r, int dirfd, PwProcInfo *info) {
         k = pw_parse_status_saved(text, &info->suid, &info->sgid);
         if (k < 0)
                 return k;
-        info->dumpable = st.st_uid == info->euid && info->euid != 0;
+        info->dumpable = pw_status_owner_dumpable(st.st_uid, info->euid);
         info->have_status = true;
         return 0;
 }
@@ -851,6 +854,15 @@ static int read_rest(const PwProcReader *r, int dirfd, PwReadFlags flags, PwProc
                 k = read_status(r, dirfd, info);
                 if (k == -ENOMEM)
                         return k;
+        }
+        if ((flags & PW_READ_OWNER) && !(flags & PW_READ_STATUS)) {
+                struct stat st;
+
+                /* A lookup, which sets the owner from the process as it is now. */
+                if (fstatat(dirfd, "status", &st, 0) >= 0) {
+                        info->status_owner = st.st_uid;
+                        info->have_owner = true;
+                }
         }
         if (flags & PW_READ_CGROUP) {
                 k = read_cgroup(r, dirfd, info);

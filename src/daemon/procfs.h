@@ -45,6 +45,8 @@ typedef struct PwProcInfo {
          * (task_dump_owner()), and by the effective uid when it is; with euid 0 the two cannot be told
          * apart, and this says false. Read with the status. */
         bool dumpable;
+        bool have_owner;           /* PW_READ_OWNER: status_owner was read */
+        uint32_t status_owner;     /* the owner of /proc/PID/status, without reading it */
         pid_t tgid;                /* Tgid: from status */
         char *exe;                 /* NULL when unreadable (kernel thread, no permission, gone) */
         int exe_error;             /* negative errno when exe is NULL (0 when exe was not asked for) */
@@ -87,6 +89,11 @@ int pw_parse_status_saved(const char *text, uint32_t *suid, uint32_t *sgid);
  * *truncated when it cut (the last argument kept is then partial). Empty input: *ret NULL, length 0. */
 int pw_parse_cmdline(const char *data, size_t len, size_t max, char **ret, size_t *ret_len, bool *truncated);
 
+/* The kernel owns /proc/PID/status by the effective uid when the process is dumpable
+ * (SUID_DUMP_USER), and by root when it is not (task_dump_owner()); with euid 0 the two cannot be
+ * told apart, and this says false. */
+bool pw_status_owner_dumpable(uint32_t owner, uint32_t euid);
+
 /* Conversion of a /proc starttime (BOOTTIME ticks) to CLOCK_MONOTONIC ns, given the current
  * BOOTTIME - MONOTONIC offset and ticks per second. */
 uint64_t pw_starttime_to_mono_ns(uint64_t ticks, uint64_t boot_minus_mono_ns, uint64_t hz);
@@ -101,6 +108,9 @@ typedef enum PwReadFlags {
         PW_READ_CGROUP = 1 << 4,
         PW_READ_TASKS = 1 << 5,
         PW_READ_ALL = 0x3f,
+        /* Only the owner of status (an fstatat(), no text formatted): with an euid the events told,
+         * whether the process is dumpable (pw_status_owner_dumpable()). */
+        PW_READ_OWNER = 1 << 6,
 } PwReadFlags;
 
 typedef struct PwProcReader {
