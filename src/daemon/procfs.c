@@ -710,7 +710,17 @@ static int read_exe(int dirfd, PwProcInfo *info) {
         return info->exe ? 0 : -ENOMEM;
 }
 
-static int read_cmdline(const PwProcReader *r, int dirfd, PwProcInfo *info) {
+/* The owner of a /proc/PID file that k (an fstat() or fstatat() of it) gave: the kernel sets it when
+ * the file is looked up. */
+static void take_owner(int k, const struct stat *st, PwProcInfo *info) {
+        if (k >= 0) {
+                info->status_owner = st->st_uid;
+                info->have_owner = true;
+        }
+}
+
+static int read_cmdline(const PwProcReader *r, int dirfd, bool want_owner, PwProcInfo *info) {
+        struct stat st;
         _cleanup_(closep) int fd = -EBADF;
         _cleanup_(freep) char *own = NULL;
         size_t want = r->argv_max < SIZE_MAX / 2 ? r->argv_max + 1 : SIZE_MAX / 2;
@@ -720,6 +730,9 @@ static int read_cmdline(const PwProcReader *r, int dirfd, PwProcInfo *info) {
         fd = openat(dirfd, "cmdline", O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return negative_errno();
+        /* cmdline is owned as status is: no lookup of status needed. */
+        if (want_owner)
+                take_owner(fstat(fd, &st), &st, info);
         /* One byte more than we keep tells a cmdline of exactly argv_max bytes from a longer one. The
          * reader's scratch buffer spares a malloc per exec; a caller that raised argv_max past it gets
          * a buffer of its own. */
@@ -855,14 +868,10 @@ static int read_rest(const PwProcReader *r, int dirfd, PwReadFlags flags, PwProc
                 if (k == -ENOMEM)
                         return k;
         }
-        if ((flags & PW_READ_OWNER) && !(flags & PW_READ_STATUS)) {
+        if ((flags & PW_READ_OWNER) && !(flags & PW_READ_STATUS) && !info->have_owner) {
                 struct stat st;
 
-                /* A lookup, which sets the owner from the process as it is now. */
-                if (fstatat(dirfd, "status", &st, 0) >= 0) {
-                        info->status_owner = st.st_uid;
-                        info->have_owner = true;
-                }
+                take_owner(fstatat(dirfd, "status", &st, 0), &st, info);
         }
         if (flags & PW_READ_CGROUP) {
                 k = read_cgroup(r, dirfd, info);
@@ -890,7 +899,7 @@ int pw_proc_read_at(const PwProcReader *r, int dirfd, pid_t pid, uint64_t expect
 
         /* What goes with the mm first (see the note at the top); empty fields when it is gone. */
         if (flags & PW_READ_CMDLINE) {
-                k = read_cmdline(r, dirfd, &info);
+                k = read_cmdline(r, dirfd, flags & PW_READ_OWNER, &info);
                 if (k == -ENOMEM)
                         return k;
         }

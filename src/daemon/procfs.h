@@ -46,7 +46,8 @@ typedef struct PwProcInfo {
          * apart, and this says false. Read with the status. */
         bool dumpable;
         bool have_owner;           /* PW_READ_OWNER: status_owner was read */
-        uint32_t status_owner;     /* the owner of /proc/PID/status, without reading it */
+        uint32_t status_owner;     /* the owner of /proc/PID/status (or of cmdline, owned alike,
+                                    * when that was read), without reading status */
         pid_t tgid;                /* Tgid: from status */
         char *exe;                 /* NULL when unreadable (kernel thread, no permission, gone) */
         int exe_error;             /* negative errno when exe is NULL (0 when exe was not asked for) */
@@ -108,8 +109,9 @@ typedef enum PwReadFlags {
         PW_READ_CGROUP = 1 << 4,
         PW_READ_TASKS = 1 << 5,
         PW_READ_ALL = 0x3f,
-        /* Only the owner of status (an fstatat(), no text formatted): with an euid the events told,
-         * whether the process is dumpable (pw_status_owner_dumpable()). */
+        /* Only the owner of status (no text formatted; an fstat() of cmdline when that is read, which
+         * the kernel owns alike, else an fstatat() of status): with an euid the events told, whether
+         * the process is dumpable (pw_status_owner_dumpable()). */
         PW_READ_OWNER = 1 << 6,
 } PwReadFlags;
 

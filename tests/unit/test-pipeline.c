@@ -322,11 +322,15 @@ static bool take_early(pid_t pid, PwProcInfo *info, int *ret_r, void *userdata) 
         return true;
 }
 
-static void chown_status(pid_t pid, uid_t uid) {
+/* The kernel owns a process's files alike: by its euid when dumpable, by root when not. */
+static void chown_files(pid_t pid, uid_t uid) {
+        static const char *const names[] = { "status", "cmdline" };
         char path[128];
 
-        (void) snprintf(path, sizeof(path), "%s/%d/status", fx->root, (int) pid);
-        assert_int_equal(chown(path, uid, uid), 0);
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                (void) snprintf(path, sizeof(path), "%s/%d/%s", fx->root, (int) pid, names[i]);
+                assert_int_equal(chown(path, uid, uid), 0);
+        }
 }
 
 /* An exec read early, without status: the ids are the ones the events told, the saved ones the
@@ -351,7 +355,7 @@ static void test_exec_ids_from_events(void **state) {
         /* A child of the shell (ids 1000, read at the scan) execs; status owned by its euid. */
         fork_ev(AT(4100), 100, 220, 220);
         fake_process(220, 100, AT(4100), "curl", 1000, "/usr/bin/curl", curl_argv, sizeof(curl_argv));
-        chown_status(220, 1000);
+        chown_files(220, 1000);
         exec_ev(AT(4101), 220);
         p = proctree_get_live(fx->tree, 220);
         assert_int_equal(early_reads, 1);
@@ -369,7 +373,7 @@ static void test_exec_ids_from_events(void **state) {
          * kernel owns status by root, as for any process not dumpable. */
         pipeline_event(fx->pl, &uid);
         assert_false(p->creds_read);
-        chown_status(220, 0);
+        chown_files(220, 0);
         exec_ev(AT(4103), 220);
         p = proctree_get_live(fx->tree, 220);
         assert_true(p->creds_read);
@@ -378,16 +382,18 @@ static void test_exec_ids_from_events(void **state) {
         assert_int_equal(p->suid, 1001);
         assert_false(p->dumpable);
         /* Owned by an euid that is not the one the events told: not dumpable either. */
-        chown_status(220, 1000);
+        chown_files(220, 1000);
         exec_ev(AT(4104), 220);
         assert_false(proctree_get_live(fx->tree, 220)->dumpable);
         assert_true(proctree_get_live(fx->tree, 220)->creds_read);
-        chown_status(220, 1001);
+        chown_files(220, 1001);
         exec_ev(AT(4105), 220);
         assert_true(proctree_get_live(fx->tree, 220)->dumpable);
 
         /* Gone before the owner could be read: the ids stay unread since the exec. */
         (void) snprintf(path, sizeof(path), "%s/220/status", fx->root);
+        assert_int_equal(unlink(path), 0);
+        (void) snprintf(path, sizeof(path), "%s/220/cmdline", fx->root);
         assert_int_equal(unlink(path), 0);
         exec_ev(AT(4106), 220);
         p = proctree_get_live(fx->tree, 220);

@@ -1006,7 +1006,31 @@ static void test_fake_text_in_one_read(void **state) {
         assert_int_equal(chown(path, 0, 0), 0);
         assert_int_equal(pw_proc_read(&f->r, 4242, 0, PW_READ_STATUS, &info), 0);
         assert_false(info.dumpable);
+        assert_false(info.have_owner);
         pw_proc_info_done(&info);
+
+        /* The owner alone, status not read: from cmdline when that is read (the kernel owns the two
+         * alike), else from status. */
+        assert_int_equal(chown(path, 1001, 101), 0);
+        assert_int_equal(pw_proc_read(&f->r, 4242, 0, PW_READ_OWNER, &info), 0);
+        assert_false(info.have_status);
+        assert_true(info.have_owner);
+        assert_int_equal(info.status_owner, 1001);
+        assert_true(pw_status_owner_dumpable(info.status_owner, 1001));
+        assert_false(pw_status_owner_dumpable(info.status_owner, 1000));
+        pw_proc_info_done(&info);
+        (void) snprintf(path, sizeof(path), "%s/4242/cmdline", f->root);
+        assert_int_equal(chown(path, 1003, 103), 0);
+        assert_int_equal(pw_proc_read(&f->r, 4242, 0, PW_READ_OWNER | PW_READ_CMDLINE, &info), 0);
+        assert_true(info.have_owner);
+        assert_int_equal(info.status_owner, 1003);
+        assert_non_null(info.argv);
+        pw_proc_info_done(&info);
+        /* No file to look at: no owner. */
+        assert_int_equal(pw_proc_read(&f->r, 4343, 0, PW_READ_OWNER | PW_READ_CMDLINE, &info), 0);
+        assert_false(info.have_owner);
+        pw_proc_info_done(&info);
+        assert_false(pw_status_owner_dumpable(0, 0));
 }
 
 static void test_fake_list_pids(void **state) {
