@@ -7,9 +7,10 @@
  * included. So a thread of its own receives the connector's datagrams (recvmmsg() into one of
  * CNPROC_THREAD_BATCHES batches), reads the image of every EXEC it finds there at once (cmdline and
  * exe, then stat, which vouches for them: what vanishes when a short process exits, read as soon as
- * the event is decoded), and hands the batch with those reads to the loop through a bounded queue
- * signalled by an eventfd. The loop does everything else, in order, as before: decoding, sequence
- * and loss accounting, the tree, the journal, subscribers (cnproc_dispatch()).
+ * the event is decoded; then the owner of its files and its cgroup), and hands the batch with those
+ * reads to the loop through a bounded queue signalled by an eventfd, at most once per
+ * CNPROC_THREAD_HAND_OVER_USEC. The loop does everything else, in order, as before: decoding,
+ * sequence and loss accounting, the tree, the journal, subscribers (cnproc_dispatch()).
  *
  * A stuck read stalls only this thread. The loop keeps serving and pinging the watchdog; events wait
  * in the socket's receive buffer, and if it overflows the loss is counted as any other (ENOBUFS,
