@@ -36,10 +36,8 @@ struct CnProcThread {
         PwProcReader reader;  /* the thread's own: its cmdline buffer is written by every read */
         atomic_size_t argv_max;
         atomic_uint_fast64_t boot_minus_mono_ns;
-        atomic_uint held_dirfds;
         usec_t last_exec_usec;     /* the thread's own: when it last saw an EXEC */
-        usec_t window_usec;        /* ... and counts datagrams per millisecond from then */
-        unsigned window_datagrams;
+        usec_t last_hand_over_usec; /* ... and handed a batch over */
 
         atomic_uint_fast64_t reads, slow_reads;
         atomic_uint_fast64_t read_start_usec; /* of the read in progress; 0: none */
@@ -49,24 +47,11 @@ struct CnProcThread {
 /* A thread left stuck in a read at exit keeps using what it has: kept reachable here, never freed. */
 static CnProcThread *abandoned_thread;
 
-static void batch_clear(CnProcThread *t, CnProcBatch *b) {
-        for (size_t i = 0; i < b->n_early; i++) {
-                cnproc_thread_close_dirfd(t, &b->early[i]);
+static void batch_clear(CnProcBatch *b) {
+        for (size_t i = 0; i < b->n_early; i++)
                 pw_proc_info_done(&b->early[i].info);
-        }
         b->n_early = 0;
         b->n = 0;
-}
-
-void cnproc_thread_close_dirfd(CnProcThread *t, EarlyRead *e) {
-        if (e->dirfd < 0)
-                return;
-        e->dirfd = safe_close(e->dirfd);
-        atomic_fetch_sub(&t->held_dirfds, 1);
-}
-
-void cnproc_thread_forget_dirfd(CnProcThread *t) {
-        atomic_fetch_sub(&t->held_dirfds, 1);
 }
 
 typedef struct ReadContext {
@@ -74,7 +59,10 @@ typedef struct ReadContext {
         CnProcBatch *b;
 } ReadContext;
 
-/* An EXEC in the batch just received: its image now, before anything else. */
+/* An EXEC in the batch just received: everything the loop wants to know of the new image, now,
+ * before anything else, through one /proc/PID fd closed here: cmdline and exe, then stat (identity),
+ * then the owner of status (dumpability, which an exec may change) and cgroup (systemd moves a child
+ * between fork and exec). */
 static void read_exec(const PwEvent *ev, void *userdata) {
         ReadContext *ctx = userdata;
         CnProcThread *t = ctx->t;
@@ -85,25 +73,16 @@ static void read_exec(const PwEvent *ev, void *userdata) {
         if (atomic_load(&t->stop) || ctx->b->n_early == CNPROC_THREAD_EARLY_MAX)
                 return;
         e = &ctx->b->early[ctx->b->n_early++];
-        *e = (EarlyRead){ .pid = ev->exec.tgid, .dirfd = -EBADF };
+        *e = (EarlyRead){ .pid = ev->exec.tgid };
 
         atomic_store(&t->read_pid, (int) e->pid);
         atomic_store(&t->read_start_usec, start);
-        e->dirfd = pw_proc_open(&t->reader, e->pid);
-        e->r = e->dirfd >= 0 ? pw_proc_read_at(&t->reader, e->dirfd, e->pid, 0, PW_READ_CMDLINE | PW_READ_EXE, &e->info)
-                             : e->dirfd;
+        e->r = pw_proc_read(&t->reader, e->pid, 0, CNPROC_THREAD_EXEC_READ, &e->info);
         took = now_usec(CLOCK_MONOTONIC) - start;
         atomic_store(&t->read_start_usec, 0);
         atomic_fetch_add(&t->reads, 1);
         if (took > CNPROC_THREAD_SLOW_USEC)
                 atomic_fetch_add(&t->slow_reads, 1);
-
-        /* Kept for the loop's reads of status and cgroup, within the daemon-wide cap. */
-        if (e->dirfd >= 0 && (e->r < 0 || atomic_fetch_add(&t->held_dirfds, 1) >= CNPROC_THREAD_DIRFDS)) {
-                if (e->r >= 0)
-                        atomic_fetch_sub(&t->held_dirfds, 1);
-                e->dirfd = safe_close(e->dirfd);
-        }
 }
 
 static void take_settings(CnProcThread *t) {
@@ -139,18 +118,6 @@ static bool may_linger(CnProcThread *t) {
         return now_usec(CLOCK_MONOTONIC) > t->last_exec_usec + CNPROC_THREAD_QUIET_USEC;
 }
 
-/* n more datagrams came: is this a storm? */
-static bool storming(CnProcThread *t, unsigned n) {
-        usec_t now = now_usec(CLOCK_MONOTONIC);
-
-        if (now >= t->window_usec + 1000U) {
-                t->window_usec = now;
-                t->window_datagrams = 0;
-        }
-        t->window_datagrams += n;
-        return t->window_datagrams >= CNPROC_THREAD_STORM_DATAGRAMS;
-}
-
 static void linger(CnProcThread *t) {
         struct pollfd p = { .fd = t->wake_fd, .events = POLLIN };
         struct timespec ts = { .tv_nsec = (long) CNPROC_THREAD_LINGER_USEC * 1000L };
@@ -183,6 +150,7 @@ static bool loop_idle(CnProcThread *t) {
 static void hand_over(CnProcThread *t, CnProcBatch *b, int n) {
         uint64_t one = 1;
 
+        t->last_hand_over_usec = now_usec(CLOCK_MONOTONIC);
         b->n = n;
         pthread_mutex_lock(&t->lock);
         t->n_ready++;
@@ -191,17 +159,16 @@ static void hand_over(CnProcThread *t, CnProcBatch *b, int n) {
 }
 
 /* Fills a batch over as many receives as it takes, reading each EXEC's image as it comes, and hands
- * it over when it is full, or at once to an idle loop while events are sparse: a client or a
- * subscriber then sees each event as soon as before, and one that subscribes after an event
- * happened does not get it. In a storm (CNPROC_THREAD_STORM_DATAGRAMS within a millisecond), or
- * while the loop is busy, it fills on for up to CNPROC_THREAD_HOLD_USEC, so that the loop wakes
- * once for many events instead of once for each (the images are read already; only the events
- * wait). A receive error is handed over on its own, after what came before it. */
+ * it over when it is full, or when it is due (CNPROC_THREAD_HAND_OVER_USEC after the last hand-over;
+ * at once when that is past) and the loop is idle. An event on an idle machine so reaches a client
+ * or a subscriber as soon as before; in a storm the loop wakes at most once per
+ * CNPROC_THREAD_HAND_OVER_USEC for everything that came meanwhile (the images are read already;
+ * only the events wait). A receive error is handed over on its own, after what came before it. */
 static void *run(void *userdata) {
         CnProcThread *t = userdata;
         CnProcBatch *b = NULL;
         unsigned filled = 0;
-        usec_t hold_until = 0;
+        usec_t due = 0;
 
         for (;;) {
                 int n;
@@ -212,7 +179,6 @@ static void *run(void *userdata) {
                                 break;
                         b->n_early = 0;
                         filled = 0;
-                        hold_until = 0;
                 }
                 if (atomic_load(&t->stop))
                         break;
@@ -240,12 +206,14 @@ static void *run(void *userdata) {
 
                         take_settings(t);
                         cnproc_find_execs(b->nl, filled, filled + (unsigned) n, t->ncpus, read_exec, &ctx);
+                        if (filled == 0)
+                                due = t->last_hand_over_usec + CNPROC_THREAD_HAND_OVER_USEC;
                         filled += (unsigned) n;
-                        if (filled == nl_batch_slots(b->nl) || (!storming(t, (unsigned) n) && loop_idle(t))) {
+                        if (filled == nl_batch_slots(b->nl) ||
+                            (now_usec(CLOCK_MONOTONIC) >= due && loop_idle(t))) {
                                 hand_over(t, b, (int) filled);
                                 b = NULL;
-                        } else if (hold_until == 0)
-                                hold_until = now_usec(CLOCK_MONOTONIC) + CNPROC_THREAD_HOLD_USEC;
+                        }
                         if (may_linger(t)) {
                                 linger(t);
                                 continue;
@@ -255,12 +223,12 @@ static void *run(void *userdata) {
                 }
                 /* Drained: wait for more, or until the batch is due; then hand it over if the loop
                  * has nothing left, else fill on. */
-                if (!wait_readable(t, filled > 0 ? hold_until : 0) && filled > 0) {
+                if (!wait_readable(t, filled > 0 ? due : 0) && filled > 0) {
                         if (loop_idle(t)) {
                                 hand_over(t, b, (int) filled);
                                 b = NULL;
                         } else
-                                hold_until = now_usec(CLOCK_MONOTONIC) + CNPROC_THREAD_HOLD_USEC;
+                                due = now_usec(CLOCK_MONOTONIC) + CNPROC_THREAD_HAND_OVER_USEC;
                 }
         }
         return NULL;
@@ -268,7 +236,7 @@ static void *run(void *userdata) {
 
 static void thread_release(CnProcThread *t) {
         for (unsigned i = 0; i < CNPROC_THREAD_BATCHES; i++) {
-                batch_clear(t, &t->batches[i]);
+                batch_clear(&t->batches[i]);
                 nl_batch_free(t->batches[i].nl);
                 free(t->batches[i].early);
         }
@@ -397,7 +365,7 @@ CnProcBatch *cnproc_thread_next(CnProcThread *t) {
 }
 
 void cnproc_thread_done(CnProcThread *t, CnProcBatch *b) {
-        batch_clear(t, b);
+        batch_clear(b);
         pthread_mutex_lock(&t->lock);
         t->head = (t->head + 1) % CNPROC_THREAD_BATCHES;
         t->n_ready--;

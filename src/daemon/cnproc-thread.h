@@ -7,18 +7,18 @@
  * included. So a thread of its own receives the connector's datagrams (recvmmsg() into one of
  * CNPROC_THREAD_BATCHES batches), reads the image of every EXEC it finds there at once (cmdline and
  * exe, then stat, which vouches for them: what vanishes when a short process exits, read as soon as
- * the event is decoded), and hands the batch with those reads to the loop through a bounded queue
- * signalled by an eventfd. The loop does everything else, in order, as before: decoding, sequence
- * and loss accounting, the tree, the journal, subscribers (cnproc_dispatch()).
+ * the event is decoded; then the owner of its files and its cgroup), and hands the batch with those
+ * reads to the loop through a bounded queue signalled by an eventfd, at most once per
+ * CNPROC_THREAD_HAND_OVER_USEC. The loop does everything else, in order, as before: decoding,
+ * sequence and loss accounting, the tree, the journal, subscribers (cnproc_dispatch()).
  *
  * A stuck read stalls only this thread. The loop keeps serving and pinging the watchdog; events wait
  * in the socket's receive buffer, and if it overflows the loss is counted as any other (ENOBUFS,
  * sequence gaps), never silent. When every batch is in use the thread stops receiving and the
  * receive buffer takes the backlog, as it did when the loop received.
  *
- * Each read keeps its /proc/PID directory fd open for the loop's later reads of status and cgroup
- * while fewer than CNPROC_THREAD_DIRFDS are held, daemon-wide; beyond that it closes the fd and the
- * loop opens /proc/PID again, checking the start time (the fds come out of VARLINK_SERVER_FD_RESERVE). */
+ * Each exec's read is the only one it gets (CNPROC_THREAD_EXEC_READ): one /proc/PID fd, opened and
+ * closed on the thread, every file read once; the loop reads nothing more for it. */
 #pragma once
 
 #include <stdbool.h>
@@ -35,16 +35,23 @@
 /* EXECs of one batch whose image the thread reads; a batch holds 128 datagrams of normally one event
  * each, so this is every EXEC. Those beyond are read by the loop when applied. */
 #define CNPROC_THREAD_EARLY_MAX 256
-/* /proc/PID fds held across the queue, daemon-wide. */
-#define CNPROC_THREAD_DIRFDS 32
+/* What the thread reads of each exec: all the loop takes from /proc for it, and nothing the events
+ * tell. Not status: the real and effective ids come with the events (UID and GID, a set-id exec's
+ * included), an exec makes the saved ones the effective ones, and the owner of status says whether
+ * it is dumpable (pipeline.c). Not the task list: after an exec the process has one thread, and the
+ * events tell of any it makes later. */
+#define CNPROC_THREAD_EXEC_READ (PW_READ_STAT | PW_READ_CMDLINE | PW_READ_EXE | PW_READ_OWNER | PW_READ_CGROUP)
+/* fds a read holds at once: /proc/PID and one file in it. */
+#define CNPROC_THREAD_READ_FDS 2U
 /* A read that takes longer than this counts as slow in the statistics, and a read in progress for
  * longer as a stall. */
 #define CNPROC_THREAD_SLOW_USEC (100U * 1000U)
-/* A batch goes to an idle loop at once, unless this many datagrams came within a millisecond (a
- * storm): then, or while the loop is busy, it fills on for up to CNPROC_THREAD_HOLD_USEC (its EXECs'
- * images are read at once all the same). */
-#define CNPROC_THREAD_STORM_DATAGRAMS 8U
-#define CNPROC_THREAD_HOLD_USEC 1000U
+/* The loop is woken at most once per this long: a batch goes to an idle loop at once when the last
+ * went at least this long ago, else when this long has passed since the last (or it is full). An
+ * event on an idle machine goes at once; in a storm the loop wakes once for many events instead of
+ * once for each (the EXECs' images are read at once all the same). While the loop is busy the batch
+ * fills on for as long again. */
+#define CNPROC_THREAD_HAND_OVER_USEC 2000U
 /* No EXEC for this long, the thread naps this long after each receive, so that a storm of other
  * events wakes it once for several datagrams; an EXEC ends the naps. */
 #define CNPROC_THREAD_QUIET_USEC (10U * 1000U)
@@ -57,10 +64,8 @@ typedef struct CnProcThread CnProcThread;
 /* An exec's image, read by the thread as soon as its batch arrived. */
 typedef struct EarlyRead {
         pid_t pid;
-        int dirfd;        /* /proc/PID, checked by the read; -EBADF when the read failed or the fd
-                           * was not kept (CNPROC_THREAD_DIRFDS): then info.start_boot_ns names it */
         int r;            /* the read's result */
-        PwProcInfo info;  /* argv, exe, stat */
+        PwProcInfo info;  /* CNPROC_THREAD_EXEC_READ; info.start_boot_ns names the process read */
 } EarlyRead;
 
 /* A batch handed to the loop. */
@@ -94,12 +99,8 @@ int cnproc_thread_get_fd(const CnProcThread *t);
 /* The oldest batch waiting, or NULL; clears the eventfd when there is none. The loop owns it until
  * cnproc_thread_done(). */
 CnProcBatch *cnproc_thread_next(CnProcThread *t);
-/* Gives a batch back: closes the fds of its reads and frees what they hold. */
+/* Gives a batch back: frees what its reads hold. */
 void cnproc_thread_done(CnProcThread *t, CnProcBatch *b);
-/* Closes the dirfd of one read now (counted against CNPROC_THREAD_DIRFDS). */
-void cnproc_thread_close_dirfd(CnProcThread *t, EarlyRead *e);
-/* The dirfd of a read was moved out by the loop, which closes it itself: no longer counted. */
-void cnproc_thread_forget_dirfd(CnProcThread *t);
 
 /* A reload's argv_max, and the loop's resampled clock offset: the thread takes them at its next read. */
 void cnproc_thread_set_argv_max(CnProcThread *t, size_t argv_max);

@@ -35,8 +35,8 @@ static EarlyRead *early_take(Manager *m, pid_t pid) {
         return early_find(m->held, m->n_held, &m->held_next, pid);
 }
 
-/* While /proc is scanned events are held, and so are the reads of their EXECs (without their fds:
- * the loop opens /proc/PID again, checking the start time), up to MANAGER_HELD_READS_MAX. */
+/* While /proc is scanned events are held, and so are the reads of their EXECs, up to
+ * MANAGER_HELD_READS_MAX. */
 static void early_hold(Manager *m, CnProcBatch *b) {
         for (size_t i = 0; i < b->n_early; i++) {
                 EarlyRead *e = &b->early[i];
@@ -50,7 +50,6 @@ static void early_hold(Manager *m, CnProcBatch *b) {
                         m->held = nh;
                         m->alloc_held = na;
                 }
-                cnproc_thread_close_dirfd(m->cnproc_thread, e);
                 m->held[m->n_held++] = *e;
                 e->info = (PwProcInfo){};
         }
@@ -64,26 +63,6 @@ static void early_held_clear(Manager *m) {
                 m->held = mfree(m->held);
                 m->alloc_held = 0;
         }
-}
-
-/* An fd on /proc/PID for the status and cgroup reads of the process an early read checked: the one
- * the thread kept (moved out), or /proc/PID opened again and checked against the start time read
- * then. -EBADF when the process is gone, or is another one. */
-static int early_reopen(Manager *m, EarlyRead *e) {
-        _cleanup_(closep) int fd = -EBADF;
-        PwProcInfo check = {};
-        int r;
-
-        if (e->dirfd >= 0) {
-                cnproc_thread_forget_dirfd(m->cnproc_thread);
-                return TAKE_FD(e->dirfd);
-        }
-        fd = pw_proc_open(&m->reader, e->pid);
-        if (fd < 0)
-                return -EBADF;
-        r = pw_proc_read_at(&m->reader, fd, e->pid, e->info.start_boot_ns, PW_READ_STAT, &check);
-        pw_proc_info_done(&check);
-        return r < 0 ? -EBADF : TAKE_FD(fd);
 }
 
 /* The next batch the receive thread handed over, dispatched whole; at most max_batches of them.
@@ -112,23 +91,16 @@ static int manager_ingest(Manager *m, unsigned max_batches) {
         return 1;
 }
 
-/* The pipeline's early-read hook: the read made for the EXEC of pid being applied, moved out, with
- * an fd on /proc/PID for the reads of status and cgroup: the one the thread kept, or one opened again
- * and checked against the start time read then (-EBADF when the process is gone or another one: it
- * keeps its image and what its parent gave it). */
-static bool take_early_read(pid_t pid, PwProcInfo *info, int *ret_dirfd, int *ret_r, void *userdata) {
+/* The pipeline's early-read hook: the read made for the EXEC of pid being applied, moved out. */
+static bool take_early_read(pid_t pid, PwProcInfo *info, int *ret_r, void *userdata) {
         Manager *m = userdata;
         EarlyRead *e = early_take(m, pid);
-        int dirfd = -EBADF;
 
         if (!e)
                 return false;
-        if (e->r >= 0)
-                dirfd = early_reopen(m, e);
         *info = e->info;
         e->info = (PwProcInfo){};
         *ret_r = e->r;
-        *ret_dirfd = dirfd;
         return true;
 }
 
@@ -335,7 +307,7 @@ static int take_snapshot(Manager *m, PwProcInfo **ret, bool **ret_fresh, size_t 
                 if (!p || p->source == PW_SOURCE_PLACEHOLDER ||
                     !pw_start_matches(p->start_boot_ns, snap[n].start_boot_ns, m->reader.hz)) {
                         /* New to the tree: its cgroup through the same fd, its image later. */
-                        r = pw_proc_read_more(dirfd, PW_READ_CGROUP, &snap[n]);
+                        r = pw_proc_read_more(&m->reader, dirfd, PW_READ_CGROUP, &snap[n]);
                         if (r < 0) {
                                 free_snapshot(snap, n + 1);
                                 return log_oom();

@@ -39,10 +39,10 @@
  * others in one line). */
 #define MANAGER_BUDGET_REPORT_INTERVAL_USEC (10 * USEC_PER_SEC)
 #define MANAGER_BUDGET_REPORT_UIDS 5
-/* The receive thread's /proc/PID fds (CNPROC_THREAD_DIRFDS, held until the event is applied) come
- * out of VARLINK_SERVER_FD_RESERVE, with the sockets and the loop's own: clients holding every other
- * descriptor must not make a new exec's read fail with EMFILE. */
-_Static_assert(CNPROC_THREAD_DIRFDS + 24 <= VARLINK_SERVER_FD_RESERVE, "early reads and the daemon's own fds fit the reserve");
+/* The receive thread's /proc reads (CNPROC_THREAD_READ_FDS at a time) and the loop's own come out of
+ * VARLINK_SERVER_FD_RESERVE, with the sockets: clients holding every other descriptor must not make a
+ * new exec's read fail with EMFILE. */
+_Static_assert(CNPROC_THREAD_READ_FDS + 24 <= VARLINK_SERVER_FD_RESERVE, "exec reads and the daemon's own fds fit the reserve");
 /* Exec images read by the receive thread kept for the events held during a scan; EXECs beyond are
  * read when applied. */
 #define MANAGER_HELD_READS_MAX 4096

@@ -33,35 +33,69 @@ const PipelineStats *pipeline_get_stats(const Pipeline *pl) {
         return &pl->stats;
 }
 
+/* The ids of p, whose exec was read early without its status: the real and effective ones are what
+ * the events told (the parent's at fork, UID and GID events since: the kernel sends them for a set-id
+ * exec too, before its EXEC); the exec made the saved ones the effective ones (the kernel's rule); the
+ * owner of status, read with the image, says whether it is dumpable. When the events told no ids (its
+ * parent was unknown), status is read after all, through a fresh fd checked against the start time
+ * of the early read. Without either the process keeps what it had, its ids not read since the exec. */
+static void exec_ids(Pipeline *pl, const PwProcess *p, PwProcInfo *info) {
+        PwProcInfo st = {};
+
+        if (!(p->uncertain & PW_UNCERTAIN_IDS)) {
+                if (!info->have_owner)
+                        return;
+                info->uid = p->uid;
+                info->euid = info->suid = p->euid;
+                info->gid = p->gid;
+                info->egid = info->sgid = p->egid;
+                info->dumpable = pw_status_owner_dumpable(info->status_owner, p->euid);
+                info->have_status = true;
+                return;
+        }
+        if (pw_proc_read(pl->reader, p->pid, info->start_boot_ns, PW_READ_STATUS, &st) >= 0 && st.have_status) {
+                info->uid = st.uid;
+                info->euid = st.euid;
+                info->suid = st.suid;
+                info->gid = st.gid;
+                info->egid = st.egid;
+                info->sgid = st.sgid;
+                info->dumpable = st.dumpable;
+                info->tgid = st.tgid;
+                info->have_status = true;
+        }
+        pw_proc_info_done(&st);
+}
+
 /* Reads the image of pid, which exec'ed or which events named before we knew it: at once, since a
  * process that lives 1 ms must be read before it is gone. exec_pid: the process whose EXEC is being
- * applied (0 for other events); its image may have been read when its event was decoded. */
+ * applied (0 for other events); its image may have been read when its event was decoded, and then
+ * that read is all it gets. */
 static void enrich_one(Pipeline *pl, pid_t pid, pid_t exec_pid) {
         PwProcess *p = proctree_get_live(pl->tree, pid);
         bool placeholder = p && p->source == PW_SOURCE_PLACEHOLDER;
         /* Real and effective ids come from the parent at fork and from UID and GID events since (a
          * set-id exec sends them). The saved ids and dumpability, which the access policy needs (an
-         * exec can change both), are in status only: it is read after the image, with the cgroup, off
-         * the race with a short process's exit. */
+         * exec can change both), are read from status after the image, with the cgroup; for an exec
+         * read early they follow from the events and the owner of status (exec_ids()). */
         PwReadFlags more = PW_READ_CGROUP | PW_READ_STATUS | (placeholder ? PW_READ_TASKS : 0);
         PwProcInfo info = {};
         bool image_later = false;
-        int r = 0, dirfd = -EBADF;
+        int r = 0;
 
         if (!p)
                 return;
-        if (pid == exec_pid && pl->cb->take_early_read &&
-            pl->cb->take_early_read(pid, &info, &dirfd, &r, pl->userdata)) {
-                /* Checked already (stat through the same fd); the rest may fail if it exited
-                 * meanwhile, and then keeps what the parent gave at fork. No fd: the process is
-                 * gone already, and keeps its image and what the parent gave. */
-                if (r >= 0 && dirfd >= 0)
-                        r = pw_proc_read_more(dirfd, more, &info);
-                dirfd = safe_close(dirfd);
-        } else if (placeholder && pid != exec_pid && pl->cb->read_image) {
-                /* Named by an event before we knew it: what cannot block now (stat, status, cgroup,
-                 * tasks take no mmap_lock), the image off the loop once the record has its start. */
-                r = pw_proc_read(pl->reader, pid, 0, PW_READ_STAT | more, &info);
+        /* An early read went through one /proc/PID fd and read the cgroup too (cnproc-thread.h); a
+         * failed one (the process was gone already) keeps its image and what the parent gave. */
+        if (pid == exec_pid && pl->cb->take_early_read && pl->cb->take_early_read(pid, &info, &r, pl->userdata)) {
+                if (r >= 0 && !info.have_status)
+                        exec_ids(pl, p, &info);
+        } else if (pl->cb->read_image) {
+                /* Named by an event before we knew it, or an exec the receive thread did not read
+                 * (beyond its per-batch or held-read caps): what cannot block now (stat, status,
+                 * cgroup, tasks take no mmap_lock), the image off the loop once the record has its
+                 * start. */
+                r = pw_proc_read(pl->reader, pid, placeholder ? 0 : p->start_boot_ns, PW_READ_STAT | more, &info);
                 image_later = true;
         } else
                 r = pw_proc_read(pl->reader, pid, placeholder ? 0 : p->start_boot_ns,

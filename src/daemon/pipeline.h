@@ -25,13 +25,14 @@
 
 typedef struct PipelineCallbacks {
         /* The image of pid read as its EXEC was decoded (before the process could exit), if one was:
-         * returns true and moves the read into *info, its /proc/PID fd into *ret_dirfd (-EBADF when
-         * the read failed or the process is gone since: it keeps the image) and its result into
-         * *ret_r. NULL: reads happen when the event is applied. */
-        bool (*take_early_read)(pid_t pid, PwProcInfo *info, int *ret_dirfd, int *ret_r, void *userdata);
+         * returns true and moves the read (CNPROC_THREAD_EXEC_READ: stat, cmdline, exe, the owner of
+         * status and cgroup) into *info and its result into *ret_r. NULL: reads happen when the event
+         * is applied. */
+        bool (*take_early_read)(pid_t pid, PwProcInfo *info, int *ret_r, void *userdata);
         /* Orders the image (exe, argv) of the live process pid read off the loop (proc-worker.h), for
-         * a placeholder whose stat, status and cgroup were just read: start_boot_ns and n_execs name
-         * the record it is for. NULL: it is read at once, with the rest. */
+         * a placeholder, or an exec that had no early read, whose stat, status and cgroup were just
+         * read: start_boot_ns and n_execs name the record it is for. NULL: it is read at once, with
+         * the rest. */
         void (*read_image)(pid_t pid, uint64_t start_boot_ns, unsigned n_execs, void *userdata);
         /* An event that ended its process: true when it is held to wait for the cost of the process
          * (then forwarded later with pipeline_fan_out()). NULL: never held. */

@@ -22,7 +22,9 @@
  *
  * cmdline is read with one read() into a buffer of argv_max + 1 bytes: the kernel copies the whole
  * argument area in one call (holding a reference on the mm meanwhile), so a long command line costs
- * no second read, and no partial one can come from a process that exits between two reads.
+ * no second read, and no partial one can come from a process that exits between two reads. stat,
+ * status and cgroup go through the same buffer, one read() each when they fit (read_proc_text()):
+ * no allocation, and no read() that only finds the end of the file.
  *
  * Nothing here logs: every failure is a negative errno for the caller to judge. */
 #include <dirent.h>
@@ -35,7 +37,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fileio.h"
 #include "macro.h"
 #include "procfs.h"
 #include "time-util.h"
@@ -529,6 +530,10 @@ bool pw_start_matches(uint64_t a_ns, uint64_t b_ns, uint64_t hz) {
         return d <= tick + START_EPSILON_NS;
 }
 
+bool pw_status_owner_dumpable(uint32_t owner, uint32_t euid) {
+        return owner == euid && euid != 0;
+}
+
 void pw_proc_info_done(PwProcInfo *info) {
         if (!info)
                 return;
@@ -614,23 +619,77 @@ static bool is_gone(int r) {
         return r == -ENOENT || r == -ESRCH;
 }
 
-static int read_status(int dirfd, PwProcInfo *info) {
-        _cleanup_(freep) char *text = NULL;
-        struct stat st;
-        int r;
+/* Reads the /proc/PID file name (at most max bytes) NUL-terminated into the reader's scratch buffer,
+ * or, when it does not fit there, into one of its own (*ret_own, for the caller to free; else NULL).
+ * A /proc/PID text file is one seq_file record: the kernel formats it whole and copies all that fits,
+ * so a read() that leaves room in the buffer has read the whole file, and the read() that would only
+ * return 0 is spared. ret_st: when not NULL, fstat() of the file while it is open. */
+static int read_proc_text(const PwProcReader *r, int dirfd, const char *name, size_t max, char **ret_text,
+                          char **ret_own, struct stat *ret_st) {
+        _cleanup_(closep) int fd = -EBADF;
+        _cleanup_(freep) char *own = NULL;
+        char *buf = r->scratch;
+        size_t size = 0, alloc = r->scratch ? r->scratch_size : 0;
 
-        r = read_full_file_at(dirfd, "status", STATUS_FILE_MAX, &text, NULL);
-        if (r < 0)
-                return r;
-        r = pw_parse_status(text, &info->uid, &info->euid, &info->gid, &info->egid, &info->tgid);
-        if (r < 0)
-                return r;
-        r = pw_parse_status_saved(text, &info->suid, &info->sgid);
-        if (r < 0)
-                return r;
-        /* Owned by the euid when dumpable, by root when not (task_dump_owner()); stat'ed after the
-         * read, so ids changed in between make it disagree, and say "not dumpable". */
-        info->dumpable = fstatat(dirfd, "status", &st, 0) >= 0 && st.st_uid == info->euid && info->euid != 0;
+        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        for (;;) {
+                ssize_t n;
+
+                /* Room for one byte beyond max (a file too long is told from one that fits) and the NUL. */
+                if (alloc < 2 || size >= alloc - 1) {
+                        size_t na = MAX(alloc * 2, (size_t) 4096U);
+                        char *nb;
+
+                        if (size > max)
+                                return -EFBIG;
+                        nb = realloc(own, na);
+                        if (!nb)
+                                return -ENOMEM;
+                        if (!own && size > 0)
+                                memcpy(nb, buf, size);
+                        buf = own = nb;
+                        alloc = na;
+                }
+                n = read(fd, buf + size, alloc - 1 - size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                size += (size_t) n;
+                if (n == 0 || size < alloc - 1)
+                        break;
+        }
+        if (size > max)
+                return -EFBIG;
+        buf[size] = '\0';
+        if (ret_st && fstat(fd, ret_st) < 0)
+                return negative_errno();
+        *ret_text = buf;
+        *ret_own = TAKE_PTR(own);
+        return 0;
+}
+
+static int read_status(const PwProcReader *r, int dirfd, PwProcInfo *info) {
+        _cleanup_(freep) char *own = NULL;
+        struct stat st;
+        char *text;
+        int k;
+
+        /* The owner is the one of the open (the kernel sets it when the file is looked up), just before
+         * the text was read, so ids changed in between make the two disagree, and say "not dumpable". */
+        k = read_proc_text(r, dirfd, "status", STATUS_FILE_MAX, &text, &own, &st);
+        if (k < 0)
+                return k;
+        k = pw_parse_status(text, &info->uid, &info->euid, &info->gid, &info->egid, &info->tgid);
+        if (k < 0)
+                return k;
+        k = pw_parse_status_saved(text, &info->suid, &info->sgid);
+        if (k < 0)
+                return k;
+        info->dumpable = pw_status_owner_dumpable(st.st_uid, info->euid);
         info->have_status = true;
         return 0;
 }
@@ -651,7 +710,17 @@ static int read_exe(int dirfd, PwProcInfo *info) {
         return info->exe ? 0 : -ENOMEM;
 }
 
-static int read_cmdline(const PwProcReader *r, int dirfd, PwProcInfo *info) {
+/* The owner of a /proc/PID file that k (an fstat() or fstatat() of it) gave: the kernel sets it when
+ * the file is looked up. */
+static void take_owner(int k, const struct stat *st, PwProcInfo *info) {
+        if (k >= 0) {
+                info->status_owner = st->st_uid;
+                info->have_owner = true;
+        }
+}
+
+static int read_cmdline(const PwProcReader *r, int dirfd, bool want_owner, PwProcInfo *info) {
+        struct stat st;
         _cleanup_(closep) int fd = -EBADF;
         _cleanup_(freep) char *own = NULL;
         size_t want = r->argv_max < SIZE_MAX / 2 ? r->argv_max + 1 : SIZE_MAX / 2;
@@ -661,6 +730,9 @@ static int read_cmdline(const PwProcReader *r, int dirfd, PwProcInfo *info) {
         fd = openat(dirfd, "cmdline", O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return negative_errno();
+        /* cmdline is owned as status is: no lookup of status needed. */
+        if (want_owner)
+                take_owner(fstat(fd, &st), &st, info);
         /* One byte more than we keep tells a cmdline of exactly argv_max bytes from a longer one. The
          * reader's scratch buffer spares a malloc per exec; a caller that raised argv_max past it gets
          * a buffer of its own. */
@@ -679,16 +751,17 @@ static int read_cmdline(const PwProcReader *r, int dirfd, PwProcInfo *info) {
         return pw_parse_cmdline(buf, (size_t) n, r->argv_max, &info->argv, &info->argv_len, &info->argv_truncated);
 }
 
-static int read_cgroup(int dirfd, PwProcInfo *info) {
-        _cleanup_(freep) char *text = NULL;
-        int r;
+static int read_cgroup(const PwProcReader *r, int dirfd, PwProcInfo *info) {
+        _cleanup_(freep) char *own = NULL;
+        char *text;
+        int k;
 
-        r = read_full_file_at(dirfd, "cgroup", CGROUP_FILE_MAX, &text, NULL);
-        if (r < 0)
-                return r;
-        r = pw_parse_cgroup(text, &info->cgroup);
-        if (r < 0)
-                return r;
+        k = read_proc_text(r, dirfd, "cgroup", CGROUP_FILE_MAX, &text, &own, NULL);
+        if (k < 0)
+                return k;
+        k = pw_parse_cgroup(text, &info->cgroup);
+        if (k < 0)
+                return k;
         return pw_cgroup_to_units(info->cgroup, &info->unit, &info->user_unit);
 }
 
@@ -787,16 +860,21 @@ int pw_proc_open(const PwProcReader *r, pid_t pid) {
 
 /* The files read after the identity check. A file that fails (the process exited midway, no
  * permission, odd contents) leaves its fields empty; only running out of memory is an error. */
-static int read_rest(int dirfd, PwReadFlags flags, PwProcInfo *info) {
+static int read_rest(const PwProcReader *r, int dirfd, PwReadFlags flags, PwProcInfo *info) {
         int k;
 
         if (flags & PW_READ_STATUS) {
-                k = read_status(dirfd, info);
+                k = read_status(r, dirfd, info);
                 if (k == -ENOMEM)
                         return k;
         }
+        if ((flags & PW_READ_OWNER) && !(flags & PW_READ_STATUS) && !info->have_owner) {
+                struct stat st;
+
+                take_owner(fstatat(dirfd, "status", &st, 0), &st, info);
+        }
         if (flags & PW_READ_CGROUP) {
-                k = read_cgroup(dirfd, info);
+                k = read_cgroup(r, dirfd, info);
                 if (k == -ENOMEM)
                         return k;
         }
@@ -811,7 +889,8 @@ static int read_rest(int dirfd, PwReadFlags flags, PwProcInfo *info) {
 int pw_proc_read_at(const PwProcReader *r, int dirfd, pid_t pid, uint64_t expect_start_boot_ns, PwReadFlags flags,
                     PwProcInfo *ret) {
         _cleanup_(pw_proc_info_done) PwProcInfo info = {};
-        _cleanup_(freep) char *stat_text = NULL;
+        _cleanup_(freep) char *own = NULL;
+        char *stat_text;
         int k;
 
         if (!r || !ret || dirfd < 0 || pid <= 0)
@@ -820,7 +899,7 @@ int pw_proc_read_at(const PwProcReader *r, int dirfd, pid_t pid, uint64_t expect
 
         /* What goes with the mm first (see the note at the top); empty fields when it is gone. */
         if (flags & PW_READ_CMDLINE) {
-                k = read_cmdline(r, dirfd, &info);
+                k = read_cmdline(r, dirfd, flags & PW_READ_OWNER, &info);
                 if (k == -ENOMEM)
                         return k;
         }
@@ -832,7 +911,7 @@ int pw_proc_read_at(const PwProcReader *r, int dirfd, pid_t pid, uint64_t expect
         }
 
         /* Then identity, through the same fd: it vouches for what was read above, or voids it. */
-        k = read_full_file_at(dirfd, "stat", STAT_FILE_MAX, &stat_text, NULL);
+        k = read_proc_text(r, dirfd, "stat", STAT_FILE_MAX, &stat_text, &own, NULL);
         if (is_gone(k))
                 return -ESRCH;
         if (k == -EFBIG)
@@ -853,7 +932,7 @@ int pw_proc_read_at(const PwProcReader *r, int dirfd, pid_t pid, uint64_t expect
                 return -ESRCH;
         info.kthread = info.stat.flags & PF_KTHREAD_FLAG;
 
-        k = read_rest(dirfd, flags, &info);
+        k = read_rest(r, dirfd, flags, &info);
         if (k < 0)
                 return k;
 
@@ -862,10 +941,10 @@ int pw_proc_read_at(const PwProcReader *r, int dirfd, pid_t pid, uint64_t expect
         return 0;
 }
 
-int pw_proc_read_more(int dirfd, PwReadFlags flags, PwProcInfo *info) {
-        if (dirfd < 0 || !info)
+int pw_proc_read_more(const PwProcReader *r, int dirfd, PwReadFlags flags, PwProcInfo *info) {
+        if (!r || dirfd < 0 || !info)
                 return -EINVAL;
-        return read_rest(dirfd, flags & (PW_READ_STATUS | PW_READ_CGROUP | PW_READ_TASKS), info);
+        return read_rest(r, dirfd, flags & (PW_READ_STATUS | PW_READ_OWNER | PW_READ_CGROUP | PW_READ_TASKS), info);
 }
 
 int pw_proc_read(const PwProcReader *r, pid_t pid, uint64_t expect_start_boot_ns, PwReadFlags flags,

@@ -45,6 +45,9 @@ typedef struct PwProcInfo {
          * (task_dump_owner()), and by the effective uid when it is; with euid 0 the two cannot be told
          * apart, and this says false. Read with the status. */
         bool dumpable;
+        bool have_owner;           /* PW_READ_OWNER: status_owner was read */
+        uint32_t status_owner;     /* the owner of /proc/PID/status (or of cmdline, owned alike,
+                                    * when that was read), without reading status */
         pid_t tgid;                /* Tgid: from status */
         char *exe;                 /* NULL when unreadable (kernel thread, no permission, gone) */
         int exe_error;             /* negative errno when exe is NULL (0 when exe was not asked for) */
@@ -87,6 +90,11 @@ int pw_parse_status_saved(const char *text, uint32_t *suid, uint32_t *sgid);
  * *truncated when it cut (the last argument kept is then partial). Empty input: *ret NULL, length 0. */
 int pw_parse_cmdline(const char *data, size_t len, size_t max, char **ret, size_t *ret_len, bool *truncated);
 
+/* The kernel owns /proc/PID/status by the effective uid when the process is dumpable
+ * (SUID_DUMP_USER), and by root when it is not (task_dump_owner()); with euid 0 the two cannot be
+ * told apart, and this says false. */
+bool pw_status_owner_dumpable(uint32_t owner, uint32_t euid);
+
 /* Conversion of a /proc starttime (BOOTTIME ticks) to CLOCK_MONOTONIC ns, given the current
  * BOOTTIME - MONOTONIC offset and ticks per second. */
 uint64_t pw_starttime_to_mono_ns(uint64_t ticks, uint64_t boot_minus_mono_ns, uint64_t hz);
@@ -101,6 +109,10 @@ typedef enum PwReadFlags {
         PW_READ_CGROUP = 1 << 4,
         PW_READ_TASKS = 1 << 5,
         PW_READ_ALL = 0x3f,
+        /* Only the owner of status (no text formatted; an fstat() of cmdline when that is read, which
+         * the kernel owns alike, else an fstatat() of status): with an euid the events told, whether
+         * the process is dumpable (pw_status_owner_dumpable()). */
+        PW_READ_OWNER = 1 << 6,
 } PwReadFlags;
 
 typedef struct PwProcReader {
@@ -108,7 +120,9 @@ typedef struct PwProcReader {
         uint64_t boot_minus_mono_ns;
         uint64_t hz;
         size_t argv_max;           /* set with pw_proc_reader_set_argv_max() */
-        char *scratch;             /* argv_max + 1 bytes: cmdline is read here in one read() */
+        char *scratch;             /* argv_max + 1 bytes: cmdline, then stat, status and cgroup
+                                    * are read here, each in one read() (a reader serves one
+                                    * thread at a time) */
         size_t scratch_size;
 } PwProcReader;
 
@@ -139,7 +153,7 @@ int pw_proc_read_at(const PwProcReader *r, int dirfd, pid_t pid, uint64_t expect
 /* Reads status, cgroup and tasks (those of flags) into info, which pw_proc_read_at() filled and
  * checked through the same dirfd: the fd still names that process, so no second identity check is
  * needed; once it is reaped the files fail and their fields stay empty. Returns 0 or -ENOMEM. */
-int pw_proc_read_more(int dirfd, PwReadFlags flags, PwProcInfo *info);
+int pw_proc_read_more(const PwProcReader *r, int dirfd, PwReadFlags flags, PwProcInfo *info);
 
 /* Lists the numeric entries of the proc root (every process). Returns the count, pids in *ret
  * (malloc'ed), or a negative errno. */

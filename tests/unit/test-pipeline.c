@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "cnproc-thread.h"
 #include "macro.h"
 #include "pipeline.h"
 #include "procfs.h"
@@ -310,6 +311,112 @@ static void test_exec_unreadable(void **state) {
         assert_int_equal(pipeline_get_stats(fx->pl)->enrich_failed, 1);
 }
 
+/* The receive thread's read of an EXEC, made here when the loop asks for it: what the thread reads
+ * (CNPROC_THREAD_EXEC_READ), never status. */
+static unsigned early_reads;
+
+static bool take_early(pid_t pid, PwProcInfo *info, int *ret_r, void *userdata) {
+        early_reads++;
+        *ret_r = pw_proc_read(&fx->reader, pid, 0, CNPROC_THREAD_EXEC_READ, info);
+        assert_false(info->have_status);
+        return true;
+}
+
+/* The kernel owns a process's files alike: by its euid when dumpable, by root when not. */
+static void chown_files(pid_t pid, uid_t uid) {
+        static const char *const names[] = { "status", "cmdline" };
+        char path[128];
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                (void) snprintf(path, sizeof(path), "%s/%d/%s", fx->root, (int) pid, names[i]);
+                assert_int_equal(chown(path, uid, uid), 0);
+        }
+}
+
+/* An exec read early, without status: the ids are the ones the events told, the saved ones the
+ * effective ones, dumpability the owner of status; status is read only for a process whose ids the
+ * events did not tell. */
+static void test_exec_ids_from_events(void **state) {
+        static const PipelineCallbacks early_callbacks = {
+                .take_early_read = take_early,
+                .subscribers = on_subscribers,
+                .journal = on_journal,
+        };
+        PwEvent uid = { .kind = PW_EVENT_UID, .timestamp_ns = AT(4102), .id = { 220, 220, 1000, 1001 } };
+        static const char status_230[] = "Name:\tcurl\nTgid:\t230\nUid:\t1000\t1000\t1005\t1000\n"
+                                         "Gid:\t100\t100\t106\t100\n";
+        Pipeline *pl = fx->pl;
+        char path[128];
+        PwProcess *p;
+
+        assert_int_equal(pipeline_new(&fx->pl, fx->tree, &fx->reader, &early_callbacks, fx), 0);
+        early_reads = 0;
+
+        /* A child of the shell (ids 1000, read at the scan) execs; status owned by its euid. */
+        fork_ev(AT(4100), 100, 220, 220);
+        fake_process(220, 100, AT(4100), "curl", 1000, "/usr/bin/curl", curl_argv, sizeof(curl_argv));
+        chown_files(220, 1000);
+        exec_ev(AT(4101), 220);
+        p = proctree_get_live(fx->tree, 220);
+        assert_int_equal(early_reads, 1);
+        assert_string_equal(p->exe->data, "/usr/bin/curl");
+        assert_string_equal(p->unit->data, "curl.service");
+        assert_true(p->creds_read);
+        assert_false(p->uncertain & PW_UNCERTAIN_IDS);
+        assert_int_equal(p->uid, 1000);
+        assert_int_equal(p->euid, 1000);
+        assert_int_equal(p->suid, 1000);
+        assert_int_equal(p->sgid, 1000);
+        assert_true(p->dumpable);
+
+        /* A set-id exec: its UID event comes first; the exec makes the saved uid the effective one. The
+         * kernel owns status by root, as for any process not dumpable. */
+        pipeline_event(fx->pl, &uid);
+        assert_false(p->creds_read);
+        chown_files(220, 0);
+        exec_ev(AT(4103), 220);
+        p = proctree_get_live(fx->tree, 220);
+        assert_true(p->creds_read);
+        assert_int_equal(p->uid, 1000);
+        assert_int_equal(p->euid, 1001);
+        assert_int_equal(p->suid, 1001);
+        assert_false(p->dumpable);
+        /* Owned by an euid that is not the one the events told: not dumpable either. */
+        chown_files(220, 1000);
+        exec_ev(AT(4104), 220);
+        assert_false(proctree_get_live(fx->tree, 220)->dumpable);
+        assert_true(proctree_get_live(fx->tree, 220)->creds_read);
+        chown_files(220, 1001);
+        exec_ev(AT(4105), 220);
+        assert_true(proctree_get_live(fx->tree, 220)->dumpable);
+
+        /* Gone before the owner could be read: the ids stay unread since the exec. */
+        (void) snprintf(path, sizeof(path), "%s/220/status", fx->root);
+        assert_int_equal(unlink(path), 0);
+        (void) snprintf(path, sizeof(path), "%s/220/cmdline", fx->root);
+        assert_int_equal(unlink(path), 0);
+        exec_ev(AT(4106), 220);
+        p = proctree_get_live(fx->tree, 220);
+        assert_false(p->creds_read);
+        assert_string_equal(p->exe->data, "/usr/bin/curl");
+
+        /* A process the events never introduced: its ids come from status after all. */
+        fake_process(230, 100, AT(4200), "curl", 1000, "/usr/bin/curl", curl_argv, sizeof(curl_argv));
+        write_at("230/status", status_230, sizeof(status_230) - 1);
+        exec_ev(AT(4201), 230);
+        p = proctree_get_live(fx->tree, 230);
+        assert_non_null(p);
+        assert_true(p->creds_read);
+        assert_false(p->uncertain & PW_UNCERTAIN_IDS);
+        assert_int_equal(p->suid, 1005);
+        assert_int_equal(p->sgid, 106);
+        assert_false(p->dumpable);
+        assert_int_equal(early_reads, 6);
+
+        pipeline_free(fx->pl);
+        fx->pl = pl;
+}
+
 /* UID, COMM: applied, then fanned out with the change in the record. */
 static void test_uid_comm(void **state) {
         PwEvent uid = { .kind = PW_EVENT_UID, .timestamp_ns = AT(3000), .id = { 100, 100, 0, 0 } };
@@ -507,6 +614,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_fork_exec_exit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_exec_unreadable, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_uid_comm, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_exec_ids_from_events, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_non_leader_exec, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pid_reuse, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reparent, setup, teardown),

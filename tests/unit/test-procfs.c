@@ -887,7 +887,7 @@ static void test_fake_image_before_identity(void **state) {
         assert_null(info.exe);
         assert_null(info.argv);
 
-        /* In two steps: the image, checked; then the rest through the same fd, without a second check. */
+        /* In two steps: /proc/PID opened, then read through it and checked. */
         fd = pw_proc_open(&f->r, 4242);
         assert_true(fd >= 0);
         memset(&info, 0x55, sizeof(info));
@@ -901,15 +901,25 @@ static void test_fake_image_before_identity(void **state) {
         assert_false(info.have_status);
         assert_null(info.cgroup);
         assert_null(info.tids);
-        /* Only the files read after identity: cmdline/exe flags are ignored here. */
-        assert_int_equal(pw_proc_read_more(fd, PW_READ_CGROUP | PW_READ_STATUS | PW_READ_CMDLINE, &info), 0);
+        pw_proc_info_done(&info);
+        /* The same fd serves another read: status and cgroup this time. */
+        assert_int_equal(pw_proc_read_at(&f->r, fd, 4242, FAKE_START_BOOT_NS, PW_READ_CGROUP | PW_READ_STATUS, &info), 0);
         assert_string_equal(info.unit, "fake.service");
         assert_true(info.have_status);
         assert_int_equal(info.uid, 1000);
-        assert_memory_equal(info.argv, FAKE_ARGV, sizeof(FAKE_ARGV) - 1);
+        assert_null(info.argv);
         pw_proc_info_done(&info);
-        assert_int_equal(pw_proc_read_more(-1, PW_READ_CGROUP, &info), -EINVAL);
         assert_int_equal(pw_proc_read_at(&f->r, -1, 4242, 0, PW_READ_ALL, &info), -EINVAL);
+        /* What a scan adds through the fd it checked (no second stat): the cgroup only, never the
+         * image, which may block. */
+        assert_int_equal(pw_proc_read_at(&f->r, fd, 4242, FAKE_START_BOOT_NS, PW_READ_STATUS, &info), 0);
+        assert_null(info.cgroup);
+        assert_int_equal(pw_proc_read_more(&f->r, fd, PW_READ_CGROUP | PW_READ_CMDLINE | PW_READ_EXE, &info), 0);
+        assert_string_equal(info.unit, "fake.service");
+        assert_null(info.argv);
+        assert_null(info.exe);
+        pw_proc_info_done(&info);
+        assert_int_equal(pw_proc_read_more(&f->r, -1, PW_READ_CGROUP, &info), -EINVAL);
         close(fd);
 
         assert_int_equal(pw_proc_open(&f->r, 5555), -ESRCH);
@@ -938,6 +948,99 @@ static void test_fake_argv_max_beyond_scratch(void **state) {
         assert_int_equal(pw_proc_reader_set_argv_max(&f->r, 0), -EINVAL);
         assert_int_equal(pw_proc_reader_set_argv_max(NULL, 10), -EINVAL);
         assert_int_equal(pw_proc_reader_set_argv_max(&f->r, PW_ARGV_MAX_DEFAULT), 0);
+}
+
+/* A cgroup file of exactly len bytes, "0::/ccc...c\n", for process 4848. */
+static void write_cgroup_of_len(const Fake *f, size_t len, char *ret_path) {
+        char text[256];
+
+        assert_true(len >= 6 && len < sizeof(text));
+        memcpy(text, "0::/", 4);
+        memset(text + 4, 'c', len - 5);
+        text[len - 1] = '\n';
+        text[len] = '\0';
+        write_str(f->root, "4848/cgroup", text);
+        memcpy(ret_path, text + 3, len - 4);
+        ret_path[len - 4] = '\0';
+}
+
+static void test_fake_text_in_one_read(void **state) {
+        Fake *f = *state;
+        char want[256], path[PATH_MAX], big[20000];
+        PwProcInfo info;
+
+        /* stat, status and cgroup are read in the reader's buffer, sized for argv (argv_max + 1 bytes);
+         * files that do not fit there are read whole all the same. */
+        assert_int_equal(pw_proc_reader_set_argv_max(&f->r, 12), 0);
+        assert_int_equal(pw_proc_read(&f->r, 4242, FAKE_START_BOOT_NS, PW_READ_ALL, &info), 0);
+        assert_string_equal(info.stat.comm, "fake proc");
+        assert_true(info.stat.starttime_ticks == 12345);
+        assert_int_equal(info.euid, 1001);
+        assert_int_equal(info.suid, 1002);
+        assert_int_equal(info.sgid, 102);
+        assert_string_equal(info.cgroup, "/system.slice/fake.service");
+        assert_int_equal(info.argv_len, 12);
+        pw_proc_info_done(&info);
+
+        /* Around the buffer's size (64 bytes: 63 and the NUL): one byte short of it, filling it, and
+         * one beyond. */
+        assert_int_equal(pw_proc_reader_set_argv_max(&f->r, 63), 0);
+        make_dir(f->root, "4848");
+        write_stat(f->root, 4848, "edge", 0, 700);
+        for (size_t len = 60; len <= 66; len++) {
+                write_cgroup_of_len(f, len, want);
+                assert_int_equal(pw_proc_read(&f->r, 4848, 0, PW_READ_CGROUP, &info), 0);
+                assert_string_equal(info.cgroup, want);
+                pw_proc_info_done(&info);
+        }
+
+        /* A stat past its bound is not a stat file. */
+        memset(big, 'x', sizeof(big));
+        memcpy(big, "4848 (", 6);
+        memcpy(big + sizeof(big) - 40, ") S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1", 39);
+        big[sizeof(big) - 1] = '\0';
+        write_str(f->root, "4848/stat", big);
+        assert_int_equal(pw_proc_read(&f->r, 4848, 0, PW_READ_STAT, &info), -EBADMSG);
+        assert_int_equal(pw_proc_reader_set_argv_max(&f->r, PW_ARGV_MAX_DEFAULT), 0);
+
+        /* Dumpable: status owned by the effective uid (the kernel owns it by root when not). */
+        (void) snprintf(path, sizeof(path), "%s/4242/status", f->root);
+        assert_int_equal(chown(path, 1001, 101), 0);
+        assert_int_equal(pw_proc_read(&f->r, 4242, 0, PW_READ_STATUS, &info), 0);
+        assert_true(info.dumpable);
+        pw_proc_info_done(&info);
+        assert_int_equal(chown(path, 1000, 100), 0);
+        assert_int_equal(pw_proc_read(&f->r, 4242, 0, PW_READ_STATUS, &info), 0);
+        assert_false(info.dumpable);
+        pw_proc_info_done(&info);
+        assert_int_equal(chown(path, 0, 0), 0);
+        assert_int_equal(pw_proc_read(&f->r, 4242, 0, PW_READ_STATUS, &info), 0);
+        assert_false(info.dumpable);
+        assert_false(info.have_owner);
+        pw_proc_info_done(&info);
+
+        /* The owner alone, status not read: from cmdline when that is read (the kernel owns the two
+         * alike), else from status. */
+        assert_int_equal(chown(path, 1001, 101), 0);
+        assert_int_equal(pw_proc_read(&f->r, 4242, 0, PW_READ_OWNER, &info), 0);
+        assert_false(info.have_status);
+        assert_true(info.have_owner);
+        assert_int_equal(info.status_owner, 1001);
+        assert_true(pw_status_owner_dumpable(info.status_owner, 1001));
+        assert_false(pw_status_owner_dumpable(info.status_owner, 1000));
+        pw_proc_info_done(&info);
+        (void) snprintf(path, sizeof(path), "%s/4242/cmdline", f->root);
+        assert_int_equal(chown(path, 1003, 103), 0);
+        assert_int_equal(pw_proc_read(&f->r, 4242, 0, PW_READ_OWNER | PW_READ_CMDLINE, &info), 0);
+        assert_true(info.have_owner);
+        assert_int_equal(info.status_owner, 1003);
+        assert_non_null(info.argv);
+        pw_proc_info_done(&info);
+        /* No file to look at: no owner. */
+        assert_int_equal(pw_proc_read(&f->r, 4343, 0, PW_READ_OWNER | PW_READ_CMDLINE, &info), 0);
+        assert_false(info.have_owner);
+        pw_proc_info_done(&info);
+        assert_false(pw_status_owner_dumpable(0, 0));
 }
 
 static void test_fake_list_pids(void **state) {
@@ -1380,6 +1483,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test_setup_teardown(test_fake_big_cmdline, fake_setup, fake_teardown),
                 cmocka_unit_test_setup_teardown(test_fake_image_before_identity, fake_setup, fake_teardown),
                 cmocka_unit_test_setup_teardown(test_fake_argv_max_beyond_scratch, fake_setup, fake_teardown),
+                cmocka_unit_test_setup_teardown(test_fake_text_in_one_read, fake_setup, fake_teardown),
                 cmocka_unit_test_setup_teardown(test_fake_list_pids, fake_setup, fake_teardown),
                 cmocka_unit_test(test_reader_open_errors),
                 cmocka_unit_test(test_real_self),
