@@ -20,13 +20,12 @@ void json_writer_clear_text(JsonWriter *w) {
         w->len = 0;
 }
 
-/* Room for n more bytes; false (and failed) when there is none. */
-static bool reserve(JsonWriter *w, size_t n) {
+/* Grows the buffer for n more bytes; false (and failed) when it cannot. Out of line: the common case,
+ * room enough, is reserve()'s one comparison. */
+static bool __attribute__((noinline)) grow(JsonWriter *w, size_t n) {
         size_t na;
         char *nb;
 
-        if (_likely_(!w->failed && w->alloc - w->len >= n))
-                return true;
         if (w->failed)
                 return false;
         if (n > SIZE_MAX / 2 - w->len) {
@@ -45,20 +44,27 @@ static bool reserve(JsonWriter *w, size_t n) {
         return true;
 }
 
-static void put(JsonWriter *w, const void *data, size_t n) {
+/* Room for n more bytes; false (and failed) when there is none. */
+static inline __attribute__((always_inline)) bool reserve(JsonWriter *w, size_t n) {
+        if (_likely_(!w->failed && w->alloc - w->len >= n))
+                return true;
+        return grow(w, n);
+}
+
+static inline __attribute__((always_inline)) void put(JsonWriter *w, const void *data, size_t n) {
         if (n > 0 && reserve(w, n)) {
                 memcpy(w->buf + w->len, data, n);
                 w->len += n;
         }
 }
 
-static void put_char(JsonWriter *w, char c) {
+static inline __attribute__((always_inline)) void put_char(JsonWriter *w, char c) {
         if (reserve(w, 1))
                 w->buf[w->len++] = c;
 }
 
 /* Before a value or key: the comma that separates it from the one before. */
-static void separate(JsonWriter *w) {
+static inline __attribute__((always_inline)) void separate(JsonWriter *w) {
         if (w->need_comma)
                 put_char(w, ',');
 }
@@ -157,6 +163,16 @@ void json_writer_key(JsonWriter *w, const char *key) {
         separate(w);
         put_string(w, key, strlen(key));
         put_char(w, ':');
+        w->need_comma = false;
+}
+
+void json_writer_key_plain_grow(JsonWriter *w, const char *text, size_t n) {
+        if (reserve(w, n + 1)) {
+                if (w->need_comma)
+                        w->buf[w->len++] = ',';
+                memcpy(w->buf + w->len, text, n);
+                w->len += n;
+        }
         w->need_comma = false;
 }
 
