@@ -174,6 +174,14 @@ static void test_left_to_the_object_path(void **state) {
                 { "{\"error\":\"io.procwatch.NoSuchProcess\",\"parameters\":{\"processes\":[]}}", -ENOMSG },
                 { "{\"parameters\":{}}", -ENOMSG },
                 { "{\"parameters\":{\"processes\":[1]}}", -ENOMSG },
+                { "{\"parameters\":{\"processes\":null}}", -ENOMSG },
+                { "{\"parameters\":{\"processes\":[],\"processes\":null}}", -EDOM },
+                { "{\"parameters\":{\"processes\":[]},\"parameters\":{}}", -EDOM },
+                { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\"},]}}", -EBADMSG },
+                { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\"}],}}", -EBADMSG },
+                { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\"}]},}", -EBADMSG },
+                { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\",\"x\":[1,]}]}}", -EBADMSG },
+                { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\",\"x\":\"\"", -EBADMSG },
                 { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\"}]}", -EBADMSG },
                 { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\",}]}}", -EBADMSG },
                 { "{\"parameters\":{\"processes\":[{\"id\":\"\xff\"}]}}", -EBADMSG },
@@ -195,6 +203,21 @@ static void test_left_to_the_object_path(void **state) {
                                 fail_msg("case %zu (%s): %d, not %d", i, cases[i].msg, r, cases[i].r);
                         assert_string_equal(got, "");
                 }
+}
+
+/* A chain of processes, each the child of the one before: nested as deep as the chain is long, each
+ * level indented the same as the object path does. */
+static void test_chain(void **state) {
+        size_t n = 300, len = 0;
+        _cleanup_(freep) char *msg = malloc(n * 96 + 64);
+
+        assert_non_null(msg);
+        len += (size_t) sprintf(msg, "{\"parameters\":{\"processes\":[");
+        for (size_t i = 1; i <= n; i++)
+                len += (size_t) sprintf(msg + len, "%s{\"id\":\"%zu:1\",\"parent_id\":\"%zu:1\",\"euid\":%zu,%s\"x\":[{}]}",
+                                        i > 1 ? "," : "", i, i - 1, i % 3, i % 2 ? "\"children\":[1]," : "");
+        strcpy(msg + len, "]}}");
+        check_same(msg);
 }
 
 /* Nesting deeper than a record may hold is left to the object path, never a stack overflow. */
@@ -219,6 +242,7 @@ int main(void) {
                 cmocka_unit_test(test_daemon_replies),
                 cmocka_unit_test(test_odd_trees),
                 cmocka_unit_test(test_left_to_the_object_path),
+                cmocka_unit_test(test_chain),
                 cmocka_unit_test(test_deep),
         };
 
