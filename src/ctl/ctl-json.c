@@ -26,9 +26,16 @@
 /* The output is written in pieces of this size. */
 #define CTL_JSON_OUT_CHUNK (1024U * 1024U)
 
-typedef struct Span {
+/* A token while it is scanned. */
+typedef struct Token {
         const char *p;
         size_t n;
+} Token;
+
+/* A record's part, kept: as an offset from the message's start, since the buffer the message is read
+ * into may move while it grows (ctl_json_reply_feed()). */
+typedef struct Span {
+        size_t off, n;
 } Span;
 
 typedef struct Record {
@@ -44,6 +51,7 @@ typedef struct Record {
 } Record;
 
 typedef struct Scanner {
+        const char *base;       /* the message's start */
         const char *p, *end;
         bool noncanonical;      /* valid JSON, but not in the form jansson writes */
 } Scanner;
@@ -260,7 +268,7 @@ static int container_next(Scanner *s, char close) {
 }
 
 /* An object's key (the string token, quotes included) and its colon; s->p then at the value. */
-static int scan_key(Scanner *s, Span *ret) {
+static int scan_key(Scanner *s, Token *ret) {
         int r;
 
         if (*s->p != '"')
@@ -282,21 +290,22 @@ static int scan_key(Scanner *s, Span *ret) {
 
 /* A record's member key with its value v: the fields looked at, noted. A key given twice: jansson
  * keeps the last value at the first place; not worth following, the object path does it. */
-static int note_member(Record *rec, Span key, Span v, unsigned *seen) {
+static int note_member(const Scanner *s, Record *rec, Token key, Token v, unsigned *seen) {
         enum { SEEN_ID = 1, SEEN_PARENT = 2, SEEN_CHILDREN = 4, SEEN_EUID = 8 };
+        Span kept = { (size_t) (v.p - s->base), v.n };
         bool is_str = *v.p == '"';
         unsigned bit;
 
         if (SPAN_IS(key, "\"id\"")) {
                 bit = SEEN_ID;
-                rec->id = is_str ? v : (Span){};
+                rec->id = is_str ? kept : (Span){};
         } else if (SPAN_IS(key, "\"parent_id\"")) {
                 bit = SEEN_PARENT;
                 rec->parent_id_string = is_str;
-                rec->parent_id = is_str ? v : (Span){};
+                rec->parent_id = is_str ? kept : (Span){};
         } else if (SPAN_IS(key, "\"children\"")) {
                 bit = SEEN_CHILDREN;
-                rec->children = v;
+                rec->children = kept;
         } else if (SPAN_IS(key, "\"euid\""))
                 bit = SEEN_EUID;
         else if (SPAN_IS(key, "\"user\""))
@@ -322,7 +331,7 @@ static int scan_container(Scanner *s, unsigned depth, Record *rec) {
         if (rec)
                 rec->empty = r == 0;
         for (; r > 0; r = container_next(s, close)) {
-                Span key = {};
+                Token key = {};
                 const char *vstart;
 
                 if (object && (r = scan_key(s, &key)) < 0)
@@ -334,7 +343,7 @@ static int scan_container(Scanner *s, unsigned depth, Record *rec) {
                         r = scan_value(s, depth + 1);
                 if (r < 0)
                         return r;
-                if (rec && (r = note_member(rec, key, (Span){ vstart, (size_t) (s->p - vstart) }, &seen)) < 0)
+                if (rec && (r = note_member(s, rec, key, (Token){ vstart, (size_t) (s->p - vstart) }, &seen)) < 0)
                         return r;
         }
         if (r < 0)
@@ -375,47 +384,58 @@ typedef struct Records {
         bool found;             /* "processes" was there */
 } Records;
 
-/* The array of records (s->p at its '['). */
+/* The next record of the array: s->p at its '[' while there is none yet, else after the last one.
+ * Returns 1 with the record added, 0 at the end of the array (its ']' consumed), or an error. */
+static int scan_next_record(Scanner *s, Records *recs) {
+        Record *rec;
+        int r;
+
+        r = recs->n > 0 ? container_next(s, ']') : container_open(s, ']');
+        if (r <= 0)
+                return r;
+        if (*s->p != '{')
+                return -ENOMSG; /* not a record */
+        if (recs->n == recs->alloc) {
+                size_t na = recs->alloc ? recs->alloc * 2 : 256;
+                Record *nr = reallocarray(recs->v, na, sizeof(*nr));
+
+                if (!nr)
+                        return -ENOMEM;
+                recs->v = nr;
+                recs->alloc = na;
+        }
+        rec = &recs->v[recs->n];
+        *rec = (Record){ .text.off = (size_t) (s->p - s->base) };
+        r = scan_container(s, 2, rec);
+        if (r < 0)
+                return r;
+        rec->text.n = (size_t) (s->p - s->base) - rec->text.off;
+        recs->n++;
+        return 1;
+}
+
+/* The rest of the array of records. */
 static int scan_records(Scanner *s, Records *recs) {
         int r;
 
-        for (r = container_open(s, ']'); r > 0; r = container_next(s, ']')) {
-                Record *rec;
-
-                if (*s->p != '{')
-                        return -ENOMSG; /* not a record */
-                if (recs->n == recs->alloc) {
-                        size_t na = recs->alloc ? recs->alloc * 2 : 256;
-                        Record *nr = reallocarray(recs->v, na, sizeof(*nr));
-
-                        if (!nr)
-                                return -ENOMEM;
-                        recs->v = nr;
-                        recs->alloc = na;
-                }
-                rec = &recs->v[recs->n];
-                *rec = (Record){ .text.p = s->p };
-                r = scan_container(s, 2, rec);
-                if (r < 0)
-                        return r;
-                rec->text.n = (size_t) (s->p - rec->text.p);
-                recs->n++;
-        }
+        while ((r = scan_next_record(s, recs)) > 0)
+                ;
         return r;
 }
 
-/* An object's members (s->p at its '{'), at depth: the value of the member named want (a quoted
- * key), when it starts with open, by scan_inner (*found then); any other by scan_value(). A second
- * member named want gives -EDOM: jansson would take the last. *error: a member "error" was there. */
+/* An object's members (s->p at its '{'; resume: after the member named want), at depth: the value of
+ * the member named want (a quoted key), when it starts with open, by scan_inner (*found then); any
+ * other by scan_value(). A second member named want gives -EDOM: jansson would take the last.
+ * *error: a member "error" was there. */
 static int scan_object_for(Scanner *s, const char *want, char open, unsigned depth,
                            int (*scan_inner)(Scanner *s, Records *recs), Records *recs, bool *found,
-                           bool *error) {
+                           bool *error, bool resume) {
         size_t want_n = strlen(want);
-        bool seen = false;
+        bool seen = resume;
         int r;
 
-        for (r = container_open(s, '}'); r > 0; r = container_next(s, '}')) {
-                Span k;
+        for (r = resume ? container_next(s, '}') : container_open(s, '}'); r > 0; r = container_next(s, '}')) {
+                Token k;
 
                 r = scan_key(s, &k);
                 if (r < 0)
@@ -437,19 +457,28 @@ static int scan_object_for(Scanner *s, const char *want, char open, unsigned dep
 }
 
 static int scan_parameters(Scanner *s, Records *recs) {
-        return scan_object_for(s, "\"processes\"", '[', 2, scan_records, recs, &recs->found, NULL);
+        return scan_object_for(s, "\"processes\"", '[', 2, scan_records, recs, &recs->found, NULL, false);
 }
 
 /* In {"parameters":{"processes":[...]}} (any other members allowed, in any order, but no "error"),
- * the array's records. */
-static int find_processes(Scanner *s, Records *recs) {
-        bool found = false, error = false;
+ * the array's records. resume: s->p is within the records' array of a message that began
+ * {"parameters":{"processes":[ (recs holds the records before). */
+static int find_processes(Scanner *s, Records *recs, bool resume) {
+        bool found = resume, error = false;
         int r;
 
-        skip_ws(s);
-        if (s->p >= s->end || *s->p != '{')
-                return -EBADMSG;
-        r = scan_object_for(s, "\"parameters\"", '{', 1, scan_parameters, recs, &found, &error);
+        if (resume) {
+                r = scan_records(s, recs);
+                if (r >= 0)
+                        r = scan_object_for(s, "\"processes\"", '[', 2, scan_records, recs, &recs->found, NULL, true);
+                if (r >= 0)
+                        r = scan_object_for(s, "\"parameters\"", '{', 1, scan_parameters, recs, &found, &error, true);
+        } else {
+                skip_ws(s);
+                if (s->p >= s->end || *s->p != '{')
+                        return -EBADMSG;
+                r = scan_object_for(s, "\"parameters\"", '{', 1, scan_parameters, recs, &found, &error, false);
+        }
         if (r < 0)
                 return r;
         skip_ws(s);
@@ -460,37 +489,40 @@ static int find_processes(Scanner *s, Records *recs) {
         return 0;
 }
 
+/* The slot of id in the open-addressing table of nest(): the one holding the latest record with that
+ * id (index + 1), or the empty one where it would go. */
+static size_t *id_slot(size_t *slots, size_t cap, const Record *recs, const char *base, Span id) {
+        uint64_t h = 14695981039346656037ULL;
+        size_t j;
+
+        for (size_t k = 0; k < id.n; k++)
+                h = (h ^ (unsigned char) base[id.off + k]) * 1099511628211ULL;
+        for (j = h & (cap - 1); slots[j]; j = (j + 1) & (cap - 1)) {
+                const Span *q = &recs[slots[j] - 1].id;
+
+                if (q->n == id.n && memcmp(base + q->off, base + id.off, id.n) == 0)
+                        break;
+        }
+        return &slots[j];
+}
+
 /* ctl_nest_tree()'s rule: a record whose parent_id names a record before it (the latest with that
  * id) is that record's child, in list order; any other is a root. Returns the first root (index + 1). */
-static int nest(Record *recs, size_t n, size_t *ret_first_root) {
+static int nest(Record *recs, size_t n, const char *base, size_t *ret_first_root) {
         _cleanup_(freep) size_t *slots = NULL;
         size_t cap = 16, first_root = 0, last_root = 0;
 
         while (cap < n * 2)
                 cap *= 2;
-        slots = calloc(cap, sizeof(*slots)); /* open addressing: index + 1 of the latest record per id */
+        slots = calloc(cap, sizeof(*slots)); /* index + 1 of the latest record per id */
         if (!slots)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 Record *r = &recs[i];
-                size_t parent = 0;
+                size_t parent = r->parent_id.n > 0 ? *id_slot(slots, cap, recs, base, r->parent_id) : 0;
 
                 if (r->id_bad)
                         return -ENOMSG; /* the object path reports it */
-                if (r->parent_id.n > 0) {
-                        uint64_t h = 14695981039346656037ULL;
-
-                        for (size_t k = 0; k < r->parent_id.n; k++)
-                                h = (h ^ (unsigned char) r->parent_id.p[k]) * 1099511628211ULL;
-                        for (size_t j = h & (cap - 1); slots[j]; j = (j + 1) & (cap - 1)) {
-                                const Record *q = &recs[slots[j] - 1];
-
-                                if (q->id.n == r->parent_id.n && memcmp(q->id.p, r->parent_id.p, q->id.n) == 0) {
-                                        parent = slots[j];
-                                        break;
-                                }
-                        }
-                }
                 if (parent) {
                         Record *q = &recs[parent - 1];
 
@@ -506,21 +538,7 @@ static int nest(Record *recs, size_t n, size_t *ret_first_root) {
                                 first_root = i + 1;
                         last_root = i + 1;
                 }
-                /* Now the latest record with this id. */
-                {
-                        uint64_t h = 14695981039346656037ULL;
-                        size_t j;
-
-                        for (size_t k = 0; k < r->id.n; k++)
-                                h = (h ^ (unsigned char) r->id.p[k]) * 1099511628211ULL;
-                        for (j = h & (cap - 1); slots[j]; j = (j + 1) & (cap - 1)) {
-                                const Record *q = &recs[slots[j] - 1];
-
-                                if (q->id.n == r->id.n && memcmp(q->id.p, r->id.p, q->id.n) == 0)
-                                        break;
-                        }
-                        slots[j] = i + 1;
-                }
+                *id_slot(slots, cap, recs, base, r->id) = i + 1; /* now the latest with this id */
         }
         *ret_first_root = first_root;
         return 0;
@@ -529,6 +547,7 @@ static int nest(Record *recs, size_t n, size_t *ret_first_root) {
 /* --- output --------------------------------------------------------------------------------------- */
 
 typedef struct Out {
+        const char *base;       /* the message */
         FILE *f;
         char *buf;              /* CTL_JSON_OUT_CHUNK bytes */
         size_t len;
@@ -677,11 +696,11 @@ static void out_user(Out *o, const Record *r, unsigned level) {
  * children goes where its "children" value was (after "user" when it had none): out_record_head()
  * writes what comes before that, out_record_tail() what comes after. */
 static void out_record_head(Out *o, const Record *r, unsigned level, bool nest) {
-        const char *body = r->text.p + 1, *end = r->text.p + r->text.n - 1;
+        const char *body = o->base + r->text.off + 1, *end = o->base + r->text.off + r->text.n - 1;
 
         out_put(o, "{", 1);
         if (nest && r->children.n > 0) {
-                out_members(o, body, r->children.p, level + 1, true);
+                out_members(o, body, o->base + r->children.off, level + 1, true);
                 return;
         }
         if (!r->empty) {
@@ -698,7 +717,8 @@ static void out_record_head(Out *o, const Record *r, unsigned level, bool nest) 
 
 static void out_record_tail(Out *o, const Record *r, unsigned level, bool nest) {
         if (nest && r->children.n > 0) {
-                out_members(o, r->children.p + r->children.n, r->text.p + r->text.n - 1, level + 1, false);
+                out_members(o, o->base + r->children.off + r->children.n, o->base + r->text.off + r->text.n - 1,
+                            level + 1, false);
                 out_put(o, ",", 1);
                 out_user(o, r, level + 1);
         }
@@ -761,45 +781,122 @@ static void out_records(Out *o, const Record *recs, size_t first, bool nest, Fra
         }
 }
 
-static void records_done(Records *recs) {
-        free(recs->v);
-}
-
 static void out_done(Out *o) {
         free(o->buf);
         json_writer_done(&o->user);
 }
 
-int ctl_json_print_processes(FILE *f, const char *msg, size_t len, bool nest_tree, bool resolve_names) {
-        Scanner s = { .p = msg, .end = msg + len };
-        _cleanup_(records_done) Records recs = {};
-        _cleanup_(out_done) Out o = { .f = f, .resolve = resolve_names };
+/* --- the reply as it comes -------------------------------------------------------------------------- */
+
+/* How the daemon begins the reply: after it, records are scanned while the rest is on its way. */
+#define REPLY_HEAD "{\"parameters\":{\"processes\":["
+
+struct CtlJsonReply {
+        Records recs;
+        size_t pos;             /* where scanning goes on: the array's '[', then after each record */
+        size_t retry_at;        /* what did not scan is tried again once the message is this long */
+        bool started;           /* the message begins with REPLY_HEAD */
+        bool gave_up;           /* it does not: all of it is scanned at the end */
+        bool noncanonical;      /* in the records scanned */
+};
+
+int ctl_json_reply_new(CtlJsonReply **ret) {
+        CtlJsonReply *x = calloc(1, sizeof(*x));
+
+        if (!x)
+                return -ENOMEM;
+        *ret = x;
+        return 0;
+}
+
+CtlJsonReply *ctl_json_reply_free(CtlJsonReply *x) {
+        if (x) {
+                free(x->recs.v);
+                free(x);
+        }
+        return NULL;
+}
+
+int ctl_json_reply_feed(CtlJsonReply *x, const char *msg, size_t len) {
+        static const char head[] = REPLY_HEAD;
+
+        if (x->gave_up || len < x->retry_at)
+                return 0;
+        if (!x->started) {
+                if (memcmp(msg, head, MIN(len, sizeof(head) - 1)) != 0) {
+                        x->gave_up = true;
+                        return 0;
+                }
+                if (len < sizeof(head) - 1)
+                        return 0;
+                x->started = x->recs.found = true;
+                x->pos = sizeof(head) - 2;
+        }
+        for (;;) {
+                Scanner s = { .base = msg, .p = msg + x->pos, .end = msg + len };
+                int r = scan_next_record(&s, &x->recs);
+
+                if (r == -ENOMEM)
+                        return r;
+                if (r == 0) {
+                        x->retry_at = SIZE_MAX; /* the array ended: the rest is scanned at the end */
+                        return 0;
+                }
+                if (r < 0) {
+                        /* Most likely the record goes on beyond what came so far; perhaps it is bad,
+                         * which the scan at the end reports. Tried again with twice the text, so that
+                         * a record that does not scan costs no more than linear time. */
+                        x->retry_at = x->pos + 2 * (len - x->pos);
+                        return 0;
+                }
+                x->noncanonical |= s.noncanonical;
+                x->pos = (size_t) (s.p - msg);
+        }
+}
+
+int ctl_json_reply_print(CtlJsonReply *x, FILE *f, const char *msg, size_t len, bool nest_tree, bool resolve_names) {
+        bool resume = x->started && !x->gave_up;
+        Scanner s = { .base = msg, .p = msg + (resume ? x->pos : 0), .end = msg + len, .noncanonical = x->noncanonical };
+        _cleanup_(out_done) Out o = { .base = msg, .f = f, .resolve = resolve_names };
         _cleanup_(freep) Frame *stack = NULL;
+        Records *recs = &x->recs;
         size_t first = 0;
         int r;
 
-        r = find_processes(&s, &recs);
+        if (!resume)
+                recs->n = 0;
+        r = find_processes(&s, recs, resume);
         if (r < 0)
                 return r;
         if (s.noncanonical)
                 return -EDOM;
         if (nest_tree) {
-                r = nest(recs.v, recs.n, &first);
+                r = nest(recs->v, recs->n, msg, &first);
                 if (r < 0)
                         return r;
-        } else if (recs.n > 0) {
-                for (size_t i = 0; i + 1 < recs.n; i++)
-                        recs.v[i].next_sibling = i + 2;
+        } else if (recs->n > 0) {
+                for (size_t i = 0; i + 1 < recs->n; i++)
+                        recs->v[i].next_sibling = i + 2;
                 first = 1;
         }
-        stack = calloc(recs.n + 1, sizeof(*stack));
+        stack = calloc(recs->n + 1, sizeof(*stack));
         o.buf = malloc(CTL_JSON_OUT_CHUNK);
         if (!stack || !o.buf)
                 return -ENOMEM;
-        out_records(&o, recs.v, first, nest_tree, stack);
+        out_records(&o, recs->v, first, nest_tree, stack);
         out_put(&o, "\n", 1);
         out_flush(&o);
         if (o.failed || fflush(f) == EOF)
                 return -EIO;
         return 0;
+}
+
+int ctl_json_print_processes(FILE *f, const char *msg, size_t len, bool nest_tree, bool resolve_names) {
+        _cleanup_(ctl_json_reply_freep) CtlJsonReply *x = NULL;
+        int r;
+
+        r = ctl_json_reply_new(&x);
+        if (r < 0)
+                return r;
+        return ctl_json_reply_print(x, f, msg, len, nest_tree, resolve_names);
 }

@@ -213,19 +213,31 @@ static int call(CtlClient *c, const char *method, json_t *params, CtlReply *ret)
         return call_result(method, ctl_call(c, method, params, ret), ret);
 }
 
-/* List and Tree with --json: the reply printed from its text (ctl-json.h), without building objects.
- * Returns 0 when printed, the exit status (> 0) on failure, or -1 with the reply parsed into *ret
- * (an error, or text only the object path prints exactly) for the caller to go on with. */
+static int feed_reply(const char *so_far, size_t len, void *userdata) {
+        return ctl_json_reply_feed(userdata, so_far, len);
+}
+
+/* List and Tree with --json: the reply printed from its text (ctl-json.h), without building objects,
+ * its records scanned as they come. Returns 0 when printed, the exit status (> 0) on failure, or -1
+ * with the reply parsed into *ret (an error, or text only the object path prints exactly) for the
+ * caller to go on with. */
 static int call_print_json(CtlClient *c, const char *method, json_t *params, bool nest, CtlReply *ret) {
+        _cleanup_(ctl_json_reply_freep) CtlJsonReply *x = NULL;
         char *m;
         size_t len;
         int r;
 
+        if (ctl_json_reply_new(&x) < 0) {
+                json_decref(params);
+                return oom();
+        }
         r = ctl_send(c, method, params, false);
         if (r >= 0)
-                r = ctl_read_message(c, &m, &len);
+                r = ctl_read_message_progress(c, &m, &len, feed_reply, x);
+        if (r == -ENOMEM)
+                return oom();
         if (r >= 0) {
-                r = ctl_json_print_processes(stdout, m, len, nest, true);
+                r = ctl_json_reply_print(x, stdout, m, len, nest, true);
                 if (r == 0)
                         return 0;
                 if (r == -EIO) {

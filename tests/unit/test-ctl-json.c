@@ -57,6 +57,30 @@ static char *text_path(const char *msg, bool nest, int *ret) {
         return out;
 }
 
+/* As text_path(), the message fed in pieces of step bytes as procwatchctl reads it, each time from a
+ * buffer of its own (a read buffer moves as it grows). */
+static char *fed_path(const char *msg, bool nest, size_t step, int *ret) {
+        _cleanup_(ctl_json_reply_freep) CtlJsonReply *x = NULL;
+        size_t len = strlen(msg);
+        char *out = NULL;
+        size_t out_len = 0;
+        FILE *f = open_memstream(&out, &out_len);
+
+        assert_non_null(f);
+        assert_int_equal(ctl_json_reply_new(&x), 0);
+        for (size_t n = 0; n < len; n += step) {
+                _cleanup_(freep) char *copy = strndup(msg, n);
+
+                assert_non_null(copy);
+                assert_int_equal(ctl_json_reply_feed(x, copy, n), 0);
+        }
+        *ret = ctl_json_reply_print(x, f, msg, len, nest, false);
+        fclose(f);
+        return out;
+}
+
+static const size_t steps[] = { 1, 7, 64, 1000 };
+
 static void check_same(const char *msg) {
         for (int nest = 0; nest < 2; nest++) {
                 _cleanup_(freep) char *want = object_path(msg, nest), *got = NULL;
@@ -67,6 +91,14 @@ static void check_same(const char *msg) {
                 if (strcmp(want, got) != 0)
                         fail_msg("%s: text path differs:\n--- object path\n%.3000s\n--- text path\n%.3000s",
                                  nest ? "tree" : "ps", want, got);
+                for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
+                        _cleanup_(freep) char *fed = fed_path(msg, nest, steps[i], &r);
+
+                        assert_int_equal(r, 0);
+                        if (strcmp(want, fed) != 0)
+                                fail_msg("%s, fed %zu bytes at a time: differs:\n%.3000s", nest ? "tree" : "ps",
+                                         steps[i], fed);
+                }
         }
 }
 
@@ -175,6 +207,11 @@ static void test_left_to_the_object_path(void **state) {
                 { "{\"parameters\":{}}", -ENOMSG },
                 { "{\"parameters\":{\"processes\":[1]}}", -ENOMSG },
                 { "{\"parameters\":{\"processes\":null}}", -ENOMSG },
+                /* Good records first, then one that is not: also when the good ones were scanned early. */
+                { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\"},{\"id\":\"2:1\",\"x\":1.5},{\"id\":\"3:1\"}]}}", -EDOM },
+                { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\"},{\"id\":\"2:1\",\"x\":1e}]}}", -EBADMSG },
+                { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\"},2]}}", -ENOMSG },
+                { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\"}]},\"error\":\"x\"}", -ENOMSG },
                 { "{\"parameters\":{\"processes\":[],\"processes\":null}}", -EDOM },
                 { "{\"parameters\":{\"processes\":[]},\"parameters\":{}}", -EDOM },
                 { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\"},]}}", -EBADMSG },
@@ -202,6 +239,14 @@ static void test_left_to_the_object_path(void **state) {
                         if (r != cases[i].r)
                                 fail_msg("case %zu (%s): %d, not %d", i, cases[i].msg, r, cases[i].r);
                         assert_string_equal(got, "");
+                        /* The same verdict when the records were scanned as they came. */
+                        for (size_t k = 0; k < ELEMENTSOF(steps); k++) {
+                                _cleanup_(freep) char *fed = fed_path(cases[i].msg, nest, steps[k], &r);
+
+                                if (r != cases[i].r)
+                                        fail_msg("case %zu fed by %zu: %d, not %d", i, steps[k], r, cases[i].r);
+                                assert_string_equal(fed, "");
+                        }
                 }
 }
 
