@@ -601,15 +601,20 @@ static bool is_ws(char c) {
         return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Past the string token at p (its opening quote), known good. */
+/* Past the string token at p (its opening quote), known good: the first quote that an even number of
+ * backslashes precedes. memchr() looks for quotes many bytes at a time. */
 static const char *string_end(const char *p, const char *end) {
-        for (p++; p < end; p++) {
-                if (*p == '"')
-                        return p + 1;
-                if (*p == '\\')
-                        p++;
+        for (const char *from = p + 1;;) {
+                const char *q = memchr(from, '"', (size_t) (end - from)), *b;
+
+                if (!q)
+                        return end;
+                for (b = q; b > from && b[-1] == '\\'; b--)
+                        ;
+                if ((q - b) % 2 == 0)
+                        return q + 1;
+                from = q + 1;
         }
-        return end;
 }
 
 /* Text the first pass checked, re-indented: members or elements of a container whose members stand
