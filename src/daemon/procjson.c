@@ -166,12 +166,39 @@ static void write_process_id(JsonWriter *w, pid_t pid, uint64_t start_ns) {
         json_writer_string(w, q, (size_t) (e - q));
 }
 
-static int cmp_child(const void *a, const void *b) {
+static int cmp_start(const void *a, const void *b) {
         const PwProcess *x = *(const PwProcess *const *) a, *y = *(const PwProcess *const *) b;
 
         if (x->start_ns != y->start_ns)
                 return x->start_ns < y->start_ns ? -1 : 1;
         return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int cmp_start_desc(const void *a, const void *b) {
+        return cmp_start(b, a);
+}
+
+void procjson_sort_by_start(PwProcess **v, size_t n, bool newest_first) {
+        bool asc = true, desc = true;
+
+        for (size_t i = 1; i < n && (asc || desc); i++) {
+                int c = cmp_start(&v[i - 1], &v[i]);
+
+                asc = asc && c <= 0;
+                desc = desc && c >= 0;
+        }
+        if (newest_first ? desc : asc)
+                return;
+        if (newest_first ? asc : desc) {
+                for (size_t i = 0; i < n / 2; i++) {
+                        PwProcess *x = v[i];
+
+                        v[i] = v[n - 1 - i];
+                        v[n - 1 - i] = x;
+                }
+                return;
+        }
+        qsort(v, n, sizeof(*v), newest_first ? cmp_start_desc : cmp_start);
 }
 
 /* Does the context's caller see q? */
@@ -197,8 +224,7 @@ static int write_children(JsonWriter *w, const PwProcess *p, const ProcJsonConte
         for (size_t i = 0; i < all; i++)
                 if ((!alive_only || pw_process_alive(v[i])) && (!hidden || ctx_sees(ctx, v[i])))
                         v[n++] = v[i];
-        if (n > 1)
-                qsort(v, n, sizeof(*v), cmp_child);
+        procjson_sort_by_start(v, n, false);
         json_writer_array_begin(w);
         for (size_t i = 0; i < n; i++)
                 json_writer_int(w, v[i]->pid);
