@@ -10,7 +10,6 @@
  * breaks lines at brackets and commas, into a buffer written out a megabyte at a time (per-token
  * stdio and a second full scan cost procwatchctl more than the daemon spent on the reply). */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +18,6 @@
 #include "ctl-json.h"
 #include "json-util.h"
 #include "json-writer.h"
-#include "pidmap.h"
 
 /* Deeper than any record; jansson's own limit for the object path is 2048. */
 #define CTL_JSON_DEPTH_MAX 64
