@@ -81,7 +81,9 @@ static char *fed_path(const char *msg, bool nest, size_t step, int *ret) {
 
 static const size_t steps[] = { 1, 7, 64, 1000 };
 
-static void check_same(const char *msg) {
+/* The text path prints what the object path does, for ps and tree; with fed, also when the message
+ * came in pieces. */
+static void check_same_as(const char *msg, bool fed_too) {
         for (int nest = 0; nest < 2; nest++) {
                 _cleanup_(freep) char *want = object_path(msg, nest), *got = NULL;
                 int r;
@@ -91,7 +93,7 @@ static void check_same(const char *msg) {
                 if (strcmp(want, got) != 0)
                         fail_msg("%s: text path differs:\n--- object path\n%.3000s\n--- text path\n%.3000s",
                                  nest ? "tree" : "ps", want, got);
-                for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
+                for (size_t i = 0; fed_too && i < ELEMENTSOF(steps); i++) {
                         _cleanup_(freep) char *fed = NULL;
 
                         /* Each piece is a copy of all before it: small steps for small messages. */
@@ -105,6 +107,10 @@ static void check_same(const char *msg) {
                                          steps[i], fed);
                 }
         }
+}
+
+static void check_same(const char *msg) {
+        check_same_as(msg, true);
 }
 
 /* A reply as methods.c streams it, from a tree with hostile records. */
@@ -255,6 +261,45 @@ static void test_left_to_the_object_path(void **state) {
                 }
 }
 
+/* Strings whose special byte (a control, a quote or backslash escaped, UTF-8, DEL) stands at every
+ * place within the eight bytes the scanner reads at once, and every printable byte: as the object
+ * path, or refused where jansson refuses too. */
+static void test_string_bytes(void **state) {
+        static const char *const specials[] = { "\\\"", "\\\\", "\xc3\xa9", "\xe2\x82\xac", "\x7f", "\\n", "\\u001F", "~" };
+        char msg[256], s[64];
+
+        for (size_t k = 0; k < 18; k++) {
+                for (size_t i = 0; i < ELEMENTSOF(specials); i++) {
+                        snprintf(msg, sizeof(msg), "{\"parameters\":{\"processes\":[{\"id\":\"1:1\",\"x\":\"%.*s%s%s\"}]}}",
+                                 (int) k, "abcdefghijklmnopqrstuvwxyz", specials[i], "tail");
+                        check_same_as(msg, false);
+                }
+                for (unsigned c = 1; c < 0x80; c++) {
+                        int r;
+
+                        if (c == '"' || c == '\\')
+                                continue;
+                        snprintf(s, sizeof(s), "%.*s%c", (int) k, "abcdefghijklmnopqrstuvwxyz", (char) c);
+                        snprintf(msg, sizeof(msg), "{\"parameters\":{\"processes\":[{\"id\":\"1:1\",\"x\":\"%szz\"}]}}", s);
+                        if (c >= 0x20) {
+                                check_same_as(msg, false);
+                                continue;
+                        }
+                        free(text_path(msg, false, &r));
+                        assert_int_equal(r, -EBADMSG);
+                }
+                /* A lone continuation byte, and a truncated sequence, at that place. */
+                for (unsigned c = 0x80; c < 0x100; c += 0x41) {
+                        int r;
+
+                        snprintf(msg, sizeof(msg), "{\"parameters\":{\"processes\":[{\"id\":\"1:1\",\"x\":\"%.*s%czz\"}]}}",
+                                 (int) k, "abcdefghijklmnopqrstuvwxyz", (char) c);
+                        free(text_path(msg, false, &r));
+                        assert_int_equal(r, -EBADMSG);
+                }
+        }
+}
+
 /* A chain of processes, each the child of the one before: nested as deep as the chain is long, each
  * level indented the same as the object path does. */
 static void test_chain(void **state) {
@@ -307,6 +352,7 @@ int main(void) {
                 cmocka_unit_test(test_daemon_replies),
                 cmocka_unit_test(test_odd_trees),
                 cmocka_unit_test(test_left_to_the_object_path),
+                cmocka_unit_test(test_string_bytes),
                 cmocka_unit_test(test_chain),
                 cmocka_unit_test(test_many),
                 cmocka_unit_test(test_deep),
