@@ -300,34 +300,48 @@ static void test_string_bytes(void **state) {
         }
 }
 
-/* A chain of processes, each the child of the one before: nested as deep as the chain is long, each
- * level indented the same as the object path does. */
-static void test_chain(void **state) {
-        size_t n = 300, len = 0;
+/* A reply of n records, record i with the id id_of(i) and the parent parent_of(i), every other one
+ * with "children" of its own, against the object path. */
+static void check_family(size_t n, size_t (*id_of)(size_t i), size_t (*parent_of)(size_t i)) {
         _cleanup_(freep) char *msg = malloc(n * 96 + 64);
+        size_t len = 0;
 
         assert_non_null(msg);
         len += (size_t) sprintf(msg, "{\"parameters\":{\"processes\":[");
         for (size_t i = 1; i <= n; i++)
                 len += (size_t) sprintf(msg + len, "%s{\"id\":\"%zu:1\",\"parent_id\":\"%zu:1\",\"euid\":%zu,%s\"x\":[{}]}",
-                                        i > 1 ? "," : "", i, i - 1, i % 3, i % 2 ? "\"children\":[1]," : "");
+                                        i > 1 ? "," : "", id_of(i), parent_of(i), i % 3,
+                                        i % 2 ? "\"children\":[1]," : "");
         strcpy(msg + len, "]}}");
         check_same(msg);
 }
 
-/* Many records, each the child of the one at half its index (a tree as wide as it is deep), ids given
- * again on the way. */
-static void test_many(void **state) {
-        size_t n = 2500, len = 0;
-        _cleanup_(freep) char *msg = malloc(n * 96 + 64);
+static size_t itself(size_t i) {
+        return i;
+}
 
-        assert_non_null(msg);
-        len += (size_t) sprintf(msg, "{\"parameters\":{\"processes\":[");
-        for (size_t i = 1; i <= n; i++)
-                len += (size_t) sprintf(msg + len, "%s{\"id\":\"%zu:1\",\"parent_id\":\"%zu:1\",\"euid\":%zu,\"children\":[]}",
-                                        i > 1 ? "," : "", i % 997 == 0 ? 5 : i, i / 2, i % 3);
-        strcpy(msg + len, "]}}");
-        check_same(msg);
+static size_t previous(size_t i) {
+        return i - 1;
+}
+
+static size_t half(size_t i) {
+        return i / 2;
+}
+
+/* Now and then an id given again: children then go to the latest record with it. */
+static size_t some_repeated(size_t i) {
+        return i % 997 == 0 ? 5 : i;
+}
+
+/* A chain of processes, each the child of the one before: nested as deep as the chain is long, each
+ * level indented the same as the object path does. */
+static void test_chain(void **state) {
+        check_family(300, itself, previous);
+}
+
+/* Each the child of the one at half its index: a tree as wide as it is deep. */
+static void test_many(void **state) {
+        check_family(2500, some_repeated, half);
 }
 
 /* Nesting deeper than a record may hold is left to the object path, never a stack overflow. */
