@@ -81,7 +81,8 @@ int ctl_send(CtlClient *c, const char *method, json_t *parameters, bool more) {
         return 0;
 }
 
-int ctl_read_message(CtlClient *c, char **ret, size_t *ret_len) {
+int ctl_read_message_progress(CtlClient *c, char **ret, size_t *ret_len,
+                              int (*progress)(const char *so_far, size_t len, void *userdata), void *userdata) {
         for (;;) {
                 ssize_t n;
                 int r;
@@ -91,6 +92,11 @@ int ctl_read_message(CtlClient *c, char **ret, size_t *ret_len) {
                         return r == -EMSGSIZE ? -EFBIG : r;
                 if (r > 0)
                         return 0;
+                if (progress && varlink_conn_pending_in(&c->conn) > 0) {
+                        r = progress(c->conn.in + c->conn.in_start, varlink_conn_pending_in(&c->conn), userdata);
+                        if (r < 0)
+                                return r;
+                }
                 n = varlink_conn_read(&c->conn, CTL_READ_CHUNK);
                 if (n == 0)
                         return -ECONNRESET;
@@ -99,6 +105,10 @@ int ctl_read_message(CtlClient *c, char **ret, size_t *ret_len) {
                 if (n < 0 && n != -EAGAIN && n != -EINTR)
                         return (int) n;
         }
+}
+
+int ctl_read_message(CtlClient *c, char **ret, size_t *ret_len) {
+        return ctl_read_message_progress(c, ret, ret_len, NULL, NULL);
 }
 
 int ctl_parse_reply(const char *m, size_t len, CtlReply *ret) {

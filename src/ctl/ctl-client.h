@@ -58,6 +58,11 @@ int ctl_read_reply(CtlClient *c, CtlReply *ret);
  * printed without building objects (ctl-json.h); and the parse ctl_read_reply() does with it.
  * Return values as ctl_call(). */
 int ctl_read_message(CtlClient *c, char **ret, size_t *ret_len);
+/* The same, calling progress() with the message's bytes so far (no NUL yet; the buffer may move from
+ * call to call) whenever more came and it is still incomplete. A negative return from progress()
+ * ends the read with it. */
+int ctl_read_message_progress(CtlClient *c, char **ret, size_t *ret_len,
+                              int (*progress)(const char *so_far, size_t len, void *userdata), void *userdata);
 int ctl_parse_reply(const char *m, size_t len, CtlReply *ret);
 
 /* The exit status for a failed connect. */

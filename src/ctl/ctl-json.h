@@ -23,3 +23,20 @@
  * reports it). Writes the array of records (ps) or of the tree's roots (tree) to f, then a newline.
  * Returns 0, -EBADMSG, -EDOM, -ENOMSG, -ENOMEM or -EIO (writing failed). */
 int ctl_json_print_processes(FILE *f, const char *msg, size_t len, bool nest_tree, bool resolve_names);
+
+/* The same, with the records scanned while the reply is still coming: a reply over 30,000 processes
+ * takes the daemon tens of milliseconds to write, time in which its first pass is done. */
+typedef struct CtlJsonReply CtlJsonReply;
+
+int ctl_json_reply_new(CtlJsonReply **ret);
+CtlJsonReply *ctl_json_reply_free(CtlJsonReply *x);
+static inline void ctl_json_reply_freep(CtlJsonReply **x) {
+        ctl_json_reply_free(*x);
+}
+/* msg (len bytes) is what has come of the reply so far, its NUL not yet; the buffer may have moved
+ * since the last call, its bytes not. Scans the records that are complete; what does not scan is
+ * left to ctl_json_reply_print(), which reports it. Returns 0 or -ENOMEM. */
+int ctl_json_reply_feed(CtlJsonReply *x, const char *msg, size_t len);
+/* As ctl_json_print_processes() for the whole message msg, which begins with what was fed. Once per
+ * CtlJsonReply. */
+int ctl_json_reply_print(CtlJsonReply *x, FILE *f, const char *msg, size_t len, bool nest_tree, bool resolve_names);

@@ -101,14 +101,6 @@ static int cmp_pid(const void *a, const void *b) {
         return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-static int cmp_start_desc(const void *a, const void *b) {
-        const PwProcess *x = *(const PwProcess *const *) a, *y = *(const PwProcess *const *) b;
-
-        if (x->start_ns != y->start_ns)
-                return x->start_ns > y->start_ns ? -1 : 1;
-        return (x->pid < y->pid) - (x->pid > y->pid);
-}
-
 /* How many records the tree holds, alive or not. */
 static size_t tree_size(const ProcTree *t) {
         ProcTreeStats ts;
@@ -117,19 +109,33 @@ static size_t tree_size(const ProcTree *t) {
         return (size_t) ts.live + ts.displaced_now + ts.retained;
 }
 
-/* Live and displaced records (sorted by pid each), then exited ones in exit order. */
-static int collect_all(const ProcTree *t, PwProcess ***ret, size_t *ret_n) {
-        size_t cap = tree_size(t), n, n_live;
+/* The records of one kind of walk that keep() takes, at v; how many. */
+static size_t collect_kept(const ProcTree *t, ProcTreeWalk walk, bool (*keep)(const PwProcess *p, const void *userdata),
+                           const void *userdata, PwProcess **v, size_t max) {
+        size_t n = 0, all = proctree_collect(t, walk, v, max);
+
+        for (size_t i = 0; i < all; i++)
+                if (keep(v[i], userdata))
+                        v[n++] = v[i];
+        return n;
+}
+
+/* Live and displaced records (sorted by pid each), then exited ones in exit order; only those keep()
+ * takes, which are all that is sorted (a Tree's few roots, not 30,000 records). */
+static int collect_all(const ProcTree *t, bool (*keep)(const PwProcess *p, const void *userdata), const void *userdata,
+                       PwProcess ***ret, size_t *ret_n) {
+        size_t cap = tree_size(t), n, k;
         PwProcess **v;
 
         v = calloc(cap + 1, sizeof(*v));
         if (!v)
                 return -ENOMEM;
-        n = n_live = proctree_collect(t, PROCTREE_WALK_LIVE, v, cap);
+        n = collect_kept(t, PROCTREE_WALK_LIVE, keep, userdata, v, cap);
         qsort(v, n, sizeof(*v), cmp_pid);
-        n += proctree_collect(t, PROCTREE_WALK_DISPLACED, v + n, cap - n);
-        qsort(v + n_live, n - n_live, sizeof(*v), cmp_pid);
-        n += proctree_collect(t, PROCTREE_WALK_RETAINED, v + n, cap - n);
+        k = collect_kept(t, PROCTREE_WALK_DISPLACED, keep, userdata, v + n, cap - n);
+        qsort(v + n, k, sizeof(*v), cmp_pid);
+        n += k;
+        n += collect_kept(t, PROCTREE_WALK_RETAINED, keep, userdata, v + n, cap - n);
         *ret = v;
         *ret_n = n;
         return 0;
@@ -138,7 +144,7 @@ static int collect_all(const ProcTree *t, PwProcess ***ret, size_t *ret_n) {
 /* What a List call asked for: uid, comm, unit, user_unit and state of the one process filter. */
 typedef PwProcessFilter ListFilter;
 
-static bool list_match(const PwProcess *p, const ListFilter *f) {
+static bool list_match(const PwProcess *p, const void *f) {
         return pw_process_filter_match(f, p, NULL, NULL);
 }
 
@@ -147,15 +153,14 @@ static int snapshot_list(const ProcTree *t, const ListFilter *f, Stream *st) {
         size_t n, alloc = 0;
         int r;
 
-        r = collect_all(t, &all, &n);
+        r = collect_all(t, list_match, f, &all, &n);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++)
-                if (list_match(all[i], f)) {
-                        r = stream_push(st, &alloc, all[i]);
-                        if (r < 0)
-                                return r;
-                }
+        for (size_t i = 0; i < n; i++) {
+                r = stream_push(st, &alloc, all[i]);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -209,8 +214,7 @@ static int snapshot_tree(const ProcTree *t, PwProcess **roots, size_t n_roots, i
                         if (tree_wanted(kids[i], include_exited))
                                 kids[k++] = kids[i];
                 /* Newest first onto the stack: the oldest child is popped first. */
-                if (k > 1)
-                        qsort(kids, k, sizeof(*kids), cmp_start_desc);
+                procjson_sort_by_start(kids, k, true);
                 if (n_stack + k > stack_alloc) {
                         size_t na = MAX(stack_alloc * 2, n_stack + k);
                         Frame *ns = reallocarray(stack, na, sizeof(Frame));
@@ -226,28 +230,19 @@ static int snapshot_tree(const ProcTree *t, PwProcess **roots, size_t n_roots, i
         return 0;
 }
 
+/* A root of the tree: listed (alive, or include_exited), its parent not (unknown, or without
+ * include_exited no longer alive). */
+static bool tree_root(const PwProcess *p, const void *include_exited) {
+        const PwProcess *parent = proctree_parent(p);
+        bool all = *(const bool *) include_exited;
+
+        return tree_wanted(p, all) && !(parent && parent != p && tree_wanted(parent, all));
+}
+
 /* Processes without a listed parent: pid 1, kthreadd, and anything whose parent is unknown or (without
  * include_exited) no longer alive. */
 static int tree_roots(const ProcTree *t, bool include_exited, PwProcess ***ret, size_t *ret_n) {
-        PwProcess **all;
-        size_t n, k = 0;
-        int r;
-
-        r = collect_all(t, &all, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                PwProcess *p = all[i];
-
-                if (!tree_wanted(p, include_exited))
-                        continue;
-                if (proctree_parent(p) && proctree_parent(p) != p && tree_wanted(proctree_parent(p), include_exited))
-                        continue;
-                all[k++] = p;
-        }
-        *ret = all;
-        *ret_n = k;
-        return 0;
+        return collect_all(t, tree_root, &include_exited, ret, ret_n);
 }
 
 /* --- streamed replies ---------------------------------------------------------------------------------- */

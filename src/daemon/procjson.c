@@ -70,6 +70,31 @@ static void write_pwstr(JsonWriter *w, const PwStr *s) {
                 json_writer_null(w);
 }
 
+/* A fixed-size char array holding a NUL-terminated string, or filling it whole (comm, id). */
+static void write_chars(JsonWriter *w, const char *s, size_t size) {
+        json_writer_string(w, s, strnlen(s, size));
+}
+
+static void write_int(JsonWriter *w, int64_t v) {
+        json_writer_int(w, v);
+}
+
+static void write_bool(JsonWriter *w, bool v) {
+        json_writer_bool(w, v);
+}
+
+static void write_cstring(JsonWriter *w, const char *s) {
+        json_writer_cstring(w, s);
+}
+
+/* One member of an object: the key (a literal: its text is made at compile time) and a value
+ * written by write_KIND(w, ...). Every record member is one line of this shape. */
+#define FIELD(w, key, kind, ...)                                \
+        do {                                                    \
+                json_writer_key_literal(w, key);                \
+                write_##kind(w, __VA_ARGS__);                   \
+        } while (0)
+
 /* argv: NUL-separated words, len bytes, the last NUL not counted; [] when there is none. */
 static void write_argv(JsonWriter *w, const char *argv, size_t len) {
         json_writer_array_begin(w);
@@ -93,14 +118,10 @@ static void write_comm_history(JsonWriter *w, const PwProcess *p, const ProcJson
                 const PwCommChange *c = &h[i];
 
                 json_writer_object_begin(w);
-                json_writer_key(w, "time_realtime_usec");
-                write_u64(w, realtime_usec(ctx, c->ts_ns));
-                json_writer_key(w, "time_monotonic_ns");
-                write_u64(w, c->ts_ns);
-                json_writer_key(w, "old");
-                json_writer_string(w, c->old_comm, strnlen(c->old_comm, sizeof(c->old_comm)));
-                json_writer_key(w, "new");
-                json_writer_string(w, c->new_comm, strnlen(c->new_comm, sizeof(c->new_comm)));
+                FIELD(w, "time_realtime_usec", u64, realtime_usec(ctx, c->ts_ns));
+                FIELD(w, "time_monotonic_ns", u64, c->ts_ns);
+                FIELD(w, "old", chars, c->old_comm, sizeof(c->old_comm));
+                FIELD(w, "new", chars, c->new_comm, sizeof(c->new_comm));
                 json_writer_object_end(w);
         }
         json_writer_array_end(w);
@@ -121,21 +142,63 @@ static void write_exit(JsonWriter *w, const PwProcess *p) {
                 killed = WIFSIGNALED(status);
         }
         json_writer_object_begin(w);
-        json_writer_key(w, "code");
-        write_int_or_null(w, WEXITSTATUS(status), !exited);
-        json_writer_key(w, "signal");
-        write_int_or_null(w, WTERMSIG(status), !killed);
-        json_writer_key(w, "core_dumped");
-        json_writer_bool(w, killed && WCOREDUMP(status));
+        FIELD(w, "code", int_or_null, WEXITSTATUS(status), !exited);
+        FIELD(w, "signal", int_or_null, WTERMSIG(status), !killed);
+        FIELD(w, "core_dumped", bool, killed && WCOREDUMP(status));
         json_writer_object_end(w);
 }
 
-static int cmp_child(const void *a, const void *b) {
+/* A process id, "PID:START" (its parent's, in a record): two decimals, without printf's parsing of a
+ * format per record. */
+static void write_process_id(JsonWriter *w, pid_t pid, uint64_t start_ns) {
+        char b[48], *e = b + sizeof(b), *q = e;
+
+        do {
+                *--q = (char) ('0' + start_ns % 10);
+                start_ns /= 10;
+        } while (start_ns > 0);
+        *--q = ':';
+        for (uint32_t v = (uint32_t) pid;; v /= 10) {
+                *--q = (char) ('0' + v % 10);
+                if (v < 10)
+                        break;
+        }
+        json_writer_string(w, q, (size_t) (e - q));
+}
+
+static int cmp_start(const void *a, const void *b) {
         const PwProcess *x = *(const PwProcess *const *) a, *y = *(const PwProcess *const *) b;
 
         if (x->start_ns != y->start_ns)
                 return x->start_ns < y->start_ns ? -1 : 1;
         return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int cmp_start_desc(const void *a, const void *b) {
+        return cmp_start(b, a);
+}
+
+void procjson_sort_by_start(PwProcess **v, size_t n, bool newest_first) {
+        bool asc = true, desc = true;
+
+        for (size_t i = 1; i < n && (asc || desc); i++) {
+                int c = cmp_start(&v[i - 1], &v[i]);
+
+                asc = asc && c <= 0;
+                desc = desc && c >= 0;
+        }
+        if (newest_first ? desc : asc)
+                return;
+        if (newest_first ? asc : desc) {
+                for (size_t i = 0; i < n / 2; i++) {
+                        PwProcess *x = v[i];
+
+                        v[i] = v[n - 1 - i];
+                        v[n - 1 - i] = x;
+                }
+                return;
+        }
+        qsort(v, n, sizeof(*v), newest_first ? cmp_start_desc : cmp_start);
 }
 
 /* Does the context's caller see q? */
@@ -161,8 +224,7 @@ static int write_children(JsonWriter *w, const PwProcess *p, const ProcJsonConte
         for (size_t i = 0; i < all; i++)
                 if ((!alive_only || pw_process_alive(v[i])) && (!hidden || ctx_sees(ctx, v[i])))
                         v[n++] = v[i];
-        if (n > 1)
-                qsort(v, n, sizeof(*v), cmp_child);
+        procjson_sort_by_start(v, n, false);
         json_writer_array_begin(w);
         for (size_t i = 0; i < n; i++)
                 json_writer_int(w, v[i]->pid);
@@ -179,7 +241,6 @@ static void write_uncertain(JsonWriter *w, unsigned uncertain) {
 }
 
 int procjson_write_process(JsonWriter *w, const PwProcess *p, const ProcJsonContext *ctx) {
-        char parent_id[sizeof(p->id)];
         const PwProcess *parent;
         PwAccess access = { .visible = true, .ptrace_read = true, .argv = PW_ARGV_FULL };
         _cleanup_(freep) char *argv_copy = NULL;
@@ -204,100 +265,66 @@ int procjson_write_process(JsonWriter *w, const PwProcess *p, const ProcJsonCont
         parent_shown = !hidden || (parent && parent->pid == p->ppid && ctx_sees(ctx, parent));
 
         json_writer_object_begin(w);
-        json_writer_key(w, "id");
-        json_writer_string(w, p->id, strnlen(p->id, sizeof(p->id)));
-        json_writer_key(w, "pid");
-        json_writer_int(w, p->pid);
-        json_writer_key(w, "ppid");
-        json_writer_int(w, parent_shown ? p->ppid : 0);
-        json_writer_key(w, "parent_id");
-        if (parent_shown && p->ppid > 0 && p->parent_start_ns > 0) {
-                int n = snprintf(parent_id, sizeof(parent_id), "%d:%" PRIu64, (int) p->ppid, p->parent_start_ns);
-
-                json_writer_string(w, parent_id, (size_t) MIN(MAX(n, 0), (int) sizeof(parent_id) - 1));
-        } else
+        FIELD(w, "id", chars, p->id, sizeof(p->id));
+        FIELD(w, "pid", int, p->pid);
+        FIELD(w, "ppid", int, parent_shown ? p->ppid : 0);
+        json_writer_key_literal(w, "parent_id");
+        if (parent_shown && p->ppid > 0 && p->parent_start_ns > 0)
+                write_process_id(w, p->ppid, p->parent_start_ns);
+        else
                 json_writer_null(w);
-        json_writer_key(w, "original_ppid");
-        write_int_or_null(w, p->original_ppid, hidden || p->original_ppid <= 0);
-        json_writer_key(w, "comm");
-        json_writer_string(w, p->comm, strnlen(p->comm, sizeof(p->comm)));
-        json_writer_key(w, "comm_history");
-        write_comm_history(w, p, ctx);
-        json_writer_key(w, "comm_changes");
-        json_writer_int(w, p->n_comm_changes);
-        json_writer_key(w, "exe");
-        write_pwstr(w, access.ptrace_read ? p->exe : NULL);
-        json_writer_key(w, "argv");
-        write_argv(w, argv, argv_len);
-        json_writer_key(w, "argv_truncated");
-        json_writer_bool(w, p->argv_truncated);
-        json_writer_key(w, "argv_redacted");
-        json_writer_bool(w, p->argv && access.argv != PW_ARGV_FULL);
-        json_writer_key(w, "uid");
-        json_writer_int(w, p->uid);
-        json_writer_key(w, "euid");
-        json_writer_int(w, p->euid);
-        json_writer_key(w, "gid");
-        json_writer_int(w, p->gid);
-        json_writer_key(w, "egid");
-        json_writer_int(w, p->egid);
-        json_writer_key(w, "sid");
-        json_writer_int(w, p->sid);
-        json_writer_key(w, "unit");
-        write_pwstr(w, p->unit);
-        json_writer_key(w, "user_unit");
-        write_pwstr(w, p->user_unit);
-        json_writer_key(w, "cgroup");
-        write_pwstr(w, p->cgroup);
-        json_writer_key(w, "tracer");
-        write_int_or_null(w, p->tracer, hidden || p->tracer <= 0);
-        json_writer_key(w, "threads");
-        json_writer_int(w, p->n_tasks);
-        json_writer_key(w, "execs");
-        json_writer_int(w, p->n_execs);
-        json_writer_key(w, "kthread");
-        json_writer_bool(w, p->kthread);
-        json_writer_key(w, "state");
-        json_writer_cstring(w, procjson_state(p));
+        FIELD(w, "original_ppid", int_or_null, p->original_ppid, hidden || p->original_ppid <= 0);
+        FIELD(w, "comm", chars, p->comm, sizeof(p->comm));
+        FIELD(w, "comm_history", comm_history, p, ctx);
+        FIELD(w, "comm_changes", int, p->n_comm_changes);
+        FIELD(w, "exe", pwstr, access.ptrace_read ? p->exe : NULL);
+        FIELD(w, "argv", argv, argv, argv_len);
+        FIELD(w, "argv_truncated", bool, p->argv_truncated);
+        FIELD(w, "argv_redacted", bool, p->argv && access.argv != PW_ARGV_FULL);
+        FIELD(w, "uid", int, p->uid);
+        FIELD(w, "euid", int, p->euid);
+        FIELD(w, "gid", int, p->gid);
+        FIELD(w, "egid", int, p->egid);
+        FIELD(w, "sid", int, p->sid);
+        FIELD(w, "unit", pwstr, p->unit);
+        FIELD(w, "user_unit", pwstr, p->user_unit);
+        FIELD(w, "cgroup", pwstr, p->cgroup);
+        FIELD(w, "tracer", int_or_null, p->tracer, hidden || p->tracer <= 0);
+        FIELD(w, "threads", int, p->n_tasks);
+        FIELD(w, "execs", int, p->n_execs);
+        FIELD(w, "kthread", bool, p->kthread);
+        FIELD(w, "state", cstring, procjson_state(p));
 
-        json_writer_key(w, "start_realtime_usec");
-        write_u64(w, realtime_usec(ctx, p->start_ns));
-        json_writer_key(w, "start_monotonic_ns");
-        write_u64(w, p->start_ns);
-        json_writer_key(w, "exit_realtime_usec");
-        write_int_or_null(w, (int64_t) realtime_usec(ctx, p->exit_ns), !p->exited);
-        json_writer_key(w, "exit_monotonic_ns");
-        write_int_or_null(w, (int64_t) MIN(p->exit_ns, (uint64_t) INT64_MAX), !p->exited);
+        FIELD(w, "start_realtime_usec", u64, realtime_usec(ctx, p->start_ns));
+        FIELD(w, "start_monotonic_ns", u64, p->start_ns);
+        FIELD(w, "exit_realtime_usec", int_or_null, (int64_t) realtime_usec(ctx, p->exit_ns), !p->exited);
+        FIELD(w, "exit_monotonic_ns", int_or_null, (int64_t) MIN(p->exit_ns, (uint64_t) INT64_MAX), !p->exited);
         /* Exited: its lifetime; otherwise (alive, or displaced with no end known yet) so far. */
         end_ns = p->exited ? p->exit_ns : ctx->now_ns;
-        json_writer_key(w, "duration_usec");
-        write_u64(w, end_ns > p->start_ns ? (end_ns - p->start_ns) / 1000U : 0);
-        json_writer_key(w, "exit");
-        write_exit(w, p);
+        FIELD(w, "duration_usec", u64, end_ns > p->start_ns ? (end_ns - p->start_ns) / 1000U : 0);
+        FIELD(w, "exit", exit, p);
 
-        json_writer_key(w, "source");
-        json_writer_cstring(w, pw_source_to_string(p->source) ?: "unknown");
-        json_writer_key(w, "uncertain");
-        write_uncertain(w, p->uncertain);
-        json_writer_key(w, "children");
+        FIELD(w, "source", cstring, pw_source_to_string(p->source) ?: "unknown");
+        FIELD(w, "uncertain", uncertain, p->uncertain);
+        json_writer_key_literal(w, "children");
         r = write_children(w, p, ctx, hidden);
         if (r < 0)
                 return r;
         /* What it cost (taskstats), and its exited descendants with it: built as small objects by
          * resources.c, only for the records that have them. */
-        json_writer_key(w, "resources");
+        json_writer_key_literal(w, "resources");
         if (pw_process_has_resources(p))
                 json_writer_json_steal(w, pw_resources_json(p, access.ptrace_read));
         else
                 json_writer_null(w);
-        json_writer_key(w, "resources_state");
+        json_writer_key_literal(w, "resources_state");
         if (p->resources && p->resources->state == PW_RESOURCES_JOINED)
                 json_writer_cstring(w, "joined");
         else if (p->resources && p->resources->state == PW_RESOURCES_MISSING)
                 json_writer_cstring(w, "missing");
         else
                 json_writer_null(w);
-        json_writer_key(w, "subtree_resources");
+        json_writer_key_literal(w, "subtree_resources");
         subtree = ctx->policy ? pw_access_subtree(ctx->policy, ctx->caller, p) : PW_SUBTREE_FULL;
         if (p->resources && subtree != PW_SUBTREE_HIDDEN)
                 json_writer_json_steal(w, pw_subtree_resources_json(p, subtree == PW_SUBTREE_FULL));

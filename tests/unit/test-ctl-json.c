@@ -57,7 +57,33 @@ static char *text_path(const char *msg, bool nest, int *ret) {
         return out;
 }
 
-static void check_same(const char *msg) {
+/* As text_path(), the message fed in pieces of step bytes as procwatchctl reads it, each time from a
+ * buffer of its own (a read buffer moves as it grows). */
+static char *fed_path(const char *msg, bool nest, size_t step, int *ret) {
+        _cleanup_(ctl_json_reply_freep) CtlJsonReply *x = NULL;
+        size_t len = strlen(msg);
+        char *out = NULL;
+        size_t out_len = 0;
+        FILE *f = open_memstream(&out, &out_len);
+
+        assert_non_null(f);
+        assert_int_equal(ctl_json_reply_new(&x), 0);
+        for (size_t n = 0; n < len; n += step) {
+                _cleanup_(freep) char *copy = strndup(msg, n);
+
+                assert_non_null(copy);
+                assert_int_equal(ctl_json_reply_feed(x, copy, n), 0);
+        }
+        *ret = ctl_json_reply_print(x, f, msg, len, nest, false);
+        fclose(f);
+        return out;
+}
+
+static const size_t steps[] = { 1, 7, 64, 1000 };
+
+/* The text path prints what the object path does, for ps and tree; with fed, also when the message
+ * came in pieces. */
+static void check_same_as(const char *msg, bool fed_too) {
         for (int nest = 0; nest < 2; nest++) {
                 _cleanup_(freep) char *want = object_path(msg, nest), *got = NULL;
                 int r;
@@ -67,7 +93,24 @@ static void check_same(const char *msg) {
                 if (strcmp(want, got) != 0)
                         fail_msg("%s: text path differs:\n--- object path\n%.3000s\n--- text path\n%.3000s",
                                  nest ? "tree" : "ps", want, got);
+                for (size_t i = 0; fed_too && i < ELEMENTSOF(steps); i++) {
+                        _cleanup_(freep) char *fed = NULL;
+
+                        /* Each piece is a copy of all before it: small steps for small messages. */
+                        if (strlen(msg) / steps[i] > 4096)
+                                continue;
+                        fed = fed_path(msg, nest, steps[i], &r);
+
+                        assert_int_equal(r, 0);
+                        if (strcmp(want, fed) != 0)
+                                fail_msg("%s, fed %zu bytes at a time: differs:\n%.3000s", nest ? "tree" : "ps",
+                                         steps[i], fed);
+                }
         }
+}
+
+static void check_same(const char *msg) {
+        check_same_as(msg, true);
 }
 
 /* A reply as methods.c streams it, from a tree with hostile records. */
@@ -174,6 +217,19 @@ static void test_left_to_the_object_path(void **state) {
                 { "{\"error\":\"io.procwatch.NoSuchProcess\",\"parameters\":{\"processes\":[]}}", -ENOMSG },
                 { "{\"parameters\":{}}", -ENOMSG },
                 { "{\"parameters\":{\"processes\":[1]}}", -ENOMSG },
+                { "{\"parameters\":{\"processes\":null}}", -ENOMSG },
+                /* Good records first, then one that is not: also when the good ones were scanned early. */
+                { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\"},{\"id\":\"2:1\",\"x\":1.5},{\"id\":\"3:1\"}]}}", -EDOM },
+                { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\"},{\"id\":\"2:1\",\"x\":1e}]}}", -EBADMSG },
+                { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\"},2]}}", -ENOMSG },
+                { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\"}]},\"error\":\"x\"}", -ENOMSG },
+                { "{\"parameters\":{\"processes\":[],\"processes\":null}}", -EDOM },
+                { "{\"parameters\":{\"processes\":[]},\"parameters\":{}}", -EDOM },
+                { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\"},]}}", -EBADMSG },
+                { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\"}],}}", -EBADMSG },
+                { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\"}]},}", -EBADMSG },
+                { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\",\"x\":[1,]}]}}", -EBADMSG },
+                { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\",\"x\":\"\"", -EBADMSG },
                 { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\"}]}", -EBADMSG },
                 { "{\"parameters\":{\"processes\":[{\"id\":\"1:1\",}]}}", -EBADMSG },
                 { "{\"parameters\":{\"processes\":[{\"id\":\"\xff\"}]}}", -EBADMSG },
@@ -194,7 +250,98 @@ static void test_left_to_the_object_path(void **state) {
                         if (r != cases[i].r)
                                 fail_msg("case %zu (%s): %d, not %d", i, cases[i].msg, r, cases[i].r);
                         assert_string_equal(got, "");
+                        /* The same verdict when the records were scanned as they came. */
+                        for (size_t k = 0; k < ELEMENTSOF(steps); k++) {
+                                _cleanup_(freep) char *fed = fed_path(cases[i].msg, nest, steps[k], &r);
+
+                                if (r != cases[i].r)
+                                        fail_msg("case %zu fed by %zu: %d, not %d", i, steps[k], r, cases[i].r);
+                                assert_string_equal(fed, "");
+                        }
                 }
+}
+
+/* Strings whose special byte (a control, a quote or backslash escaped, UTF-8, DEL) stands at every
+ * place within the eight bytes the scanner reads at once, and every printable byte: as the object
+ * path, or refused where jansson refuses too. */
+static void test_string_bytes(void **state) {
+        static const char *const specials[] = { "\\\"", "\\\\", "\xc3\xa9", "\xe2\x82\xac", "\x7f", "\\n", "\\u001F", "~" };
+        char msg[256], s[64];
+
+        for (size_t k = 0; k < 18; k++) {
+                for (size_t i = 0; i < ELEMENTSOF(specials); i++) {
+                        snprintf(msg, sizeof(msg), "{\"parameters\":{\"processes\":[{\"id\":\"1:1\",\"x\":\"%.*s%s%s\"}]}}",
+                                 (int) k, "abcdefghijklmnopqrstuvwxyz", specials[i], "tail");
+                        check_same_as(msg, false);
+                }
+                for (unsigned c = 1; c < 0x80; c++) {
+                        int r;
+
+                        if (c == '"' || c == '\\')
+                                continue;
+                        snprintf(s, sizeof(s), "%.*s%c", (int) k, "abcdefghijklmnopqrstuvwxyz", (char) c);
+                        snprintf(msg, sizeof(msg), "{\"parameters\":{\"processes\":[{\"id\":\"1:1\",\"x\":\"%szz\"}]}}", s);
+                        if (c >= 0x20) {
+                                check_same_as(msg, false);
+                                continue;
+                        }
+                        free(text_path(msg, false, &r));
+                        assert_int_equal(r, -EBADMSG);
+                }
+                /* A lone continuation byte, and a truncated sequence, at that place. */
+                for (unsigned c = 0x80; c < 0x100; c += 0x41) {
+                        int r;
+
+                        snprintf(msg, sizeof(msg), "{\"parameters\":{\"processes\":[{\"id\":\"1:1\",\"x\":\"%.*s%czz\"}]}}",
+                                 (int) k, "abcdefghijklmnopqrstuvwxyz", (char) c);
+                        free(text_path(msg, false, &r));
+                        assert_int_equal(r, -EBADMSG);
+                }
+        }
+}
+
+/* A reply of n records, record i with the id id_of(i) and the parent parent_of(i), every other one
+ * with "children" of its own, against the object path. */
+static void check_family(size_t n, size_t (*id_of)(size_t i), size_t (*parent_of)(size_t i)) {
+        _cleanup_(freep) char *msg = malloc(n * 96 + 64);
+        size_t len = 0;
+
+        assert_non_null(msg);
+        len += (size_t) sprintf(msg, "{\"parameters\":{\"processes\":[");
+        for (size_t i = 1; i <= n; i++)
+                len += (size_t) sprintf(msg + len, "%s{\"id\":\"%zu:1\",\"parent_id\":\"%zu:1\",\"euid\":%zu,%s\"x\":[{}]}",
+                                        i > 1 ? "," : "", id_of(i), parent_of(i), i % 3,
+                                        i % 2 ? "\"children\":[1]," : "");
+        strcpy(msg + len, "]}}");
+        check_same(msg);
+}
+
+static size_t itself(size_t i) {
+        return i;
+}
+
+static size_t previous(size_t i) {
+        return i - 1;
+}
+
+static size_t half(size_t i) {
+        return i / 2;
+}
+
+/* Now and then an id given again: children then go to the latest record with it. */
+static size_t some_repeated(size_t i) {
+        return i % 997 == 0 ? 5 : i;
+}
+
+/* A chain of processes, each the child of the one before: nested as deep as the chain is long, each
+ * level indented the same as the object path does. */
+static void test_chain(void **state) {
+        check_family(300, itself, previous);
+}
+
+/* Each the child of the one at half its index: a tree as wide as it is deep. */
+static void test_many(void **state) {
+        check_family(2500, some_repeated, half);
 }
 
 /* Nesting deeper than a record may hold is left to the object path, never a stack overflow. */
@@ -219,6 +366,9 @@ int main(void) {
                 cmocka_unit_test(test_daemon_replies),
                 cmocka_unit_test(test_odd_trees),
                 cmocka_unit_test(test_left_to_the_object_path),
+                cmocka_unit_test(test_string_bytes),
+                cmocka_unit_test(test_chain),
+                cmocka_unit_test(test_many),
                 cmocka_unit_test(test_deep),
         };
 

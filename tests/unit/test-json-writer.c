@@ -153,9 +153,10 @@ static void test_nesting_matches_jansson(void **state) {
         json_writer_array_begin(&w);
         json_writer_array_end(&w);
         json_writer_object_begin(&w);
-        json_writer_key(&w, "x");
+        /* A literal key as the first member and after a comma: as json_writer_key() writes it. */
+        json_writer_key_literal(&w, "x");
         json_writer_null(&w);
-        json_writer_key(&w, "y");
+        json_writer_key_literal(&w, "y");
         json_writer_bool(&w, false);
         json_writer_object_end(&w);
         json_writer_array_begin(&w);
@@ -167,7 +168,7 @@ static void test_nesting_matches_jansson(void **state) {
         json_writer_key(&w, "d");
         /* A jansson value inside, as the resources objects are written. */
         json_writer_json_steal(&w, json_pack("{s:{s:b}}", "e", "f", 1));
-        json_writer_key(&w, "g");
+        json_writer_key_literal(&w, "g");
         json_writer_string(&w, "q\"\\", 3);
         json_writer_object_end(&w);
         assert_int_equal(json_writer_error(&w), 0);
@@ -200,6 +201,16 @@ static void test_pieces(void **state) {
 
 static void test_failure_is_sticky(void **state) {
         _cleanup_(json_writer_done) JsonWriter w = JSON_WRITER_INIT;
+
+        /* Failed before the first byte: nothing is written, whichever call comes. */
+        w.failed = true;
+        json_writer_key_literal(&w, "k");
+        json_writer_key(&w, "k");
+        json_writer_cstring(&w, "v");
+        assert_int_equal(w.len, 0);
+        assert_null(w.buf);
+        w.failed = false;
+        json_writer_reset(&w);
 
         json_writer_array_begin(&w);
         json_writer_json(&w, NULL); /* what a failed jansson constructor hands over */

@@ -491,6 +491,46 @@ static void test_streamed_equals_object_built(void **state) {
         pw_journal_filter_done(&f);
 }
 
+static int cmp_by_start(const void *a, const void *b) {
+        const PwProcess *x = *(const PwProcess *const *) a, *y = *(const PwProcess *const *) b;
+
+        if (x->start_ns != y->start_ns)
+                return x->start_ns < y->start_ns ? -1 : 1;
+        return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* Children's order: oldest first or newest first by (start, pid), whatever order they come in: the
+ * tree's own (newest first), its reverse, equal start times, and shuffled. */
+static void test_sort_by_start(void **state) {
+        enum { N = 200 };
+        static PwProcess procs[N];
+        PwProcess *v[N], *want[N];
+
+        for (unsigned order = 0; order < 4; order++)
+                for (int newest_first = 0; newest_first < 2; newest_first++) {
+                        srand(order * 2 + (unsigned) newest_first);
+                        for (size_t i = 0; i < N; i++) {
+                                procs[i] = (PwProcess){ .pid = (pid_t) (1000 - i), .start_ns = order == 2 ? 5 : i / 3 };
+                                v[i] = &procs[order == 0 ? N - 1 - i : i];
+                        }
+                        if (order == 3)
+                                for (size_t i = N - 1; i > 0; i--) {
+                                        size_t j = (size_t) rand() % (i + 1);
+                                        PwProcess *x = v[i];
+
+                                        v[i] = v[j];
+                                        v[j] = x;
+                                }
+                        memcpy(want, v, sizeof(v));
+                        qsort(want, N, sizeof(*want), cmp_by_start);
+                        procjson_sort_by_start(v, N, newest_first);
+                        for (size_t i = 0; i < N; i++)
+                                assert_ptr_equal(v[i], want[newest_first ? N - 1 - i : i]);
+                }
+        procjson_sort_by_start(v, 0, true);
+        procjson_sort_by_start(v, 1, false);
+}
+
 int main(void) {
         tc_init("procjson");
         const struct CMUnitTest tests[] = {
@@ -502,6 +542,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_displaced, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_streamed_equals_object_built, setup, teardown),
+                cmocka_unit_test(test_sort_by_start),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
