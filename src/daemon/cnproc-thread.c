@@ -16,6 +16,7 @@
 
 #include "cnproc-thread.h"
 #include "log.h"
+#include "thread-util.h"
 #include "time-util.h"
 
 struct CnProcThread {
@@ -298,9 +299,7 @@ fail:
 }
 
 void cnproc_thread_stop(CnProcThread *t) {
-        struct timespec deadline;
         uint64_t one = 1;
-        int r;
 
         if (!t || !t->started || t->stopped)
                 return;
@@ -312,18 +311,12 @@ void cnproc_thread_stop(CnProcThread *t) {
         pthread_mutex_unlock(&t->lock);
         (void) !write(t->wake_fd, &one, sizeof(one));
 
-        (void) clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_nsec += (long) CNPROC_THREAD_JOIN_USEC * 1000L;
-        deadline.tv_sec += deadline.tv_nsec / 1000000000L;
-        deadline.tv_nsec %= 1000000000L;
-        r = pthread_timedjoin_np(t->thread, NULL, &deadline);
-        if (r == 0)
+        if (thread_join_within(t->thread, CNPROC_THREAD_JOIN_USEC))
                 return;
         /* Stuck in a read of a process whose mmap_lock someone holds: it can take for ever, and the
          * process exits anyway. What the thread uses stays allocated. */
         log_warning("The receive thread is still reading /proc/%d after %u ms; leaving it behind.",
                     atomic_load(&t->read_pid), CNPROC_THREAD_JOIN_USEC / 1000U);
-        (void) pthread_detach(t->thread);
         t->abandoned = true;
 }
 

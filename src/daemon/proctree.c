@@ -777,8 +777,9 @@ static int apply_exec(ProcTree *t, const PwEvent *ev, PwApplyResult *res) {
         if (!p)
                 return -ENOMEM;
         res->process = p;
-        /* A set-id image changes the ids with no UID event, and exec recomputes dumpability: unknown
-         * until the image is read. */
+        /* Exec recomputes dumpability and makes the saved ids the effective ones (a set-id image's
+         * new ids came before, as UID and GID events from commit_creds()): not read until the image
+         * is (pipeline.c, exec_ids()). */
         p->creds_read = false;
         /* Every other thread is gone; the exec'ing thread now holds the tgid. */
         keep = pidmap_get(&t->tasks, ev->exec.tgid);
