@@ -609,6 +609,49 @@ static void test_unknown_pid_image_ordered(void **state) {
         assert_int_equal(ordered_execs, p->n_execs);
 }
 
+/* An exec the receive thread did not read (beyond its caps: no early read to take), with a /proc
+ * worker: its identity, ids and cgroup at once, its image ordered for the record as it is after the
+ * exec. Its cmdline is a FIFO nobody writes: a read on the loop would never return. */
+static bool no_early_read(pid_t pid, PwProcInfo *info, int *ret_r, void *userdata) {
+        return false;
+}
+
+static void test_exec_without_early_read_ordered(void **state) {
+        static const PipelineCallbacks with_worker = {
+                .take_early_read = no_early_read,
+                .read_image = on_read_image,
+                .hold_exit = on_hold_exit,
+                .subscribers = on_subscribers,
+                .journal = on_journal,
+        };
+        char fifo[128];
+        const Seen *s;
+        PwProcess *p;
+        size_t from;
+
+        fx->pl = pipeline_free(fx->pl);
+        assert_int_equal(pipeline_new(&fx->pl, fx->tree, &fx->reader, &with_worker, fx), 0);
+        fork_ev(AT(9000), 100, 720, 720);
+        fake_process(720, 100, AT(9000), "curl", 1000, "/usr/bin/curl", curl_argv, sizeof(curl_argv));
+        snprintf(fifo, sizeof(fifo), "%s/720/cmdline", fx->root);
+        assert_int_equal(unlink(fifo), 0);
+        assert_int_equal(mkfifo(fifo, 0644), 0);
+        n_ordered = 0;
+
+        from = fx->n_seen;
+        exec_ev(AT(9001), 720);
+        s = fanned_out(from, PW_EVENT_EXEC);
+        assert_int_equal(s->pid, 720);
+        p = proctree_get_live(fx->tree, 720);
+        assert_string_equal(p->unit->data, "curl.service");
+        assert_true(p->uncertain & PW_UNCERTAIN_IMAGE);
+        assert_null(p->argv);
+        assert_int_equal(n_ordered, 1);
+        assert_int_equal(ordered_pid, 720);
+        assert_int_equal(ordered_start, p->start_boot_ns);
+        assert_int_equal(ordered_execs, p->n_execs);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_fork_exec_exit, setup, teardown),
@@ -621,6 +664,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_held_exit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unknown_pid, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unknown_pid_image_ordered, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_exec_without_early_read_ordered, setup, teardown),
         };
 
         tc_init("pipeline");
