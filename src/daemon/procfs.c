@@ -197,7 +197,7 @@ static int parse_u32_list(const char *p, uint32_t *values, size_t n) {
 }
 
 int pw_parse_status(const char *text, uint32_t *uid, uint32_t *euid, uint32_t *gid, uint32_t *egid, pid_t *tgid) {
-        uint32_t uids[4], gids[4], tg[1];
+        uint32_t uids[4] = {}, gids[4] = {}, tg[1] = {};
         bool have_uid = false, have_gid = false, have_tgid = false;
 
         if (!text)

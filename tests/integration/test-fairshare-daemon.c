@@ -350,8 +350,10 @@ static int ctl_as(const char *uid, const char *verb) {
                          (char *) verb, NULL };
         int status;
 
-        snprintf(ruid, sizeof(ruid), "--reuid=%s", uid);
-        snprintf(rgid, sizeof(rgid), "--regid=%s", uid);
+        if (uid) {
+                snprintf(ruid, sizeof(ruid), "--reuid=%s", uid);
+                snprintf(rgid, sizeof(rgid), "--regid=%s", uid);
+        }
         status = harness_run_capture(uid ? argv : argv + 4, out, OUT_MAX, WAIT_MS);
         return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
