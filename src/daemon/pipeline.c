@@ -104,13 +104,12 @@ static void enrich_one(Pipeline *pl, pid_t pid, pid_t exec_pid) {
                 r = proctree_enrich(pl->tree, &info, pl->reader->hz);
         if (r >= 0) {
                 pl->stats.enriched++;
-                p = proctree_get_live(pl->tree, pid);
-                if (image_later && p && !info.kthread)
+                /* Looked up again: enriching a placeholder replaces its record. */
+                if (image_later && !info.kthread && (p = proctree_get_live(pl->tree, pid)))
                         pl->cb->read_image(pid, p->start_boot_ns, p->n_execs, pl->userdata);
         } else {
-                /* Hook for the taskstats issue: the exit record of this process carries the device and
-                 * inode of its executable (ac_exe_dev, ac_exe_inode), enough to name exe when this
-                 * read lost the race; until then the image stays uncertain. */
+                /* Lost to its exit: the image stays uncertain; its taskstats exit record may still
+                 * name its exe (resources.c, exe-cache.h). */
                 pl->stats.enrich_failed++;
                 proctree_mark_unreadable(pl->tree, pid, p->start_boot_ns);
         }

@@ -466,6 +466,22 @@ int harness_stop_cleanup(Daemon *d, int timeout_ms) {
         return status == 0 ? 0 : -1;
 }
 
+long harness_vm_rss_kb(pid_t pid) {
+        char path[64], line[256];
+        long kb = -1;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return -1;
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+                        break;
+        fclose(f);
+        return kb;
+}
+
 int harness_run_capture(char *const argv[], char *buf, size_t size, int timeout_ms) {
         uint64_t deadline = harness_now_ms() + (uint64_t) timeout_ms;
         char scratch[256];

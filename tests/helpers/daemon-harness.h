@@ -93,6 +93,9 @@ int harness_stop_cleanup(Daemon *d, int timeout_ms);
 /* Kills (if still running) and releases everything; prints the daemon's stderr when verbose. */
 void harness_cleanup(Daemon *d, bool show_stderr);
 
+/* VmRSS of pid in kB, from /proc/PID/status; -1 when it cannot be read. */
+long harness_vm_rss_kb(pid_t pid);
+
 /* Runs argv to completion with stdout+stderr captured (at most size-1 bytes kept) and a deadline.
  * Returns the wait status, or -1 when it had to be killed at the deadline. */
 int harness_run_capture(char *const argv[], char *buf, size_t size, int timeout_ms);

@@ -528,21 +528,6 @@ static void test_two_subscribers(void **state) {
 /* 256 clients at once are all answered; one more is turned away; then all is as before. */
 #define N_CLIENTS 256
 
-static long vm_rss_kb(pid_t pid) {
-        char path[64], line[256];
-        long kb = -1;
-        FILE *f;
-
-        snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
-        f = fopen(path, "re");
-        assert_non_null(f);
-        while (fgets(line, sizeof(line), f))
-                if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-                        break;
-        fclose(f);
-        return kb;
-}
-
 static void test_256_clients(void **state) {
         static Client c[N_CLIENTS + 1];
         char buf[16];
@@ -551,7 +536,8 @@ static void test_256_clients(void **state) {
         long rss_before, rss_after;
 
         wait_no_clients();
-        rss_before = vm_rss_kb(d.pid);
+        rss_before = harness_vm_rss_kb(d.pid);
+        assert_true(rss_before > 0);
 
         for (int i = 0; i < N_CLIENTS; i++)
                 assert_int_equal(client_connect(&c[i], d.socket_path), 0);
@@ -588,7 +574,8 @@ static void test_256_clients(void **state) {
         /* What the clients held (a 128 KiB read buffer each, 32 MB in all) is given back once they
          * are gone, not left as holes in the heap: the loop's small buffers carved from such holes
          * made it crawl under MALLOC_PERTURB_, and a storm then overflowed the socket. */
-        rss_after = vm_rss_kb(d.pid);
+        rss_after = harness_vm_rss_kb(d.pid);
+        assert_true(rss_after > 0);
         fprintf(stderr, "256 clients came and went: daemon VmRSS %ld kB -> %ld kB\n", rss_before, rss_after);
 #ifndef __SANITIZE_ADDRESS__
         assert_true(rss_after - rss_before < CLIENTS_RSS_KEPT_MAX_KB);
@@ -618,7 +605,8 @@ static void test_slow_subscriber_storm(void **state) {
         subscribe(&slow, "{}");
         subscribed_ms = harness_now_ms();
         assert_int_equal(client_connect(&other, d.socket_path), 0);
-        rss_before = vm_rss_kb(d.pid);
+        rss_before = harness_vm_rss_kb(d.pid);
+        assert_true(rss_before > 0);
         /* The storm runs in a fresh image of this program: forking from this process, with what
          * earlier tests allocated, would make every fork of the storm slow. */
         st = fork();
@@ -655,7 +643,8 @@ static void test_slow_subscriber_storm(void **state) {
                 }
                 usleep(50000);
         }
-        rss_after = vm_rss_kb(d.pid);
+        rss_after = harness_vm_rss_kb(d.pid);
+        assert_true(rss_after > 0);
         fprintf(stderr, "storm until %" PRIu64 " events were refused: daemon VmRSS %ld kB -> %ld kB, worst Show reply %" PRIu64 " ms\n",
                 refused, rss_before, rss_after, worst_ms);
         assert_true(refused >= STORM_MISSED_WANTED);

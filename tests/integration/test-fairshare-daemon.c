@@ -142,21 +142,6 @@ static void wait_clients_at_most(json_int_t n) {
         }
 }
 
-static long vm_rss_kb(pid_t pid) {
-        char path[64], line[256];
-        long kb = -1;
-        FILE *f;
-
-        snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
-        f = fopen(path, "re");
-        assert_non_null(f);
-        while (fgets(line, sizeof(line), f))
-                if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-                        break;
-        fclose(f);
-        return kb;
-}
-
 /* utime + stime of pid, in clock ticks. */
 static uint64_t cpu_ticks(pid_t pid) {
         char path[64], buf[4096];
@@ -392,10 +377,12 @@ static void test_list_rss(void **state) {
         Helper h;
 
         wait_clients_at_most(0);
-        before = vm_rss_kb(d.pid);
+        before = harness_vm_rss_kb(d.pid);
+        assert_true(before > 0);
         helper_start(&h, HOSTILE_UID, args);
         assert_int_equal(sscanf(helper_line(&h), "opened %u kept %u", &opened, &kept), 2);
-        after = vm_rss_kb(d.pid);
+        after = harness_vm_rss_kb(d.pid);
+        assert_true(after > 0);
         fprintf(stderr, "list hog: %u List requests not read, %u being answered, %ld processes known; daemon VmRSS "
                 "%ld kB -> %ld kB (+%ld kB)\n", opened, kept, (long) stats_field("processes_live") +
                 (long) stats_field("processes_retained"), before, after, after - before);

@@ -206,7 +206,7 @@ static size_t recv_one(int fd, char *buf, size_t size) {
 }
 
 /* journald's queue full (the test reads nothing until everything is submitted: the writer finds the
- * socket's queue full, pauses, then waits in the kernel): everything arrives once, in order, and
+ * socket's queue full and waits in the kernel, mid-batch): everything arrives once, in order, and
  * nothing is counted as dropped. */
 static void test_queue_of_journald_full(void **state) {
         char dir[] = "/tmp/pw-journal-writer.XXXXXX", path[128];

@@ -572,6 +572,30 @@ static void on_read_image(pid_t pid, uint64_t start_boot_ns, unsigned n_execs, v
         n_ordered++;
 }
 
+/* A pipeline with these callbacks, and pid's cmdline in the fake /proc a FIFO nobody writes. */
+static void with_worker_and_stuck_cmdline(const PipelineCallbacks *cb, pid_t pid) {
+        char fifo[128];
+
+        fx->pl = pipeline_free(fx->pl);
+        assert_int_equal(pipeline_new(&fx->pl, fx->tree, &fx->reader, cb, fx), 0);
+        snprintf(fifo, sizeof(fifo), "%s/%d/cmdline", fx->root, (int) pid);
+        assert_int_equal(unlink(fifo), 0);
+        assert_int_equal(mkfifo(fifo, 0644), 0);
+        n_ordered = 0;
+}
+
+/* pid's image is unknown and was ordered once, for the live record as it is now. */
+static void assert_image_ordered(pid_t pid) {
+        PwProcess *p = proctree_get_live(fx->tree, pid);
+
+        assert_non_null(p);
+        assert_true(p->uncertain & PW_UNCERTAIN_IMAGE);
+        assert_int_equal(n_ordered, 1);
+        assert_int_equal(ordered_pid, pid);
+        assert_int_equal(ordered_start, p->start_boot_ns);
+        assert_int_equal(ordered_execs, p->n_execs);
+}
+
 static void test_unknown_pid_image_ordered(void **state) {
         static const PipelineCallbacks with_worker = {
                 .read_image = on_read_image,
@@ -580,17 +604,12 @@ static void test_unknown_pid_image_ordered(void **state) {
                 .journal = on_journal,
         };
         PwEvent comm = { .kind = PW_EVENT_COMM, .timestamp_ns = AT(8001), .comm = { 710, 710, "late" } };
-        char fifo[128];
         const Seen *s;
         PwProcess *p;
         size_t from;
 
-        fx->pl = pipeline_free(fx->pl);
-        assert_int_equal(pipeline_new(&fx->pl, fx->tree, &fx->reader, &with_worker, fx), 0);
         fake_process(710, 1, AT(8000), "late", 1000, "/usr/bin/late", "late", sizeof("late"));
-        snprintf(fifo, sizeof(fifo), "%s/710/cmdline", fx->root);
-        assert_int_equal(unlink(fifo), 0);
-        assert_int_equal(mkfifo(fifo, 0644), 0);
+        with_worker_and_stuck_cmdline(&with_worker, 710);
 
         from = fx->n_seen;
         pipeline_event(fx->pl, &comm);
@@ -602,11 +621,7 @@ static void test_unknown_pid_image_ordered(void **state) {
         p = proctree_get_live(fx->tree, 710);
         assert_int_equal(p->source, PW_SOURCE_RECONCILED);
         assert_string_equal(p->unit->data, "late.service");
-        assert_true(p->uncertain & PW_UNCERTAIN_IMAGE);
-        assert_int_equal(n_ordered, 1);
-        assert_int_equal(ordered_pid, 710);
-        assert_int_equal(ordered_start, p->start_boot_ns);
-        assert_int_equal(ordered_execs, p->n_execs);
+        assert_image_ordered(710);
 }
 
 /* An exec the receive thread did not read (beyond its caps: no early read to take), with a /proc
@@ -624,19 +639,13 @@ static void test_exec_without_early_read_ordered(void **state) {
                 .subscribers = on_subscribers,
                 .journal = on_journal,
         };
-        char fifo[128];
         const Seen *s;
         PwProcess *p;
         size_t from;
 
-        fx->pl = pipeline_free(fx->pl);
-        assert_int_equal(pipeline_new(&fx->pl, fx->tree, &fx->reader, &with_worker, fx), 0);
         fork_ev(AT(9000), 100, 720, 720);
         fake_process(720, 100, AT(9000), "curl", 1000, "/usr/bin/curl", curl_argv, sizeof(curl_argv));
-        snprintf(fifo, sizeof(fifo), "%s/720/cmdline", fx->root);
-        assert_int_equal(unlink(fifo), 0);
-        assert_int_equal(mkfifo(fifo, 0644), 0);
-        n_ordered = 0;
+        with_worker_and_stuck_cmdline(&with_worker, 720);
 
         from = fx->n_seen;
         exec_ev(AT(9001), 720);
@@ -644,12 +653,8 @@ static void test_exec_without_early_read_ordered(void **state) {
         assert_int_equal(s->pid, 720);
         p = proctree_get_live(fx->tree, 720);
         assert_string_equal(p->unit->data, "curl.service");
-        assert_true(p->uncertain & PW_UNCERTAIN_IMAGE);
         assert_null(p->argv);
-        assert_int_equal(n_ordered, 1);
-        assert_int_equal(ordered_pid, 720);
-        assert_int_equal(ordered_start, p->start_boot_ns);
-        assert_int_equal(ordered_execs, p->n_execs);
+        assert_image_ordered(720);
 }
 
 int main(void) {
