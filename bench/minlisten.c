@@ -5,9 +5,16 @@
  * receive buffer forced to the daemon's default), then only reads: ppoll() for readiness, recvmmsg()
  * in batches until EAGAIN, counts events by kind and per-CPU sequence gaps (events this socket lost)
  * and ENOBUFS. No tree, no /proc, no output until the end. On SIGTERM or SIGINT it drains what is
- * queued, sends PROC_CN_MCAST_IGNORE and prints one key=value line. */
+ * queued, sends PROC_CN_MCAST_IGNORE and prints one key=value line.
+ *
+ * --read=cmdline: also reads /proc/PID/cmdline at each EXEC (open, one read, close), the least any
+ * consumer that keeps command lines must do (forkstat does about this). --read=image: reads at each
+ * EXEC what procwatchd's receive thread reads, the same way: a /proc/PID fd, cmdline and an fstat() of
+ * it, the exe link, stat and cgroup through it. Nothing is parsed or kept. These are floors for the
+ * benchmark: what the reads alone cost, without a tree. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/netlink.h>
@@ -37,7 +44,50 @@ static struct sockaddr_nl addrs[BATCH];
 static uint32_t last_seq[CPUS_MAX];
 static bool seen_cpu[CPUS_MAX];
 
-static uint64_t events, gaps, enobufs, malformed, acks, by_kind[8];
+static uint64_t events, gaps, enobufs, malformed, acks, by_kind[8], reads, read_failures;
+static enum { READ_NONE, READ_CMDLINE, READ_IMAGE } read_mode;
+static int proc_fd = -1;
+static char read_buf[65536];
+
+/* One /proc file of dirfd, read once (a /proc/PID text file is one record: one read() takes it). */
+static bool read_file(int dirfd, const char *name, bool want_stat) {
+        struct stat st;
+        int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        bool ok;
+
+        if (fd < 0)
+                return false;
+        ok = (!want_stat || fstat(fd, &st) == 0) && read(fd, read_buf, sizeof(read_buf)) >= 0;
+        close(fd);
+        return ok;
+}
+
+static void read_exec(pid_t pid) {
+        char name[32];
+        bool ok;
+
+        if (read_mode == READ_CMDLINE) {
+                snprintf(name, sizeof(name), "%d/cmdline", (int) pid);
+                ok = read_file(proc_fd, name, false);
+        } else {
+                int d;
+
+                snprintf(name, sizeof(name), "%d", (int) pid);
+                d = openat(proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (d < 0)
+                        ok = false;
+                else {
+                        ok = read_file(d, "cmdline", true);
+                        ok = readlinkat(d, "exe", read_buf, sizeof(read_buf)) >= 0 && ok;
+                        ok = read_file(d, "stat", false) && ok;
+                        ok = read_file(d, "cgroup", false) && ok;
+                        close(d);
+                }
+        }
+        reads++;
+        if (!ok)
+                read_failures++;
+}
 
 static void on_signal(int sig) {
         (void) sig; /* only to interrupt ppoll() */
@@ -95,6 +145,9 @@ static void handle(const uint8_t *buf, size_t len) {
         }
         events++;
         by_kind[kind_index(ev->what)]++;
+        if (read_mode != READ_NONE && ev->what == PROC_EVENT_EXEC &&
+            cn->len >= offsetof(struct proc_event, event_data) + sizeof(ev->event_data.exec))
+                read_exec(ev->event_data.exec.process_tgid);
         if (ev->cpu < CPUS_MAX) {
                 if (seen_cpu[ev->cpu]) {
                         uint32_t d = cn->seq - last_seq[ev->cpu];
@@ -151,8 +204,25 @@ int main(int argc, char *argv[]) {
         struct stat st;
         struct timespec t0, t1;
 
-        if (argc > 1)
-                rcvbuf = atoi(argv[1]);
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--read=cmdline") == 0)
+                        read_mode = READ_CMDLINE;
+                else if (strcmp(argv[i], "--read=image") == 0)
+                        read_mode = READ_IMAGE;
+                else if (argv[i][0] != '-')
+                        rcvbuf = atoi(argv[i]);
+                else {
+                        fprintf(stderr, "usage: minlisten [RCVBUF] [--read=cmdline|--read=image]\n");
+                        return 2;
+                }
+        }
+        if (read_mode != READ_NONE) {
+                proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (proc_fd < 0) {
+                        perror("/proc");
+                        return 1;
+                }
+        }
 
         fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
         if (fd < 0) {
@@ -209,7 +279,7 @@ int main(int argc, char *argv[]) {
         }
         printf("ready inode=%lu rcvbuf=%d ack=%s\n", (unsigned long) st.st_ino, rcvbuf, acks > 0 ? "yes" : "no");
         fflush(stdout);
-        events = gaps = enobufs = 0;
+        events = gaps = enobufs = reads = read_failures = 0;
         memset(by_kind, 0, sizeof(by_kind));
 
         for (;;) {
@@ -230,10 +300,12 @@ int main(int argc, char *argv[]) {
         }
         (void) drain(fd);
         (void) send_op(fd, PROC_CN_MCAST_IGNORE);
-        printf("events=%llu lost=%llu enobufs=%llu malformed=%llu fork=%llu exec=%llu exit=%llu other=%llu\n",
+        printf("events=%llu lost=%llu enobufs=%llu malformed=%llu fork=%llu exec=%llu exit=%llu other=%llu "
+               "reads=%llu read_failures=%llu\n",
                (unsigned long long) events, (unsigned long long) gaps, (unsigned long long) enobufs,
                (unsigned long long) malformed, (unsigned long long) by_kind[0], (unsigned long long) by_kind[1],
-               (unsigned long long) by_kind[2], (unsigned long long) by_kind[3]);
+               (unsigned long long) by_kind[2], (unsigned long long) by_kind[3], (unsigned long long) reads,
+               (unsigned long long) read_failures);
         close(fd);
         return 0;
 }
