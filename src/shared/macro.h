@@ -19,8 +19,27 @@
         (__builtin_choose_expr(!__builtin_types_compatible_p(__typeof__(a), __typeof__(&(a)[0])),         \
                                sizeof(a) / sizeof((a)[0]), (void) 0))
 
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define PW_CONCAT_(a, b) a##b
+#define PW_CONCAT(a, b) PW_CONCAT_(a, b)
+/* A name of its own at each expansion, so that macros that declare variables nest. */
+#define PW_UNIQ(name) PW_CONCAT(name, __COUNTER__)
+
+/* Each argument evaluated once: MIN(f(), n) calls f() once (the plain ?: form called it twice, so a
+ * function that appends, like pw_resources_message(), appended twice). Not for constant expressions. */
+#define MIN(a, b) PW_MIN_(PW_UNIQ(_min_a_), PW_UNIQ(_min_b_), a, b)
+#define PW_MIN_(x, y, a, b)                                                                               \
+        __extension__({                                                                                   \
+                __typeof__(a) x = (a);                                                                    \
+                __typeof__(b) y = (b);                                                                    \
+                x < y ? x : y;                                                                            \
+        })
+#define MAX(a, b) PW_MAX_(PW_UNIQ(_max_a_), PW_UNIQ(_max_b_), a, b)
+#define PW_MAX_(x, y, a, b)                                                                               \
+        __extension__({                                                                                   \
+                __typeof__(a) x = (a);                                                                    \
+                __typeof__(b) y = (b);                                                                    \
+                x > y ? x : y;                                                                            \
+        })
 
 /* Hand a pointer owned by a _cleanup_ variable to someone else. */
 #define TAKE_PTR(p)                                                                                       \

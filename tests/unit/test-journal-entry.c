@@ -491,6 +491,8 @@ static void test_snapshot(void **state) {
         assert_true(res.process_ended);
         assert_int_equal(pw_journal_entry_build(&ev[n], &res, p, &c, &direct[n]), 0);
         assert_non_null(get(direct[n], "PROCWATCH_MAX_RSS_BYTES", NULL));
+        /* What it cost, once, at the end of the line. */
+        assert_string_equal(val(direct[n], "MESSAGE"), "exit 200 a\\nb\"c\\xff: killed by SIGKILL after 500ms, cpu 8.1s, max rss 512 MiB");
         assert_int_equal(pw_journal_snapshot_new(&ev[n], &res, p, &c, &snap[n]), 0);
         n++;
         /* the parent's exit: its child's record still names it */
