@@ -406,6 +406,7 @@ int resmon_figures_json(const ResMonFigures *f, json_t *obj) {
                 { "taskstats_waited", f->waited },
                 { "taskstats_forward_lost", f->forward_lost },
                 { "taskstats_exes_named", f->join.exes_named },
+                { "taskstats_comms_named", f->join.comms_named },
                 { "taskstats_enobufs", f->socket.enobufs },
                 { "taskstats_socket_drops", f->socket.socket_drops },
                 { "taskstats_malformed", f->socket.malformed },

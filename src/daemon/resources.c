@@ -30,6 +30,7 @@ struct Held {
         bool uncertain;
         uint64_t arrival_ns;
         uint64_t exe_dev, exe_inode;  /* the file the process ran; inode 0: not told */
+        char comm[PW_COMM_MAX + 1];   /* the leader's comm at its end; "": not told */
         PwResources res;
         Held *next_same_pid;   /* oldest first */
         Held *prev, *next;     /* all held records, oldest first */
@@ -276,6 +277,12 @@ static void join(ResJoin *j, ProcTree *t, PwProcess *p, const Held *h, uint64_t 
         else if (!p->exe && h->exe_inode != 0 &&
                  proctree_name_exe(t, p, exe_cache_find(j->exes, h->exe_dev, h->exe_inode)) > 0)
                 j->stats.exes_named++;
+        /* The name the kernel says the process had at its end: an exec read too late (the process
+         * gone first) left the parent's, and the journal's exit entry and ps would say that. */
+        if (h->comm[0] && strncmp(p->comm, h->comm, sizeof(p->comm)) != 0) {
+                memcpy(p->comm, h->comm, sizeof(p->comm));
+                j->stats.comms_named++;
+        }
         pr->exitcode = h->exitcode;
         pr->self = h->res;
         j->stats.joined++;
@@ -422,6 +429,10 @@ PwProcess *resjoin_record(ResJoin *j, ProcTree *t, const PwTsMsg *m, uint64_t no
                 h.exe_dev = s->exe_dev;
                 h.exe_inode = s->exe_inode;
         }
+        /* The last task is the leader (a single-threaded process, or one whose threads ended first):
+         * its comm is the process's. */
+        if ((s->have & PW_TS_HAVE_BASIC) && s->pid == (uint32_t) tgid)
+                memcpy(h.comm, s->comm, strnlen(s->comm, PW_COMM_MAX));
         if (g) {
                 h.res = g->sum;
                 h.uncertain = h.uncertain || g->uncertain;

@@ -111,6 +111,7 @@ typedef struct ResJoinStats {
         uint64_t held_now;
         uint64_t groups_reset;        /* thread-group sums dropped: their pid started over */
         uint64_t exes_named;          /* lost images whose exe the record named (exe-cache.h) */
+        uint64_t comms_named;         /* processes whose comm the record corrected (a late exec read) */
 } ResJoinStats;
 
 typedef struct ResJoin ResJoin;

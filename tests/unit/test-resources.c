@@ -382,8 +382,68 @@ static void test_lost_image_named(void **state) {
         assert_int_equal(resjoin_get_stats(j)->exes_named, 3);
 }
 
+/* A process whose exec was read too late (it had gone) kept its parent's comm; the record says the
+ * one it had at its end. Only the leader's: a group's last task that is another thread says nothing
+ * of the process's name. */
+static void test_comm_named(void **state) {
+        _cleanup_(proctree_freep) ProcTree *t = tree();
+        _cleanup_(resjoin_freep) ResJoin *j = NULL;
+        PwProcInfo info = { .stat = { .pid = 100, .ppid = 1, .state = 'R' }, .start_ns = BASE, .start_boot_ns = BASE };
+        PwTsMsg m;
+        PwProcess *p;
+
+        assert_int_equal(resjoin_new(&j), 0);
+        /* 100 is read as python3, forks 101, which execs sh and is gone before its read. */
+        strcpy(info.stat.comm, "python3");
+        fork_ev(t, 1, 100, BASE);
+        assert_int_equal(proctree_enrich(t, &info, 100), 0);
+        fork_ev(t, 100, 101, BASE + MS);
+        exec_ev(t, 101, BASE + 2 * MS);
+        proctree_mark_unreadable(t, 101, 0);
+        p = exit_ev(t, 101, 11 | 0x80, BASE + 4 * MS);
+        assert_string_equal(p->comm, "python3");
+        assert_false(resjoin_process_ended(j, t, p, BASE + 5 * MS));
+        m = record(101, 101, true, 11 | 0x80, 3, 1, 0, 100);
+        strcpy(m.task.comm, "sh");
+        assert_ptr_equal(resjoin_record(j, t, &m, BASE + 6 * MS), p);
+        assert_string_equal(p->comm, "sh");
+        assert_int_equal(resjoin_get_stats(j)->comms_named, 1);
+
+        /* The same name: nothing to correct. */
+        fork_ev(t, 100, 102, BASE + 10 * MS);
+        p = exit_ev(t, 102, 0, BASE + 12 * MS);
+        m = record(102, 102, true, 0, 2, 1, 0, 100);
+        strcpy(m.task.comm, "python3");
+        assert_false(resjoin_process_ended(j, t, p, BASE + 13 * MS));
+        assert_ptr_equal(resjoin_record(j, t, &m, BASE + 14 * MS), p);
+        assert_string_equal(p->comm, "python3");
+        assert_int_equal(resjoin_get_stats(j)->comms_named, 1);
+
+        /* A thread, not the leader, ended the group: its name is not the process's. */
+        fork_ev(t, 100, 103, BASE + 20 * MS);
+        p = exit_ev(t, 103, 0, BASE + 22 * MS);
+        m = record(104, 103, true, 0, 2, 1, 0, 100);
+        strcpy(m.task.comm, "worker-thread");
+        assert_false(resjoin_process_ended(j, t, p, BASE + 23 * MS));
+        assert_ptr_equal(resjoin_record(j, t, &m, BASE + 24 * MS), p);
+        assert_string_equal(p->comm, "python3");
+
+        /* A record without the basic fields (no comm) leaves the name as it is. */
+        fork_ev(t, 100, 105, BASE + 30 * MS);
+        p = exit_ev(t, 105, 0, BASE + 32 * MS);
+        m = record(105, 105, true, 0, 2, 1, 0, 100);
+        m.task.have &= ~(uint32_t) PW_TS_HAVE_BASIC;
+        strcpy(m.task.comm, "x");
+        assert_false(resjoin_process_ended(j, t, p, BASE + 33 * MS));
+        assert_ptr_equal(resjoin_record(j, t, &m, BASE + 34 * MS), p);
+        assert_string_equal(p->comm, "python3");
+        assert_int_equal(resjoin_get_stats(j)->comms_named, 1);
+        (void) state;
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_comm_named),
                 cmocka_unit_test(test_lost_image_named),
                 cmocka_unit_test(test_record_after_exit),
                 cmocka_unit_test(test_record_before_exit),
