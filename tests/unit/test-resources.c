@@ -382,6 +382,23 @@ static void test_lost_image_named(void **state) {
         assert_int_equal(resjoin_get_stats(j)->exes_named, 3);
 }
 
+/* A child of 100 (python3) that never exec'ed, ended at ts + 2 ms; its group's last task (task), with
+ * comm, ends the group. Returns its record. */
+static PwProcess *child_ended(ProcTree *t, ResJoin *j, pid_t pid, pid_t task, const char *comm, bool basic,
+                              uint64_t ts) {
+        PwTsMsg m = record(task, pid, true, 0, 2, 1, 0, 100);
+        PwProcess *p;
+
+        fork_ev(t, 100, pid, ts);
+        p = exit_ev(t, pid, 0, ts + 2 * MS);
+        strcpy(m.task.comm, comm);
+        if (!basic)
+                m.task.have &= ~(uint32_t) PW_TS_HAVE_BASIC;
+        assert_false(resjoin_process_ended(j, t, p, ts + 3 * MS));
+        assert_ptr_equal(resjoin_record(j, t, &m, ts + 4 * MS), p);
+        return p;
+}
+
 /* A process whose exec was read too late (it had gone) kept its parent's comm; the record says the
  * one it had at its end. Only the leader's: a group's last task that is another thread says nothing
  * of the process's name. */
@@ -410,33 +427,11 @@ static void test_comm_named(void **state) {
         assert_int_equal(resjoin_get_stats(j)->comms_named, 1);
 
         /* The same name: nothing to correct. */
-        fork_ev(t, 100, 102, BASE + 10 * MS);
-        p = exit_ev(t, 102, 0, BASE + 12 * MS);
-        m = record(102, 102, true, 0, 2, 1, 0, 100);
-        strcpy(m.task.comm, "python3");
-        assert_false(resjoin_process_ended(j, t, p, BASE + 13 * MS));
-        assert_ptr_equal(resjoin_record(j, t, &m, BASE + 14 * MS), p);
-        assert_string_equal(p->comm, "python3");
-        assert_int_equal(resjoin_get_stats(j)->comms_named, 1);
-
+        assert_string_equal(child_ended(t, j, 102, 102, "python3", true, BASE + 10 * MS)->comm, "python3");
         /* A thread, not the leader, ended the group: its name is not the process's. */
-        fork_ev(t, 100, 103, BASE + 20 * MS);
-        p = exit_ev(t, 103, 0, BASE + 22 * MS);
-        m = record(104, 103, true, 0, 2, 1, 0, 100);
-        strcpy(m.task.comm, "worker-thread");
-        assert_false(resjoin_process_ended(j, t, p, BASE + 23 * MS));
-        assert_ptr_equal(resjoin_record(j, t, &m, BASE + 24 * MS), p);
-        assert_string_equal(p->comm, "python3");
-
+        assert_string_equal(child_ended(t, j, 103, 104, "worker-thread", true, BASE + 20 * MS)->comm, "python3");
         /* A record without the basic fields (no comm) leaves the name as it is. */
-        fork_ev(t, 100, 105, BASE + 30 * MS);
-        p = exit_ev(t, 105, 0, BASE + 32 * MS);
-        m = record(105, 105, true, 0, 2, 1, 0, 100);
-        m.task.have &= ~(uint32_t) PW_TS_HAVE_BASIC;
-        strcpy(m.task.comm, "x");
-        assert_false(resjoin_process_ended(j, t, p, BASE + 33 * MS));
-        assert_ptr_equal(resjoin_record(j, t, &m, BASE + 34 * MS), p);
-        assert_string_equal(p->comm, "python3");
+        assert_string_equal(child_ended(t, j, 105, 105, "x", false, BASE + 30 * MS)->comm, "python3");
         assert_int_equal(resjoin_get_stats(j)->comms_named, 1);
         (void) state;
 }
