@@ -311,13 +311,9 @@ void cnproc_thread_stop(CnProcThread *t) {
         pthread_mutex_unlock(&t->lock);
         (void) !write(t->wake_fd, &one, sizeof(one));
 
-        if (thread_join_within(t->thread, CNPROC_THREAD_JOIN_USEC))
-                return;
-        /* Stuck in a read of a process whose mmap_lock someone holds: it can take for ever, and the
-         * process exits anyway. What the thread uses stays allocated. */
-        log_warning("The receive thread is still reading /proc/%d after %u ms; leaving it behind.",
-                    atomic_load(&t->read_pid), CNPROC_THREAD_JOIN_USEC / 1000U);
-        t->abandoned = true;
+        /* Left behind, what the thread uses stays allocated. */
+        if (!thread_join_or_leave(t->thread, CNPROC_THREAD_JOIN_USEC, "The receive thread", &t->read_pid))
+                t->abandoned = true;
 }
 
 CnProcThread *cnproc_thread_free(CnProcThread *t) {

@@ -149,13 +149,9 @@ void proc_worker_stop(ProcWorker *w) {
         pthread_cond_broadcast(&w->wake);
         pthread_mutex_unlock(&w->lock);
 
-        if (thread_join_within(w->thread, PROC_WORKER_JOIN_USEC))
-                return;
-        /* Stuck in a read of a process whose mmap_lock someone holds: it can take for ever, and the
-         * process exits anyway. What the thread uses stays allocated. */
-        log_warning("The /proc worker is still reading /proc/%d after %u ms; leaving it behind.",
-                    atomic_load(&w->read_pid), PROC_WORKER_JOIN_USEC / 1000U);
-        w->abandoned = true;
+        /* Left behind, what the thread uses stays allocated. */
+        if (!thread_join_or_leave(w->thread, PROC_WORKER_JOIN_USEC, "The /proc worker", &w->read_pid))
+                w->abandoned = true;
 }
 
 ProcWorker *proc_worker_free(ProcWorker *w) {

@@ -4,13 +4,17 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
+#include "log.h"
 #include "time-util.h"
 
 /* Joins t if it ends within timeout_usec; else detaches it, to be left behind with whatever it
- * uses, and returns false. */
-static inline bool thread_join_within(pthread_t t, usec_t timeout_usec) {
+ * uses, says so (what: the thread, for the log; *read_pid: the process whose /proc it is stuck
+ * reading, as it is then) and returns false. */
+static inline bool thread_join_or_leave(pthread_t t, usec_t timeout_usec, const char *what,
+                                        const atomic_int *read_pid) {
         struct timespec deadline;
 
         (void) clock_gettime(CLOCK_REALTIME, &deadline);
@@ -21,5 +25,9 @@ static inline bool thread_join_within(pthread_t t, usec_t timeout_usec) {
         if (pthread_timedjoin_np(t, NULL, &deadline) == 0)
                 return true;
         (void) pthread_detach(t);
+        /* Stuck in a read of a process whose mmap_lock someone holds: it can take for ever, and the
+         * process exits anyway. */
+        log_warning("%s is still reading /proc/%d after %llu ms; leaving it behind.", what, atomic_load(read_pid),
+                    (unsigned long long) (timeout_usec / USEC_PER_MSEC));
         return false;
 }
