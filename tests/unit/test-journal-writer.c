@@ -104,6 +104,18 @@ static int bind_dgram(const char *path) {
         return fd;
 }
 
+/* A "journald" socket at dir/socket (dir: a template, made here; path: at least 128 bytes) and a
+ * writer sending to it in *ret; returns the socket. */
+static int writer_at(char *dir, char *path, Journal **ret) {
+        int fd;
+
+        assert_int_equal(tc_mkdtemp(dir), 0);
+        snprintf(path, 128, "%s/socket", dir);
+        fd = bind_dgram(path);
+        assert_int_equal(journal_new(ret, path), 0);
+        return fd;
+}
+
 /* Receives datagrams until want have come (deadline 10 s); each must be the native form of the entry
  * "MESSAGE=<prefix><i>" in submission order. */
 static void receive(int fd, const char *prefix, unsigned first, unsigned want) {
@@ -148,10 +160,7 @@ static void test_native_socket(void **state) {
         JournalStats s;
         int fd;
 
-        assert_int_equal(tc_mkdtemp(dir), 0);
-        snprintf(path, sizeof(path), "%s/socket", dir);
-        fd = bind_dgram(path);
-        assert_int_equal(journal_new(&j, path), 0);
+        fd = writer_at(dir, path, &j);
 
         submit_n(j, "now ", 0, 3, false);
         receive(fd, "now ", 0, 3);
@@ -215,10 +224,7 @@ static void test_queue_of_journald_full(void **state) {
         JournalStats s;
         int fd;
 
-        assert_int_equal(tc_mkdtemp(dir), 0);
-        snprintf(path, sizeof(path), "%s/socket", dir);
-        fd = bind_dgram(path);
-        assert_int_equal(journal_new(&j, path), 0);
+        fd = writer_at(dir, path, &j);
         submit_n(j, "full ", 0, n, true);
         journal_kick(j);
         receive(fd, "full ", 0, n);
@@ -245,10 +251,7 @@ static void test_partial_batch(void **state) {
         assert_non_null(huge);
         memset(huge, 'h', huge_len);
         huge[huge_len] = '\0';
-        assert_int_equal(tc_mkdtemp(dir), 0);
-        snprintf(path, sizeof(path), "%s/socket", dir);
-        fd = bind_dgram(path);
-        assert_int_equal(journal_new(&j, path), 0);
+        fd = writer_at(dir, path, &j);
 
         submit_n(j, "before ", 0, 5, true);
         assert_int_equal(pw_journal_entry_message(PW_MESSAGE_STARTED, 6, huge, NULL, &e), 0);
@@ -301,10 +304,7 @@ static void test_events_recycled(void **state) {
         *argv = (PwStr){ .ref = 1, .len = argv_len };
         memset(argv->data, 'a', argv_len);
         argv->data[argv_len] = '\0';
-        assert_int_equal(tc_mkdtemp(dir), 0);
-        snprintf(path, sizeof(path), "%s/socket", dir);
-        fd = bind_dgram(path);
-        assert_int_equal(journal_new(&j, path), 0);
+        fd = writer_at(dir, path, &j);
 
         for (unsigned r = 0; r < rounds; r++) {
                 for (unsigned i = 0; i < per; i++) {
